@@ -1,0 +1,38 @@
+# Two commands do everything on a fresh machine with only Python and make:
+#   make demo   create .venv, install salesmetrics, print a pipeline review of the bundled sample
+#   make test   install the dev extras, run the whole test suite (tests + doctests), mypy and ruff
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+
+.PHONY: demo test lint typecheck docs bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev,docs]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m salesmetrics report
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest
+	$(BIN)/mypy
+	$(BIN)/ruff check src tests benchmarks
+
+docs: $(VENV)/.installed-dev
+	$(BIN)/mkdocs build --strict
+
+bench: $(VENV)/.installed-dev
+	$(PY) benchmarks/bench_metrics.py
+
+clean:
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache

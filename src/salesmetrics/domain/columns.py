@@ -1,0 +1,194 @@
+"""Turning one input column (list, numpy, pandas, polars or pyarrow) into numpy, by duck typing.
+
+No data-frame library is imported here: a column is asked for ``to_numpy()`` (pandas, polars,
+pyarrow) or passed to :func:`numpy.asarray`. Categorical / dictionary columns keep their codes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from salesmetrics.errors import DataError, DataTypeError, RaggedColumnsError, where
+
+__all__ = ["Labels", "column_length", "encode_labels", "to_float_array", "to_numpy"]
+
+IntArray = npt.NDArray[np.intp]
+
+
+def readonly(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A read-only view of ``arr`` (the caller's array keeps its own flags)."""
+    view = arr.view()
+    view.flags.writeable = False
+    return view
+
+
+def column_length(data: Mapping[str, Any], names: Sequence[str]) -> int:
+    """The common length of the named columns; :class:`RaggedColumnsError` if they differ."""
+    lengths = {name: len(data[name]) for name in names}
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{k!r} has {v}" for k, v in lengths.items())
+        raise RaggedColumnsError(f"columns must all have the same length: {detail}")
+    return next(iter(lengths.values()), 0)
+
+
+def _categorical(col: object) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[Any]] | None:
+    """(codes with -1 for missing, categories) of a pandas/polars/pyarrow categorical column."""
+    cat = getattr(col, "cat", None)
+    if cat is not None and hasattr(cat, "codes") and hasattr(cat, "categories"):  # pandas
+        return np.asarray(cat.codes), np.asarray(cat.categories, dtype=object)
+    dtype = str(getattr(col, "dtype", ""))
+    if dtype.startswith(("Categorical", "Enum")) and hasattr(col, "to_physical"):  # polars
+        codes = col.to_physical().fill_null(-1).to_numpy().astype(np.intp)
+        return codes, np.asarray(col.cat.get_categories().to_list(), dtype=object)
+    type_ = getattr(col, "type", None)
+    if type_ is not None and str(type_).startswith("dictionary"):  # pyarrow
+        combined = col.combine_chunks() if hasattr(col, "combine_chunks") else col
+        codes = combined.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        return codes, np.asarray(combined.dictionary.to_pylist(), dtype=object)
+    return None
+
+
+def to_numpy(col: object) -> npt.NDArray[Any]:
+    """Any column as a numpy array, without a copy where the source allows it."""
+    if isinstance(col, np.ndarray):
+        return col
+    decoded = _categorical(col)
+    if decoded is not None:
+        codes, categories = decoded
+        values = np.empty(len(codes), dtype=object)
+        values[:] = [None if c < 0 else categories[c] for c in codes.tolist()]
+        return values
+    to_np = getattr(col, "to_numpy", None)
+    if to_np is not None:
+        if hasattr(col, "combine_chunks") or type(col).__module__.startswith("pyarrow"):
+            out = to_np(zero_copy_only=False)
+        else:
+            out = to_np()
+        return np.asarray(out)
+    if isinstance(col, (str, bytes)) or not hasattr(col, "__len__"):
+        raise DataTypeError(f"a column must be a sequence of values, got {col!r}")
+    return np.asarray(col, dtype=object) if not isinstance(col, np.ndarray) else col
+
+
+def _is_missing_value(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, str):
+        return value.strip() == ""
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def to_float_array(
+    col: object, *, field: str, ids: npt.NDArray[Any] | None = None
+) -> npt.NDArray[np.float64]:
+    """A numeric column as float64 with NaN for missing values (empty strings, None, NA)."""
+    arr = to_numpy(col)
+    kind = arr.dtype.kind
+    if kind == "b":
+        raise DataTypeError(f"{field} must be numbers, got a column of booleans")
+    if kind in "iuf":
+        return arr.astype(np.float64, copy=False)
+    if kind == "U":
+        try:
+            return np.where(np.char.str_len(np.char.strip(arr)) == 0, "nan", arr).astype(np.float64)
+        except ValueError:
+            pass
+    out = np.empty(len(arr), dtype=np.float64)
+    for row, value in enumerate(arr.tolist()):
+        if _is_missing_value(value):
+            out[row] = math.nan
+            continue
+        if isinstance(value, bool):
+            number = None
+        else:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                number = None
+        if number is None:
+            deal = None if ids is None else ids[row].item()
+            raise DataTypeError(f"{where(deal, row)}{field} must be a number, got {value!r}")
+        out[row] = number
+    return out
+
+
+class Labels:
+    """A label column as integer codes into a tuple of categories (no missing code: None is one).
+
+    ``codes`` is an ``intp`` array (fast for :func:`numpy.bincount`); ``categories`` is an object
+    array. Categories are in sorted order (None last) unless they came from a categorical column,
+    whose order is kept.
+    """
+
+    __slots__ = ("categories", "codes")
+
+    def __init__(self, codes: IntArray, categories: npt.NDArray[Any]) -> None:
+        self.codes = codes
+        self.categories = categories
+
+    def decoded(self) -> npt.NDArray[Any]:
+        """The labels, one per deal."""
+        return self.categories[self.codes]
+
+    def take(self, rows: IntArray) -> Labels:
+        return Labels(readonly(self.codes[rows]), self.categories)
+
+
+def encode_labels(col: object, *, field: str) -> Labels:
+    """Encode a label column; missing values (None, NaN, empty strings) become the label None."""
+    decoded = _categorical(col)
+    if decoded is not None:
+        raw_codes, categories = decoded
+        codes = raw_codes.astype(np.intp)
+        if (codes < 0).any():
+            categories = np.append(categories, np.array([None], dtype=object))
+            codes = np.where(codes < 0, len(categories) - 1, codes)
+        return Labels(readonly(codes), readonly(categories))
+    arr = to_numpy(col)
+    kind = arr.dtype.kind
+    if kind in "iu" and len(arr):
+        low, high = int(arr.min()), int(arr.max())
+        if high - low <= 4 * len(arr) + 1024:
+            present = np.bincount(arr - low, minlength=high - low + 1) > 0
+            values = np.flatnonzero(present)
+            lookup = np.cumsum(present) - 1
+            categories = np.empty(len(values), dtype=object)
+            categories[:] = (values + low).tolist()
+            return Labels(readonly(lookup[arr - low].astype(np.intp)), readonly(categories))
+    if kind == "U":
+        missing = np.char.str_len(arr) == 0
+    elif kind == "f":
+        missing = np.isnan(arr)
+    elif kind == "O":
+        missing = np.fromiter((_is_missing_value(v) for v in arr.tolist()), bool, len(arr))
+    else:
+        missing = np.zeros(len(arr), dtype=bool)
+    has_missing = bool(missing.any())
+    present_values = arr[~missing] if has_missing else arr
+    try:
+        uniques, inverse = np.unique(present_values, return_inverse=True)
+    except TypeError:
+        as_text = np.array([str(v) for v in present_values.tolist()])
+        uniques, inverse = np.unique(as_text, return_inverse=True)
+    categories = np.empty(len(uniques) + has_missing, dtype=object)
+    categories[: len(uniques)] = uniques.tolist()
+    if has_missing:
+        codes = np.full(len(arr), len(uniques), dtype=np.intp)
+        codes[~missing] = inverse.ravel()
+    else:
+        codes = inverse.ravel().astype(np.intp, copy=False)
+    return Labels(readonly(codes), readonly(categories))
+
+
+def check_no_missing(labels: Labels, *, field: str) -> None:
+    if len(labels.categories) and labels.categories[-1] is None:
+        rows = np.flatnonzero(labels.codes == len(labels.categories) - 1)
+        if len(rows):
+            raise DataError(f"row {int(rows[0])}: {field} is missing")

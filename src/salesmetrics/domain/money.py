@@ -1,0 +1,76 @@
+"""Money: ISO 4217 currency codes and exact integer minor units.
+
+Amounts are stored as ``int64`` minor units (cents for USD, yen for JPY, fils for KWD), so that
+totals are exact and do not depend on the order of the deals or how they were split.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from salesmetrics.errors import DataError, DataTypeError, where
+
+__all__ = ["MAX_MAJOR_AMOUNT", "minor_exponent", "normalize_currency", "to_minor_units"]
+
+# ISO 4217 currencies whose minor unit is not 1/100 (the default).
+_EXPONENTS: dict[str, int] = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+    "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "CLF": 4, "UYW": 4,
+}  # fmt: skip
+
+#: Largest amount per deal [major units] that converts to minor units exactly.
+MAX_MAJOR_AMOUNT = 2.0**53 / 10_000
+
+
+def normalize_currency(code: object) -> str | None:
+    """Return an upper-case three-letter ISO 4217 code, or None for no currency."""
+    if code is None:
+        return None
+    if not isinstance(code, str):
+        raise DataTypeError(f"currency must be a three-letter ISO 4217 code, got {code!r}")
+    code = code.strip().upper()
+    if not code:
+        return None
+    if len(code) != 3 or not code.isalpha() or not code.isascii():
+        raise DataError(f"currency must be a three-letter ISO 4217 code such as 'USD', got {code!r}")
+    return code
+
+
+def minor_exponent(currency: str | None) -> int:
+    """Decimal places of the currency's minor unit (2 for USD and for no currency, 0 for JPY).
+
+    >>> minor_exponent("USD"), minor_exponent("JPY"), minor_exponent("KWD")
+    (2, 0, 3)
+    """
+    return 2 if currency is None else _EXPONENTS.get(currency, 2)
+
+
+def to_minor_units(
+    amounts: npt.NDArray[np.float64],
+    exponent: int,
+    ids: npt.NDArray[np.generic] | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_] | None]:
+    """Convert amounts in major units to ``int64`` minor units, rounding half to even.
+
+    Returns the minor units (0 where missing) and a mask of missing amounts, or None when none is
+    missing. Raises :class:`DataError` naming the first negative or infinite amount.
+    """
+    scaled = amounts * (10.0**exponent)
+    missing = np.isnan(scaled)
+    bad = ~missing & ((scaled < 0) | ~np.isfinite(scaled) | (scaled > 2.0**53))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        value = float(amounts[row])
+        deal = None if ids is None else ids[row].item()
+        what = "must be >= 0" if value < 0 else "must be finite" if not np.isfinite(value) else (
+            f"must be at most {MAX_MAJOR_AMOUNT:.0f}"
+        )
+        raise DataError(f"{where(deal, row)}amount {what}, got {value!r}")
+    has_missing = bool(missing.any())
+    if has_missing:
+        scaled = np.where(missing, 0.0, scaled)
+    minor = np.rint(scaled).astype(np.int64)
+    return minor, (missing if has_missing else None)

@@ -1,0 +1,350 @@
+"""Periods of time: half-open date ranges ``[start, end)`` with calendar and fiscal constructors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Literal, TypeAlias
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from dateutil.relativedelta import relativedelta
+
+from salesmetrics.errors import DataError, DataTypeError, OptionError, check_option
+
+__all__ = ["FiscalCalendar", "Period", "PeriodKind", "PeriodLike"]
+
+PeriodKind: TypeAlias = Literal["day", "week", "month", "quarter", "year", "custom"]
+_MONTHS_PER = {"month": 1, "quarter": 3, "year": 12}
+
+
+def _check_month(instance: FiscalCalendar, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 12:
+        raise OptionError(f"FiscalCalendar(): start_month must be an int in 1..12, got {value!r}")
+
+
+def _check_naming(instance: FiscalCalendar, attribute: attrs.Attribute[str], value: str) -> None:
+    check_option("FiscalCalendar", "naming", value, ("end", "start"))
+
+
+@attrs.frozen
+class FiscalCalendar:
+    """A fiscal year that starts on the first day of ``start_month``.
+
+    Naming convention: with ``naming="end"`` (the default, used by Salesforce's "ending month"
+    setting, the US federal government and most US companies), a fiscal year is named after the
+    calendar year in which it **ends**: with ``start_month=2``, FY2025 runs from 2024-02-01 to
+    2025-02-01 (exclusive). With ``naming="start"`` (Salesforce's "starting month" setting, used
+    e.g. in Japan and India), it is named after the year in which it starts: FY2025 runs from
+    2025-02-01 to 2026-02-01. With ``start_month=1`` both agree with the calendar year.
+
+    Fiscal quarters are the consecutive three-month blocks of the fiscal year: FY2025-Q1 starts on the
+    fiscal year's first day.
+
+    Examples
+    --------
+    >>> fc = FiscalCalendar(start_month=2)
+    >>> fc.year(2025)
+    Period('FY2025')
+    >>> fc.year(2025).start, fc.year(2025).end
+    (datetime.date(2024, 2, 1), datetime.date(2025, 2, 1))
+    >>> fc.quarter(2025, 1).end
+    datetime.date(2024, 5, 1)
+    """
+
+    #: Month [1..12] in which the fiscal year starts.
+    start_month: int = attrs.field(default=1, validator=_check_month)
+    #: ``"end"``: FY named after the calendar year it ends in; ``"start"``: the year it starts in.
+    naming: Literal["end", "start"] = attrs.field(default="end", validator=_check_naming)
+
+    def year_start(self, fiscal_year: int) -> dt.date:
+        """First day of fiscal year ``fiscal_year``."""
+        shift = 1 if (self.naming == "end" and self.start_month != 1) else 0
+        return dt.date(fiscal_year - shift, self.start_month, 1)
+
+    def fiscal_year(self, day: dt.date) -> int:
+        """The fiscal year that ``day`` falls in."""
+        year = day.year if day.month >= self.start_month else day.year - 1
+        if self.naming == "end" and self.start_month != 1:
+            year += 1
+        return year
+
+    def year(self, fiscal_year: int) -> Period:
+        """The fiscal year ``fiscal_year`` as a :class:`Period`."""
+        start = self.year_start(fiscal_year)
+        return Period(start, start + relativedelta(years=1), kind="year", calendar=self)
+
+    def quarter(self, fiscal_year: int, quarter: int) -> Period:
+        """Quarter ``quarter`` (1..4) of fiscal year ``fiscal_year``."""
+        _check_range("quarter", quarter, 1, 4)
+        start = self.year_start(fiscal_year) + relativedelta(months=3 * (quarter - 1))
+        return Period(start, start + relativedelta(months=3), kind="quarter", calendar=self)
+
+
+def _check_range(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataTypeError(f"Period: {name} must be an int, got {value!r}")
+    if not low <= value <= high:
+        raise DataError(f"Period: {name} must be in {low}..{high}, got {value!r}")
+
+
+def _to_date(value: object, name: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, np.datetime64):
+        return _to_date(value.astype("datetime64[D]").item(), name)
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise DataError(f"Period: {name} must be an ISO date 'YYYY-MM-DD', got {value!r}") from None
+    raise DataTypeError(f"Period: {name} must be a date, got {value!r}")
+
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^FY(\d{4})-?Q([1-4])$"), "fq"),
+    (re.compile(r"^FY(\d{4})$"), "fy"),
+    (re.compile(r"^(\d{4})-?Q([1-4])$"), "q"),
+    (re.compile(r"^(\d{4})-W(\d{2})$"), "w"),
+    (re.compile(r"^(\d{4})-(\d{2})$"), "m"),
+    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), "d"),
+    (re.compile(r"^(\d{4})$"), "y"),
+)
+
+_CALENDAR_YEAR = FiscalCalendar()
+
+
+@attrs.frozen(eq=True)
+class Period:
+    """A half-open date range ``[start, end)``: ``start`` is in it, ``end`` is not.
+
+    Build one with :meth:`week`, :meth:`month`, :meth:`quarter`, :meth:`year`, :meth:`parse` or a
+    :class:`FiscalCalendar`; ``Period(start, end)`` gives a custom range. Weeks are ISO weeks
+    (Monday to Sunday, week 1 holds the year's first Thursday).
+
+    Examples
+    --------
+    >>> q = Period.parse("2017-Q2")
+    >>> q
+    Period('2017-Q2')
+    >>> q.start, q.end, q.days
+    (datetime.date(2017, 4, 1), datetime.date(2017, 7, 1), 91)
+    >>> q.next(), q.shift(-2)
+    (Period('2017-Q3'), Period('2016-Q4'))
+    >>> import numpy as np
+    >>> q.contains(np.array(["2017-03-31", "2017-04-01", "NaT"], dtype="datetime64[D]"))
+    array([False,  True, False])
+    """
+
+    #: First day in the period.
+    start: dt.date = attrs.field(converter=lambda v: _to_date(v, "start"))
+    #: First day after the period (exclusive).
+    end: dt.date = attrs.field(converter=lambda v: _to_date(v, "end"))
+    #: What kind of period: decides its label and the step of :meth:`shift`.
+    kind: PeriodKind = attrs.field(default="custom", kw_only=True)
+    #: The fiscal calendar for fiscal years and quarters, None for calendar periods.
+    calendar: FiscalCalendar | None = attrs.field(default=None, kw_only=True)
+    _start64: np.datetime64 = attrs.field(init=False, eq=False, repr=False)
+    _end64: np.datetime64 = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        check_option(
+            "Period", "kind", self.kind, ("day", "week", "month", "quarter", "year", "custom")
+        )
+        if self.end <= self.start:
+            raise DataError(f"Period: end {self.end} must be after start {self.start}")
+        object.__setattr__(self, "_start64", np.datetime64(self.start, "D"))
+        object.__setattr__(self, "_end64", np.datetime64(self.end, "D"))
+
+    # -- constructors ---------------------------------------------------------------------------
+    @classmethod
+    def day(cls, day: dt.date | str) -> Period:
+        """One calendar day."""
+        start = _to_date(day, "day")
+        return cls(start, start + dt.timedelta(days=1), kind="day")
+
+    @classmethod
+    def week(cls, year: int, week: int) -> Period:
+        """ISO week ``week`` (1..53) of ISO year ``year``, Monday to Sunday."""
+        _check_range("week", week, 1, 53)
+        try:
+            start = dt.date.fromisocalendar(year, week, 1)
+        except ValueError:
+            raise DataError(f"Period: ISO year {year} has no week {week}") from None
+        return cls(start, start + dt.timedelta(days=7), kind="week")
+
+    @classmethod
+    def month(cls, year: int, month: int) -> Period:
+        """Calendar month ``month`` (1..12) of ``year``."""
+        _check_range("month", month, 1, 12)
+        start = dt.date(year, month, 1)
+        return cls(start, start + relativedelta(months=1), kind="month")
+
+    @classmethod
+    def quarter(cls, year: int, quarter: int) -> Period:
+        """Calendar quarter ``quarter`` (1..4) of ``year``."""
+        _check_range("quarter", quarter, 1, 4)
+        start = dt.date(year, 3 * quarter - 2, 1)
+        return cls(start, start + relativedelta(months=3), kind="quarter")
+
+    @classmethod
+    def year(cls, year: int) -> Period:
+        """Calendar year ``year``."""
+        return cls(dt.date(year, 1, 1), dt.date(year + 1, 1, 1), kind="year")
+
+    @classmethod
+    def parse(cls, text: str, *, calendar: FiscalCalendar | None = None) -> Period:
+        """Parse ``"2017-Q2"``, ``"2017-07"``, ``"2017-W05"``, ``"2017"``, ``"2017-07-04"``,
+        ``"FY2025"`` or ``"FY2025-Q1"``.
+
+        Fiscal labels use ``calendar`` (default: fiscal years equal calendar years).
+
+        >>> Period.parse("FY2025-Q1", calendar=FiscalCalendar(start_month=2)).start
+        datetime.date(2024, 2, 1)
+        """
+        if isinstance(text, Period):
+            return text
+        if not isinstance(text, str):
+            raise DataTypeError(f"Period.parse(): expected a str such as '2017-Q2', got {text!r}")
+        label = text.strip().upper()
+        for pattern, kind in _PATTERNS:
+            match = pattern.match(label)
+            if match is None:
+                continue
+            numbers = [int(g) for g in match.groups()]
+            fiscal = calendar or _CALENDAR_YEAR
+            if kind == "fq":
+                return fiscal.quarter(numbers[0], numbers[1])
+            if kind == "fy":
+                return fiscal.year(numbers[0])
+            if kind == "q":
+                return cls.quarter(numbers[0], numbers[1])
+            if kind == "w":
+                return cls.week(numbers[0], numbers[1])
+            if kind == "m":
+                return cls.month(numbers[0], numbers[1])
+            if kind == "d":
+                return cls.day(label)
+            return cls.year(numbers[0])
+        raise DataError(
+            f"Period.parse(): cannot read {text!r}; use '2017-Q2', '2017-07', '2017-W05', '2017', "
+            "'2017-07-04', 'FY2025' or 'FY2025-Q1'"
+        )
+
+    @classmethod
+    def range(cls, first: PeriodLike, last: PeriodLike) -> list[Period]:
+        """Consecutive periods from ``first`` to ``last``, both included.
+
+        >>> Period.range("2017-Q3", "2018-Q1")
+        [Period('2017-Q3'), Period('2017-Q4'), Period('2018-Q1')]
+        """
+        a, b = as_period(first), as_period(last)
+        if a.kind != b.kind or a.calendar != b.calendar:
+            raise DataError(f"Period.range(): {a!r} and {b!r} are not of the same kind")
+        out = [a]
+        while out[-1].start < b.start:
+            out.append(out[-1].next())
+        return out
+
+    # -- arithmetic -----------------------------------------------------------------------------
+    @property
+    def days(self) -> int:
+        """Length of the period [days]."""
+        return (self.end - self.start).days
+
+    @property
+    def label(self) -> str:
+        """The period's name: ``'2017-Q2'``, ``'FY2025'``, ``'2017-W05'``…"""
+        s = self.start
+        if self.kind == "day":
+            return s.isoformat()
+        if self.kind == "week":
+            year, week, _ = s.isocalendar()
+            return f"{year}-W{week:02d}"
+        if self.kind == "month":
+            return f"{s.year}-{s.month:02d}"
+        if self.calendar is not None:
+            fy = self.calendar.fiscal_year(s)
+            if self.kind == "year":
+                return f"FY{fy}"
+            if self.kind == "quarter":
+                months = (s.month - self.calendar.start_month) % 12
+                return f"FY{fy}-Q{months // 3 + 1}"
+        if self.kind == "quarter":
+            return f"{s.year}-Q{(s.month - 1) // 3 + 1}"
+        if self.kind == "year":
+            return str(s.year)
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+    def shift(self, n: int) -> Period:
+        """The period ``n`` steps later (earlier if negative), a step being this period's kind."""
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise DataTypeError(f"Period.shift(): n must be an int, got {n!r}")
+        if self.kind in _MONTHS_PER:
+            delta = relativedelta(months=_MONTHS_PER[self.kind] * n)
+            return Period(self.start + delta, self.end + delta, kind=self.kind,
+                          calendar=self.calendar)
+        step = dt.timedelta(days=self.days * n)
+        return Period(self.start + step, self.end + step, kind=self.kind, calendar=self.calendar)
+
+    def next(self) -> Period:
+        """The period right after this one."""
+        return self.shift(1)
+
+    def previous(self) -> Period:
+        """The period right before this one."""
+        return self.shift(-1)
+
+    # -- membership -----------------------------------------------------------------------------
+    @property
+    def bounds64(self) -> tuple[np.datetime64, np.datetime64]:
+        """``(start, end)`` as ``datetime64[D]``."""
+        return self._start64, self._end64
+
+    def contains(self, dates: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Vectorized membership: True where ``start <= date < end``; False for NaT."""
+        arr = np.asarray(dates)
+        if arr.dtype.kind != "M":
+            arr = arr.astype("datetime64[D]")
+        return (arr >= self._start64) & (arr < self._end64)
+
+    def __contains__(self, day: object) -> bool:
+        return self.start <= _to_date(day, "date") < self.end
+
+    def __iter__(self) -> Iterator[dt.date]:
+        """The days of the period."""
+        day = self.start
+        while day < self.end:
+            yield day
+            day += dt.timedelta(days=1)
+
+    def __repr__(self) -> str:
+        if self.kind == "custom":
+            return f"Period({self.start.isoformat()!r}, {self.end.isoformat()!r})"
+        return f"Period({self.label!r})"
+
+    def __str__(self) -> str:
+        return self.label
+
+    def _repr_html_(self) -> str:
+        last = self.end - dt.timedelta(days=1)
+        return (
+            f"<b>{self.label}</b> <span style='color:#666'>{self.start.isoformat()} – "
+            f"{last.isoformat()} ({self.days} days)</span>"
+        )
+
+
+PeriodLike: TypeAlias = Period | str
+
+
+def as_period(value: object, *, name: str = "period") -> Period:
+    """Accept a :class:`Period` or a label that :meth:`Period.parse` reads."""
+    if isinstance(value, Period):
+        return value
+    if isinstance(value, str):
+        return Period.parse(value)
+    raise DataTypeError(f"{name} must be a Period or a label such as '2017-Q2', got {value!r}")

@@ -1,0 +1,852 @@
+"""The Pipeline: a sales process plus its deals, stored as immutable numpy columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from salesmetrics.domain.columns import (
+    Labels,
+    column_length,
+    encode_labels,
+    readonly,
+    to_float_array,
+    to_numpy,
+)
+from salesmetrics.domain.dates import to_date_array, to_zone
+from salesmetrics.domain.deal import Deal
+from salesmetrics.domain.money import minor_exponent, normalize_currency, to_minor_units
+from salesmetrics.domain.period import Period, PeriodLike, as_period
+from salesmetrics.domain.stage import DEFAULT_STAGES, Outcome, Stage, validate_stages
+from salesmetrics.errors import (
+    CurrencyError,
+    DataError,
+    DataTypeError,
+    DuplicateDealError,
+    UnknownStageError,
+    choices,
+    where,
+)
+
+__all__ = ["DEAL_ATTRIBUTES", "Pipeline", "StageHistory"]
+
+IntArray = npt.NDArray[np.intp]
+DateArray = npt.NDArray[np.datetime64]
+
+#: Attributes of :class:`Deal` that ``Pipeline.from_columns`` reads; other keys become fields.
+DEAL_ATTRIBUTES = (
+    "id", "amount", "stage", "created", "close_date", "owner", "probability", "currency",
+)  # fmt: skip
+_HISTORY_COLUMNS = ("id", "stage", "date")
+
+
+@attrs.frozen(eq=False)
+class StageHistory:
+    """The stage history of a pipeline's deals, one row per stage entered, grouped by deal.
+
+    Events are sorted by deal row, then date. Deal ids were resolved to row positions when the
+    history was loaded, so queries never look ids up.
+    """
+
+    #: Row of the deal in its pipeline [intp], ascending.
+    rows: IntArray
+    #: Code of the stage entered (index into ``Pipeline.stages``) [intp].
+    stages: IntArray
+    #: Date the stage was entered [datetime64[D]].
+    dates: DateArray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StageHistory):
+            return NotImplemented
+        return (
+            np.array_equal(self.rows, other.rows)
+            and np.array_equal(self.stages, other.stages)
+            and np.array_equal(self.dates, other.dates, equal_nan=True)
+        )
+
+    def take(self, keep: npt.NDArray[np.bool_]) -> StageHistory:
+        """The events of the deals where ``keep`` (a mask over deals) is True, rows renumbered."""
+        events = keep[self.rows]
+        new_rows = np.cumsum(keep, dtype=np.intp) - 1
+        return StageHistory(
+            readonly(new_rows[self.rows[events]]),
+            readonly(self.stages[events]),
+            readonly(self.dates[events]),
+        )
+
+
+class Pipeline:
+    """A sales process (its stages) and the deals in it, as immutable numpy columns.
+
+    Build one with :meth:`from_deals`, :meth:`from_columns` or :meth:`read_csv`; every constructor
+    defaults ``stages`` to :data:`~salesmetrics.DEFAULT_STAGES`. Metrics take a Pipeline and never
+    change it: every column is a read-only array.
+
+    Columns (all of length ``len(p)``):
+
+    - ``ids``: deal ids (str or int);
+    - ``amount_minor`` [int64 minor units, e.g. cents] with ``amount_missing`` (True where the CRM
+      had no amount; such deals count 0 in value totals and are left out of averages);
+    - ``stage_codes`` [intp, index into ``stages``] and ``outcome_codes`` [int8, :class:`Outcome`];
+    - ``created`` and ``close_date`` [datetime64[D], NaT where missing];
+    - ``probability`` [float64 fraction, NaN where the deal has no override];
+    - label fields such as ``owner``: ``codes(name)`` and ``categories(name)``.
+
+    Examples
+    --------
+    >>> from salesmetrics import Deal, Pipeline
+    >>> p = Pipeline.from_deals([
+    ...     Deal("A", 20_000, "Closed won", created="2024-01-02", close_date="2024-02-01"),
+    ...     Deal("B", 10_000, "Proposal", created="2024-01-10", owner="ana"),
+    ... ])
+    >>> p
+    Pipeline(2 deals: 1 open, 1 won, 0 lost, 0 no decision; fields: owner)
+    >>> len(p.open), p.deal("B").stage
+    (1, 'Proposal')
+    """
+
+    __slots__ = (
+        "_amount", "_amount_missing", "_cache", "_close", "_created", "_currency", "_history",
+        "_ids", "_labels", "_probability", "_stage", "_stages",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        stages: tuple[Stage, ...],
+        ids: npt.NDArray[Any],
+        amount_minor: npt.NDArray[np.int64],
+        amount_missing: npt.NDArray[np.bool_] | None,
+        stage_codes: IntArray,
+        created: DateArray,
+        close_date: DateArray,
+        probability: npt.NDArray[np.float64] | None,
+        labels: Mapping[str, Labels],
+        currency: str | None,
+        history: StageHistory | None,
+    ) -> None:
+        """Assemble a pipeline from columns that are already valid (internal; no checks)."""
+        self._stages = stages
+        self._ids = ids
+        self._amount = amount_minor
+        self._amount_missing = amount_missing
+        self._stage = stage_codes
+        self._created = created
+        self._close = close_date
+        self._probability = probability
+        self._labels = dict(labels)
+        self._currency = currency
+        self._history = history
+        self._cache: dict[str, Any] = {}
+
+    # -- constructors ---------------------------------------------------------------------------
+    @classmethod
+    def from_deals(
+        cls,
+        deals: Iterable[Deal],
+        stages: Sequence[Stage] = DEFAULT_STAGES,
+        *,
+        allow_close_before_created: bool = False,
+    ) -> Pipeline:
+        """Build a pipeline from :class:`Deal` objects.
+
+        Parameters
+        ----------
+        deals
+            The deals. Every ``Deal.fields`` key becomes a label field (None where a deal lacks it).
+        stages
+            The sales process, open stages first in funnel order, then the closed ones.
+        allow_close_before_created
+            Load deals whose close date is before their created date instead of raising (real
+            exports have them, e.g. demo orgs created after their data). Cycle metrics leave such
+            deals out.
+        """
+        items = list(deals)
+        for row, deal in enumerate(items):
+            if not isinstance(deal, Deal):
+                raise DataTypeError(f"row {row}: expected a Deal, got {deal!r}")
+        field_names: list[str] = []
+        for deal in items:
+            for name in deal.fields:
+                if name not in field_names:
+                    field_names.append(name)
+        data: dict[str, Any] = {
+            "id": [d.id for d in items],
+            "amount": np.array([np.nan if d.amount is None else d.amount for d in items], float),
+            "stage": [d.stage for d in items],
+            "created": [d.created for d in items],
+            "close_date": [d.close_date for d in items],
+            "owner": [d.owner for d in items],
+            "probability": np.array(
+                [np.nan if d.probability is None else d.probability for d in items], float
+            ),
+            "currency": [d.currency for d in items],
+        }
+        for name in field_names:
+            if name in DEAL_ATTRIBUTES:
+                raise DataError(f"Deal.fields: {name!r} is a Deal attribute, not a field")
+            data[name] = [d.fields.get(name) for d in items]
+        history: dict[str, list[Any]] = {"id": [], "stage": [], "date": []}
+        for deal in items:
+            for stage, day in deal.history:
+                history["id"].append(deal.id)
+                history["stage"].append(stage)
+                history["date"].append(day)
+        columns = {name: name for name in data}
+        if not any(d.owner is not None for d in items):
+            del columns["owner"]
+        return cls.from_columns(
+            data,
+            stages,
+            columns=columns,
+            history=history if history["id"] else None,
+            allow_close_before_created=allow_close_before_created,
+        )
+
+    @classmethod
+    def from_columns(
+        cls,
+        data: Mapping[str, Any] | Any,
+        stages: Sequence[Stage] = DEFAULT_STAGES,
+        *,
+        columns: Mapping[str, str] | None = None,
+        currency: str | None = None,
+        history: Mapping[str, Any] | Any | None = None,
+        history_columns: Mapping[str, str] | None = None,
+        timezone: str | dt.tzinfo | None = None,
+        allow_close_before_created: bool = False,
+    ) -> Pipeline:
+        """Build a pipeline from columns: a dict of lists or arrays, or a pandas or polars
+        DataFrame or a pyarrow Table (read by duck typing; none of them is imported).
+
+        Parameters
+        ----------
+        data
+            Mapping of column name to a sequence of values.
+        stages
+            The sales process (default :data:`~salesmetrics.DEFAULT_STAGES`).
+        columns
+            Deal attribute → column name in ``data``, e.g. ``{"id": "opportunity_id"}``. Attributes
+            not given are looked up under their own name (``id``, ``amount``, ``stage``,
+            ``created``, ``close_date``, ``owner``, ``probability``, ``currency``); only ``id`` and
+            ``stage`` are required. Keys that are not Deal attributes become label fields to group
+            by, e.g. ``{"product": "product"}``.
+        currency
+            ISO 4217 code of every amount. If not given, a ``currency`` column is used when present;
+            it must hold one currency (:class:`~salesmetrics.errors.CurrencyError` otherwise).
+        history
+            Stage history: columns ``id``, ``stage`` and ``date`` (renamed by ``history_columns``),
+            one row per stage entered.
+        timezone
+            Time zone whose calendar dates timestamps become (default UTC).
+        allow_close_before_created
+            Load deals closed before they were created instead of raising; cycle metrics leave
+            them out.
+
+        Notes
+        -----
+        Missing amounts (empty, None, NaN) load on every deal: they count 0 in value totals and are
+        left out of averages. Missing ``created`` and ``close_date`` load too, except that a closed
+        deal must have a close date. Amounts in float are rounded to the currency's minor unit.
+        """
+        process = validate_stages(stages)
+        mapping = _resolve_columns(data, columns)
+        n = column_length(data, list(mapping.values()))
+        zone = to_zone(timezone)
+
+        ids = _ids(to_numpy(data[mapping["id"]]))
+        _check_unique(ids)
+
+        stage_codes = _stage_codes(data[mapping["stage"]], process, ids)
+        outcomes = _outcome_table(process)[stage_codes]
+
+        code = _currency(data, mapping, currency)
+        if "amount" in mapping:
+            amounts = to_float_array(data[mapping["amount"]], field="amount", ids=ids)
+            amount_minor, amount_missing = to_minor_units(amounts, minor_exponent(code), ids)
+        else:
+            amount_minor, amount_missing = np.zeros(n, np.int64), np.ones(n, bool)
+
+        def dates(name: str) -> DateArray:
+            if name not in mapping:
+                return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+            return to_date_array(data[mapping[name]], field=name, ids=ids, timezone=zone)
+
+        created, close_date = dates("created"), dates("close_date")
+        closed = outcomes != Outcome.OPEN
+        no_close = closed & np.isnat(close_date)
+        if no_close.any():
+            row = int(np.flatnonzero(no_close)[0])
+            raise DataError(
+                f"{where(ids[row].item(), row)}close_date is missing on a closed deal "
+                f"(stage {process[stage_codes[row]].name!r})"
+            )
+        if not allow_close_before_created:
+            backwards = close_date < created
+            if backwards.any():
+                row = int(np.flatnonzero(backwards)[0])
+                raise DataError(
+                    f"{where(ids[row].item(), row)}close_date {close_date[row]} is before created "
+                    f"{created[row]}; pass allow_close_before_created=True to load such deals"
+                )
+
+        probability = None
+        if "probability" in mapping:
+            probability = to_float_array(data[mapping["probability"]], field="probability", ids=ids)
+            bad = (probability < 0) | (probability > 1) | np.isinf(probability)
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise DataError(
+                    f"{where(ids[row].item(), row)}probability must be in [0, 1], got "
+                    f"{float(probability[row])!r} (give 0.3 for 30 %)"
+                )
+            if np.isnan(probability).all():
+                probability = None
+
+        labels = {
+            name: encode_labels(data[source], field=name)
+            for name, source in mapping.items()
+            if name not in DEAL_ATTRIBUTES or name == "owner"
+        }
+        events = None
+        if history is not None:
+            events = _history(history, history_columns, process, ids, zone)
+        return cls(
+            stages=process,
+            ids=readonly(ids),
+            amount_minor=readonly(amount_minor),
+            amount_missing=None if amount_missing is None else readonly(amount_missing),
+            stage_codes=readonly(stage_codes),
+            created=readonly(created),
+            close_date=readonly(close_date),
+            probability=None if probability is None else readonly(probability),
+            labels=labels,
+            currency=code,
+            history=events,
+        )
+
+    @classmethod
+    def read_csv(
+        cls,
+        path: str | os.PathLike[str],
+        stages: Sequence[Stage] = DEFAULT_STAGES,
+        *,
+        columns: Mapping[str, str] | None = None,
+        delimiter: str = ",",
+        encoding: str = "utf-8-sig",
+        **options: Any,
+    ) -> Pipeline:
+        """Read a CSV export (header row; empty cells are missing values) with the stdlib.
+
+        ``columns`` and the other keyword options are those of :meth:`from_columns`.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "deals.csv"
+        >>> _ = path.write_text("id,amount,stage,close_date\\nA,100,Closed won,2024-01-31\\nB,,Meeting,\\n")
+        >>> Pipeline.read_csv(path)
+        Pipeline(2 deals: 1 open, 1 won, 0 lost, 0 no decision)
+        """
+        from salesmetrics.io.csv import read_columns
+
+        return cls.from_columns(
+            read_columns(path, delimiter=delimiter, encoding=encoding), stages,
+            columns=columns, **options,
+        )
+
+    # -- columns --------------------------------------------------------------------------------
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        """The sales process."""
+        return self._stages
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """Names of the stages, in process order."""
+        return tuple(s.name for s in self._stages)
+
+    @property
+    def currency(self) -> str | None:
+        """ISO 4217 code of the amounts, or None if not known."""
+        return self._currency
+
+    @property
+    def minor_unit(self) -> int:
+        """Minor units per major unit: 100 for USD, 1 for JPY."""
+        return int(10 ** minor_exponent(self._currency))
+
+    @property
+    def ids(self) -> npt.NDArray[Any]:
+        """Deal ids."""
+        return self._ids
+
+    @property
+    def amount_minor(self) -> npt.NDArray[np.int64]:
+        """Amounts [int64 minor units], 0 where missing."""
+        return self._amount
+
+    @property
+    def amount_missing(self) -> npt.NDArray[np.bool_]:
+        """True where a deal has no amount."""
+        if self._amount_missing is None:
+            return readonly(np.zeros(len(self), dtype=bool))
+        return self._amount_missing
+
+    @property
+    def amount(self) -> npt.NDArray[np.float64]:
+        """Amounts [major units as float64], NaN where missing."""
+        values = self._amount / self.minor_unit
+        if self._amount_missing is not None:
+            values[self._amount_missing] = np.nan
+        return readonly(values)
+
+    @property
+    def stage_codes(self) -> IntArray:
+        """Current stage of each deal, as an index into :attr:`stages`."""
+        return self._stage
+
+    @property
+    def outcome_codes(self) -> npt.NDArray[np.int8]:
+        """Outcome of each deal as the int value of :class:`Outcome` (0 open, 1 won…)."""
+        cached = self._cache.get("outcome")
+        if cached is None:
+            cached = readonly(_outcome_table(self._stages)[self._stage])
+            self._cache["outcome"] = cached
+        return cached  # type: ignore[no-any-return]
+
+    @property
+    def created(self) -> DateArray:
+        """Created dates [datetime64[D]], NaT where missing."""
+        return self._created
+
+    @property
+    def close_date(self) -> DateArray:
+        """Expected (open deals) or actual (closed deals) close dates [datetime64[D]]."""
+        return self._close
+
+    @property
+    def probability(self) -> npt.NDArray[np.float64]:
+        """Each deal's own probability [fraction], NaN where it uses its stage's."""
+        if self._probability is None:
+            return readonly(np.full(len(self), np.nan))
+        return self._probability
+
+    @property
+    def has_probability_overrides(self) -> bool:
+        """True if some deal has its own probability."""
+        return self._probability is not None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Names of the label fields that metrics can group by (``by=``), besides ``"stage"``."""
+        return tuple(self._labels)
+
+    def labels(self, name: str) -> Labels:
+        """The label field ``name`` as codes and categories (``"stage"`` included)."""
+        if name == "stage":
+            categories = np.empty(len(self._stages), dtype=object)
+            categories[:] = self.stage_names
+            return Labels(self._stage, readonly(categories))
+        try:
+            return self._labels[name]
+        except KeyError:
+            valid = ("stage", *self._labels)
+            raise DataError(f"unknown field {name!r}; valid fields are {choices(valid)}") from None
+
+    def codes(self, name: str) -> IntArray:
+        """Integer codes of the label field ``name`` (index into :meth:`categories`)."""
+        return self.labels(name).codes
+
+    def categories(self, name: str) -> npt.NDArray[Any]:
+        """The distinct labels of field ``name``; None stands for a missing label."""
+        return self.labels(name).categories
+
+    @property
+    def history(self) -> StageHistory | None:
+        """The stage history, or None if the pipeline has none."""
+        return self._history
+
+    def reached_mask(self) -> npt.NDArray[np.uint64]:
+        """Bit ``k`` is set where the deal's history or current stage shows it entered stage ``k``.
+
+        Built once per pipeline in one vectorized pass (``bitwise_or.reduceat`` over the history,
+        which is grouped by deal) and cached.
+        """
+        cached = self._cache.get("reached")
+        if cached is None:
+            cached = np.left_shift(np.uint64(1), self._stage.astype(np.uint64))
+            events = self._history
+            if events is not None and len(events):
+                bits = np.left_shift(np.uint64(1), events.stages.astype(np.uint64))
+                starts = np.flatnonzero(np.r_[True, events.rows[1:] != events.rows[:-1]])
+                cached[events.rows[starts]] |= np.bitwise_or.reduceat(bits, starts)
+            cached = readonly(cached)
+            self._cache["reached"] = cached
+        return cached  # type: ignore[no-any-return]
+
+    # -- views ----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def filter(self, mask: npt.ArrayLike) -> Pipeline:
+        """The deals where the boolean ``mask`` is True, as a new pipeline (history included)."""
+        keep = np.asarray(mask)
+        if keep.dtype != bool or keep.shape != (len(self),):
+            raise DataTypeError(
+                f"Pipeline.filter(): mask must be a bool array of length {len(self)}, got "
+                f"{keep.dtype} of shape {keep.shape}"
+            )
+        return self._take(keep)
+
+    def _take(self, keep: npt.NDArray[np.bool_]) -> Pipeline:
+        rows = np.flatnonzero(keep)
+        return Pipeline(
+            stages=self._stages,
+            ids=readonly(self._ids[rows]),
+            amount_minor=readonly(self._amount[rows]),
+            amount_missing=None if self._amount_missing is None
+            else readonly(self._amount_missing[rows]),
+            stage_codes=readonly(self._stage[rows]),
+            created=readonly(self._created[rows]),
+            close_date=readonly(self._close[rows]),
+            probability=None if self._probability is None else readonly(self._probability[rows]),
+            labels={name: labels.take(rows) for name, labels in self._labels.items()},
+            currency=self._currency,
+            history=None if self._history is None else self._history.take(keep),
+        )
+
+    def _with_outcome(self, *outcomes: Outcome) -> Pipeline:
+        codes = self.outcome_codes
+        keep = codes == outcomes[0]
+        for outcome in outcomes[1:]:
+            keep |= codes == outcome
+        return self._take(keep)
+
+    @property
+    def open(self) -> Pipeline:
+        """The open deals."""
+        return self._with_outcome(Outcome.OPEN)
+
+    @property
+    def won(self) -> Pipeline:
+        """The won deals."""
+        return self._with_outcome(Outcome.WON)
+
+    @property
+    def lost(self) -> Pipeline:
+        """The lost deals (not the no-decision ones)."""
+        return self._with_outcome(Outcome.LOST)
+
+    @property
+    def no_decision(self) -> Pipeline:
+        """The deals closed without a decision."""
+        return self._with_outcome(Outcome.NO_DECISION)
+
+    @property
+    def closed(self) -> Pipeline:
+        """The closed deals: won, lost and no decision."""
+        return self._with_outcome(Outcome.WON, Outcome.LOST, Outcome.NO_DECISION)
+
+    def closing_in(self, period: PeriodLike) -> Pipeline:
+        """Deals whose close date (expected or actual) falls in ``period``."""
+        return self._take(as_period(period).contains(self._close))
+
+    def created_in(self, period: PeriodLike) -> Pipeline:
+        """Deals created in ``period``."""
+        return self._take(as_period(period).contains(self._created))
+
+    def deal(self, id: str | int) -> Deal:
+        """The deal with id ``id``."""
+        rows = np.flatnonzero(self._ids == id)
+        if len(rows) == 0:
+            raise KeyError(f"no deal with id {id!r}")
+        return self._deal(int(rows[0]))
+
+    def _deal(self, row: int) -> Deal:
+        def day(values: DateArray) -> dt.date | None:
+            return None if np.isnat(values[row]) else values[row].item()  # type: ignore[no-any-return]
+
+        missing = self._amount_missing is not None and bool(self._amount_missing[row])
+        prob = None if self._probability is None else float(self._probability[row])
+        history: list[tuple[str, dt.date]] = []
+        if self._history is not None:
+            lo, hi = np.searchsorted(self._history.rows, [row, row + 1])
+            history = [
+                (self._stages[s].name, d.item())
+                for s, d in zip(self._history.stages[lo:hi], self._history.dates[lo:hi], strict=True)
+            ]
+        fields = {
+            name: labels.categories[labels.codes[row]]
+            for name, labels in self._labels.items()
+            if name != "owner"
+        }
+        owner = self._labels["owner"] if "owner" in self._labels else None
+        return Deal(
+            id=self._ids[row].item(),
+            amount=None if missing else int(self._amount[row]) / self.minor_unit,
+            stage=self._stages[self._stage[row]].name,
+            created=day(self._created),
+            close_date=day(self._close),
+            owner=None if owner is None else owner.categories[owner.codes[row]],
+            probability=None if prob is None or np.isnan(prob) else prob,
+            currency=self._currency,
+            fields=fields,
+            history=history,
+        )
+
+    def __iter__(self) -> Iterator[Deal]:
+        for row in range(len(self)):
+            yield self._deal(row)
+
+    def to_columns(self) -> dict[str, npt.NDArray[Any]]:
+        """The deals as a dict of numpy columns that :meth:`from_columns` reads back.
+
+        >>> from salesmetrics.datasets import sample_pipeline
+        >>> p = sample_pipeline()
+        >>> cols = p.to_columns()
+        >>> Pipeline.from_columns(cols, p.stages, columns={k: k for k in cols}).open == p.open
+        True
+        """
+        out: dict[str, npt.NDArray[Any]] = {
+            "id": self._ids,
+            "amount": self.amount,
+            "stage": np.array(self.stage_names, dtype=object)[self._stage],
+            "created": self._created,
+            "close_date": self._close,
+        }
+        if self._probability is not None:
+            out["probability"] = self._probability
+        for name, labels in self._labels.items():
+            out[name] = labels.decoded()
+        if self._currency is not None:
+            out["currency"] = np.full(len(self), self._currency, dtype=object)
+        return out
+
+    def to_pandas(self) -> Any:
+        """The deals as a pandas DataFrame (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_columns())
+
+    # -- comparison and display -----------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Pipeline):
+            return NotImplemented
+        if (
+            self._stages != other._stages
+            or self._currency != other._currency
+            or len(self) != len(other)
+            or self.fields != other.fields
+            or self._history != other._history
+        ):
+            return False
+        return (
+            np.array_equal(self._ids, other._ids)
+            and np.array_equal(self._amount, other._amount)
+            and np.array_equal(self.amount_missing, other.amount_missing)
+            and np.array_equal(self._stage, other._stage)
+            and np.array_equal(self._created, other._created, equal_nan=True)
+            and np.array_equal(self._close, other._close, equal_nan=True)
+            and np.array_equal(self.probability, other.probability, equal_nan=True)
+            and all(
+                np.array_equal(self._labels[f].decoded(), other._labels[f].decoded())
+                for f in self._labels
+            )
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _counts(self) -> dict[Outcome, int]:
+        counts = np.bincount(self.outcome_codes, minlength=4)
+        return {outcome: int(counts[outcome]) for outcome in Outcome}
+
+    def __repr__(self) -> str:
+        c = self._counts()
+        parts = [
+            f"{len(self):,} deal{'s' if len(self) != 1 else ''}: {c[Outcome.OPEN]:,} open, "
+            f"{c[Outcome.WON]:,} won, {c[Outcome.LOST]:,} lost, "
+            f"{c[Outcome.NO_DECISION]:,} no decision"
+        ]
+        if self._currency:
+            parts.append(self._currency)
+        if self._labels:
+            parts.append("fields: " + ", ".join(self._labels))
+        if self._history is not None:
+            parts.append(f"history: {len(self._history):,} events")
+        return f"Pipeline({'; '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        open_codes = self._stage[self.outcome_codes == Outcome.OPEN]
+        counts = np.bincount(self._stage, minlength=len(self._stages))
+        sums = np.bincount(self._stage, weights=self._amount, minlength=len(self._stages))
+        rows = "".join(
+            f"<tr><td>{html.escape(s.name)}</td><td>{s.probability:.0%}</td>"
+            f"<td>{s.outcome.name.lower().replace('_', ' ')}</td><td>{counts[i]:,}</td>"
+            f"<td>{sums[i] / self.minor_unit:,.2f}</td></tr>"
+            for i, s in enumerate(self._stages)
+        )
+        money = html.escape(self._currency or "amount")
+        return (
+            f"<div><b>Pipeline</b>: {len(self):,} deals, {len(open_codes):,} open"
+            f"{'; fields: ' + html.escape(', '.join(self._labels)) if self._labels else ''}"
+            "<table><thead><tr><th>stage</th><th>probability</th><th>outcome</th><th>deals</th>"
+            f"<th>{money}</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        )
+
+
+# -- construction helpers ----------------------------------------------------------------------
+def _resolve_columns(data: Any, columns: Mapping[str, str] | None) -> dict[str, str]:
+    if not hasattr(data, "__getitem__"):
+        raise DataTypeError(
+            f"data must be a mapping of column name to values or a data frame, got {type(data)!r}"
+        )
+    available = _column_names(data)
+    if columns is not None and not isinstance(columns, Mapping):
+        raise DataTypeError(f"columns must be a mapping of attribute to column name, got {columns!r}")
+    given = dict(columns or {})
+    mapping: dict[str, str] = {}
+    for attribute in DEAL_ATTRIBUTES:
+        source = given.pop(attribute, attribute)
+        if source in available:
+            mapping[attribute] = source
+        elif attribute in (columns or {}) or attribute in ("id", "stage"):
+            raise DataError(
+                f"column {source!r} (for {attribute!r}) is not in the data; columns are "
+                f"{choices(sorted(available))}"
+            )
+    for field, source in given.items():
+        if source not in available:
+            raise DataError(
+                f"column {source!r} (for field {field!r}) is not in the data; columns are "
+                f"{choices(sorted(available))}"
+            )
+        mapping[field] = source
+    return mapping
+
+
+def _column_names(data: Any) -> list[str]:
+    names = getattr(data, "column_names", None)  # pyarrow
+    if names is None:
+        names = getattr(data, "columns", None)  # pandas, polars
+    if names is None:
+        names = list(data.keys()) if hasattr(data, "keys") else []
+    return [str(n) for n in names]
+
+
+def _ids(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    if arr.dtype.kind in "iuU":
+        if arr.dtype.kind == "U" and (np.char.str_len(arr) == 0).any():
+            row = int(np.flatnonzero(np.char.str_len(arr) == 0)[0])
+            raise DataError(f"row {row}: id is missing")
+        return arr
+    values = arr.tolist()
+    for row, value in enumerate(values):
+        if value is None or value == "" or (isinstance(value, float) and value != value):
+            raise DataError(f"row {row}: id is missing")
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise DataTypeError(f"row {row}: id must be a str or int, got {value!r}")
+    if all(isinstance(v, int) for v in values):
+        return np.asarray(values, dtype=np.int64)
+    return np.asarray([str(v) for v in values], dtype=str)
+
+
+def _check_unique(ids: npt.NDArray[Any]) -> None:
+    if len(ids) < 2:
+        return
+    order = np.argsort(ids, kind="stable")
+    ordered = ids[order]
+    dup = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if len(dup):
+        first, second = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
+        raise DuplicateDealError(
+            f"deal {ids[first].item()!r} occurs twice, in rows {first} and {second}; deal ids must "
+            "be unique"
+        )
+
+
+def _outcome_table(stages: tuple[Stage, ...]) -> npt.NDArray[np.int8]:
+    return np.array([int(s.outcome) for s in stages], dtype=np.int8)
+
+
+def _stage_codes(col: object, stages: tuple[Stage, ...], ids: npt.NDArray[Any]) -> IntArray:
+    labels = encode_labels(col, field="stage")
+    index = {s.name: i for i, s in enumerate(stages)}
+    lookup = np.empty(len(labels.categories), dtype=np.intp)
+    for k, name in enumerate(labels.categories.tolist()):
+        code = index.get(name) if isinstance(name, str) else None
+        if code is None:
+            rows = np.flatnonzero(labels.codes == k)
+            if len(rows) == 0:
+                lookup[k] = 0
+                continue
+            row = int(rows[0])
+            what = "is missing" if name is None else f"{name!r} is not a stage of the process"
+            raise UnknownStageError(
+                f"{where(ids[row].item(), row)}stage {what}; valid stages are "
+                f"{choices(index)}"
+            )
+        lookup[k] = code
+    return lookup[labels.codes]
+
+
+def _currency(data: Any, mapping: Mapping[str, str], currency: str | None) -> str | None:
+    code = normalize_currency(currency)
+    if "currency" not in mapping:
+        return code
+    labels = encode_labels(data[mapping["currency"]], field="currency")
+    found = sorted({normalize_currency(c) for c in labels.categories.tolist()} - {None})
+    if code is not None:
+        found = sorted(set(found) | {code})
+    if len(found) > 1:
+        raise CurrencyError(
+            f"deals are in several currencies ({', '.join(found)}); convert them to one currency "
+            "before building a Pipeline"
+        )
+    return found[0] if found else None
+
+
+def _history(
+    history: Any,
+    history_columns: Mapping[str, str] | None,
+    stages: tuple[Stage, ...],
+    ids: npt.NDArray[Any],
+    zone: dt.tzinfo | None,
+) -> StageHistory:
+    names = {k: k for k in _HISTORY_COLUMNS} | dict(history_columns or {})
+    available = _column_names(history)
+    for key in _HISTORY_COLUMNS:
+        if names[key] not in available:
+            raise DataError(
+                f"history: column {names[key]!r} (for {key!r}) is missing; columns are "
+                f"{choices(sorted(available))}"
+            )
+    column_length(history, [names[k] for k in _HISTORY_COLUMNS])
+    event_ids = _ids(to_numpy(history[names["id"]]))
+    if event_ids.dtype.kind != ids.dtype.kind:
+        event_ids = event_ids.astype(ids.dtype) if ids.dtype.kind == "U" else event_ids
+    order = np.argsort(ids, kind="stable")
+    pos = np.searchsorted(ids[order], event_ids)
+    pos = np.minimum(pos, max(len(ids) - 1, 0))
+    found = (ids[order][pos] == event_ids) if len(ids) else np.zeros(len(event_ids), bool)
+    if not np.all(found):
+        row = int(np.flatnonzero(~np.asarray(found))[0])
+        raise DataError(f"history row {row}: deal {event_ids[row].item()!r} is not in the pipeline")
+    rows = order[pos]
+    codes = _stage_codes(history[names["stage"]], stages, event_ids)
+    dates = to_date_array(history[names["date"]], field="history date", ids=event_ids, timezone=zone)
+    if np.isnat(dates).any():
+        row = int(np.flatnonzero(np.isnat(dates))[0])
+        raise DataError(f"{where(event_ids[row].item(), row)}history date is missing")
+    sort = np.lexsort((dates, rows))
+    return StageHistory(readonly(rows[sort]), readonly(codes[sort]), readonly(dates[sort]))

@@ -1,0 +1,142 @@
+"""Stages of a sales process and the outcome of a deal."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from salesmetrics.errors import DataError, DataTypeError
+
+__all__ = ["DEFAULT_STAGES", "Outcome", "Stage", "validate_stages"]
+
+
+class Outcome(enum.IntEnum):
+    """Where a deal stands: still open, or closed as won, lost or without a decision.
+
+    ``NO_DECISION`` is a closed deal that ended without the buyer choosing anyone (the project was
+    shelved, the budget went away). Some practices count it as a loss, others leave it out of win
+    rates: see the ``no_decision`` option of :func:`salesmetrics.win_rate`.
+    """
+
+    OPEN = 0
+    WON = 1
+    LOST = 2
+    NO_DECISION = 3
+
+    def __repr__(self) -> str:
+        return f"Outcome.{self.name}"
+
+    @property
+    def is_closed(self) -> bool:
+        """True for ``WON``, ``LOST`` and ``NO_DECISION``."""
+        return self is not Outcome.OPEN
+
+
+def _check_probability(instance: Stage, attribute: attrs.Attribute[float], value: float) -> None:
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise DataError(
+            f"stage {instance.name!r}: probability must be in [0, 1], got {value!r}"
+            " (give 0.3 for 30 %)"
+        )
+
+
+def _to_float(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DataTypeError(f"stage probability must be a number, got {value!r}")
+    return float(value)
+
+
+def _to_outcome(value: object) -> Outcome:
+    if isinstance(value, Outcome):
+        return value
+    if isinstance(value, str) and value.upper().replace(" ", "_") in Outcome.__members__:
+        return Outcome[value.upper().replace(" ", "_")]
+    raise DataTypeError(
+        f"stage outcome must be an Outcome or one of 'open', 'won', 'lost', 'no_decision', "
+        f"got {value!r}"
+    )
+
+
+def _check_name(instance: Stage, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise DataTypeError(f"stage name must be a non-empty str, got {value!r}")
+
+
+@attrs.frozen
+class Stage:
+    """One stage of a sales process.
+
+    Examples
+    --------
+    >>> Stage("Proposal", 0.6)
+    Stage('Proposal', 0.6)
+    >>> Stage("Closed won", 1.0, Outcome.WON).is_closed
+    True
+    """
+
+    #: The stage's name as the CRM shows it, e.g. ``"Proposal"``.
+    name: str = attrs.field(validator=_check_name)
+    #: Probability to close [fraction in 0..1] that weights open deals in this stage.
+    probability: float = attrs.field(converter=_to_float, validator=_check_probability)
+    #: ``Outcome.OPEN`` for a funnel stage; ``WON``, ``LOST`` or ``NO_DECISION`` for a closed one.
+    outcome: Outcome = attrs.field(default=Outcome.OPEN, converter=_to_outcome)
+
+    @property
+    def is_closed(self) -> bool:
+        """True if deals in this stage are closed."""
+        return self.outcome is not Outcome.OPEN
+
+    def __repr__(self) -> str:
+        tail = "" if self.outcome is Outcome.OPEN else f", {self.outcome!r}"
+        return f"Stage({self.name!r}, {self.probability!r}{tail})"
+
+
+#: The default sales process: five open stages in funnel order, then closed won and closed lost.
+DEFAULT_STAGES: tuple[Stage, ...] = (
+    Stage("Initial contact", 0.0),
+    Stage("Discovery", 0.1),
+    Stage("Meeting", 0.3),
+    Stage("Proposal", 0.6),
+    Stage("Negotiation", 0.8),
+    Stage("Closed won", 1.0, Outcome.WON),
+    Stage("Closed lost", 0.0, Outcome.LOST),
+)
+
+
+def validate_stages(stages: Iterable[Stage] | Sequence[Stage]) -> tuple[Stage, ...]:
+    """Check a sales process and return it as a tuple.
+
+    A process is an ordered sequence of :class:`Stage`: open stages in funnel order, then the closed
+    ones. Names are unique; several closed stages may share an outcome.
+    """
+    if isinstance(stages, (str, bytes)):
+        raise DataTypeError(f"stages must be a sequence of Stage, got {stages!r}")
+    result = tuple(stages)
+    if not result:
+        raise DataError("stages must not be empty")
+    for stage in result:
+        if not isinstance(stage, Stage):
+            raise DataTypeError(f"stages must be a sequence of Stage, got {stage!r}")
+    names = [s.name for s in result]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(f"stages: the name {name!r} occurs twice; stage names must be unique")
+        seen.add(name)
+    closed_seen = False
+    for stage in result:
+        if stage.is_closed:
+            closed_seen = True
+        elif closed_seen:
+            raise DataError(
+                f"stages: open stage {stage.name!r} comes after a closed stage; list the open "
+                "stages in funnel order first, then the closed ones"
+            )
+    if not any(s.outcome is Outcome.OPEN for s in result):
+        raise DataError("stages: a sales process needs at least one open stage")
+    if len([s for s in result if not s.is_closed]) > 16:
+        raise DataError("stages: at most 16 open stages are supported")
+    return result

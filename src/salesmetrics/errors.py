@@ -1,0 +1,91 @@
+"""The exception hierarchy of salesmetrics.
+
+Every error that salesmetrics raises on purpose derives from :class:`SalesMetricsError`. Errors about
+the data are also a :class:`ValueError` or a :class:`TypeError`, so code that already catches those
+keeps working::
+
+    SalesMetricsError
+    ├── DataError (ValueError)          a value in the data is wrong
+    │   ├── UnknownStageError           a stage name that the sales process does not have
+    │   ├── DuplicateDealError          the same deal id twice
+    │   ├── CurrencyError               currencies mixed without conversion rates
+    │   └── RaggedColumnsError          columns of different lengths
+    ├── DataTypeError (TypeError)       a value of the wrong type
+    └── OptionError (ValueError)        a keyword option outside its valid choices
+
+Messages name the field, the deal id and row where there is one, the value, and the valid choices,
+e.g. ``deal 'D-17' (row 16): amount must be >= 0, got -5.0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "CurrencyError",
+    "DataError",
+    "DataTypeError",
+    "DuplicateDealError",
+    "OptionError",
+    "RaggedColumnsError",
+    "SalesMetricsError",
+    "UnknownStageError",
+]
+
+
+class SalesMetricsError(Exception):
+    """Root of every error that salesmetrics raises on purpose."""
+
+
+class DataError(SalesMetricsError, ValueError):
+    """A value in the data is wrong (negative amount, probability outside [0, 1], …)."""
+
+
+class DataTypeError(SalesMetricsError, TypeError):
+    """A value in the data, or an argument, has the wrong type."""
+
+
+class UnknownStageError(DataError):
+    """A stage name that the pipeline's sales process does not define."""
+
+
+class DuplicateDealError(DataError):
+    """The same deal id occurs more than once."""
+
+
+class CurrencyError(DataError):
+    """Deals in different currencies were mixed without conversion rates."""
+
+
+class RaggedColumnsError(DataError):
+    """Columns given together have different lengths."""
+
+
+class OptionError(SalesMetricsError, ValueError):
+    """A keyword option of a function is outside its valid choices."""
+
+
+def where(deal_id: object = None, row: int | None = None) -> str:
+    """Format the ``deal 'D-17' (row 16): `` prefix of a data error message."""
+    if deal_id is None and row is None:
+        return ""
+    if deal_id is None:
+        return f"row {row}: "
+    if row is None:
+        return f"deal {deal_id!r}: "
+    return f"deal {deal_id!r} (row {row}): "
+
+
+def choices(values: Iterable[object]) -> str:
+    """Format valid choices as ``'a', 'b' or 'c'``."""
+    items = [repr(v) for v in values]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def check_option(function: str, name: str, value: object, valid: Iterable[object]) -> None:
+    """Raise :class:`OptionError` unless ``value`` is one of ``valid``."""
+    valid = tuple(valid)
+    if value not in valid:
+        raise OptionError(f"{function}(): {name} must be {choices(valid)}, got {value!r}")
