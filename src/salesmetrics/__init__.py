@@ -1,1 +1,71 @@
+"""salesmetrics: exact, vectorized sales metrics from CRM deals.
+
+A typed domain layer (:class:`Deal`, :class:`Stage`, :class:`Pipeline`, :class:`Period`) under
+numpy-vectorized metric functions: weighted pipeline, win rates, conversion from each stage, the
+sales velocity equation, cycle length and deal size.
+
+>>> import salesmetrics as sm
+>>> p = sm.datasets.sample_pipeline()
+>>> round(sm.win_rate(p), 3) == round(sm.win_rate(p, basis="unit"), 3)
+True
+"""
+
+from salesmetrics import datasets, errors
+from salesmetrics.domain import (
+    DEFAULT_STAGES,
+    Deal,
+    FiscalCalendar,
+    Outcome,
+    Period,
+    Pipeline,
+    Stage,
+    StageHistory,
+)
+from salesmetrics.metrics import (
+    GroupedResult,
+    OutcomeShares,
+    Velocity,
+    average_deal_size,
+    conversion_from_stage,
+    funnel_counts,
+    outcome_shares,
+    pipeline_value,
+    sales_cycle_length,
+    sales_velocity,
+    stage_conversion,
+    velocity_change,
+    weighted_pipeline,
+    win_rate,
+    won_revenue,
+)
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_STAGES",
+    "Deal",
+    "FiscalCalendar",
+    "GroupedResult",
+    "Outcome",
+    "OutcomeShares",
+    "Period",
+    "Pipeline",
+    "Stage",
+    "StageHistory",
+    "Velocity",
+    "__version__",
+    "average_deal_size",
+    "conversion_from_stage",
+    "datasets",
+    "errors",
+    "funnel_counts",
+    "outcome_shares",
+    "pipeline_value",
+    "sales_cycle_length",
+    "sales_velocity",
+    "stage_conversion",
+    "velocity_change",
+    "weighted_pipeline",
+    "win_rate",
+    "won_revenue",
+]

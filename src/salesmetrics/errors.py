@@ -24,6 +24,7 @@ from collections.abc import Iterable
 __all__ = [
     "CurrencyError",
     "DataError",
+    "DataQualityWarning",
     "DataTypeError",
     "DuplicateDealError",
     "OptionError",
@@ -89,3 +90,11 @@ def check_option(function: str, name: str, value: object, valid: Iterable[object
     valid = tuple(valid)
     if value not in valid:
         raise OptionError(f"{function}(): {name} must be {choices(valid)}, got {value!r}")
+
+
+class DataQualityWarning(UserWarning):
+    """A metric left deals out because their data cannot support it (e.g. closed before created).
+
+    The message says how many. Silence it with :func:`warnings.filterwarnings` once the data's
+    problems are known.
+    """

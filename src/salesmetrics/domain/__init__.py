@@ -1,0 +1,17 @@
+"""The typed domain layer: stages, deals, periods and the columnar Pipeline (no metric maths)."""
+
+from salesmetrics.domain.deal import Deal
+from salesmetrics.domain.period import FiscalCalendar, Period
+from salesmetrics.domain.pipeline import Pipeline, StageHistory
+from salesmetrics.domain.stage import DEFAULT_STAGES, Outcome, Stage
+
+__all__ = [
+    "DEFAULT_STAGES",
+    "Deal",
+    "FiscalCalendar",
+    "Outcome",
+    "Period",
+    "Pipeline",
+    "Stage",
+    "StageHistory",
+]

@@ -1,0 +1,26 @@
+"""Metric functions, one module per family. Each takes a Pipeline and keyword-only options."""
+
+from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics.conversion import conversion_from_stage, funnel_counts, stage_conversion
+from salesmetrics.metrics.cycle import average_deal_size, sales_cycle_length
+from salesmetrics.metrics.pipeline_value import pipeline_value, weighted_pipeline, won_revenue
+from salesmetrics.metrics.velocity import Velocity, sales_velocity, velocity_change
+from salesmetrics.metrics.win_rate import OutcomeShares, outcome_shares, win_rate
+
+__all__ = [
+    "GroupedResult",
+    "OutcomeShares",
+    "Velocity",
+    "average_deal_size",
+    "conversion_from_stage",
+    "funnel_counts",
+    "outcome_shares",
+    "pipeline_value",
+    "sales_cycle_length",
+    "sales_velocity",
+    "stage_conversion",
+    "velocity_change",
+    "weighted_pipeline",
+    "win_rate",
+    "won_revenue",
+]

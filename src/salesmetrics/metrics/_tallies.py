@@ -1,0 +1,230 @@
+"""The summarize steps: one vectorized pass over the selected deals, per-group integer tallies out.
+
+Every tally keys deals by one dense integer (``group * width + column``) and counts or sums them with
+:func:`numpy.bincount`; ratios are left to the metrics' finalize steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from salesmetrics._kernels import bit_length, group_count, group_sum, group_sum_float, take
+from salesmetrics.domain.pipeline import Pipeline
+from salesmetrics.domain.stage import Outcome
+from salesmetrics.domain.period import PeriodLike
+from salesmetrics.metrics._common import check_pipeline
+from salesmetrics.metrics._options import By, View
+from salesmetrics.metrics._summary import (
+    Grouping,
+    Summary,
+    grouping,
+    make_summary,
+    normalize_by,
+    resolve_period,
+    rows_of,
+    window_mask,
+)
+
+__all__ = [
+    "N_OUTCOMES",
+    "summarize_open",
+    "summarize_outcomes",
+    "tally_open",
+    "tally_outcomes",
+    "tally_reached",
+]
+
+IntArray = npt.NDArray[np.intp]
+Arrays = dict[str, npt.NDArray[Any]]
+N_OUTCOMES = 4
+
+
+def _combined(g: Grouping, rows: IntArray | None, column: IntArray, width: int) -> IntArray:
+    """``group * width + column`` for the selected rows (``column`` alone when not grouped)."""
+    if g.keys is None:
+        return column
+    return take(g.keys, rows) * width + column
+
+
+def tally_open(p: Pipeline, g: Grouping, mask: npt.NDArray[np.bool_]) -> Arrays:
+    """Open deals where ``mask``, by group × stage: ``count``, ``amount`` [minor units];
+    ``amount_default`` [minor units] of the deals without their own probability and
+    ``weighted_override`` [float minor units] = Σ amount × own probability of the others."""
+    rows = np.flatnonzero(mask & (p.outcome_codes == Outcome.OPEN))
+    ns = len(p.stages)
+    keys = _combined(g, rows, p.stage_codes.take(rows), ns)
+    cells = g.n * ns
+    amount = p.amount_minor.take(rows)
+    out: Arrays = {
+        "count": group_count(keys, cells).reshape(g.n, ns),
+        "amount": group_sum(keys, cells, amount).reshape(g.n, ns),
+    }
+    if p.has_probability_overrides:
+        prob = p.probability.take(rows)
+        own = ~np.isnan(prob)
+        group_keys = None if g.keys is None else g.keys.take(rows[own])
+        out["amount_default"] = group_sum(keys[~own], cells, amount[~own]).reshape(g.n, ns)
+        out["weighted_override"] = group_sum_float(group_keys, g.n, amount[own] * prob[own])
+    else:
+        out["amount_default"] = out["amount"]
+        out["weighted_override"] = np.zeros(g.n)
+    return out
+
+
+def tally_outcomes(
+    p: Pipeline,
+    g: Grouping,
+    rows: IntArray | None,
+    *,
+    stale_before: np.datetime64 | None = None,
+    cycles: bool = False,
+    histogram: bool = False,
+) -> Arrays:
+    """Deals in ``rows`` (None: all) by group × outcome (open, won, lost, no decision).
+
+    ``count``, ``value`` [minor units] and ``valued`` (deals with an amount); with
+    ``stale_before``, ``stale_count`` and ``stale_value`` of open deals created before that day;
+    with ``cycles``, the cycle length created → close [days] of closed deals: ``cycle_count``,
+    ``cycle_sum``, ``cycle_negative`` (close before created: left out), ``cycle_unknown`` (no
+    created date: left out) and, with ``histogram``, ``cycle_hist`` [group, outcome, days].
+    """
+    outcome = take(p.outcome_codes, rows).astype(np.intp)
+    keys = _combined(g, rows, outcome, N_OUTCOMES)
+    cells = g.n * N_OUTCOMES
+    shape = (g.n, N_OUTCOMES)
+    count = group_count(keys, cells).reshape(shape)
+    out: Arrays = {
+        "count": count,
+        "value": group_sum(keys, cells, take(p.amount_minor, rows)).reshape(shape),
+    }
+    if p.amount_missing.any():
+        missing = take(p.amount_missing, rows)
+        out["valued"] = count - group_count(keys[missing], cells).reshape(shape)
+    else:
+        out["valued"] = count
+    if stale_before is not None:
+        stale = (outcome == Outcome.OPEN) & (take(p.created, rows) < stale_before)
+        stale_keys = None if g.keys is None else take(g.keys, rows)[stale]
+        out["stale_count"] = group_count(stale_keys, g.n, int(stale.sum()))
+        out["stale_value"] = group_sum(stale_keys, g.n, take(p.amount_minor, rows)[stale])
+    if cycles:
+        days = (take(p.close_date, rows) - take(p.created, rows)).astype(np.int64)
+        closed = outcome != Outcome.OPEN
+        unknown = closed & np.isnat(take(p.created, rows))
+        negative = closed & ~unknown & (days < 0)
+        valid = closed & ~unknown & ~negative
+        out["cycle_count"] = group_count(keys[valid], cells).reshape(shape)
+        out["cycle_sum"] = group_sum(keys[valid], cells, days[valid]).reshape(shape)
+        out["cycle_negative"] = group_count(keys[negative], cells).reshape(shape)
+        out["cycle_unknown"] = group_count(keys[unknown], cells).reshape(shape)
+        if histogram:
+            width = int(days[valid].max()) + 1 if valid.any() else 1
+            hist_keys = keys[valid] * width + days[valid]
+            out["cycle_hist"] = group_count(hist_keys, cells * width).reshape(
+                g.n, N_OUTCOMES, width
+            )
+    return out
+
+
+def reached_open_stages(p: Pipeline, rows: IntArray | None, skipped: str) -> npt.NDArray[np.uint64]:
+    """Per selected deal, the bitmask of open stages it reached.
+
+    From the stage history and the current stage (``Pipeline.reached_mask``), restricted to the
+    open stages. ``skipped="implied"`` also sets every stage before the furthest one reached, and
+    every open stage for a won deal. A deal with no open stage on record counts as having entered
+    the first one.
+    """
+    n_open = sum(not s.is_closed for s in p.stages)
+    all_open = np.uint64((1 << n_open) - 1)
+    masks = take(p.reached_mask(), rows) & all_open
+    if skipped == "implied":
+        masks = (np.left_shift(np.uint64(1), bit_length(masks).astype(np.uint64)) - np.uint64(1))
+        won = take(p.outcome_codes, rows) == Outcome.WON
+        masks[won] = all_open
+    masks[masks == 0] = np.uint64(1)
+    return masks
+
+
+# Outcome classes of the reach tally: still open, won, closed without a win.
+_REACH_CLASS = np.array([0, 1, 2, 2], dtype=np.intp)
+_MAX_MASK_CELLS = 1 << 22
+
+
+def tally_reached(p: Pipeline, g: Grouping, rows: IntArray | None, skipped: str) -> Arrays:
+    """Deals in ``rows`` that reached each open stage, by group × stage × class (open, won,
+    closed not won): ``count`` and ``value`` [minor units].
+
+    One bincount over ``(group, stage mask, class)`` gives a histogram of masks; a small product
+    with the mask → stage bit matrix turns it into per-stage counts (no loop over deals or stages).
+    """
+    n_open = sum(not s.is_closed for s in p.stages)
+    masks = reached_open_stages(p, rows, skipped).astype(np.intp)
+    cls = _REACH_CLASS[take(p.outcome_codes, rows)]
+    amount = take(p.amount_minor, rows)
+    n_masks = 1 << n_open
+    bits = (np.arange(n_masks)[:, None] >> np.arange(n_open)[None, :]) & 1
+    if g.n * n_masks * 3 <= _MAX_MASK_CELLS:
+        keys = _combined(g, rows, masks * 3 + cls, n_masks * 3)
+        cells = g.n * n_masks * 3
+        hist = group_count(keys, cells).reshape(g.n, n_masks, 3)
+        value = group_sum(keys, cells, amount).reshape(g.n, n_masks, 3)
+        count = np.einsum("gmc,ms->gsc", hist, bits)
+        total = np.einsum("gmc,ms->gsc", value, bits)
+    else:  # many groups and stages: one pass per stage instead
+        keys = _combined(g, rows, cls, 3)
+        count = np.zeros((g.n, n_open, 3), np.int64)
+        total = np.zeros((g.n, n_open, 3), np.int64)
+        for s in range(n_open):
+            hit = ((masks >> s) & 1).astype(bool)
+            count[:, s] = group_count(keys[hit], g.n * 3).reshape(g.n, 3)
+            total[:, s] = group_sum(keys[hit], g.n * 3, amount[hit]).reshape(g.n, 3)
+    won = cls == 1
+    won_keys = None if g.keys is None else take(g.keys, rows)[won]
+    return {
+        "count": count,
+        "value": total,
+        "won_count": group_count(won_keys, g.n, int(won.sum())),
+        "won_value": group_sum(won_keys, g.n, amount[won]),
+        "deals": group_count(None if g.keys is None else take(g.keys, rows), g.n, len(cls)),
+    }
+
+
+def summarize_open(
+    p: Pipeline, *, by: By = None, period: PeriodLike | None = None,
+    function: str = "weighted_pipeline",
+) -> Summary:
+    """Open deals (expected to close in ``period``) by group × stage: the summary behind
+    :func:`weighted_pipeline` and :func:`pipeline_value`."""
+    check_pipeline(function, p)
+    g = grouping(p, normalize_by(function, by))
+    chosen = resolve_period(function, period)
+    mask = np.ones(len(p), bool) if chosen is None else chosen.contains(p.close_date)
+    arrays = tally_open(p, g, mask)
+    context = (p.stage_names, p.minor_unit, p.currency)
+    return make_summary("open", g, arrays["count"].sum(axis=1), arrays, context)
+
+
+def summarize_outcomes(
+    p: Pipeline,
+    *,
+    by: By = None,
+    period: PeriodLike | None = None,
+    view: View = "period",
+    function: str,
+    stale_before: np.datetime64 | None = None,
+    cycles: bool = False,
+    histogram: bool = False,
+) -> Summary:
+    """Deals in the window by group × outcome: the summary behind win rates, won revenue, deal
+    size and cycle length (see :func:`~salesmetrics.metrics._tallies.tally_outcomes`)."""
+    check_pipeline(function, p)
+    g = grouping(p, normalize_by(function, by))
+    chosen = resolve_period(function, period)
+    rows = rows_of(window_mask(p, chosen, view, function))
+    arrays = tally_outcomes(p, g, rows, stale_before=stale_before, cycles=cycles,
+                            histogram=histogram)
+    context = (p.minor_unit, p.currency, None if stale_before is None else str(stale_before))
+    return make_summary("outcomes", g, arrays["count"].sum(axis=1), arrays, context)

@@ -1,0 +1,183 @@
+"""Sales cycle length and average deal size."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import numpy.typing as npt
+
+from salesmetrics.domain.period import PeriodLike
+from salesmetrics.domain.pipeline import Pipeline
+from salesmetrics.errors import DataQualityWarning, OptionError, check_option
+from salesmetrics.metrics._common import divide, result
+from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics._options import By, CycleOutcome, View
+from salesmetrics.metrics._summary import Summary
+from salesmetrics.metrics._tallies import summarize_outcomes
+
+__all__ = ["average_deal_size", "finalize_cycle_length", "sales_cycle_length"]
+
+# Outcome columns (open, won, lost, no decision) that each ``outcome=`` choice adds up.
+_OUTCOME_COLUMNS = {"won": [1], "lost": [2, 3], "closed": [1, 2, 3], "open": [0]}
+
+
+def _statistic(value: object) -> str | float:
+    if value in ("mean", "median"):
+        return str(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 100:
+        return float(value)
+    raise OptionError(
+        f"sales_cycle_length(): statistic must be 'mean', 'median' or a percentile in [0, 100], "
+        f"got {value!r}"
+    )
+
+
+def sales_cycle_length(
+    p: Pipeline,
+    *,
+    statistic: str | float = "mean",
+    outcome: CycleOutcome = "won",
+    period: PeriodLike | None = None,
+    view: View = "period",
+    by: By = None,
+) -> float | GroupedResult[float]:
+    r"""Sales cycle length: days from created to close of closed deals [days].
+
+    .. math:: L = \operatorname{stat}_{i}\,(\text{close}_i - \text{created}_i)
+
+    Parameters
+    ----------
+    p
+        The pipeline.
+    statistic
+        ``"mean"`` (default; the *L* of the sales-velocity equation, as Salesforce's "Average
+        Sales Cycle" and HubSpot's "Average time to close"), ``"median"`` (robust to a few deals
+        that dragged on for a year, preferred in pipeline reviews), or a percentile in [0, 100]
+        such as 90 (the "how long can a deal take" planning figure). Percentiles interpolate
+        linearly between ranks, as :func:`numpy.percentile` does.
+    outcome
+        ``"won"`` (default: the cycle of revenue), ``"lost"`` (lost and no decision: how long
+        losing takes), or ``"closed"`` (all).
+    period, view
+        The window: deals closed in the period (``view="period"``) or created in it (``"cohort"``).
+    by
+        Field name(s) to group by.
+
+    Returns
+    -------
+    float or GroupedResult
+        Cycle length [days]; nan where no deal qualifies.
+
+    Notes
+    -----
+    Deals without a created date are left out. Deals closed before they were created (loaded with
+    ``allow_close_before_created=True``) are left out too, with a :class:`DataQualityWarning` that
+    says how many. Durations are whole days between calendar dates. Mean and percentiles are exact:
+    the summary keeps a per-group histogram of whole days.
+
+    Examples
+    --------
+    >>> from salesmetrics import Deal, Pipeline, sales_cycle_length
+    >>> p = Pipeline.from_deals([
+    ...     Deal(i, 100, "Closed won", created="2024-01-01", close_date=f"2024-01-{d:02d}")
+    ...     for i, d in enumerate([11, 21, 31])])
+    >>> sales_cycle_length(p), sales_cycle_length(p, statistic=75)
+    (20.0, 25.0)
+    """
+    stat = _statistic(statistic)
+    check_option("sales_cycle_length", "outcome", outcome, ("won", "lost", "closed"))
+    summary = summarize_outcomes(
+        p, by=by, period=period, view=view, function="sales_cycle_length", cycles=True,
+        histogram=stat != "mean",
+    )
+    return finalize_cycle_length(summary, statistic=stat, outcome=outcome)
+
+
+def finalize_cycle_length(
+    summary: Summary, *, statistic: str | float = "mean", outcome: str = "won",
+    function: str = "sales_cycle_length",
+) -> float | GroupedResult[float]:
+    """Cycle length [days] from an ``outcomes`` summary made with ``cycles=True``."""
+    cols = _OUTCOME_COLUMNS[outcome]
+    a = summary.arrays
+    _warn_left_out(function, int(a["cycle_negative"][:, cols].sum()))
+    if statistic == "mean":
+        values = divide(a["cycle_sum"][:, cols].sum(axis=1), a["cycle_count"][:, cols].sum(axis=1),
+                        math.nan)
+    else:
+        q = 50.0 if statistic == "median" else float(statistic)
+        hist = a["cycle_hist"][:, cols].sum(axis=1)
+        values = np.array([_percentile(row, q) for row in hist])
+    return result(summary, values, "sales_cycle_length")
+
+
+def _warn_left_out(function: str, negative: int) -> None:
+    if negative:
+        warnings.warn(
+            f"{function}(): left out {negative} deal{'s' if negative != 1 else ''} whose close "
+            "date is before its created date",
+            DataQualityWarning,
+            stacklevel=4,
+        )
+
+
+def _percentile(hist: npt.NDArray[np.int64], q: float) -> float:
+    """The ``q``-th percentile (numpy's linear method) of values given as a histogram of days."""
+    n = int(hist.sum())
+    if n == 0:
+        return math.nan
+    cumulative = np.cumsum(hist)
+    rank = q / 100.0 * (n - 1)
+    low, high = math.floor(rank), math.ceil(rank)
+    v_low, v_high = np.searchsorted(cumulative, [low, high], side="right")
+    return float(v_low + (v_high - v_low) * (rank - low))
+
+
+def average_deal_size(
+    p: Pipeline,
+    *,
+    outcome: CycleOutcome | str = "won",
+    period: PeriodLike | None = None,
+    view: View = "period",
+    by: By = None,
+) -> float | GroupedResult[float]:
+    r"""Average deal size: mean amount of the deals with an outcome [currency].
+
+    .. math:: \bar a = \frac{\sum_i a_i}{n}
+
+    Parameters
+    ----------
+    p
+        The pipeline.
+    outcome
+        ``"won"`` (default: the *V* of the sales-velocity equation and the usual "average deal
+        size" of CRM dashboards), ``"lost"`` (lost and no decision), ``"closed"``, or ``"open"``
+        (the average open opportunity, for pipeline-coverage planning).
+    period, view
+        The window, as in :func:`win_rate`.
+    by
+        Field name(s) to group by.
+
+    Returns
+    -------
+    float or GroupedResult
+        Mean amount [major currency units]; nan where no deal qualifies. Deals without an amount
+        are left out of both sum and count.
+
+    Examples
+    --------
+    >>> from salesmetrics import Deal, Pipeline, average_deal_size
+    >>> p = Pipeline.from_deals([Deal("A", 20_000, "Closed won", close_date="2024-01-05"),
+    ...                          Deal("B", 10_000, "Closed won", close_date="2024-02-05"),
+    ...                          Deal("C", None, "Closed won", close_date="2024-02-05")])
+    >>> average_deal_size(p)
+    15000.0
+    """
+    check_option("average_deal_size", "outcome", outcome, ("won", "lost", "closed", "open"))
+    summary = summarize_outcomes(p, by=by, period=period, view=view, function="average_deal_size")
+    cols = _OUTCOME_COLUMNS[outcome]
+    a = summary.arrays
+    values = divide(a["value"][:, cols].sum(axis=1), a["valued"][:, cols].sum(axis=1), math.nan)
+    return result(summary, values / summary.context[0], "average_deal_size")

@@ -1,0 +1,202 @@
+"""Pipeline value: the open pipeline, weighted by probability to close, and won revenue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from salesmetrics.domain.period import PeriodLike
+from salesmetrics.domain.pipeline import Pipeline
+from salesmetrics.domain.stage import Outcome
+from salesmetrics.errors import DataError, DataTypeError, UnknownStageError, choices
+from salesmetrics.metrics._common import check_pipeline, result
+from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics._options import By, View
+from salesmetrics.metrics._summary import Summary
+from salesmetrics.metrics._tallies import summarize_open, summarize_outcomes
+
+__all__ = ["finalize_weighted", "pipeline_value", "weighted_pipeline", "won_revenue"]
+
+
+def _stage_probabilities(
+    summary: Summary, stages_probability: npt.NDArray[np.float64],
+    probabilities: Mapping[str, float] | None,
+) -> npt.NDArray[np.float64]:
+    probs = stages_probability.copy()
+    if probabilities is None:
+        return probs
+    if not isinstance(probabilities, Mapping):
+        raise DataTypeError(
+            f"weighted_pipeline(): probabilities must be a mapping of stage name to probability, "
+            f"got {probabilities!r}"
+        )
+    names = summary.context[0]
+    for name, value in probabilities.items():
+        if name not in names:
+            raise UnknownStageError(
+                f"weighted_pipeline(): probabilities names stage {name!r}, which is not a stage "
+                f"of the process; valid stages are {choices(names)}"
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise DataError(
+                f"weighted_pipeline(): probabilities[{name!r}] must be in [0, 1], got {value!r}"
+            )
+        probs[names.index(name)] = float(value)
+    return probs
+
+
+def weighted_pipeline(
+    p: Pipeline,
+    *,
+    by: By = None,
+    period: PeriodLike | None = None,
+    probabilities: Mapping[str, float] | None = None,
+) -> float | GroupedResult[float]:
+    r"""Weighted (probability-adjusted) pipeline: the expected value of the open deals [currency].
+
+    .. math:: W = \sum_{i \in \text{open}} a_i \, p_i
+
+    where :math:`a_i` is the deal's amount and :math:`p_i` its own probability if it has one (every
+    CRM lets a rep override it), else its stage's probability.
+
+    Parameters
+    ----------
+    p
+        The pipeline.
+    by
+        Field name(s) to group by, e.g. ``"owner"``, ``"stage"`` or ``["team", "owner"]``.
+    period
+        Only open deals whose expected close date falls in it (a :class:`~salesmetrics.Period` or
+        a label such as ``"2017-Q2"``). Open deals without a close date are then left out.
+    probabilities
+        ``{stage name: probability}`` replacing the stages' default probabilities, e.g. win rates
+        measured from history with :func:`conversion_from_stage` instead of the CRM's defaults.
+        Deals' own probabilities still take precedence.
+
+    Returns
+    -------
+    float or GroupedResult
+        Weighted pipeline [major currency units]; per group with ``by``.
+
+    See Also
+    --------
+    pipeline_value : the unweighted open total.
+
+    Notes
+    -----
+    Salesforce calls this the *expected revenue* (Amount × Probability); HubSpot the *weighted
+    amount* (amount × deal-stage probability); Pipedrive the *weighted value*. Deals without an
+    amount count 0. Stage sums are exact in minor units; probabilities apply to the few per-stage
+    sums, not to every deal.
+
+    References
+    ----------
+    .. [1] Salesforce Help, "Opportunity Fields": Expected Revenue.
+    .. [2] HubSpot Knowledge Base, "Deal stage probability and weighted amount".
+
+    Examples
+    --------
+    >>> from salesmetrics import Deal, Pipeline, weighted_pipeline
+    >>> p = Pipeline.from_deals([
+    ...     Deal("A", 10_000, "Proposal"),                   # 60 %
+    ...     Deal("B", 5_000, "Negotiation", probability=0.5),
+    ...     Deal("C", 8_000, "Closed won", close_date="2024-03-01"),
+    ... ])
+    >>> weighted_pipeline(p)
+    8500.0
+    >>> weighted_pipeline(p, probabilities={"Proposal": 0.25})
+    5000.0
+    """
+    summary = summarize_open(p, by=by, period=period)
+    probs = _stage_probabilities(
+        summary, np.array([s.probability for s in p.stages]), probabilities
+    )
+    return finalize_weighted(summary, probs)
+
+
+def finalize_weighted(
+    summary: Summary, probabilities: npt.NDArray[np.float64]
+) -> float | GroupedResult[float]:
+    """Weighted pipeline [major units] from an ``open`` summary and per-stage probabilities."""
+    a = summary.arrays
+    minor = a["amount_default"] @ probabilities + a["weighted_override"]
+    return result(summary, minor / summary.context[1], "weighted_pipeline")
+
+
+def pipeline_value(
+    p: Pipeline, *, by: By = None, period: PeriodLike | None = None
+) -> float | GroupedResult[float]:
+    r"""Open pipeline value: the total amount of the open deals [currency], unweighted.
+
+    .. math:: V = \sum_{i \in \text{open}} a_i
+
+    Parameters
+    ----------
+    p
+        The pipeline.
+    by
+        Field name(s) to group by.
+    period
+        Only open deals whose expected close date falls in it.
+
+    Returns
+    -------
+    float or GroupedResult
+        Open total [major currency units], exact to the minor unit (summed as integers).
+
+    Notes
+    -----
+    Called *pipeline* or *open pipeline* in most CRMs (Salesforce's "Pipeline" forecast category
+    sums a subset of it). Deals without an amount count 0.
+
+    Examples
+    --------
+    >>> from salesmetrics import Deal, Pipeline, pipeline_value
+    >>> p = Pipeline.from_deals([Deal("A", 0.1, "Meeting"), Deal("B", 0.2, "Proposal")])
+    >>> pipeline_value(p)
+    0.3
+    """
+    summary = summarize_open(p, by=by, period=period, function="pipeline_value")
+    return result(summary, summary.arrays["amount"].sum(axis=1) / summary.context[1],
+                  "pipeline_value")
+
+
+def won_revenue(
+    p: Pipeline, *, by: By = None, period: PeriodLike | None = None, view: View = "period"
+) -> float | GroupedResult[float]:
+    r"""Won revenue: the total amount of won deals [currency].
+
+    .. math:: R = \sum_{i \in \text{won}} a_i
+
+    Parameters
+    ----------
+    p
+        The pipeline.
+    by
+        Field name(s) to group by.
+    period
+        With ``view="period"`` (the default, "bookings" in the period as in Salesforce's closed-won
+        reports), deals won with a close date in it; with ``view="cohort"``, deals created in it.
+    view
+        ``"period"`` or ``"cohort"``.
+
+    Returns
+    -------
+    float or GroupedResult
+        Won total [major currency units], exact to the minor unit.
+
+    Examples
+    --------
+    >>> from salesmetrics import Deal, Pipeline, won_revenue
+    >>> p = Pipeline.from_deals([
+    ...     Deal("A", 1_000.10, "Closed won", close_date="2024-02-01"),
+    ...     Deal("B", 2_000.20, "Closed won", close_date="2024-05-01"),
+    ... ])
+    >>> won_revenue(p), won_revenue(p, period="2024-Q1")
+    (3000.3, 1000.1)
+    """
+    summary = summarize_outcomes(p, by=by, period=period, view=view, function="won_revenue")
+    return result(summary, summary.arrays["value"][:, Outcome.WON] / summary.context[0],
+                  "won_revenue")

@@ -1,0 +1,262 @@
+"""The sales velocity equation: opportunities × deal value × win rate ÷ cycle length."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, overload
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from salesmetrics._kernels import group_count
+from salesmetrics.domain.period import Period, PeriodLike
+from salesmetrics.domain.pipeline import Pipeline
+from salesmetrics.domain.stage import Outcome
+from salesmetrics.errors import OptionError, check_option
+from salesmetrics.metrics._common import check_pipeline, check_zero_division, divide, result
+from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics._options import By, Opportunities
+from salesmetrics.metrics._summary import (
+    Summary,
+    grouping,
+    make_summary,
+    normalize_by,
+    resolve_period,
+    rows_of,
+    window_mask,
+)
+from salesmetrics.metrics._tallies import tally_outcomes
+
+__all__ = ["Velocity", "sales_velocity", "velocity_change"]
+
+
+@attrs.frozen
+class Velocity:
+    """The sales velocity equation and its four levers.
+
+    ``revenue_per_day = opportunities × average_deal_value × win_rate ÷ cycle_days``.
+    """
+
+    #: N: deals in play [count] (see ``opportunities=`` of :func:`sales_velocity`).
+    opportunities: int
+    #: V: mean amount of won deals [currency].
+    average_deal_value: float
+    #: W: unit win rate of the closed deals [fraction].
+    win_rate: float
+    #: L: mean cycle length of won deals, created → close [days].
+    cycle_days: float
+    #: N × V × W ÷ L [currency per day].
+    revenue_per_day: float
+    #: ISO code of the currency, for display.
+    currency: str | None = attrs.field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        unit = f" {self.currency}" if self.currency else ""
+        return (
+            f"Velocity(revenue_per_day={self.revenue_per_day:,.2f}{unit}: "
+            f"opportunities={self.opportunities:,} × average_deal_value="
+            f"{self.average_deal_value:,.2f} × win_rate={self.win_rate:.4g} ÷ "
+            f"cycle_days={self.cycle_days:.4g})"
+        )
+
+    def _repr_html_(self) -> str:
+        unit = html.escape(self.currency or "")
+        rows = [
+            ("Opportunities (N)", f"{self.opportunities:,}"),
+            ("Average deal value (V)", f"{self.average_deal_value:,.2f} {unit}"),
+            ("Win rate (W)", f"{self.win_rate:.1%}"),
+            ("Cycle length (L)", f"{self.cycle_days:.1f} days"),
+            ("Revenue per day", f"<b>{self.revenue_per_day:,.2f} {unit}</b>"),
+        ]
+        body = "".join(f"<tr><td>{a}</td><td style='text-align:right'>{b}</td></tr>"
+                       for a, b in rows)
+        return f"<table><tbody>{body}</tbody></table>"
+
+
+def _in_play(p: Pipeline, period: Period, opportunities: str) -> npt.NDArray[np.bool_]:
+    start, end = period.bounds64
+    created, close = p.created, p.close_date
+    is_open = p.outcome_codes == Outcome.OPEN
+    if opportunities == "created":
+        return period.contains(created)
+    if opportunities == "closed":
+        return ~is_open & period.contains(close)
+    not_closed_before_start: npt.NDArray[np.bool_] = is_open | (close >= start)
+    created_before = np.isnat(created) | (created < (end if opportunities == "all" else start))
+    return created_before & not_closed_before_start
+
+
+def summarize_velocity(
+    p: Pipeline, *, period: PeriodLike | None = None, by: By = None,
+    opportunities: Opportunities = "all",
+) -> Summary:
+    """Deals closed in the period by group × outcome with their cycles, plus N per group."""
+    check_pipeline("sales_velocity", p)
+    check_option("sales_velocity", "opportunities", opportunities,
+                 ("all", "created", "open", "closed"))
+    g = grouping(p, normalize_by("sales_velocity", by))
+    chosen = resolve_period("sales_velocity", period)
+    arrays = tally_outcomes(p, g, rows_of(window_mask(p, chosen, "period", "sales_velocity")),
+                            cycles=True)
+    if chosen is None:
+        n = group_count(g.keys, g.n, len(p))
+    else:
+        in_play = _in_play(p, chosen, opportunities)
+        n = group_count(None if g.keys is None else g.keys[in_play], g.n, int(in_play.sum()))
+    arrays["opportunities"] = n
+    present = arrays["count"].sum(axis=1) + n
+    return make_summary("velocity", g, present, arrays, (p.minor_unit, p.currency, opportunities))
+
+
+def sales_velocity(
+    p: Pipeline,
+    *,
+    period: PeriodLike | None = None,
+    by: By = None,
+    opportunities: Opportunities = "all",
+    zero_division: float = math.nan,
+) -> Velocity | GroupedResult[Velocity]:
+    r"""Sales velocity: the revenue the pipeline produces per day [currency/day].
+
+    .. math:: \text{revenue per day} = \frac{N \times V \times W}{L}
+
+    with *V* the mean amount of won deals, *W* the unit win rate (won ÷ closed, no-decision counted
+    as lost), and *L* the mean cycle length of won deals [days], all over the deals closed in the
+    period (every deal when there is no period).
+
+    Parameters
+    ----------
+    p
+        The pipeline.
+    period
+        The period (a :class:`~salesmetrics.Period` or a label such as ``"2017-Q2"``).
+    by
+        Field name(s) to group by.
+    opportunities
+        Which deals are *N*. Without a period, every deal in the pipeline, whatever this says.
+
+        - ``"all"`` (default): every deal in play at some moment of the period: created before
+          its end and not closed before its start. The textbook equation (e.g. HubSpot's and
+          Pipedrive's sales-velocity guides) counts all qualified opportunities in the pipeline.
+        - ``"created"``: deals created in the period: the *new pipeline* view used when the
+          equation plans lead generation (marketing-sourced pipeline).
+        - ``"open"``: deals open at the start of the period: the snapshot a forecast starts from
+          (Salesforce pipeline-inspection style).
+        - ``"closed"``: deals closed in it, so that *N × W* equals the deals won (the
+          "bookings" reading of the equation).
+
+        Deals without a created date count as created before the period.
+    zero_division
+        Revenue per day when the cycle length is 0 days (default nan).
+
+    Returns
+    -------
+    Velocity or GroupedResult
+        The four levers and ``revenue_per_day``; nan levers where nothing was won or closed.
+
+    See Also
+    --------
+    velocity_change : the effect of moving each lever.
+
+    References
+    ----------
+    .. [1] HubSpot, "Sales velocity: what it is and how to calculate it".
+    .. [2] Pipedrive, "Sales velocity".
+
+    Examples
+    --------
+    >>> from salesmetrics import Deal, Pipeline, sales_velocity
+    >>> p = Pipeline.from_deals([
+    ...     Deal("A", 20_000, "Closed won", created="2024-01-01", close_date="2024-01-31"),
+    ...     Deal("B", 10_000, "Closed lost", created="2024-01-01", close_date="2024-01-21"),
+    ...     Deal("C", 5_000, "Proposal", created="2024-01-15"),
+    ... ])
+    >>> v = sales_velocity(p)
+    >>> v.opportunities, v.average_deal_value, v.win_rate, v.cycle_days, v.revenue_per_day
+    (3, 20000.0, 0.5, 30.0, 1000.0)
+    """
+    zero = check_zero_division("sales_velocity", zero_division)
+    summary = summarize_velocity(p, period=period, by=by, opportunities=opportunities)
+    return finalize_velocity(summary, zero_division=zero)
+
+
+def finalize_velocity(summary: Summary, *, zero_division: float = math.nan
+                      ) -> Velocity | GroupedResult[Velocity]:
+    """The velocity levers from a ``velocity`` summary."""
+    a = summary.arrays
+    won = Outcome.WON
+    n = a["opportunities"]
+    v = divide(a["value"][:, won], a["valued"][:, won], math.nan) / summary.context[0]
+    w = divide(a["count"][:, won], a["count"][:, 1:].sum(axis=1), math.nan)
+    cycle = divide(a["cycle_sum"][:, won], a["cycle_count"][:, won], math.nan)
+    revenue = divide(n * v * w, cycle, zero_division)
+    revenue[np.isnan(cycle)] = math.nan
+    currency = summary.context[1]
+    values = [
+        Velocity(int(n[i]), float(v[i]), float(w[i]), float(cycle[i]), float(revenue[i]), currency)
+        for i in range(len(n))
+    ]
+    return result(summary, values, "sales_velocity")
+
+
+@overload
+def velocity_change(
+    *, opportunities: float = ..., average_deal_value: float = ..., win_rate: float = ...,
+    cycle_days: float = ...,
+) -> float: ...
+@overload
+def velocity_change(
+    *, opportunities: npt.ArrayLike = ..., average_deal_value: npt.ArrayLike = ...,
+    win_rate: npt.ArrayLike = ..., cycle_days: npt.ArrayLike = ...,
+) -> float | npt.NDArray[np.float64]: ...
+def velocity_change(
+    *,
+    opportunities: npt.ArrayLike = 1.0,
+    average_deal_value: npt.ArrayLike = 1.0,
+    win_rate: npt.ArrayLike = 1.0,
+    cycle_days: npt.ArrayLike = 1.0,
+) -> float | npt.NDArray[np.float64]:
+    r"""Ratio of new to old sales velocity when each lever is multiplied by a factor.
+
+    .. math:: \frac{v'}{v} = \frac{f_N \, f_V \, f_W}{f_L}
+
+    Parameters
+    ----------
+    opportunities, average_deal_value, win_rate, cycle_days
+        Factors [ratio new/old, > 0], scalars or arrays that broadcast together. 1 leaves a lever
+        alone; ``cycle_days=0.9`` is a cycle 10 % shorter.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The velocity ratio: a float for scalar factors, an array otherwise.
+
+    Examples
+    --------
+    Improving every lever by 10 % (a cycle 10 % shorter) raises velocity by about 48 %:
+
+    >>> from salesmetrics import velocity_change
+    >>> round(velocity_change(opportunities=1.1, average_deal_value=1.1, win_rate=1.1,
+    ...                       cycle_days=0.9), 4)
+    1.4789
+    >>> velocity_change(win_rate=[1.0, 1.2])
+    array([1. , 1.2])
+    """
+    factors: dict[str, Any] = {
+        "opportunities": opportunities, "average_deal_value": average_deal_value,
+        "win_rate": win_rate, "cycle_days": cycle_days,
+    }
+    arrays = {}
+    for name, value in factors.items():
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise OptionError(f"velocity_change(): {name} must be a number > 0, got {value!r}") from None
+        if not (np.isfinite(arr) & (arr > 0)).all():
+            raise OptionError(f"velocity_change(): {name} must be finite and > 0, got {value!r}")
+        arrays[name] = arr
+    ratio = (arrays["opportunities"] * arrays["average_deal_value"] * arrays["win_rate"]
+             / arrays["cycle_days"])
+    return float(ratio) if ratio.ndim == 0 else ratio

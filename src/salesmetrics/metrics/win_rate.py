@@ -1,0 +1,218 @@
+"""Win rates: unit and value, with every policy for open and no-decision deals named."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import attrs
+import numpy as np
+
+from salesmetrics.domain.period import PeriodLike
+from salesmetrics.domain.pipeline import Pipeline
+from salesmetrics.domain.stage import Outcome
+from salesmetrics.errors import OptionError, check_option
+from salesmetrics.metrics._common import check_zero_division, divide, result
+from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics._options import Basis, By, NoDecision, OpenDeals, View
+from salesmetrics.metrics._summary import Summary, as_of_date, resolve_period
+from salesmetrics.metrics._tallies import summarize_outcomes
+
+__all__ = ["OutcomeShares", "finalize_win_rate", "outcome_shares", "win_rate"]
+
+
+def _stale_before(
+    function: str, stale_after: int | None, as_of: object, period: PeriodLike | None
+) -> np.datetime64 | None:
+    if stale_after is None:
+        return None
+    if isinstance(stale_after, bool) or not isinstance(stale_after, int) or stale_after < 0:
+        raise OptionError(
+            f"{function}(): stale_after must be a whole number of days >= 0 or None, "
+            f"got {stale_after!r}"
+        )
+    reference = as_of_date(as_of, resolve_period(function, period))
+    return reference - np.timedelta64(stale_after, "D")
+
+
+def win_rate(
+    p: Pipeline,
+    *,
+    basis: Basis = "unit",
+    open_deals: OpenDeals = "exclude",
+    stale_after: int | None = None,
+    no_decision: NoDecision = "lost",
+    period: PeriodLike | None = None,
+    view: View = "period",
+    by: By = None,
+    as_of: dt.date | str | None = None,
+    zero_division: float = math.nan,
+) -> float | GroupedResult[float]:
+    r"""Win rate: the share of decided deals that were won [fraction].
+
+    .. math::
+
+        \text{unit} = \frac{n_\text{won}}{n_\text{won} + n_\text{lost} (+ n_\text{no decision})
+        (+ n_\text{open counted})}, \qquad
+        \text{value} = \frac{\sum_\text{won} a_i}{\sum_\text{same deals} a_i}
+
+    Parameters
+    ----------
+    p
+        The pipeline.
+    basis
+        ``"unit"`` (default): deals counted, as in Salesforce's and HubSpot's win-rate reports.
+        ``"value"``: amounts added up, the *dollar win rate* that forecasting teams use, where a
+        few large losses weigh more than many small wins.
+    open_deals
+        ``"exclude"`` (default): open deals are not decided and are left out, the usual CRM report
+        (Salesforce "Win Rate" = won ÷ closed). ``"lost"``: every open deal in the window counts as
+        not won, the stricter rate used to judge a cohort's funnel (HubSpot's "deals created"
+        win-rate reports, where open deals lower the rate).
+    stale_after
+        Days [int]. Open deals older than this (created before ``as_of − stale_after``) count as
+        lost, as Zoho CRM's Motivator and "aged out" pipeline hygiene do. Open deals without a
+        created date never age out. Ignored for deals already counted by ``open_deals="lost"``.
+    no_decision
+        ``"lost"`` (default): a no-decision outcome is a loss, as in Salesforce, where every
+        closed stage that is not won is "Closed Lost". ``"exclude"``: no-decision deals are left
+        out, as in competitive win-rate analysis (win/loss against competitors only).
+    period
+        The window. With ``view="period"`` (default), closed deals whose close date falls in it,
+        and open deals expected to close in it; with ``view="cohort"``, deals created in it.
+        None: every deal.
+    view
+        ``"period"`` or ``"cohort"``.
+    by
+        Field name(s) to group by.
+    as_of
+        Reference day for ``stale_after`` (default: the period's last day, else today in UTC).
+    zero_division
+        The value when nothing is decided (default nan). Never inf, never an exception.
+
+    Returns
+    -------
+    float or GroupedResult
+        Win rate [fraction in 0..1]; per group with ``by``.
+
+    Notes
+    -----
+    Deals without an amount count 0 in the value basis. See :func:`outcome_shares` for the won,
+    lost and no-decision shares together.
+
+    References
+    ----------
+    .. [1] Salesforce Help, "Opportunity Win Rate" report.
+    .. [2] Zoho CRM Help, "Motivator: Win rate".
+
+    Examples
+    --------
+    A and B won, C and D lost:
+
+    >>> from salesmetrics import Deal, Pipeline, win_rate
+    >>> deals = [
+    ...     Deal("A", 20_000, "Closed won", close_date="2024-03-01"),
+    ...     Deal("B", 10_000, "Closed won", close_date="2024-03-01"),
+    ...     Deal("C", 40_000, "Closed lost", close_date="2024-03-01"),
+    ...     Deal("D", 30_000, "Closed lost", close_date="2024-03-01"),
+    ... ]
+    >>> p = Pipeline.from_deals(deals)
+    >>> win_rate(p), win_rate(p, basis="value")
+    (0.5, 0.3)
+    """
+    check_option("win_rate", "basis", basis, ("unit", "value"))
+    check_option("win_rate", "open_deals", open_deals, ("exclude", "lost"))
+    check_option("win_rate", "no_decision", no_decision, ("lost", "exclude"))
+    zero = check_zero_division("win_rate", zero_division)
+    stale = _stale_before("win_rate", stale_after, as_of, period)
+    summary = summarize_outcomes(
+        p, by=by, period=period, view=view, function="win_rate", stale_before=stale
+    )
+    return finalize_win_rate(
+        summary, basis=basis, open_deals=open_deals, no_decision=no_decision, zero_division=zero
+    )
+
+
+def finalize_win_rate(
+    summary: Summary,
+    *,
+    basis: str = "unit",
+    open_deals: str = "exclude",
+    no_decision: str = "lost",
+    zero_division: float = math.nan,
+) -> float | GroupedResult[float]:
+    """The win rate from an ``outcomes`` summary."""
+    a = summary.arrays["count" if basis == "unit" else "value"]
+    won = a[:, Outcome.WON]
+    decided = won + a[:, Outcome.LOST]
+    if no_decision == "lost":
+        decided = decided + a[:, Outcome.NO_DECISION]
+    if open_deals == "lost":
+        decided = decided + a[:, Outcome.OPEN]
+    elif "stale_count" in summary.arrays:
+        decided = decided + summary.arrays["stale_count" if basis == "unit" else "stale_value"]
+    return result(summary, divide(won, decided, zero_division), "win_rate")
+
+
+@attrs.frozen
+class OutcomeShares:
+    """Shares of the closed deals by outcome [fractions summing to 1, or nan if none closed]."""
+
+    #: Share won.
+    won: float
+    #: Share lost.
+    lost: float
+    #: Share closed without a decision.
+    no_decision: float
+
+
+def outcome_shares(
+    p: Pipeline,
+    *,
+    basis: Basis = "unit",
+    period: PeriodLike | None = None,
+    view: View = "period",
+    by: By = None,
+) -> OutcomeShares | GroupedResult[OutcomeShares]:
+    r"""Won, lost and no-decision shares of the closed deals, together.
+
+    .. math:: s_o = \frac{n_o}{n_\text{won} + n_\text{lost} + n_\text{no decision}}
+
+    The won share is the win rate with ``no_decision="lost"``; the no-decision share is the
+    *no-decision rate* that sales-effectiveness studies track separately from losses to
+    competitors.
+
+    Parameters
+    ----------
+    p
+        The pipeline.
+    basis
+        ``"unit"`` (deal counts) or ``"value"`` (amounts).
+    period, view, by
+        As in :func:`win_rate`.
+
+    Returns
+    -------
+    OutcomeShares or GroupedResult
+        The three shares [fractions]; nan where nothing closed.
+
+    Examples
+    --------
+    >>> from salesmetrics import Deal, Outcome, Pipeline, Stage, outcome_shares
+    >>> stages = [Stage("Open", 0.5), Stage("Won", 1.0, Outcome.WON),
+    ...           Stage("Lost", 0.0, Outcome.LOST), Stage("Stalled", 0.0, Outcome.NO_DECISION)]
+    >>> p = Pipeline.from_deals([
+    ...     Deal(i, 100, s, close_date="2024-01-31")
+    ...     for i, s in enumerate(["Won", "Won", "Lost", "Stalled"])], stages)
+    >>> outcome_shares(p)
+    OutcomeShares(won=0.5, lost=0.25, no_decision=0.25)
+    """
+    check_option("outcome_shares", "basis", basis, ("unit", "value"))
+    summary = summarize_outcomes(p, by=by, period=period, view=view, function="outcome_shares")
+    a = summary.arrays["count" if basis == "unit" else "value"]
+    closed = a[:, 1:].sum(axis=1)
+    shares = divide(a[:, 1:], closed[:, None], math.nan)
+    values = [OutcomeShares(*(float(x) for x in row)) for row in shares]
+    return result(summary, values, "outcome_shares")
+
+
