@@ -612,10 +612,14 @@ class Pipeline:
     def to_columns(self) -> dict[str, npt.NDArray[Any]]:
         """The deals as a dict of numpy columns that :meth:`from_columns` reads back.
 
+        The stage history comes separately from :meth:`history_columns`.
+
         >>> from salesmetrics.datasets import sample_pipeline
         >>> p = sample_pipeline()
         >>> cols = p.to_columns()
-        >>> Pipeline.from_columns(cols, p.stages, columns={k: k for k in cols}).open == p.open
+        >>> q = Pipeline.from_columns(cols, p.stages, columns={k: k for k in cols},
+        ...                           history=p.history_columns())
+        >>> q == p
         True
         """
         out: dict[str, npt.NDArray[Any]] = {
@@ -632,6 +636,17 @@ class Pipeline:
         if self._currency is not None:
             out["currency"] = np.full(len(self), self._currency, dtype=object)
         return out
+
+    def history_columns(self) -> dict[str, npt.NDArray[Any]] | None:
+        """The stage history as columns ``id``, ``stage``, ``date`` (None without history)."""
+        if self._history is None:
+            return None
+        names = np.array(self.stage_names, dtype=object)
+        return {
+            "id": self._ids[self._history.rows],
+            "stage": names[self._history.stages],
+            "date": self._history.dates,
+        }
 
     def to_pandas(self) -> Any:
         """The deals as a pandas DataFrame (needs pandas)."""
