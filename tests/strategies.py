@@ -36,13 +36,14 @@ def deal_rows(draw: st.DrawFn, *, min_size: int = 0, max_size: int = 40) -> dict
     created = [START + dt.timedelta(days=o) for o in created_off]
     rows: dict[str, list[Any]] = {
         "id": [f"D-{i}" for i in range(n)],
-        "amount": [None if m and not c else x / 100 for x, m, c in zip(cents, missing, closed)],
+        "amount": [None if m and not c else x / 100
+                   for x, m, c in zip(cents, missing, closed, strict=True)],
         "stage": [STAGES[s].name for s in stage_idx],
         "created": created,
-        "close_date": [c + dt.timedelta(days=d) for c, d in zip(created, cycle)],
+        "close_date": [c + dt.timedelta(days=d) for c, d in zip(created, cycle, strict=True)],
         "owner": owners,
         "team": teams,
-        "probability": [None if c else p for p, c in zip(probs, closed)],
+        "probability": [None if c else p for p, c in zip(probs, closed, strict=True)],
         "h_id": [], "h_stage": [], "h_date": [],
     }
     for i, s in enumerate(stage_idx):

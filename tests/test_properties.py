@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import build, deal_rows
 
 import salesmetrics as sm
 from salesmetrics.metrics._tallies import summarize_open, summarize_outcomes
@@ -14,8 +15,6 @@ from salesmetrics.metrics.cycle import finalize_cycle_length
 from salesmetrics.metrics.pipeline_value import finalize_weighted
 from salesmetrics.metrics.velocity import finalize_velocity, summarize_velocity
 from salesmetrics.metrics.win_rate import finalize_win_rate
-
-from strategies import build, deal_rows
 
 PERIOD = "2023-Q3"
 RATES = [

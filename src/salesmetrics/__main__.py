@@ -58,8 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument("csv", nargs="*", help="CSV exports with a header row")
     report.add_argument("--period", help="e.g. 2017-Q2, 2017-07, 2017-W05, FY2025")
     report.add_argument("--by", help="field to break down by, e.g. owner")
-    report.add_argument("--stages", type=_stages,
-                        help="sales process, e.g. 'Prospecting:0.1,Engaging:0.5,Won:1:won,Lost:0:lost'")
+    report.add_argument(
+        "--stages", type=_stages,
+        help="sales process, e.g. 'Prospecting:0.1,Engaging:0.5,Won:1:won,Lost:0:lost'",
+    )
     report.add_argument("--column", action="append", default=[], metavar="ATTR=NAME",
                         help="map a deal attribute to a CSV column, e.g. id=opportunity_id")
     report.add_argument("--currency", help="ISO 4217 code of the amounts")

@@ -50,7 +50,7 @@ def group_sum_float(
     """Per-group sums of float ``weights``."""
     if keys is None:
         return np.array([float(weights.sum())])
-    return np.bincount(keys, weights=weights, minlength=n)
+    return np.bincount(keys, weights=weights, minlength=n).astype(np.float64, copy=False)
 
 
 def bit_length(masks: npt.NDArray[np.uint64]) -> npt.NDArray[np.intp]:

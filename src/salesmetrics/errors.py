@@ -1,8 +1,8 @@
 """The exception hierarchy of salesmetrics.
 
-Every error that salesmetrics raises on purpose derives from :class:`SalesMetricsError`. Errors about
-the data are also a :class:`ValueError` or a :class:`TypeError`, so code that already catches those
-keeps working::
+Every error that salesmetrics raises on purpose derives from :class:`SalesMetricsError`. Errors
+about the data are also a :class:`ValueError` or a :class:`TypeError`, so code that already catches
+those keeps working::
 
     SalesMetricsError
     ├── DataError (ValueError)          a value in the data is wrong

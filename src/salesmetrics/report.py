@@ -93,10 +93,9 @@ def pipeline_review(
 
     conv = conversion_from_stage(p, period=chosen)
     funnel = funnel_counts(p, period=chosen)
-    assert isinstance(conv, GroupedResult) and isinstance(funnel, GroupedResult)
     out += ["Conversion to win from each stage (closed deals that reached it)"]
     out += _table(["stage", "reached", "win rate"],
-                  [[str(s), f"{funnel[s]:,.0f}", _pct(conv[s])] for s in conv]) + [""]
+                  [[str(s), f"{_f(funnel[s]):,.0f}", _pct(_f(conv[s]))] for s in conv]) + [""]
 
     velocity = sales_velocity(p, period=chosen)
     assert isinstance(velocity, Velocity)

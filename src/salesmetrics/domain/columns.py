@@ -36,7 +36,7 @@ def column_length(data: Mapping[str, Any], names: Sequence[str]) -> int:
     return next(iter(lengths.values()), 0)
 
 
-def _categorical(col: object) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[Any]] | None:
+def _categorical(col: Any) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[Any]] | None:
     """(codes with -1 for missing, categories) of a pandas/polars/pyarrow categorical column."""
     cat = getattr(col, "cat", None)
     if cat is not None and hasattr(cat, "codes") and hasattr(cat, "categories"):  # pandas

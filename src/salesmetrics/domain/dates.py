@@ -65,7 +65,9 @@ def to_date(
     if isinstance(value, str):
         text = value.strip()
         try:
-            value = dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
+            value = (
+                dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
+            )
         except ValueError:
             raise DataError(
                 f"{where(deal_id, row)}{field} must be an ISO date such as '2017-03-01' or "
@@ -125,7 +127,7 @@ def _parse_iso_days(arr: npt.NDArray[np.generic]) -> npt.NDArray[np.datetime64] 
         arr = arr.astype(str)
     if arr.dtype.kind != "U" or arr.dtype.itemsize // 4 > 10:
         return None
-    lengths = np.char.str_len(arr)
+    lengths = np.char.str_len(arr.astype(str))
     if not np.isin(lengths, (0, 10)).all():
         return None
     return arr.astype("datetime64[D]")

@@ -56,7 +56,9 @@ def _history(value: object) -> tuple[tuple[str, dt.date], ...]:
     try:
         pairs = list(value)  # type: ignore[call-overload]
     except TypeError:
-        raise DataTypeError(f"history must be a sequence of (stage, date) pairs, got {value!r}") from None
+        raise DataTypeError(
+            f"history must be a sequence of (stage, date) pairs, got {value!r}"
+        ) from None
     out = []
     for pair in pairs:
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
@@ -89,7 +91,7 @@ class Deal:
 
     #: The deal's id in the CRM; unique within a pipeline.
     id: str | int
-    #: Deal value [major currency units, e.g. USD]; None when the CRM has none (common on open deals).
+    #: Deal value [major currency units, e.g. USD]; None when the CRM has none (common when open).
     amount: float | None = attrs.field(converter=_amount)
     #: Name of the deal's current stage in the pipeline's sales process.
     stage: str = attrs.field()

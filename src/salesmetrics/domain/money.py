@@ -35,7 +35,9 @@ def normalize_currency(code: object) -> str | None:
     if not code:
         return None
     if len(code) != 3 or not code.isalpha() or not code.isascii():
-        raise DataError(f"currency must be a three-letter ISO 4217 code such as 'USD', got {code!r}")
+        raise DataError(
+            f"currency must be a three-letter ISO 4217 code such as 'USD', got {code!r}"
+        )
     return code
 
 

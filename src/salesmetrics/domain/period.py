@@ -40,8 +40,8 @@ class FiscalCalendar:
     e.g. in Japan and India), it is named after the year in which it starts: FY2025 runs from
     2025-02-01 to 2026-02-01. With ``start_month=1`` both agree with the calendar year.
 
-    Fiscal quarters are the consecutive three-month blocks of the fiscal year: FY2025-Q1 starts on the
-    fiscal year's first day.
+    Fiscal quarters are the consecutive three-month blocks of the fiscal year: FY2025-Q1 starts on
+    the fiscal year's first day.
 
     Examples
     --------
@@ -101,7 +101,9 @@ def _to_date(value: object, name: str) -> dt.date:
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise DataError(f"Period: {name} must be an ISO date 'YYYY-MM-DD', got {value!r}") from None
+            raise DataError(
+                f"Period: {name} must be an ISO date 'YYYY-MM-DD', got {value!r}"
+            ) from None
     raise DataTypeError(f"Period: {name} must be a date, got {value!r}")
 
 
@@ -116,6 +118,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 _CALENDAR_YEAR = FiscalCalendar()
+
+
+def _to_start(value: object) -> dt.date:
+    return _to_date(value, "start")
+
+
+def _to_end(value: object) -> dt.date:
+    return _to_date(value, "end")
 
 
 @attrs.frozen(eq=True)
@@ -141,9 +151,9 @@ class Period:
     """
 
     #: First day in the period.
-    start: dt.date = attrs.field(converter=lambda v: _to_date(v, "start"))
+    start: dt.date = attrs.field(converter=_to_start)
     #: First day after the period (exclusive).
-    end: dt.date = attrs.field(converter=lambda v: _to_date(v, "end"))
+    end: dt.date = attrs.field(converter=_to_end)
     #: What kind of period: decides its label and the step of :meth:`shift`.
     kind: PeriodKind = attrs.field(default="custom", kw_only=True)
     #: The fiscal calendar for fiscal years and quarters, None for calendar periods.

@@ -23,7 +23,7 @@ from salesmetrics.domain.columns import (
 from salesmetrics.domain.dates import to_date_array, to_zone
 from salesmetrics.domain.deal import Deal
 from salesmetrics.domain.money import minor_exponent, normalize_currency, to_minor_units
-from salesmetrics.domain.period import Period, PeriodLike, as_period
+from salesmetrics.domain.period import PeriodLike, as_period
 from salesmetrics.domain.stage import DEFAULT_STAGES, Outcome, Stage, validate_stages
 from salesmetrics.errors import (
     CurrencyError,
@@ -354,7 +354,8 @@ class Pipeline:
         --------
         >>> import pathlib, tempfile
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "deals.csv"
-        >>> _ = path.write_text("id,amount,stage,close_date\\nA,100,Closed won,2024-01-31\\nB,,Meeting,\\n")
+        >>> _ = path.write_text(
+        ...     "id,amount,stage,close_date\\nA,100,Closed won,2024-01-31\\nB,,Meeting,\\n")
         >>> Pipeline.read_csv(path)
         Pipeline(2 deals: 1 open, 1 won, 0 lost, 0 no decision)
         """
@@ -423,7 +424,7 @@ class Pipeline:
         if cached is None:
             cached = readonly(_outcome_table(self._stages)[self._stage])
             self._cache["outcome"] = cached
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     @property
     def created(self) -> DateArray:
@@ -493,7 +494,7 @@ class Pipeline:
                 cached[events.rows[starts]] |= np.bitwise_or.reduceat(bits, starts)
             cached = readonly(cached)
             self._cache["reached"] = cached
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     # -- views ----------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -575,7 +576,7 @@ class Pipeline:
 
     def _deal(self, row: int) -> Deal:
         def day(values: DateArray) -> dt.date | None:
-            return None if np.isnat(values[row]) else values[row].item()  # type: ignore[no-any-return]
+            return None if np.isnat(values[row]) else values[row].item()
 
         missing = self._amount_missing is not None and bool(self._amount_missing[row])
         prob = None if self._probability is None else float(self._probability[row])
@@ -584,7 +585,9 @@ class Pipeline:
             lo, hi = np.searchsorted(self._history.rows, [row, row + 1])
             history = [
                 (self._stages[s].name, d.item())
-                for s, d in zip(self._history.stages[lo:hi], self._history.dates[lo:hi], strict=True)
+                for s, d in zip(
+                    self._history.stages[lo:hi], self._history.dates[lo:hi], strict=True
+                )
             ]
         fields = {
             name: labels.categories[labels.codes[row]]
@@ -728,7 +731,9 @@ def _resolve_columns(data: Any, columns: Mapping[str, str] | None) -> dict[str, 
         )
     available = _column_names(data)
     if columns is not None and not isinstance(columns, Mapping):
-        raise DataTypeError(f"columns must be a mapping of attribute to column name, got {columns!r}")
+        raise DataTypeError(
+            f"columns must be a mapping of attribute to column name, got {columns!r}"
+        )
     given = dict(columns or {})
     mapping: dict[str, str] = {}
     for attribute in DEAL_ATTRIBUTES:
@@ -820,9 +825,8 @@ def _currency(data: Any, mapping: Mapping[str, str], currency: str | None) -> st
     if "currency" not in mapping:
         return code
     labels = encode_labels(data[mapping["currency"]], field="currency")
-    found = sorted({normalize_currency(c) for c in labels.categories.tolist()} - {None})
-    if code is not None:
-        found = sorted(set(found) | {code})
+    codes = {normalize_currency(c) for c in labels.categories.tolist()} | {code}
+    found = sorted(c for c in codes if c is not None)
     if len(found) > 1:
         raise CurrencyError(
             f"deals are in several currencies ({', '.join(found)}); convert them to one currency "
@@ -859,7 +863,9 @@ def _history(
         raise DataError(f"history row {row}: deal {event_ids[row].item()!r} is not in the pipeline")
     rows = order[pos]
     codes = _stage_codes(history[names["stage"]], stages, event_ids)
-    dates = to_date_array(history[names["date"]], field="history date", ids=event_ids, timezone=zone)
+    dates = to_date_array(
+        history[names["date"]], field="history date", ids=event_ids, timezone=zone
+    )
     if np.isnat(dates).any():
         row = int(np.flatnonzero(np.isnat(dates))[0])
         raise DataError(f"{where(event_ids[row].item(), row)}history date is missing")

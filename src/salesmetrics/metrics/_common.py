@@ -26,7 +26,9 @@ def check_pipeline(function: str, p: object) -> Pipeline:
 
 def check_zero_division(function: str, zero_division: object) -> float:
     if isinstance(zero_division, bool) or not isinstance(zero_division, (int, float)):
-        raise OptionError(f"{function}(): zero_division must be a number or nan, got {zero_division!r}")
+        raise OptionError(
+            f"{function}(): zero_division must be a number or nan, got {zero_division!r}"
+        )
     return float(zero_division)
 
 

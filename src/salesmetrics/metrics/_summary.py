@@ -110,7 +110,8 @@ def as_of_date(as_of: object, period: Period | None) -> np.datetime64:
             return np.datetime64(period.end - dt.timedelta(days=1), "D")
         return np.datetime64(dt.datetime.now(dt.UTC).date(), "D")
     if isinstance(as_of, (dt.date, str, np.datetime64)):
-        return np.datetime64(as_of, "D")
+        day: np.datetime64 = np.datetime64(np.asarray(as_of, dtype="datetime64[D]").item(), "D")
+        return day
     raise DataTypeError(f"as_of must be a date, got {as_of!r}")
 
 
@@ -156,8 +157,11 @@ class Summary:
             theirs = other.arrays[name]
             width = tuple(max(a, b) for a, b in zip(mine.shape[1:], theirs.shape[1:], strict=True))
             total = np.zeros((len(keys), *width), dtype=np.result_type(mine, theirs))
-            total[(slice(0, len(mine)), *(slice(0, s) for s in mine.shape[1:]))] += mine
-            total[(where, *(slice(0, s) for s in theirs.shape[1:]))] += theirs
+            mine_cells: tuple[Any, ...] = (slice(0, len(mine)),
+                                           *(slice(0, s) for s in mine.shape[1:]))
+            their_cells: tuple[Any, ...] = (where, *(slice(0, s) for s in theirs.shape[1:]))
+            total[mine_cells] += mine
+            total[their_cells] += theirs
             arrays[name] = total
         order = sorted(range(len(keys)), key=lambda i: _sort_key(keys[i]))
         return Summary(

@@ -1,7 +1,7 @@
 """The summarize steps: one vectorized pass over the selected deals, per-group integer tallies out.
 
-Every tally keys deals by one dense integer (``group * width + column``) and counts or sums them with
-:func:`numpy.bincount`; ratios are left to the metrics' finalize steps.
+Every tally keys deals by one dense integer (``group * width + column``) and counts or sums them
+with :func:`numpy.bincount`; ratios are left to the metrics' finalize steps.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics._kernels import bit_length, group_count, group_sum, group_sum_float, take
+from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome
-from salesmetrics.domain.period import PeriodLike
 from salesmetrics.metrics._common import check_pipeline
 from salesmetrics.metrics._options import By, View
 from salesmetrics.metrics._summary import (

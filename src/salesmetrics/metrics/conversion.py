@@ -53,7 +53,7 @@ def summarize_reached(
 def _per_stage(summary: Summary, table: npt.NDArray[np.float64], name: str,
                names: tuple[str, ...]) -> StageRates | GroupedResult[StageRates]:
     per_group = [GroupedResult(("stage",), names, row.tolist(), name=name) for row in table]
-    return result(summary, per_group, name)
+    return result(summary, per_group, name)  # type: ignore[return-value]
 
 
 def conversion_from_stage(

@@ -11,7 +11,7 @@ from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome
 from salesmetrics.errors import DataError, DataTypeError, UnknownStageError, choices
-from salesmetrics.metrics._common import check_pipeline, result
+from salesmetrics.metrics._common import result
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._options import By, View
 from salesmetrics.metrics._summary import Summary

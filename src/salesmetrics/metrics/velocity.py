@@ -82,7 +82,8 @@ def _in_play(p: Pipeline, period: Period, opportunities: str) -> npt.NDArray[np.
     if opportunities == "created":
         return period.contains(created)
     if opportunities == "closed":
-        return ~is_open & period.contains(close)
+        closed_in: npt.NDArray[np.bool_] = ~is_open & period.contains(close)
+        return closed_in
     not_closed_before_start: npt.NDArray[np.bool_] = is_open | (close >= start)
     created_before = np.isnat(created) | (created < (end if opportunities == "all" else start))
     return created_before & not_closed_before_start
@@ -253,7 +254,9 @@ def velocity_change(
         try:
             arr = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
-            raise OptionError(f"velocity_change(): {name} must be a number > 0, got {value!r}") from None
+            raise OptionError(
+                f"velocity_change(): {name} must be a number > 0, got {value!r}"
+            ) from None
         if not (np.isfinite(arr) & (arr > 0)).all():
             raise OptionError(f"velocity_change(): {name} must be finite and > 0, got {value!r}")
         arrays[name] = arr
