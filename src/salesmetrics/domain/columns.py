@@ -1,7 +1,7 @@
 """Turning one input column (list, numpy, pandas, polars or pyarrow) into numpy, by duck typing.
 
 No data-frame library is imported here: a column is asked for ``to_numpy()`` (pandas, polars,
-pyarrow) or passed to :func:`numpy.asarray`. Categorical / dictionary columns keep their codes.
+pyarrow) or passed to :func:`numpy.asarray`. pandas categorical and pyarrow dictionary columns keep their codes.
 """
 
 from __future__ import annotations
@@ -37,14 +37,13 @@ def column_length(data: Mapping[str, Any], names: Sequence[str]) -> int:
 
 
 def _categorical(col: Any) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[Any]] | None:
-    """(codes with -1 for missing, categories) of a pandas/polars/pyarrow categorical column."""
+    """(codes with -1 for missing, categories) of a pandas or pyarrow categorical column.
+
+    Polars categoricals share a global category list across columns; they go through
+    ``to_numpy()`` like any other column."""
     cat = getattr(col, "cat", None)
     if cat is not None and hasattr(cat, "codes") and hasattr(cat, "categories"):  # pandas
         return np.asarray(cat.codes), np.asarray(cat.categories, dtype=object)
-    dtype = str(getattr(col, "dtype", ""))
-    if dtype.startswith(("Categorical", "Enum")) and hasattr(col, "to_physical"):  # polars
-        codes = col.to_physical().fill_null(-1).to_numpy().astype(np.intp)
-        return codes, np.asarray(col.cat.get_categories().to_list(), dtype=object)
     type_ = getattr(col, "type", None)
     if type_ is not None and str(type_).startswith("dictionary"):  # pyarrow
         combined = col.combine_chunks() if hasattr(col, "combine_chunks") else col

@@ -1,0 +1,58 @@
+"""The public surface: names, import cost, typing marker."""
+
+import importlib.resources
+import subprocess
+import sys
+
+import salesmetrics
+import salesmetrics.errors
+import salesmetrics.metrics
+
+PUBLIC = {
+    "DEFAULT_STAGES", "Deal", "FiscalCalendar", "GroupedResult", "Outcome", "OutcomeShares",
+    "Period", "Pipeline", "Stage", "StageHistory", "Velocity", "__version__",
+    "average_deal_size", "conversion_from_stage", "datasets", "errors", "funnel_counts",
+    "outcome_shares", "pipeline_value", "sales_cycle_length", "sales_velocity",
+    "stage_conversion", "velocity_change", "weighted_pipeline", "win_rate", "won_revenue",
+}
+
+
+def test_all_lists_exactly_the_public_names():
+    assert set(salesmetrics.__all__) == PUBLIC
+    assert len(salesmetrics.__all__) == len(PUBLIC)
+    for name in salesmetrics.__all__:
+        assert hasattr(salesmetrics, name)
+    public = {n for n in vars(salesmetrics) if not n.startswith("_")}
+    assert public - set(salesmetrics.__all__) <= {
+        "domain", "metrics", "io", "annotations", "report"}
+
+
+def test_submodule_all_are_importable():
+    for module in (salesmetrics.errors, salesmetrics.metrics):
+        for name in module.__all__:
+            assert hasattr(module, name)
+
+
+def test_import_loads_no_optional_dependency():
+    code = ("import sys, salesmetrics; bad = [m for m in ('pandas', 'polars', 'pyarrow', "
+            "'matplotlib', 'dask') if m in sys.modules]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_py_typed_is_shipped():
+    assert importlib.resources.files("salesmetrics").joinpath("py.typed").is_file()
+
+
+def test_metric_options_are_keyword_only():
+    import inspect
+
+    for name in ("weighted_pipeline", "pipeline_value", "won_revenue", "win_rate",
+                 "outcome_shares", "conversion_from_stage", "stage_conversion", "funnel_counts",
+                 "sales_velocity", "sales_cycle_length", "average_deal_size"):
+        params = list(inspect.signature(getattr(salesmetrics, name)).parameters.values())
+        assert params[0].name == "p"
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[1:]), name
+        assert any(p.name == "by" for p in params), name
+        assert any(p.name == "period" for p in params), name
+        assert getattr(salesmetrics, name).__doc__.count("Examples") == 1
