@@ -1,7 +1,8 @@
 """Turning one input column (list, numpy, pandas, polars or pyarrow) into numpy, by duck typing.
 
 No data-frame library is imported here: a column is asked for ``to_numpy()`` (pandas, polars,
-pyarrow) or passed to :func:`numpy.asarray`. pandas categorical and pyarrow dictionary columns keep their codes.
+pyarrow) or passed to :func:`numpy.asarray`. pandas categorical and pyarrow dictionary columns keep
+their codes.
 """
 
 from __future__ import annotations
