@@ -26,10 +26,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest
 	$(BIN)/mypy
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check --output-format concise src tests benchmarks
 
 docs: $(VENV)/.installed-dev
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/bench_metrics.py
