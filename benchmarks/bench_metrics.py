@@ -11,6 +11,7 @@ compare ratios from one run, not absolute times across runs.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -70,7 +71,10 @@ def synthetic(n: int, seed: int = 7) -> tuple[dict[str, np.ndarray], dict[str, n
 
 
 # -- the same work in pandas and polars -----------------------------------------------------------
-def pandas_jobs(deals: dict[str, np.ndarray], history: dict[str, np.ndarray]) -> dict[str, Callable]:
+Jobs = dict[str, Callable[[], Any]]
+
+
+def pandas_jobs(deals: dict[str, np.ndarray], history: dict[str, np.ndarray]) -> Jobs:
     import pandas as pd
 
     df = pd.DataFrame(deals)
@@ -126,7 +130,7 @@ def pandas_jobs(deals: dict[str, np.ndarray], history: dict[str, np.ndarray]) ->
             "conversion from each stage (history)": conversion}
 
 
-def polars_jobs(deals: dict[str, np.ndarray], history: dict[str, np.ndarray]) -> dict[str, Callable]:
+def polars_jobs(deals: dict[str, np.ndarray], history: dict[str, np.ndarray]) -> Jobs:
     import polars as pl
 
     df = pl.DataFrame(deals).with_columns(
@@ -254,12 +258,16 @@ def run_small(repeat: int = 2000) -> None:
         print(f"- {name}: {min(times) * 1e6:,.1f}")
 
 
-def run_import(repeat: int = 7) -> None:
+def run_import(repeat: int = 15) -> None:
+    # As after a pip install: byte-compiled modules (this machine sets PYTHONDONTWRITEBYTECODE).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-c", "import salesmetrics"], check=True, env=env)
+
     def wall(module: str) -> float:
         runs = []
         for _ in range(repeat):
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+            subprocess.run([sys.executable, "-c", f"import {module}"], check=True, env=env)
             runs.append(time.perf_counter() - start)
         return statistics.median(runs) * 1000
 

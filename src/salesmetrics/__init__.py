@@ -10,7 +10,9 @@ sales velocity equation, cycle length and deal size.
 True
 """
 
-from salesmetrics import datasets, errors
+from typing import TYPE_CHECKING, Any
+
+from salesmetrics import errors
 from salesmetrics.domain import (
     DEFAULT_STAGES,
     Deal,
@@ -39,7 +41,19 @@ from salesmetrics.metrics import (
     won_revenue,
 )
 
+if TYPE_CHECKING:
+    from salesmetrics import datasets
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Load ``salesmetrics.datasets`` on first use, keeping ``import salesmetrics`` cheap."""
+    if name == "datasets":
+        import importlib
+
+        return importlib.import_module("salesmetrics.datasets")
+    raise AttributeError(f"module 'salesmetrics' has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_STAGES",

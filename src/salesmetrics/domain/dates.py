@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +25,8 @@ def to_zone(timezone: str | dt.tzinfo | None) -> dt.tzinfo | None:
     if timezone is None or isinstance(timezone, dt.tzinfo):
         return timezone
     if isinstance(timezone, str):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # lazily: a 2 ms import
+
         try:
             return ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):

@@ -10,7 +10,6 @@ from typing import Literal, TypeAlias
 import attrs
 import numpy as np
 import numpy.typing as npt
-from dateutil.relativedelta import relativedelta
 
 from salesmetrics.errors import DataError, DataTypeError, OptionError, check_option
 
@@ -74,13 +73,21 @@ class FiscalCalendar:
     def year(self, fiscal_year: int) -> Period:
         """The fiscal year ``fiscal_year`` as a :class:`Period`."""
         start = self.year_start(fiscal_year)
-        return Period(start, start + relativedelta(years=1), kind="year", calendar=self)
+        return Period(start, _add_months(start, 12), kind="year", calendar=self)
 
     def quarter(self, fiscal_year: int, quarter: int) -> Period:
         """Quarter ``quarter`` (1..4) of fiscal year ``fiscal_year``."""
         _check_range("quarter", quarter, 1, 4)
-        start = self.year_start(fiscal_year) + relativedelta(months=3 * (quarter - 1))
-        return Period(start, start + relativedelta(months=3), kind="quarter", calendar=self)
+        start = _add_months(self.year_start(fiscal_year), 3 * (quarter - 1))
+        return Period(start, _add_months(start, 3), kind="quarter", calendar=self)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus ``months`` calendar months (dateutil's relativedelta, imported on first use)."""
+    from dateutil.relativedelta import relativedelta
+
+    result: dt.date = day + relativedelta(months=months)
+    return result
 
 
 def _check_range(name: str, value: object, low: int, high: int) -> None:
@@ -107,14 +114,15 @@ def _to_date(value: object, name: str) -> dt.date:
     raise DataTypeError(f"Period: {name} must be a date, got {value!r}")
 
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^FY(\d{4})-?Q([1-4])$"), "fq"),
-    (re.compile(r"^FY(\d{4})$"), "fy"),
-    (re.compile(r"^(\d{4})-?Q([1-4])$"), "q"),
-    (re.compile(r"^(\d{4})-W(\d{2})$"), "w"),
-    (re.compile(r"^(\d{4})-(\d{2})$"), "m"),
-    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), "d"),
-    (re.compile(r"^(\d{4})$"), "y"),
+# Label patterns, compiled on first use (``re`` caches them).
+_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"^FY(\d{4})-?Q([1-4])$", "fq"),
+    (r"^FY(\d{4})$", "fy"),
+    (r"^(\d{4})-?Q([1-4])$", "q"),
+    (r"^(\d{4})-W(\d{2})$", "w"),
+    (r"^(\d{4})-(\d{2})$", "m"),
+    (r"^(\d{4})-(\d{2})-(\d{2})$", "d"),
+    (r"^(\d{4})$", "y"),
 )
 
 _CALENDAR_YEAR = FiscalCalendar()
@@ -192,14 +200,14 @@ class Period:
         """Calendar month ``month`` (1..12) of ``year``."""
         _check_range("month", month, 1, 12)
         start = dt.date(year, month, 1)
-        return cls(start, start + relativedelta(months=1), kind="month")
+        return cls(start, _add_months(start, 1), kind="month")
 
     @classmethod
     def quarter(cls, year: int, quarter: int) -> Period:
         """Calendar quarter ``quarter`` (1..4) of ``year``."""
         _check_range("quarter", quarter, 1, 4)
         start = dt.date(year, 3 * quarter - 2, 1)
-        return cls(start, start + relativedelta(months=3), kind="quarter")
+        return cls(start, _add_months(start, 3), kind="quarter")
 
     @classmethod
     def year(cls, year: int) -> Period:
@@ -222,7 +230,7 @@ class Period:
             raise DataTypeError(f"Period.parse(): expected a str such as '2017-Q2', got {text!r}")
         label = text.strip().upper()
         for pattern, kind in _PATTERNS:
-            match = pattern.match(label)
+            match = re.match(pattern, label)
             if match is None:
                 continue
             numbers = [int(g) for g in match.groups()]
@@ -295,9 +303,9 @@ class Period:
         if isinstance(n, bool) or not isinstance(n, int):
             raise DataTypeError(f"Period.shift(): n must be an int, got {n!r}")
         if self.kind in _MONTHS_PER:
-            delta = relativedelta(months=_MONTHS_PER[self.kind] * n)
-            return Period(self.start + delta, self.end + delta, kind=self.kind,
-                          calendar=self.calendar)
+            months = _MONTHS_PER[self.kind] * n
+            return Period(_add_months(self.start, months), _add_months(self.end, months),
+                          kind=self.kind, calendar=self.calendar)
         step = dt.timedelta(days=self.days * n)
         return Period(self.start + step, self.end + step, kind=self.kind, calendar=self.calendar)
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -47,20 +45,26 @@ DEAL_ATTRIBUTES = (
 _HISTORY_COLUMNS = ("id", "stage", "date")
 
 
-@attrs.frozen(eq=False)
 class StageHistory:
     """The stage history of a pipeline's deals, one row per stage entered, grouped by deal.
 
     Events are sorted by deal row, then date. Deal ids were resolved to row positions when the
-    history was loaded, so queries never look ids up.
+    history was loaded, so queries never look ids up. Columns (read-only):
+
+    - ``rows``: row of the deal in its pipeline [intp], ascending;
+    - ``stages``: code of the stage entered (index into ``Pipeline.stages``) [intp];
+    - ``dates``: date the stage was entered [datetime64[D]].
     """
 
-    #: Row of the deal in its pipeline [intp], ascending.
-    rows: IntArray
-    #: Code of the stage entered (index into ``Pipeline.stages``) [intp].
-    stages: IntArray
-    #: Date the stage was entered [datetime64[D]].
-    dates: DateArray
+    __slots__ = ("dates", "rows", "stages")
+
+    def __init__(self, rows: IntArray, stages: IntArray, dates: DateArray) -> None:
+        self.rows = rows
+        self.stages = stages
+        self.dates = dates
+
+    def __repr__(self) -> str:
+        return f"StageHistory({len(self):,} events)"
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -705,6 +709,8 @@ class Pipeline:
         return f"Pipeline({'; '.join(parts)})"
 
     def _repr_html_(self) -> str:
+        import html
+
         open_codes = self._stage[self.outcome_codes == Outcome.OPEN]
         counts = np.bincount(self._stage, minlength=len(self._stages))
         sums = np.bincount(self._stage, weights=self._amount, minlength=len(self._stages))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -132,6 +131,8 @@ class GroupedResult(Mapping[Hashable, V], Generic[V]):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        import html
+
         columns, rows = self._records()
         head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
         body = "".join(

@@ -17,7 +17,6 @@ import datetime as dt
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
-import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -31,14 +30,17 @@ __all__ = ["Grouping", "Summary", "grouping", "window_mask"]
 IntArray = npt.NDArray[np.intp]
 
 
-@attrs.frozen(eq=False)
 class Grouping:
     """Dense group codes of a pipeline's deals for ``by=`` (``keys is None``: one group)."""
 
-    by: tuple[str, ...]
-    keys: IntArray | None
-    n: int
-    categories: tuple[npt.NDArray[Any], ...]
+    __slots__ = ("by", "categories", "keys", "n")
+
+    def __init__(self, by: tuple[str, ...], keys: IntArray | None, n: int,
+                 categories: tuple[npt.NDArray[Any], ...]) -> None:
+        self.by = by
+        self.keys = keys
+        self.n = n
+        self.categories = categories
 
     def decode(self, codes: IntArray) -> list[Hashable]:
         """Group labels for combined codes: a label for one field, a tuple for several."""
@@ -118,24 +120,30 @@ def as_of_date(as_of: object, period: Period | None) -> np.datetime64:
 OUTCOMES = (Outcome.OPEN, Outcome.WON, Outcome.LOST, Outcome.NO_DECISION)
 
 
-@attrs.frozen(eq=False)
 class Summary:
     """Per-group tallies of one metric family: the mergeable half of a metric.
 
-    ``arrays`` maps a tally name to an array whose first axis runs over ``keys``. ``context`` holds
-    what must agree for two summaries to add up (stages, currency unit, options).
+    - ``metric``: which summarize step made it, e.g. ``"outcomes"``;
+    - ``by``: the fields grouped by;
+    - ``keys``: group labels, one per row of every array (``(None,)`` when not grouped);
+    - ``arrays``: tally name → array whose first axis runs over ``keys``: integer counts and sums
+      [minor units, days], float only where noted;
+    - ``context``: what must agree for two summaries to add up (stages, currency unit, options).
     """
 
-    #: Which summarize step made it, e.g. ``"outcomes"``.
-    metric: str
-    #: The fields grouped by.
-    by: tuple[str, ...]
-    #: Group labels, one per row of every array (``(None,)`` when not grouped).
-    keys: tuple[Hashable, ...]
-    #: Tallies: integer counts and sums [minor units, days], float only where noted.
-    arrays: Mapping[str, npt.NDArray[Any]]
-    #: What must be equal for two summaries to merge.
-    context: tuple[Any, ...] = ()
+    __slots__ = ("arrays", "by", "context", "keys", "metric")
+
+    def __init__(self, metric: str, by: tuple[str, ...], keys: tuple[Hashable, ...],
+                 arrays: Mapping[str, npt.NDArray[Any]], context: tuple[Any, ...] = ()) -> None:
+        self.metric = metric
+        self.by = by
+        self.keys = keys
+        self.arrays = arrays
+        self.context = context
+
+    def __repr__(self) -> str:
+        return (f"Summary({self.metric!r}, by={self.by!r}, {len(self.keys)} group(s), "
+                f"arrays={sorted(self.arrays)})")
 
     def __add__(self, other: Summary) -> Summary:
         if not isinstance(other, Summary):

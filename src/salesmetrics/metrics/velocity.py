@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Any, overload
 
@@ -62,6 +61,8 @@ class Velocity:
         )
 
     def _repr_html_(self) -> str:
+        import html
+
         unit = html.escape(self.currency or "")
         rows = [
             ("Opportunities (N)", f"{self.opportunities:,}"),
