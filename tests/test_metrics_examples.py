@@ -205,3 +205,22 @@ def test_exact_cents_regardless_of_order():
                                "amount": amounts})
     assert sm.pipeline_value(p) == 3.0
     assert int(p.amount_minor.sum()) == 300
+
+
+def test_sums_stay_exact_beyond_float_precision():
+    # 300 deals near the largest amount: the total (about 2.7e16 cents) is past 2**53, where float
+    # sums lose cents; the kernels notice and sum in int64 instead.
+    amounts = [900_000_000_000 + (i * 7919 % 100_003) / 100 for i in range(300)]
+    p = Pipeline.from_columns({"id": list(range(300)), "stage": ["Meeting", "Proposal"] * 150,
+                               "amount": amounts, "owner": ["a", "b", "c"] * 100})
+    exact = sum(int(round(a * 100)) for a in amounts)
+    assert int(p.amount_minor.sum()) == exact
+    assert not p.amounts_below_2_53
+    from salesmetrics.metrics._tallies import summarize_open
+
+    summary = summarize_open(p, by="owner")
+    assert int(summary.arrays["amount"].sum()) == exact
+    by_stage = summarize_open(p).arrays["amount"][0]
+    assert [int(x) for x in by_stage[2:4]] == [
+        sum(int(round(a * 100)) for a in amounts[0::2]),
+        sum(int(round(a * 100)) for a in amounts[1::2])]

@@ -31,13 +31,18 @@ def group_count(keys: IntArray | None, n: int, count: int | None = None) -> npt.
 
 
 def group_sum(
-    keys: IntArray | None, n: int, weights: npt.NDArray[np.integer[Any]]
+    keys: IntArray | None, n: int, weights: npt.NDArray[np.integer[Any]], *,
+    bounded: bool = False,
 ) -> npt.NDArray[np.int64]:
-    """Exact per-group sums of non-negative integer ``weights`` (e.g. minor units, days)."""
+    """Exact per-group sums of non-negative integer ``weights`` (e.g. minor units, days).
+
+    ``bounded=True`` says the caller knows every sum is below 2**53 (e.g. the whole pipeline's
+    total is), which skips the check.
+    """
     if keys is None:
         return np.array([int(weights.sum(dtype=np.int64))], dtype=np.int64)
     sums = np.bincount(keys, weights=weights, minlength=n)
-    if len(sums) and sums.max() >= _EXACT:
+    if not bounded and len(sums) and sums.max() >= _EXACT:
         exact = np.zeros(n, dtype=np.int64)
         np.add.at(exact, keys, weights.astype(np.int64))
         return exact

@@ -101,7 +101,7 @@ class Pipeline:
     - ``ids``: deal ids (str or int);
     - ``amount_minor`` [int64 minor units, e.g. cents] with ``amount_missing`` (True where the CRM
       had no amount; such deals count 0 in value totals and are left out of averages);
-    - ``stage_codes`` [intp, index into ``stages``] and ``outcome_codes`` [int8, :class:`Outcome`];
+    - ``stage_codes`` [intp, index into ``stages``] and ``outcome_codes`` [intp, :class:`Outcome`];
     - ``created`` and ``close_date`` [datetime64[D], NaT where missing];
     - ``probability`` [float64 fraction, NaN where the deal has no override];
     - label fields such as ``owner``: ``codes(name)`` and ``categories(name)``.
@@ -381,6 +381,36 @@ class Pipeline:
         """Names of the stages, in process order."""
         return tuple(s.name for s in self._stages)
 
+    def _process(self) -> tuple[int, tuple[str, ...], str, npt.NDArray[np.float64]]:
+        facts = self._cache.get("process")
+        if facts is None:
+            open_names = tuple(s.name for s in self._stages if not s.is_closed)
+            won = [s.name for s in self._stages if s.outcome is Outcome.WON]
+            probs = readonly(np.array([s.probability for s in self._stages]))
+            facts = (len(open_names), open_names, won[0] if won else "won", probs)
+            self._cache["process"] = facts
+        return facts
+
+    @property
+    def n_open_stages(self) -> int:
+        """How many open (funnel) stages the process has; they are the first stages."""
+        return self._process()[0]
+
+    @property
+    def open_stage_names(self) -> tuple[str, ...]:
+        """Names of the open stages, in funnel order."""
+        return self._process()[1]
+
+    @property
+    def won_stage_name(self) -> str:
+        """Name of the first won stage (``"won"`` if the process has none)."""
+        return self._process()[2]
+
+    @property
+    def stage_probabilities(self) -> npt.NDArray[np.float64]:
+        """Each stage's probability to close [fraction], in process order."""
+        return self._process()[3]
+
     @property
     def currency(self) -> str | None:
         """ISO 4217 code of the amounts, or None if not known."""
@@ -422,7 +452,22 @@ class Pipeline:
         return self._stage
 
     @property
-    def outcome_codes(self) -> npt.NDArray[np.int8]:
+    def has_missing_amounts(self) -> bool:
+        """True if some deal has no amount."""
+        return self._amount_missing is not None
+
+    @property
+    def amounts_below_2_53(self) -> bool:
+        """True if the total of all amounts [minor units] is below 2**53, so that every partial
+        sum is exact in float64 (the bincount kernels rely on it)."""
+        cached = self._cache.get("bounded")
+        if cached is None:
+            cached = float(self._amount.sum(dtype=np.float64)) < 2.0**52
+            self._cache["bounded"] = cached
+        return cached
+
+    @property
+    def outcome_codes(self) -> npt.NDArray[np.intp]:
         """Outcome of each deal as the int value of :class:`Outcome` (0 open, 1 won…)."""
         cached = self._cache.get("outcome")
         if cached is None:
@@ -801,8 +846,8 @@ def _check_unique(ids: npt.NDArray[Any]) -> None:
         )
 
 
-def _outcome_table(stages: tuple[Stage, ...]) -> npt.NDArray[np.int8]:
-    return np.array([int(s.outcome) for s in stages], dtype=np.int8)
+def _outcome_table(stages: tuple[Stage, ...]) -> npt.NDArray[np.intp]:
+    return np.array([int(s.outcome) for s in stages], dtype=np.intp)
 
 
 def _stage_codes(col: object, stages: tuple[Stage, ...], ids: npt.NDArray[Any]) -> IntArray:

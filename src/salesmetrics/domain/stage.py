@@ -10,7 +10,9 @@ import attrs
 
 from salesmetrics.errors import DataError, DataTypeError
 
-__all__ = ["DEFAULT_STAGES", "Outcome", "Stage", "validate_stages"]
+__all__ = [
+    "DEFAULT_STAGES", "LOST", "NO_DECISION", "OPEN", "WON", "Outcome", "Stage", "validate_stages",
+]
 
 
 class Outcome(enum.IntEnum):
@@ -33,6 +35,11 @@ class Outcome(enum.IntEnum):
     def is_closed(self) -> bool:
         """True for ``WON``, ``LOST`` and ``NO_DECISION``."""
         return self is not Outcome.OPEN
+
+
+#: The outcome codes as plain ints, for array code on hot paths (an Enum attribute lookup costs
+#: a Python call each time).
+OPEN, WON, LOST, NO_DECISION = 0, 1, 2, 3
 
 
 def _check_probability(instance: Stage, attribute: attrs.Attribute[float], value: float) -> None:

@@ -36,10 +36,10 @@ def divide(
     numerator: npt.NDArray[Any], denominator: npt.NDArray[Any], zero_division: float
 ) -> npt.NDArray[np.float64]:
     """``numerator / denominator``, with ``zero_division`` where the denominator is 0."""
-    num = np.asarray(numerator, dtype=np.float64)
     den = np.asarray(denominator, dtype=np.float64)
-    out = np.full(np.broadcast(num, den).shape, zero_division, dtype=np.float64)
-    np.divide(num, den, out=out, where=den != 0)
+    out = np.empty(np.broadcast(numerator, den).shape)
+    out.fill(zero_division)
+    np.divide(numerator, den, out=out, where=den != 0)
     return out
 
 

@@ -22,7 +22,6 @@ import numpy.typing as npt
 
 from salesmetrics.domain.period import Period, as_period
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import Outcome
 from salesmetrics.errors import DataTypeError, SalesMetricsError, check_option
 
 __all__ = ["Grouping", "Summary", "grouping", "window_mask"]
@@ -117,9 +116,6 @@ def as_of_date(as_of: object, period: Period | None) -> np.datetime64:
     raise DataTypeError(f"as_of must be a date, got {as_of!r}")
 
 
-OUTCOMES = (Outcome.OPEN, Outcome.WON, Outcome.LOST, Outcome.NO_DECISION)
-
-
 class Summary:
     """Per-group tallies of one metric family: the mergeable half of a metric.
 
@@ -198,5 +194,6 @@ def make_summary(
         return Summary(metric, (), (None,), dict(arrays), context)
     codes = np.flatnonzero(present)
     keys = grouping.decode(codes)
-    return Summary(metric, grouping.by, tuple(keys), {k: a[codes] for k, a in arrays.items()},
-                   context)
+    if len(codes) < grouping.n:
+        arrays = {k: a[codes] for k, a in arrays.items()}
+    return Summary(metric, grouping.by, tuple(keys), arrays, context)

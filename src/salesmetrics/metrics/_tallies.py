@@ -6,6 +6,7 @@ with :func:`numpy.bincount`; ratios are left to the metrics' finalize steps.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy.typing as npt
 from salesmetrics._kernels import bit_length, group_count, group_sum, group_sum_float, take
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import Outcome
+from salesmetrics.domain.stage import OPEN, WON
 from salesmetrics.metrics._common import check_pipeline
 from salesmetrics.metrics._options import By, View
 from salesmetrics.metrics._summary import (
@@ -53,20 +54,22 @@ def tally_open(p: Pipeline, g: Grouping, mask: npt.NDArray[np.bool_]) -> Arrays:
     """Open deals where ``mask``, by group × stage: ``count``, ``amount`` [minor units];
     ``amount_default`` [minor units] of the deals without their own probability and
     ``weighted_override`` [float minor units] = Σ amount × own probability of the others."""
-    rows = np.flatnonzero(mask & (p.outcome_codes == Outcome.OPEN))
+    rows = np.flatnonzero(mask & (p.outcome_codes == OPEN))
     ns = len(p.stages)
     keys = _combined(g, rows, p.stage_codes.take(rows), ns)
     cells = g.n * ns
     amount = p.amount_minor.take(rows)
+    bounded = p.amounts_below_2_53
     out: Arrays = {
         "count": group_count(keys, cells).reshape(g.n, ns),
-        "amount": group_sum(keys, cells, amount).reshape(g.n, ns),
+        "amount": group_sum(keys, cells, amount, bounded=bounded).reshape(g.n, ns),
     }
     if p.has_probability_overrides:
         prob = p.probability.take(rows)
         own = ~np.isnan(prob)
         group_keys = None if g.keys is None else g.keys.take(rows[own])
-        out["amount_default"] = group_sum(keys[~own], cells, amount[~own]).reshape(g.n, ns)
+        out["amount_default"] = group_sum(keys[~own], cells, amount[~own], bounded=bounded).reshape(
+            g.n, ns)
         out["weighted_override"] = group_sum_float(group_keys, g.n, amount[own] * prob[own])
     else:
         out["amount_default"] = out["amount"]
@@ -91,39 +94,47 @@ def tally_outcomes(
     ``cycle_sum``, ``cycle_negative`` (close before created: left out), ``cycle_unknown`` (no
     created date: left out) and, with ``histogram``, ``cycle_hist`` [group, outcome, days].
     """
-    outcome = take(p.outcome_codes, rows).astype(np.intp)
+    outcome = take(p.outcome_codes, rows)
     keys = _combined(g, rows, outcome, N_OUTCOMES)
     cells = g.n * N_OUTCOMES
     shape = (g.n, N_OUTCOMES)
     count = group_count(keys, cells).reshape(shape)
     out: Arrays = {
         "count": count,
-        "value": group_sum(keys, cells, take(p.amount_minor, rows)).reshape(shape),
+        "value": group_sum(keys, cells, take(p.amount_minor, rows),
+                           bounded=p.amounts_below_2_53).reshape(shape),
     }
-    if p.amount_missing.any():
+    if p.has_missing_amounts:
         missing = take(p.amount_missing, rows)
         out["valued"] = count - group_count(keys[missing], cells).reshape(shape)
     else:
         out["valued"] = count
     if stale_before is not None:
-        stale = (outcome == Outcome.OPEN) & (take(p.created, rows) < stale_before)
+        stale = (outcome == OPEN) & (take(p.created, rows) < stale_before)
         stale_keys = None if g.keys is None else take(g.keys, rows)[stale]
         out["stale_count"] = group_count(stale_keys, g.n, int(stale.sum()))
-        out["stale_value"] = group_sum(stale_keys, g.n, take(p.amount_minor, rows)[stale])
+        out["stale_value"] = group_sum(stale_keys, g.n, take(p.amount_minor, rows)[stale],
+                                         bounded=p.amounts_below_2_53)
     if cycles:
-        days = (take(p.close_date, rows) - take(p.created, rows)).astype(np.int64)
-        closed = outcome != Outcome.OPEN
-        unknown = closed & np.isnat(take(p.created, rows))
-        negative = closed & ~unknown & (days < 0)
-        valid = closed & ~unknown & ~negative
-        out["cycle_count"] = group_count(keys[valid], cells).reshape(shape)
-        out["cycle_sum"] = group_sum(keys[valid], cells, days[valid]).reshape(shape)
-        out["cycle_negative"] = group_count(keys[negative], cells).reshape(shape)
-        out["cycle_unknown"] = group_count(keys[unknown], cells).reshape(shape)
+        created = take(p.created, rows)
+        # NaT (no created date) becomes the most negative int64, so "days >= 0" drops it too.
+        days = (take(p.close_date, rows) - created).astype(np.int64)
+        valid = np.flatnonzero((outcome != OPEN) & (days >= 0))
+        valid_keys, valid_days = keys.take(valid), days.take(valid)
+        cycle_count = group_count(valid_keys, cells).reshape(shape)
+        unknown = np.zeros(shape, np.int64)
+        if np.isnat(created).any():
+            no_date = np.flatnonzero((outcome != OPEN) & np.isnat(created))
+            unknown = group_count(keys.take(no_date), cells).reshape(shape)
+        left_out = count - cycle_count
+        left_out[:, OPEN] = 0
+        out["cycle_count"] = cycle_count
+        out["cycle_sum"] = group_sum(valid_keys, cells, valid_days, bounded=True).reshape(shape)
+        out["cycle_negative"] = left_out - unknown
+        out["cycle_unknown"] = unknown
         if histogram:
-            width = int(days[valid].max()) + 1 if valid.any() else 1
-            hist_keys = keys[valid] * width + days[valid]
-            out["cycle_hist"] = group_count(hist_keys, cells * width).reshape(
+            width = int(valid_days.max()) + 1 if len(valid) else 1
+            out["cycle_hist"] = group_count(valid_keys * width + valid_days, cells * width).reshape(
                 g.n, N_OUTCOMES, width
             )
     return out
@@ -137,15 +148,22 @@ def reached_open_stages(p: Pipeline, rows: IntArray | None, skipped: str) -> npt
     every open stage for a won deal. A deal with no open stage on record counts as having entered
     the first one.
     """
-    n_open = sum(not s.is_closed for s in p.stages)
+    n_open = p.n_open_stages
     all_open = np.uint64((1 << n_open) - 1)
     masks = take(p.reached_mask(), rows) & all_open
     if skipped == "implied":
         masks = (np.left_shift(np.uint64(1), bit_length(masks).astype(np.uint64)) - np.uint64(1))
-        won = take(p.outcome_codes, rows) == Outcome.WON
+        won = take(p.outcome_codes, rows) == WON
         masks[won] = all_open
     masks[masks == 0] = np.uint64(1)
     return masks
+
+
+@functools.cache
+def _stage_bits(n_open: int) -> npt.NDArray[np.int64]:
+    """``[stage, mask]`` matrix: 1 where bit ``stage`` is set in ``mask``."""
+    masks = np.arange(1 << n_open)
+    return ((masks[None, :] >> np.arange(n_open)[:, None]) & 1).astype(np.int64)
 
 
 # Outcome classes of the reach tally: still open, won, closed without a win.
@@ -160,19 +178,20 @@ def tally_reached(p: Pipeline, g: Grouping, rows: IntArray | None, skipped: str)
     One bincount over ``(group, stage mask, class)`` gives a histogram of masks; a small product
     with the mask → stage bit matrix turns it into per-stage counts (no loop over deals or stages).
     """
-    n_open = sum(not s.is_closed for s in p.stages)
+    n_open = p.n_open_stages
     masks = reached_open_stages(p, rows, skipped).astype(np.intp)
     cls = _REACH_CLASS[take(p.outcome_codes, rows)]
     amount = take(p.amount_minor, rows)
+    bounded = p.amounts_below_2_53
     n_masks = 1 << n_open
-    bits = (np.arange(n_masks)[:, None] >> np.arange(n_open)[None, :]) & 1
     if g.n * n_masks * 3 <= _MAX_MASK_CELLS:
         keys = _combined(g, rows, masks * 3 + cls, n_masks * 3)
         cells = g.n * n_masks * 3
         hist = group_count(keys, cells).reshape(g.n, n_masks, 3)
-        value = group_sum(keys, cells, amount).reshape(g.n, n_masks, 3)
-        count = np.einsum("gmc,ms->gsc", hist, bits)
-        total = np.einsum("gmc,ms->gsc", value, bits)
+        value = group_sum(keys, cells, amount, bounded=bounded).reshape(g.n, n_masks, 3)
+        stage_of_mask = _stage_bits(n_open)  # [stage, mask]: 1 where the mask has the stage
+        count = stage_of_mask @ hist
+        total = stage_of_mask @ value
     else:  # many groups and stages: one pass per stage instead
         keys = _combined(g, rows, cls, 3)
         count = np.zeros((g.n, n_open, 3), np.int64)
@@ -180,14 +199,15 @@ def tally_reached(p: Pipeline, g: Grouping, rows: IntArray | None, skipped: str)
         for s in range(n_open):
             hit = ((masks >> s) & 1).astype(bool)
             count[:, s] = group_count(keys[hit], g.n * 3).reshape(g.n, 3)
-            total[:, s] = group_sum(keys[hit], g.n * 3, amount[hit]).reshape(g.n, 3)
+            total[:, s] = group_sum(keys[hit], g.n * 3, amount[hit], bounded=bounded).reshape(
+                g.n, 3)
     won = cls == 1
     won_keys = None if g.keys is None else take(g.keys, rows)[won]
     return {
         "count": count,
         "value": total,
         "won_count": group_count(won_keys, g.n, int(won.sum())),
-        "won_value": group_sum(won_keys, g.n, amount[won]),
+        "won_value": group_sum(won_keys, g.n, amount[won], bounded=bounded),
         "deals": group_count(None if g.keys is None else take(g.keys, rows), g.n, len(cls)),
     }
 

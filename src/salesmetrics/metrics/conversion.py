@@ -44,9 +44,7 @@ def summarize_reached(
     g = grouping(p, normalize_by(function, by))
     rows = rows_of(window_mask(p, resolve_period(function, period), view, function))
     arrays = tally_reached(p, g, rows, skipped)
-    open_names = tuple(s.name for s in p.stages if not s.is_closed)
-    won_names = tuple(s.name for s in p.stages if s.outcome.name == "WON")
-    context = (open_names, won_names[0] if won_names else "won", p.minor_unit, skipped)
+    context = (p.open_stage_names, p.won_stage_name, p.minor_unit, skipped)
     return make_summary("reached", g, arrays["deals"], arrays, context)
 
 

@@ -9,7 +9,7 @@ import numpy.typing as npt
 
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import Outcome
+from salesmetrics.domain.stage import WON
 from salesmetrics.errors import DataError, DataTypeError, UnknownStageError, choices
 from salesmetrics.metrics._common import result
 from salesmetrics.metrics._grouped import GroupedResult
@@ -110,9 +110,7 @@ def weighted_pipeline(
     5000.0
     """
     summary = summarize_open(p, by=by, period=period)
-    probs = _stage_probabilities(
-        summary, np.array([s.probability for s in p.stages]), probabilities
-    )
+    probs = _stage_probabilities(summary, p.stage_probabilities, probabilities)
     return finalize_weighted(summary, probs)
 
 
@@ -198,5 +196,5 @@ def won_revenue(
     (3000.3, 1000.1)
     """
     summary = summarize_outcomes(p, by=by, period=period, view=view, function="won_revenue")
-    return result(summary, summary.arrays["value"][:, Outcome.WON] / summary.context[0],
+    return result(summary, summary.arrays["value"][:, WON] / summary.context[0],
                   "won_revenue")

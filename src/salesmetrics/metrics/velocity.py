@@ -12,7 +12,7 @@ import numpy.typing as npt
 from salesmetrics._kernels import group_count
 from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import Outcome
+from salesmetrics.domain.stage import OPEN, WON
 from salesmetrics.errors import OptionError, check_option
 from salesmetrics.metrics._common import check_pipeline, check_zero_division, divide, result
 from salesmetrics.metrics._grouped import GroupedResult
@@ -79,7 +79,7 @@ class Velocity:
 def _in_play(p: Pipeline, period: Period, opportunities: str) -> npt.NDArray[np.bool_]:
     start, end = period.bounds64
     created, close = p.created, p.close_date
-    is_open = p.outcome_codes == Outcome.OPEN
+    is_open = p.outcome_codes == OPEN
     if opportunities == "created":
         return period.contains(created)
     if opportunities == "closed":
@@ -188,7 +188,7 @@ def finalize_velocity(summary: Summary, *, zero_division: float = math.nan
                       ) -> Velocity | GroupedResult[Velocity]:
     """The velocity levers from a ``velocity`` summary."""
     a = summary.arrays
-    won = Outcome.WON
+    won = WON
     n = a["opportunities"]
     v = divide(a["value"][:, won], a["valued"][:, won], math.nan) / summary.context[0]
     w = divide(a["count"][:, won], a["count"][:, 1:].sum(axis=1), math.nan)

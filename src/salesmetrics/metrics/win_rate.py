@@ -10,7 +10,7 @@ import numpy as np
 
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import Outcome
+from salesmetrics.domain.stage import LOST, NO_DECISION, OPEN, WON
 from salesmetrics.errors import OptionError, check_option
 from salesmetrics.metrics._common import check_zero_division, divide, result
 from salesmetrics.metrics._grouped import GroupedResult
@@ -143,12 +143,12 @@ def finalize_win_rate(
 ) -> float | GroupedResult[float]:
     """The win rate from an ``outcomes`` summary."""
     a = summary.arrays["count" if basis == "unit" else "value"]
-    won = a[:, Outcome.WON]
-    decided = won + a[:, Outcome.LOST]
+    won = a[:, WON]
+    decided = won + a[:, LOST]
     if no_decision == "lost":
-        decided = decided + a[:, Outcome.NO_DECISION]
+        decided = decided + a[:, NO_DECISION]
     if open_deals == "lost":
-        decided = decided + a[:, Outcome.OPEN]
+        decided = decided + a[:, OPEN]
     elif "stale_count" in summary.arrays:
         decided = decided + summary.arrays["stale_count" if basis == "unit" else "stale_value"]
     return result(summary, divide(won, decided, zero_division), "win_rate")
