@@ -576,6 +576,30 @@ class Pipeline:
             history=None if self._history is None else self._history.take(keep),
         )
 
+    def _row_range(self, start: int, stop: int) -> Pipeline:
+        """Rows ``[start, stop)`` as a pipeline of views (no copy), for chunked kernels.
+
+        It shares the caches already computed (outcomes, reached stages, process facts) but not
+        the history table itself.
+        """
+        part = Pipeline(
+            stages=self._stages,
+            ids=self._ids[start:stop],
+            amount_minor=self._amount[start:stop],
+            amount_missing=None if self._amount_missing is None
+            else self._amount_missing[start:stop],
+            stage_codes=self._stage[start:stop],
+            created=self._created[start:stop],
+            close_date=self._close[start:stop],
+            probability=None if self._probability is None else self._probability[start:stop],
+            labels={},
+            currency=self._currency,
+            history=None,
+        )
+        for key, value in self._cache.items():
+            part._cache[key] = value[start:stop] if isinstance(value, np.ndarray) else value
+        return part
+
     def _with_outcome(self, *outcomes: Outcome) -> Pipeline:
         codes = self.outcome_codes
         keep = codes == outcomes[0]

@@ -41,6 +41,11 @@ class Grouping:
         self.n = n
         self.categories = categories
 
+    def row_range(self, start: int, stop: int) -> Grouping:
+        """The grouping of rows ``[start, stop)`` (same groups, keys sliced)."""
+        keys = None if self.keys is None else self.keys[start:stop]
+        return Grouping(self.by, keys, self.n, self.categories)
+
     def decode(self, codes: IntArray) -> list[Hashable]:
         """Group labels for combined codes: a label for one field, a tuple for several."""
         if not self.by:
@@ -88,13 +93,17 @@ def resolve_period(function: str, period: object) -> Period | None:
         raise type(error)(f"{function}(): {error}") from None
 
 
+def check_view(function: str, view: object) -> None:
+    """Raise :class:`OptionError` unless ``view`` is ``"period"`` or ``"cohort"``."""
+    check_option(function, "view", view, ("period", "cohort"))
+
+
 def window_mask(
-    p: Pipeline, period: Period | None, view: str, function: str
+    p: Pipeline, period: Period | None, view: str
 ) -> npt.NDArray[np.bool_] | None:
     """Deals an outcome metric looks at: the period view selects by close date (closed deals
     closed in the period, open deals expected to close in it); the cohort view by created date.
     None means every deal."""
-    check_option(function, "view", view, ("period", "cohort"))
     if period is None:
         return None
     return period.contains(p.close_date if view == "period" else p.created)

@@ -1,19 +1,31 @@
 """The summarize steps: one vectorized pass over the selected deals, per-group integer tallies out.
 
 Every tally keys deals by one dense integer (``group * width + column``) and counts or sums them
-with :func:`numpy.bincount`; ratios are left to the metrics' finalize steps.
+with :func:`numpy.bincount`; ratios are left to the metrics' finalize steps. Large pipelines are
+tallied in row chunks on worker threads (:func:`run_chunked`): tallies of parts add up to the tally
+of the whole, which is the same property that lets summaries of split pipelines merge.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics._kernels import bit_length, group_count, group_sum, group_sum_float, take
-from salesmetrics.domain.period import PeriodLike
+from salesmetrics._kernels import (
+    add_padded,
+    bit_length,
+    chunk_bounds,
+    group_count,
+    group_sum,
+    group_sum_float,
+    parallel_map,
+    take,
+)
+from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import OPEN, WON
 from salesmetrics.metrics._common import check_pipeline
@@ -21,6 +33,7 @@ from salesmetrics.metrics._options import By, View
 from salesmetrics.metrics._summary import (
     Grouping,
     Summary,
+    check_view,
     grouping,
     make_summary,
     normalize_by,
@@ -31,8 +44,10 @@ from salesmetrics.metrics._summary import (
 
 __all__ = [
     "N_OUTCOMES",
+    "run_chunked",
     "summarize_open",
     "summarize_outcomes",
+    "tally_in_play",
     "tally_open",
     "tally_outcomes",
     "tally_reached",
@@ -43,6 +58,29 @@ Arrays = dict[str, npt.NDArray[Any]]
 N_OUTCOMES = 4
 
 
+def run_chunked(
+    p: Pipeline, g: Grouping, tally: Callable[..., Arrays], *args: Any, **kwargs: Any
+) -> Arrays:
+    """``tally(p, g, *args, **kwargs)``, over row chunks on worker threads when ``p`` is large.
+
+    Each chunk is a view of the pipeline's rows; the chunks' tallies are added up (histograms
+    padded to the widest).
+    """
+    bounds = chunk_bounds(len(p))
+    if len(bounds) == 1:
+        return tally(p, g, *args, **kwargs)
+
+    def one(bound: tuple[int, int]) -> Arrays:
+        return tally(p._row_range(*bound), g.row_range(*bound), *args, **kwargs)
+
+    parts = parallel_map(one, bounds)
+    total = dict(parts[0])
+    for part in parts[1:]:
+        for name, array in part.items():
+            total[name] = add_padded(total[name], array)
+    return total
+
+
 def _combined(g: Grouping, rows: IntArray | None, column: IntArray, width: int) -> IntArray:
     """``group * width + column`` for the selected rows (``column`` alone when not grouped)."""
     if g.keys is None:
@@ -50,11 +88,14 @@ def _combined(g: Grouping, rows: IntArray | None, column: IntArray, width: int) 
     return take(g.keys, rows) * width + column
 
 
-def tally_open(p: Pipeline, g: Grouping, mask: npt.NDArray[np.bool_]) -> Arrays:
-    """Open deals where ``mask``, by group × stage: ``count``, ``amount`` [minor units];
-    ``amount_default`` [minor units] of the deals without their own probability and
-    ``weighted_override`` [float minor units] = Σ amount × own probability of the others."""
-    rows = np.flatnonzero(mask & (p.outcome_codes == OPEN))
+def tally_open(p: Pipeline, g: Grouping, period: Period | None) -> Arrays:
+    """Open deals (expected to close in ``period``) by group × stage: ``count``, ``amount``
+    [minor units]; ``amount_default`` [minor units] of the deals without their own probability
+    and ``weighted_override`` [float minor units] = Σ amount × own probability of the others."""
+    mask = p.outcome_codes == OPEN
+    if period is not None:
+        mask &= period.contains(p.close_date)
+    rows = np.flatnonzero(mask)
     ns = len(p.stages)
     keys = _combined(g, rows, p.stage_codes.take(rows), ns)
     cells = g.n * ns
@@ -68,8 +109,8 @@ def tally_open(p: Pipeline, g: Grouping, mask: npt.NDArray[np.bool_]) -> Arrays:
         prob = p.probability.take(rows)
         own = ~np.isnan(prob)
         group_keys = None if g.keys is None else g.keys.take(rows[own])
-        out["amount_default"] = group_sum(keys[~own], cells, amount[~own], bounded=bounded).reshape(
-            g.n, ns)
+        default = group_sum(keys[~own], cells, amount[~own], bounded=bounded)
+        out["amount_default"] = default.reshape(g.n, ns)
         out["weighted_override"] = group_sum_float(group_keys, g.n, amount[own] * prob[own])
     else:
         out["amount_default"] = out["amount"]
@@ -80,13 +121,15 @@ def tally_open(p: Pipeline, g: Grouping, mask: npt.NDArray[np.bool_]) -> Arrays:
 def tally_outcomes(
     p: Pipeline,
     g: Grouping,
-    rows: IntArray | None,
+    period: Period | None,
+    view: str,
     *,
     stale_before: np.datetime64 | None = None,
     cycles: bool = False,
     histogram: bool = False,
 ) -> Arrays:
-    """Deals in ``rows`` (None: all) by group × outcome (open, won, lost, no decision).
+    """Deals in the window (see :func:`window_mask`) by group × outcome (open, won, lost, no
+    decision).
 
     ``count``, ``value`` [minor units] and ``valued`` (deals with an amount); with
     ``stale_before``, ``stale_count`` and ``stale_value`` of open deals created before that day;
@@ -94,15 +137,16 @@ def tally_outcomes(
     ``cycle_sum``, ``cycle_negative`` (close before created: left out), ``cycle_unknown`` (no
     created date: left out) and, with ``histogram``, ``cycle_hist`` [group, outcome, days].
     """
+    rows = rows_of(window_mask(p, period, view))
     outcome = take(p.outcome_codes, rows)
     keys = _combined(g, rows, outcome, N_OUTCOMES)
     cells = g.n * N_OUTCOMES
     shape = (g.n, N_OUTCOMES)
     count = group_count(keys, cells).reshape(shape)
+    amount = take(p.amount_minor, rows)
     out: Arrays = {
         "count": count,
-        "value": group_sum(keys, cells, take(p.amount_minor, rows),
-                           bounded=p.amounts_below_2_53).reshape(shape),
+        "value": group_sum(keys, cells, amount, bounded=p.amounts_below_2_53).reshape(shape),
     }
     if p.has_missing_amounts:
         missing = take(p.amount_missing, rows)
@@ -113,31 +157,63 @@ def tally_outcomes(
         stale = (outcome == OPEN) & (take(p.created, rows) < stale_before)
         stale_keys = None if g.keys is None else take(g.keys, rows)[stale]
         out["stale_count"] = group_count(stale_keys, g.n, int(stale.sum()))
-        out["stale_value"] = group_sum(stale_keys, g.n, take(p.amount_minor, rows)[stale],
-                                         bounded=p.amounts_below_2_53)
+        out["stale_value"] = group_sum(stale_keys, g.n, amount[stale],
+                                       bounded=p.amounts_below_2_53)
     if cycles:
-        created = take(p.created, rows)
-        # NaT (no created date) becomes the most negative int64, so "days >= 0" drops it too.
-        days = (take(p.close_date, rows) - created).astype(np.int64)
-        valid = np.flatnonzero((outcome != OPEN) & (days >= 0))
-        valid_keys, valid_days = keys.take(valid), days.take(valid)
-        cycle_count = group_count(valid_keys, cells).reshape(shape)
-        unknown = np.zeros(shape, np.int64)
-        if np.isnat(created).any():
-            no_date = np.flatnonzero((outcome != OPEN) & np.isnat(created))
-            unknown = group_count(keys.take(no_date), cells).reshape(shape)
-        left_out = count - cycle_count
-        left_out[:, OPEN] = 0
-        out["cycle_count"] = cycle_count
-        out["cycle_sum"] = group_sum(valid_keys, cells, valid_days, bounded=True).reshape(shape)
-        out["cycle_negative"] = left_out - unknown
-        out["cycle_unknown"] = unknown
-        if histogram:
-            width = int(valid_days.max()) + 1 if len(valid) else 1
-            out["cycle_hist"] = group_count(valid_keys * width + valid_days, cells * width).reshape(
-                g.n, N_OUTCOMES, width
-            )
+        out.update(_tally_cycles(p, keys, rows, outcome, count, histogram))
     return out
+
+
+def _tally_cycles(
+    p: Pipeline, keys: IntArray, rows: IntArray | None, outcome: IntArray,
+    count: npt.NDArray[np.int64], histogram: bool,
+) -> Arrays:
+    shape = count.shape
+    cells = count.size
+    created = take(p.created, rows)
+    # NaT (no created date) becomes the most negative int64, so "days >= 0" drops it too.
+    days = (take(p.close_date, rows) - created).astype(np.int64)
+    valid = np.flatnonzero((outcome != OPEN) & (days >= 0))
+    valid_keys, valid_days = keys.take(valid), days.take(valid)
+    cycle_count = group_count(valid_keys, cells).reshape(shape)
+    unknown = np.zeros(shape, np.int64)
+    if np.isnat(created).any():
+        no_date = np.flatnonzero((outcome != OPEN) & np.isnat(created))
+        unknown = group_count(keys.take(no_date), cells).reshape(shape)
+    left_out = count - cycle_count
+    left_out[:, OPEN] = 0
+    out: Arrays = {
+        "cycle_count": cycle_count,
+        "cycle_sum": group_sum(valid_keys, cells, valid_days, bounded=True).reshape(shape),
+        "cycle_negative": left_out - unknown,
+        "cycle_unknown": unknown,
+    }
+    if histogram:
+        width = int(valid_days.max()) + 1 if len(valid) else 1
+        hist = group_count(valid_keys * width + valid_days, cells * width)
+        out["cycle_hist"] = hist.reshape(*shape, width)
+    return out
+
+
+def tally_in_play(p: Pipeline, g: Grouping, period: Period, opportunities: str) -> Arrays:
+    """``opportunities``: deals per group that are the N of the velocity equation in ``period``.
+
+    ``"all"``: created before its end (or no created date) and not closed before its start;
+    ``"open"``: the same at its start; ``"created"``: created in it; ``"closed"``: closed in it.
+    """
+    start, end = period.bounds64
+    created = p.created
+    is_open = p.outcome_codes == OPEN
+    if opportunities == "created":
+        chosen = period.contains(created)
+    elif opportunities == "closed":
+        chosen = ~is_open & period.contains(p.close_date)
+    else:
+        still_open = is_open | (p.close_date >= start)
+        before = end if opportunities == "all" else start
+        chosen = (np.isnat(created) | (created < before)) & still_open
+    keys = None if g.keys is None else g.keys[chosen]
+    return {"opportunities": group_count(keys, g.n, int(np.count_nonzero(chosen)))}
 
 
 def reached_open_stages(p: Pipeline, rows: IntArray | None, skipped: str) -> npt.NDArray[np.uint64]:
@@ -171,13 +247,17 @@ _REACH_CLASS = np.array([0, 1, 2, 2], dtype=np.intp)
 _MAX_MASK_CELLS = 1 << 22
 
 
-def tally_reached(p: Pipeline, g: Grouping, rows: IntArray | None, skipped: str) -> Arrays:
-    """Deals in ``rows`` that reached each open stage, by group × stage × class (open, won,
-    closed not won): ``count`` and ``value`` [minor units].
+def tally_reached(
+    p: Pipeline, g: Grouping, period: Period | None, view: str, skipped: str
+) -> Arrays:
+    """Deals in the window that reached each open stage, by group × stage × class (open, won,
+    closed not won): ``count`` and ``value`` [minor units]; also ``won_count``, ``won_value`` and
+    ``deals`` per group.
 
     One bincount over ``(group, stage mask, class)`` gives a histogram of masks; a small product
-    with the mask → stage bit matrix turns it into per-stage counts (no loop over deals or stages).
+    with the stage × mask bit matrix turns it into per-stage counts (no loop over deals or stages).
     """
+    rows = rows_of(window_mask(p, period, view))
     n_open = p.n_open_stages
     masks = reached_open_stages(p, rows, skipped).astype(np.intp)
     cls = _REACH_CLASS[take(p.outcome_codes, rows)]
@@ -220,9 +300,7 @@ def summarize_open(
     :func:`weighted_pipeline` and :func:`pipeline_value`."""
     check_pipeline(function, p)
     g = grouping(p, normalize_by(function, by))
-    chosen = resolve_period(function, period)
-    mask = np.ones(len(p), bool) if chosen is None else chosen.contains(p.close_date)
-    arrays = tally_open(p, g, mask)
+    arrays = run_chunked(p, g, tally_open, resolve_period(function, period))
     context = (p.stage_names, p.minor_unit, p.currency)
     return make_summary("open", g, arrays["count"].sum(axis=1), arrays, context)
 
@@ -239,12 +317,11 @@ def summarize_outcomes(
     histogram: bool = False,
 ) -> Summary:
     """Deals in the window by group × outcome: the summary behind win rates, won revenue, deal
-    size and cycle length (see :func:`~salesmetrics.metrics._tallies.tally_outcomes`)."""
+    size and cycle length (see :func:`tally_outcomes`)."""
     check_pipeline(function, p)
+    check_view(function, view)
     g = grouping(p, normalize_by(function, by))
-    chosen = resolve_period(function, period)
-    rows = rows_of(window_mask(p, chosen, view, function))
-    arrays = tally_outcomes(p, g, rows, stale_before=stale_before, cycles=cycles,
-                            histogram=histogram)
+    arrays = run_chunked(p, g, tally_outcomes, resolve_period(function, period), view,
+                         stale_before=stale_before, cycles=cycles, histogram=histogram)
     context = (p.minor_unit, p.currency, None if stale_before is None else str(stale_before))
     return make_summary("outcomes", g, arrays["count"].sum(axis=1), arrays, context)

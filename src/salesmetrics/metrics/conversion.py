@@ -15,14 +15,13 @@ from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._options import Basis, By, Skipped, View
 from salesmetrics.metrics._summary import (
     Summary,
+    check_view,
     grouping,
     make_summary,
     normalize_by,
     resolve_period,
-    rows_of,
-    window_mask,
 )
-from salesmetrics.metrics._tallies import tally_reached
+from salesmetrics.metrics._tallies import run_chunked, tally_reached
 
 __all__ = ["conversion_from_stage", "funnel_counts", "stage_conversion", "summarize_reached"]
 
@@ -42,8 +41,10 @@ def summarize_reached(
     check_pipeline(function, p)
     check_option(function, "skipped", skipped, ("implied", "visited"))
     g = grouping(p, normalize_by(function, by))
-    rows = rows_of(window_mask(p, resolve_period(function, period), view, function))
-    arrays = tally_reached(p, g, rows, skipped)
+    check_view(function, view)
+    chosen = resolve_period(function, period)
+    p.reached_mask()  # built once, before the chunks share it
+    arrays = run_chunked(p, g, tally_reached, chosen, view, skipped)
     context = (p.open_stage_names, p.won_stage_name, p.minor_unit, skipped)
     return make_summary("reached", g, arrays["deals"], arrays, context)
 

@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics._kernels import group_count
-from salesmetrics.domain.period import Period, PeriodLike
+from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import OPEN, WON
+from salesmetrics.domain.stage import WON
 from salesmetrics.errors import OptionError, check_option
 from salesmetrics.metrics._common import check_pipeline, check_zero_division, divide, result
 from salesmetrics.metrics._grouped import GroupedResult
@@ -23,10 +23,8 @@ from salesmetrics.metrics._summary import (
     make_summary,
     normalize_by,
     resolve_period,
-    rows_of,
-    window_mask,
 )
-from salesmetrics.metrics._tallies import tally_outcomes
+from salesmetrics.metrics._tallies import run_chunked, tally_in_play, tally_outcomes
 
 __all__ = ["Velocity", "sales_velocity", "velocity_change"]
 
@@ -76,20 +74,6 @@ class Velocity:
         return f"<table><tbody>{body}</tbody></table>"
 
 
-def _in_play(p: Pipeline, period: Period, opportunities: str) -> npt.NDArray[np.bool_]:
-    start, end = period.bounds64
-    created, close = p.created, p.close_date
-    is_open = p.outcome_codes == OPEN
-    if opportunities == "created":
-        return period.contains(created)
-    if opportunities == "closed":
-        closed_in: npt.NDArray[np.bool_] = ~is_open & period.contains(close)
-        return closed_in
-    not_closed_before_start: npt.NDArray[np.bool_] = is_open | (close >= start)
-    created_before = np.isnat(created) | (created < (end if opportunities == "all" else start))
-    return created_before & not_closed_before_start
-
-
 def summarize_velocity(
     p: Pipeline, *, period: PeriodLike | None = None, by: By = None,
     opportunities: Opportunities = "all",
@@ -100,13 +84,11 @@ def summarize_velocity(
                  ("all", "created", "open", "closed"))
     g = grouping(p, normalize_by("sales_velocity", by))
     chosen = resolve_period("sales_velocity", period)
-    arrays = tally_outcomes(p, g, rows_of(window_mask(p, chosen, "period", "sales_velocity")),
-                            cycles=True)
+    arrays = run_chunked(p, g, tally_outcomes, chosen, "period", cycles=True)
     if chosen is None:
         n = group_count(g.keys, g.n, len(p))
     else:
-        in_play = _in_play(p, chosen, opportunities)
-        n = group_count(None if g.keys is None else g.keys[in_play], g.n, int(in_play.sum()))
+        n = run_chunked(p, g, tally_in_play, chosen, opportunities)["opportunities"]
     arrays["opportunities"] = n
     present = arrays["count"].sum(axis=1) + n
     return make_summary("velocity", g, present, arrays, (p.minor_unit, p.currency, opportunities))
