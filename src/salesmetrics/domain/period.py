@@ -126,6 +126,7 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 _CALENDAR_YEAR = FiscalCalendar()
+_DAY = np.dtype("datetime64[D]")
 
 
 def _to_start(value: object) -> dt.date:
@@ -168,6 +169,8 @@ class Period:
     calendar: FiscalCalendar | None = attrs.field(default=None, kw_only=True)
     _start64: np.datetime64 = attrs.field(init=False, eq=False, repr=False)
     _end64: np.datetime64 = attrs.field(init=False, eq=False, repr=False)
+    _start_day: np.int64 = attrs.field(init=False, eq=False, repr=False)
+    _length: np.uint64 = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         check_option(
@@ -177,6 +180,8 @@ class Period:
             raise DataError(f"Period: end {self.end} must be after start {self.start}")
         object.__setattr__(self, "_start64", np.datetime64(self.start, "D"))
         object.__setattr__(self, "_end64", np.datetime64(self.end, "D"))
+        object.__setattr__(self, "_start_day", np.int64(self._start64.astype(np.int64)))
+        object.__setattr__(self, "_length", np.uint64(self.days))
 
     # -- constructors ---------------------------------------------------------------------------
     @classmethod
@@ -326,9 +331,15 @@ class Period:
     def contains(self, dates: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """Vectorized membership: True where ``start <= date < end``; False for NaT."""
         arr = np.asarray(dates)
-        if arr.dtype.kind != "M":
-            arr = arr.astype("datetime64[D]")
-        return (arr >= self._start64) & (arr < self._end64)
+        if arr.dtype != _DAY:
+            if arr.dtype.kind != "M":
+                arr = arr.astype(_DAY)
+            else:  # another unit: compare in it
+                return (arr >= self._start64) & (arr < self._end64)
+        # One pass: as unsigned, day - start is below the length exactly for days in the period
+        # (earlier days wrap around to huge values, and so does NaT, the smallest int64).
+        offset = arr.view(np.int64) - self._start_day
+        return offset.view(np.uint64) < self._length
 
     def __contains__(self, day: object) -> bool:
         return self.start <= _to_date(day, "date") < self.end

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,7 @@ from salesmetrics.errors import (
 
 __all__ = ["DEAL_ATTRIBUTES", "Pipeline", "StageHistory"]
 
+T = TypeVar("T")
 IntArray = npt.NDArray[np.intp]
 DateArray = npt.NDArray[np.datetime64]
 
@@ -576,6 +577,29 @@ class Pipeline:
             history=None if self._history is None else self._history.take(keep),
         )
 
+    def _memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered under ``key`` for this (immutable) pipeline.
+
+        Keeps the 32 most recent results. Safe under threads: at worst two threads compute the
+        same value and one is kept.
+        """
+        memo: dict[Hashable, Any] | None = self._cache.get("memo")
+        if memo is None:
+            memo = self._cache.setdefault("memo", {})
+        try:
+            found: T = memo[key]
+            return found
+        except KeyError:
+            pass
+        value = compute()
+        if len(memo) >= 32:
+            try:
+                memo.pop(next(iter(memo)), None)
+            except (RuntimeError, StopIteration):  # another thread changed it: skip the trim
+                pass
+        memo[key] = value
+        return value
+
     def _row_range(self, start: int, stop: int) -> Pipeline:
         """Rows ``[start, stop)`` as a pipeline of views (no copy), for chunked kernels.
 
@@ -597,7 +621,10 @@ class Pipeline:
             history=None,
         )
         for key, value in self._cache.items():
-            part._cache[key] = value[start:stop] if isinstance(value, np.ndarray) else value
+            if isinstance(value, np.ndarray):  # per-row caches only; results are not shared
+                part._cache[key] = value[start:stop]
+            elif key != "memo":
+                part._cache[key] = value
         return part
 
     def _with_outcome(self, *outcomes: Outcome) -> Pipeline:

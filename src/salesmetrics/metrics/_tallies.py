@@ -64,11 +64,30 @@ def run_chunked(
     """``tally(p, g, *args, **kwargs)``, over row chunks on worker threads when ``p`` is large.
 
     Each chunk is a view of the pipeline's rows; the chunks' tallies are added up (histograms
-    padded to the widest).
+    padded to the widest). The result is remembered by the (immutable) pipeline, so that metrics
+    that share a tally (unit and value win rates, outcome shares…) pass over the deals once; its
+    arrays are read-only.
     """
+    key = (tally.__name__, g.by, args, tuple(sorted(kwargs.items())))
+    return dict(p._memo(key, lambda: _freeze(_run_chunked(p, g, tally, args, kwargs))))
+
+
+def _freeze(arrays: Arrays) -> Arrays:
+    for array in arrays.values():
+        array.flags.writeable = False
+    return arrays
+
+
+def _run_chunked(
+    p: Pipeline, g: Grouping, tally: Callable[..., Arrays], args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Arrays:
     bounds = chunk_bounds(len(p))
     if len(bounds) == 1:
         return tally(p, g, *args, **kwargs)
+    # Computed once on the whole pipeline, so that every chunk shares them.
+    p.outcome_codes  # noqa: B018
+    p.amounts_below_2_53  # noqa: B018
 
     def one(bound: tuple[int, int]) -> Arrays:
         return tally(p._row_range(*bound), g.row_range(*bound), *args, **kwargs)
