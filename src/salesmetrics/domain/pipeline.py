@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
@@ -22,7 +23,13 @@ from salesmetrics.domain.dates import to_date_array, to_zone
 from salesmetrics.domain.deal import Deal
 from salesmetrics.domain.money import minor_exponent, normalize_currency, to_minor_units
 from salesmetrics.domain.period import PeriodLike, as_period
-from salesmetrics.domain.stage import DEFAULT_STAGES, Outcome, Stage, validate_stages
+from salesmetrics.domain.stage import (
+    DEFAULT_STAGES,
+    Outcome,
+    Stage,
+    process_facts,
+    validate_stages,
+)
 from salesmetrics.errors import (
     CurrencyError,
     DataError,
@@ -273,7 +280,7 @@ class Pipeline:
         _check_unique(ids)
 
         stage_codes = _stage_codes(data[mapping["stage"]], process, ids)
-        outcomes = _outcome_table(process)[stage_codes]
+        outcomes = process_facts(process).outcomes[stage_codes]
 
         code = _currency(data, mapping, currency)
         if "amount" in mapping:
@@ -382,35 +389,25 @@ class Pipeline:
         """Names of the stages, in process order."""
         return tuple(s.name for s in self._stages)
 
-    def _process(self) -> tuple[int, tuple[str, ...], str, npt.NDArray[np.float64]]:
-        facts = self._cache.get("process")
-        if facts is None:
-            open_names = tuple(s.name for s in self._stages if not s.is_closed)
-            won = [s.name for s in self._stages if s.outcome is Outcome.WON]
-            probs = readonly(np.array([s.probability for s in self._stages]))
-            facts = (len(open_names), open_names, won[0] if won else "won", probs)
-            self._cache["process"] = facts
-        return facts
-
     @property
     def n_open_stages(self) -> int:
         """How many open (funnel) stages the process has; they are the first stages."""
-        return self._process()[0]
+        return process_facts(self._stages).n_open
 
     @property
     def open_stage_names(self) -> tuple[str, ...]:
         """Names of the open stages, in funnel order."""
-        return self._process()[1]
+        return process_facts(self._stages).open_names
 
     @property
     def won_stage_name(self) -> str:
         """Name of the first won stage (``"won"`` if the process has none)."""
-        return self._process()[2]
+        return process_facts(self._stages).won_name
 
     @property
     def stage_probabilities(self) -> npt.NDArray[np.float64]:
         """Each stage's probability to close [fraction], in process order."""
-        return self._process()[3]
+        return process_facts(self._stages).probabilities
 
     @property
     def currency(self) -> str | None:
@@ -472,7 +469,7 @@ class Pipeline:
         """Outcome of each deal as the int value of :class:`Outcome` (0 open, 1 won…)."""
         cached = self._cache.get("outcome")
         if cached is None:
-            cached = readonly(_outcome_table(self._stages)[self._stage])
+            cached = readonly(process_facts(self._stages).outcomes[self._stage])
             self._cache["outcome"] = cached
         return cached
 
@@ -540,7 +537,10 @@ class Pipeline:
             events = self._history
             if events is not None and len(events):
                 bits = np.left_shift(np.uint64(1), events.stages.astype(np.uint64))
-                starts = np.flatnonzero(np.r_[True, events.rows[1:] != events.rows[:-1]])
+                first = np.empty(len(events.rows), dtype=bool)
+                first[0] = True
+                np.not_equal(events.rows[1:], events.rows[:-1], out=first[1:])
+                starts = np.flatnonzero(first)
                 cached[events.rows[starts]] |= np.bitwise_or.reduceat(bits, starts)
             cached = readonly(cached)
             self._cache["reached"] = cached
@@ -577,11 +577,13 @@ class Pipeline:
             history=None if self._history is None else self._history.take(keep),
         )
 
-    def _memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def _memo(
+        self, key: Hashable, compute: Callable[[], T], keep: Callable[[T], bool] | None = None
+    ) -> T:
         """``compute()``, remembered under ``key`` for this (immutable) pipeline.
 
-        Keeps the 32 most recent results. Safe under threads: at worst two threads compute the
-        same value and one is kept.
+        Keeps the 32 most recent results for which ``keep`` (if given) is true. Safe under
+        threads: at worst two threads compute the same value and one is kept.
         """
         memo: dict[Hashable, Any] | None = self._cache.get("memo")
         if memo is None:
@@ -592,11 +594,12 @@ class Pipeline:
         except KeyError:
             pass
         value = compute()
+        if keep is not None and not keep(value):
+            return value
         if len(memo) >= 32:
-            try:
+            # Another thread may change the dict meanwhile: then skip the trim.
+            with contextlib.suppress(RuntimeError, StopIteration):
                 memo.pop(next(iter(memo)), None)
-            except (RuntimeError, StopIteration):  # another thread changed it: skip the trim
-                pass
         memo[key] = value
         return value
 
@@ -895,10 +898,6 @@ def _check_unique(ids: npt.NDArray[Any]) -> None:
             f"deal {ids[first].item()!r} occurs twice, in rows {first} and {second}; deal ids must "
             "be unique"
         )
-
-
-def _outcome_table(stages: tuple[Stage, ...]) -> npt.NDArray[np.intp]:
-    return np.array([int(s.outcome) for s in stages], dtype=np.intp)
 
 
 def _stage_codes(col: object, stages: tuple[Stage, ...], ids: npt.NDArray[Any]) -> IntArray:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from salesmetrics.errors import DataError, DataTypeError
 
 __all__ = [
-    "DEFAULT_STAGES", "LOST", "NO_DECISION", "OPEN", "WON", "Outcome", "Stage", "validate_stages",
+    "DEFAULT_STAGES", "LOST", "NO_DECISION", "OPEN", "WON", "Outcome", "ProcessFacts", "Stage",
+    "process_facts", "validate_stages",
 ]
 
 
@@ -72,7 +77,7 @@ def _check_name(instance: Stage, attribute: attrs.Attribute[str], value: object)
         raise DataTypeError(f"stage name must be a non-empty str, got {value!r}")
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Stage:
     """One stage of a sales process.
 
@@ -111,6 +116,34 @@ DEFAULT_STAGES: tuple[Stage, ...] = (
     Stage("Closed won", 1.0, Outcome.WON),
     Stage("Closed lost", 0.0, Outcome.LOST),
 )
+
+
+class ProcessFacts(NamedTuple):
+    """What metrics need to know of a sales process, worked out once per process."""
+
+    #: How many open stages (they come first).
+    n_open: int
+    #: Names of the open stages, in funnel order.
+    open_names: tuple[str, ...]
+    #: Name of the first won stage (``"won"`` if there is none).
+    won_name: str
+    #: Probability of each stage [fraction] (read-only).
+    probabilities: npt.NDArray[np.float64]
+    #: Outcome code of each stage (read-only).
+    outcomes: npt.NDArray[np.intp]
+
+
+@functools.lru_cache(maxsize=64)
+def process_facts(stages: tuple[Stage, ...]) -> ProcessFacts:
+    """The :class:`ProcessFacts` of a validated process (cached per process)."""
+    open_names = tuple(s.name for s in stages if s.outcome is Outcome.OPEN)
+    won = [s.name for s in stages if s.outcome is Outcome.WON]
+    probabilities = np.array([s.probability for s in stages])
+    outcomes = np.array([int(s.outcome) for s in stages], dtype=np.intp)
+    probabilities.flags.writeable = False
+    outcomes.flags.writeable = False
+    return ProcessFacts(len(open_names), open_names, won[0] if won else "won", probabilities,
+                        outcomes)
 
 
 def validate_stages(stages: Iterable[Stage] | Sequence[Stage]) -> tuple[Stage, ...]:

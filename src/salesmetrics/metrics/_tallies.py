@@ -51,6 +51,7 @@ __all__ = [
     "tally_open",
     "tally_outcomes",
     "tally_reached",
+    "tally_velocity",
 ]
 
 IntArray = npt.NDArray[np.intp]
@@ -69,13 +70,21 @@ def run_chunked(
     arrays are read-only.
     """
     key = (tally.__name__, g.by, args, tuple(sorted(kwargs.items())))
-    return dict(p._memo(key, lambda: _freeze(_run_chunked(p, g, tally, args, kwargs))))
+    arrays: Arrays = p._memo(
+        key, lambda: _freeze(_run_chunked(p, g, tally, args, kwargs)), keep=_small
+    )
+    return dict(arrays)
 
 
 def _freeze(arrays: Arrays) -> Arrays:
     for array in arrays.values():
         array.flags.writeable = False
     return arrays
+
+
+def _small(arrays: Arrays) -> bool:
+    """Only tallies under 4 MB are remembered (a cycle histogram by owner can be larger)."""
+    return sum(a.nbytes for a in arrays.values()) < 4 << 20
 
 
 def _run_chunked(
@@ -211,6 +220,18 @@ def _tally_cycles(
         width = int(valid_days.max()) + 1 if len(valid) else 1
         hist = group_count(valid_keys * width + valid_days, cells * width)
         out["cycle_hist"] = hist.reshape(*shape, width)
+    return out
+
+
+def tally_velocity(p: Pipeline, g: Grouping, period: Period | None, opportunities: str) -> Arrays:
+    """The outcome tally of the deals closed in ``period`` with their cycles
+    (:func:`tally_outcomes`), plus ``opportunities``: the N of the velocity equation per group
+    (every deal when there is no period; else see :func:`tally_in_play`)."""
+    out = tally_outcomes(p, g, period, "period", cycles=True)
+    if period is None:
+        out["opportunities"] = group_count(g.keys, g.n, len(p))
+    else:
+        out.update(tally_in_play(p, g, period, opportunities))
     return out
 
 

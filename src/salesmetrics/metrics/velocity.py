@@ -9,7 +9,6 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics._kernels import group_count
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
@@ -24,7 +23,7 @@ from salesmetrics.metrics._summary import (
     normalize_by,
     resolve_period,
 )
-from salesmetrics.metrics._tallies import run_chunked, tally_in_play, tally_outcomes
+from salesmetrics.metrics._tallies import run_chunked, tally_velocity
 
 __all__ = ["Velocity", "sales_velocity", "velocity_change"]
 
@@ -84,13 +83,8 @@ def summarize_velocity(
                  ("all", "created", "open", "closed"))
     g = grouping(p, normalize_by("sales_velocity", by))
     chosen = resolve_period("sales_velocity", period)
-    arrays = run_chunked(p, g, tally_outcomes, chosen, "period", cycles=True)
-    if chosen is None:
-        n = group_count(g.keys, g.n, len(p))
-    else:
-        n = run_chunked(p, g, tally_in_play, chosen, opportunities)["opportunities"]
-    arrays["opportunities"] = n
-    present = arrays["count"].sum(axis=1) + n
+    arrays = run_chunked(p, g, tally_velocity, chosen, opportunities)
+    present = arrays["count"].sum(axis=1) + arrays["opportunities"]
     return make_summary("velocity", g, present, arrays, (p.minor_unit, p.currency, opportunities))
 
 
