@@ -35,11 +35,16 @@ def check_zero_division(function: str, zero_division: object) -> float:
 def divide(
     numerator: npt.NDArray[Any], denominator: npt.NDArray[Any], zero_division: float
 ) -> npt.NDArray[np.float64]:
-    """``numerator / denominator``, with ``zero_division`` where the denominator is 0."""
-    den = np.asarray(denominator, dtype=np.float64)
-    out = np.empty(np.broadcast(numerator, den).shape)
-    out.fill(zero_division)
-    np.divide(numerator, den, out=out, where=den != 0)
+    """``numerator / denominator``, with ``zero_division`` where the denominator is 0.
+
+    Never inf and never a warning: zero denominators become nan before dividing.
+    """
+    den = np.array(denominator, dtype=np.float64)
+    zero = den == 0
+    den[zero] = np.nan
+    out: npt.NDArray[np.float64] = np.asarray(numerator / den, dtype=np.float64)
+    if zero_division == zero_division and zero.any():  # not nan, and some zero denominator
+        out[np.broadcast_to(zero, out.shape)] = zero_division
     return out
 
 
