@@ -172,3 +172,32 @@ def test_thread_safety_of_lazy_caches():
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: sm.conversion_from_stage(p, by="owner"), range(16)))
     assert all(r == expected for r in results)
+
+
+def test_long_label_columns_encode_like_numpy_unique():
+    from salesmetrics.domain.columns import encode_labels
+
+    rng = np.random.default_rng(5)
+    values = rng.choice(np.array(["Meeting", "Proposal", "Discovery"]), 100_000)
+    values[[7, 50_001]] = ["Rare", "Zebra"]  # missed by the sample, caught by the check
+    labels = encode_labels(values, field="stage")
+    uniques, inverse = np.unique(values, return_inverse=True)
+    assert labels.categories.tolist() == uniques.tolist()
+    assert np.array_equal(labels.codes, inverse)
+
+
+@pytest.mark.parametrize("ids", [np.arange(10, 20), np.arange(10, 20) * 10**12,
+                                 np.array([f"D{i}" for i in range(10)])])
+def test_history_resolves_ids_and_sorts_events(ids):
+    data = {"id": ids, "stage": ["Proposal"] * 10}
+    events = {"id": ids[[3, 3, 1, 9]], "stage": ["Proposal", "Discovery", "Meeting", "Meeting"],
+              "date": ["2024-02-01", "2024-01-01", "2024-01-05", "2024-01-07"]}
+    p = Pipeline.from_columns(data, history=events)
+    assert p.history.rows.tolist() == [1, 3, 3, 9]
+    assert p.history.dates.astype(str).tolist() == [
+        "2024-01-05", "2024-01-01", "2024-02-01", "2024-01-07"]
+    assert [s for s, _ in p.deal(ids[3].item()).history] == ["Discovery", "Proposal"]
+    unknown = "nope" if ids.dtype.kind == "U" else 10**15
+    missing = dict(events, id=[*ids[[3, 3, 1]].tolist(), unknown])
+    with pytest.raises(sm.errors.DataError, match="history row 3: deal .* is not in the pipeline"):
+        Pipeline.from_columns(data, history=missing)

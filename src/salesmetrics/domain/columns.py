@@ -163,7 +163,7 @@ def encode_labels(col: object, *, field: str) -> Labels:
             categories[:] = (values + low).tolist()
             return Labels(readonly(lookup[arr - low].astype(np.intp)), readonly(categories))
     if kind == "U":
-        missing = np.char.str_len(arr) == 0
+        missing = arr == ""
     elif kind == "f":
         missing = np.isnan(arr)
     elif kind == "O":
@@ -173,7 +173,7 @@ def encode_labels(col: object, *, field: str) -> Labels:
     has_missing = bool(missing.any())
     present_values = arr[~missing] if has_missing else arr
     try:
-        uniques, inverse = np.unique(present_values, return_inverse=True)
+        uniques, inverse = _unique_inverse(present_values)
     except TypeError:
         as_text = np.array([str(v) for v in present_values.tolist()])
         uniques, inverse = np.unique(as_text, return_inverse=True)
@@ -185,6 +185,27 @@ def encode_labels(col: object, *, field: str) -> Labels:
     else:
         codes = inverse.ravel().astype(np.intp, copy=False)
     return Labels(readonly(codes), readonly(categories))
+
+
+def _unique_inverse(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
+    """``np.unique(values, return_inverse=True)``, fast for long columns of few distinct strings.
+
+    A long string column (stages, owners, products) usually holds few distinct values: take them
+    from a sample, look every value up with a binary search, and fall back to a full sort only
+    for the values the sample missed.
+    """
+    n = len(values)
+    if n > 65_536 and values.dtype.kind == "U":
+        categories = np.unique(values[:: n // 4096])
+        codes = np.searchsorted(categories, values)
+        np.minimum(codes, len(categories) - 1, out=codes)
+        missed = categories[codes] != values
+        if missed.any():
+            categories = np.union1d(categories, values[missed])
+            codes = np.searchsorted(categories, values)
+        return categories, codes.astype(np.intp, copy=False)
+    uniques, inverse = np.unique(values, return_inverse=True)
+    return uniques, inverse.ravel()
 
 
 def check_no_missing(labels: Labels, *, field: str) -> None:

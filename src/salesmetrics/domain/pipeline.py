@@ -955,14 +955,7 @@ def _history(
     event_ids = _ids(to_numpy(history[names["id"]]))
     if event_ids.dtype.kind != ids.dtype.kind:
         event_ids = event_ids.astype(ids.dtype) if ids.dtype.kind == "U" else event_ids
-    order = np.argsort(ids, kind="stable")
-    pos = np.searchsorted(ids[order], event_ids)
-    pos = np.minimum(pos, max(len(ids) - 1, 0))
-    found = (ids[order][pos] == event_ids) if len(ids) else np.zeros(len(event_ids), bool)
-    if not np.all(found):
-        row = int(np.flatnonzero(~np.asarray(found))[0])
-        raise DataError(f"history row {row}: deal {event_ids[row].item()!r} is not in the pipeline")
-    rows = order[pos]
+    rows = _rows_of_ids(ids, event_ids)
     codes = _stage_codes(history[names["stage"]], stages, event_ids)
     dates = to_date_array(
         history[names["date"]], field="history date", ids=event_ids, timezone=zone
@@ -970,5 +963,39 @@ def _history(
     if np.isnat(dates).any():
         row = int(np.flatnonzero(np.isnat(dates))[0])
         raise DataError(f"{where(event_ids[row].item(), row)}history date is missing")
-    sort = np.lexsort((dates, rows))
-    return StageHistory(readonly(rows[sort]), readonly(codes[sort]), readonly(dates[sort]))
+    if len(rows) > 1:
+        step = rows[1:] - rows[:-1]
+        in_order = (step > 0) | ((step == 0) & (dates[1:] >= dates[:-1]))
+        if not in_order.all():  # exports are often already grouped by deal and dated in order
+            sort = np.lexsort((dates, rows))
+            rows, codes, dates = rows[sort], codes[sort], dates[sort]
+    return StageHistory(readonly(rows), readonly(codes), readonly(dates))
+
+
+def _rows_of_ids(ids: npt.NDArray[Any], wanted: npt.NDArray[Any]) -> IntArray:
+    """Row position of each of ``wanted`` in ``ids`` (unique); :class:`DataError` if absent.
+
+    Dense integer ids use a lookup table (one pass); others a sort and a binary search.
+    """
+    if ids.dtype.kind in "iu" and wanted.dtype.kind in "iu" and len(ids):
+        low, high = int(ids.min()), int(ids.max())
+        if high - low <= 4 * len(ids) + 1024:
+            table = np.full(high - low + 1, -1, dtype=np.intp)
+            table[ids - low] = np.arange(len(ids))
+            offset = wanted.astype(np.int64) - low
+            inside = (offset >= 0) & (offset <= high - low)
+            rows = np.where(inside, table[np.where(inside, offset, 0)], -1)
+            _check_found(rows >= 0, wanted)
+            return rows
+    order = np.argsort(ids, kind="stable")
+    pos = np.searchsorted(ids[order], wanted)
+    pos = np.minimum(pos, max(len(ids) - 1, 0))
+    found = (ids[order][pos] == wanted) if len(ids) else np.zeros(len(wanted), bool)
+    _check_found(np.asarray(found), wanted)
+    return order[pos]
+
+
+def _check_found(found: npt.NDArray[np.bool_], wanted: npt.NDArray[Any]) -> None:
+    if not found.all():
+        row = int(np.flatnonzero(~found)[0])
+        raise DataError(f"history row {row}: deal {wanted[row].item()!r} is not in the pipeline")
