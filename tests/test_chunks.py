@@ -1,5 +1,7 @@
 """Chunked, threaded kernels give exactly the single-pass results."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -40,5 +42,5 @@ def test_chunk_bounds_cover_the_rows():
     bounds = kernels.chunk_bounds(1_000_003, 1000)
     assert bounds[0][0] == 0
     assert bounds[-1][1] == 1_000_003
-    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     assert kernels.chunk_bounds(10, 1000) == [(0, 10)]

@@ -199,5 +199,5 @@ def test_history_resolves_ids_and_sorts_events(ids):
     assert [s for s, _ in p.deal(ids[3].item()).history] == ["Discovery", "Proposal"]
     unknown = "nope" if ids.dtype.kind == "U" else 10**15
     missing = dict(events, id=[*ids[[3, 3, 1]].tolist(), unknown])
-    with pytest.raises(sm.errors.DataError, match="history row 3: deal .* is not in the pipeline"):
+    with pytest.raises(sm.errors.DataError, match=r"history row 3: deal .* is not in the pipeline"):
         Pipeline.from_columns(data, history=missing)

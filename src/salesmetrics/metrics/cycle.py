@@ -117,7 +117,7 @@ def _warn_left_out(function: str, negative: int) -> None:
     if negative:
         warnings.warn(
             f"{function}(): left out {negative} deal{'s' if negative != 1 else ''} whose close "
-            "date is before its created date",
+            f"date is before {'its' if negative == 1 else 'their'} created date",
             DataQualityWarning,
             stacklevel=4,
         )

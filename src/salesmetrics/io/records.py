@@ -1,0 +1,104 @@
+"""Any other CRM: a CSV export or API records with a column mapping."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from salesmetrics.domain.dates import to_zone
+from salesmetrics.domain.pipeline import DEAL_ATTRIBUTES, Pipeline
+from salesmetrics.domain.stage import DEFAULT_STAGES, Stage
+from salesmetrics.io._tables import load_table, parse_dates, parse_probability
+
+__all__ = ["read_records"]
+
+
+def read_records(
+    source: object,
+    stages: Sequence[Stage] = DEFAULT_STAGES,
+    *,
+    columns: Mapping[str, str] | None = None,
+    probability_scale: str = "fraction",
+    date_formats: Sequence[str] = (),
+    envelope: Sequence[str] = ("records", "results", "data", "items"),
+    delimiter: str = ",",
+    history: object = None,
+    history_columns: Mapping[str, str] | None = None,
+    currency: str | None = None,
+    timezone: str | dt.tzinfo | None = None,
+    allow_close_before_created: bool = False,
+) -> Pipeline:
+    """Build a :class:`~salesmetrics.Pipeline` from any CRM's deals, with a column mapping.
+
+    Parameters
+    ----------
+    source
+        A CSV export (path), a list of record dicts (nested dicts become ``key.subkey``
+        columns), an API response holding the records under one of ``envelope``, or a mapping
+        of columns.
+    stages
+        The sales process (default :data:`~salesmetrics.DEFAULT_STAGES`).
+    columns
+        Deal attribute → column name, as in :meth:`Pipeline.from_columns`; other keys become
+        label fields to group by.
+    probability_scale
+        ``"fraction"`` (0–1, the default; HubSpot) or ``"percent"`` (0–100; Salesforce,
+        Pipedrive, most exports). A value outside the scale is an error that names it.
+    date_formats
+        ``strptime`` formats tried for dates that are not ISO or epoch milliseconds, e.g.
+        ``("%m/%d/%Y", "%d.%m.%Y")``.
+    envelope
+        Keys under which an API response holds its records.
+    delimiter
+        Field separator of a CSV export (``";"`` in many European locales).
+    history, history_columns
+        Stage history (``id``, ``stage``, ``date``) as a CSV path, records or columns, with
+        its own column mapping.
+    currency, timezone, allow_close_before_created
+        As in :meth:`Pipeline.from_columns`.
+
+    Examples
+    --------
+    >>> from salesmetrics.io import read_records
+    >>> p = read_records(
+    ...     {"items": [{"key": "A", "phase": "Proposal", "worth": "1200.50", "p": 45,
+    ...                 "due": "03/31/2024", "rep": {"name": "ana"}}]},
+    ...     columns={"id": "key", "stage": "phase", "amount": "worth", "probability": "p",
+    ...              "close_date": "due", "owner": "rep.name"},
+    ...     probability_scale="percent", date_formats=["%m/%d/%Y"])
+    >>> deal = p.deal("A")
+    >>> deal.amount, deal.probability, deal.close_date, deal.owner
+    (1200.5, 0.45, datetime.date(2024, 3, 31), 'ana')
+    """
+    zone = to_zone(timezone)
+    table = load_table(source, what="read_records()", envelope=envelope, delimiter=delimiter)
+    mapping = {k: k for k in DEAL_ATTRIBUTES if k in table} | dict(columns or {})
+    data: dict[str, Any] = {}
+    for attribute, name in mapping.items():
+        if name not in table:
+            data[attribute] = None  # from_columns names the missing column
+            continue
+        values = table[name]
+        if attribute == "probability":
+            values = parse_probability(values, scale=probability_scale)
+        elif attribute in ("created", "close_date"):
+            values = parse_dates(values, field=attribute, formats=date_formats, timezone=zone)
+        data[attribute] = values
+    missing = [a for a, v in data.items() if v is None]
+    for attribute in missing:
+        del data[attribute]
+    events = None
+    if history is not None:
+        hist = load_table(history, what="read_records(history=...)", envelope=envelope)
+        names = {"id": "id", "stage": "stage", "date": "date"} | dict(history_columns or {})
+        events = {key: hist.get(name, []) for key, name in names.items()}
+        if names["date"] in hist:
+            events["date"] = parse_dates(hist[names["date"]], field="history date",
+                                         formats=date_formats, timezone=zone)
+    return Pipeline.from_columns(
+        data, stages,
+        columns={a: a for a in data} | {a: mapping[a] for a in missing},
+        currency=currency, history=events, timezone=zone,
+        allow_close_before_created=allow_close_before_created,
+    )

@@ -1,0 +1,249 @@
+"""Salesforce: Opportunity records, OpportunityStage metadata and OpportunityHistory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from salesmetrics.domain.dates import to_zone
+from salesmetrics.domain.pipeline import Pipeline
+from salesmetrics.domain.stage import Outcome, Stage
+from salesmetrics.errors import DataError
+from salesmetrics.io._tables import (
+    Table,
+    column,
+    load_table,
+    parse_dates,
+    parse_flags,
+    parse_probability,
+)
+
+__all__ = ["read_salesforce"]
+
+_ENVELOPE = ("records",)
+_DROP = ("attributes",)
+#: Opportunity fields kept as label fields to group by, under these names.
+FIELDS = {
+    "forecast_category": ("ForecastCategoryName", "ForecastCategory"),
+    "type": ("Type",),
+    "lead_source": ("LeadSource",),
+    "account": ("Account.Name", "AccountId"),
+}
+
+
+def _first(table: Table, names: Sequence[str]) -> str | None:
+    return next((n for n in names if n in table), None)
+
+
+def read_salesforce(
+    opportunities: object,
+    *,
+    stages: object = None,
+    history: object = None,
+    currency: str | None = None,
+    timezone: str | dt.tzinfo | None = None,
+    date_formats: Sequence[str] = (),
+) -> Pipeline:
+    """Build a :class:`~salesmetrics.Pipeline` from Salesforce opportunities.
+
+    Parameters
+    ----------
+    opportunities
+        ``Opportunity`` records: a CSV export (Data Loader, Data Export or a report export with
+        API field names), the REST API's records (a list of dicts; their ``attributes`` key is
+        ignored, nested relationships such as ``Owner.Name`` are read), or a query response
+        (``{"records": [...]}``).
+    stages
+        The sales process. ``OpportunityStage`` records (CSV, list or response; fields
+        ``MasterLabel`` or ``ApiName``, ``DefaultProbability`` 0–100, ``IsClosed``, ``IsWon``,
+        ``SortOrder``, ``IsActive``), or a sequence of :class:`~salesmetrics.Stage`. Without it,
+        the process is inferred from the opportunities: each ``StageName`` with its ``IsClosed``
+        and ``IsWon`` flags, ordered by ``StageSortOrder`` (else by probability), with the most
+        common ``Probability`` of its deals as its probability.
+    history
+        ``OpportunityHistory`` rows (CSV, list or response): ``OpportunityId``, ``StageName`` and
+        ``CreatedDate`` (when the stage was set) become the stage history. Rows of opportunities
+        that were not loaded are ignored.
+    currency
+        ISO code of the amounts; by default ``CurrencyIsoCode`` (multi-currency orgs: one
+        currency only, convert first) or none.
+    timezone
+        Time zone whose calendar dates ``CreatedDate`` timestamps become (default UTC, the API's).
+    date_formats
+        ``strptime`` formats for dates that are not ISO, e.g. ``("%m/%d/%Y",)`` for a US report.
+
+    Returns
+    -------
+    Pipeline
+        With fields ``owner`` (``Owner.Name`` or ``OwnerId``), ``forecast_category``, ``type``,
+        ``lead_source`` and ``account`` where present.
+
+    Notes
+    -----
+    Mapped: ``Id`` → id, ``StageName`` → stage, ``Amount`` → amount, ``CloseDate`` → close date
+    (expected while open, actual once closed, as in Salesforce), ``CreatedDate`` → created,
+    ``Probability`` (percent) → the deal's own probability where it differs from its stage's
+    default, ``OwnerId`` → owner, ``CurrencyIsoCode`` → currency. Deleted records
+    (``IsDeleted``) are left out. Everything else (``ExpectedRevenue``, which is Amount ×
+    Probability, fiscal fields, custom ``__c`` fields) is ignored.
+
+    Real orgs break rules: demo and sandbox orgs hold deals created after their close date. Such
+    deals load (``allow_close_before_created``); cycle-length metrics leave them out and say how
+    many (:class:`~salesmetrics.errors.DataQualityWarning`).
+
+    Examples
+    --------
+    >>> from salesmetrics.io import read_salesforce
+    >>> import salesmetrics as sm
+    >>> p = read_salesforce([
+    ...     {"attributes": {"type": "Opportunity"}, "Id": "006A", "StageName": "Prospecting",
+    ...      "Amount": 1000, "Probability": 10, "CloseDate": "2024-03-31",
+    ...      "CreatedDate": "2024-01-02T10:00:00.000+0000", "IsClosed": False, "IsWon": False},
+    ...     {"Id": "006B", "StageName": "Closed Won", "Amount": 500, "Probability": 100,
+    ...      "CloseDate": "2024-02-01", "CreatedDate": "2024-01-05T10:00:00.000+0000",
+    ...      "IsClosed": True, "IsWon": True}])
+    >>> p.stage_names
+    ('Prospecting', 'Closed Won')
+    >>> sm.weighted_pipeline(p)
+    100.0
+    """
+    what = "read_salesforce()"
+    zone = to_zone(timezone)
+    table = load_table(opportunities, what=what, envelope=_ENVELOPE, drop=_DROP)
+    for name in ("Id", "StageName"):
+        column(table, name, what=what)
+    if "IsDeleted" in table:
+        keep = ~parse_flags(table["IsDeleted"], field="IsDeleted")
+        table = {k: np.asarray(v, dtype=object)[keep] if not isinstance(v, np.ndarray)
+                 else v[keep] for k, v in table.items()}
+    ids = np.asarray(table["Id"]).astype(str)
+    n = len(ids)
+    probability = (parse_probability(table["Probability"], scale="percent", ids=ids,
+                                     field="Probability")
+                   if "Probability" in table else np.full(n, np.nan))
+    process = _process(stages, table, probability)
+    defaults = {s.name: s.probability for s in process}
+    stage_names = np.asarray(table["StageName"], dtype=object)
+    default_of_deal = np.array([defaults.get(str(s), np.nan) for s in stage_names.tolist()])
+    own = np.where(np.isclose(probability, default_of_deal), np.nan, probability)
+
+    def dates(name: str) -> Any:
+        if name not in table:
+            return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+        return parse_dates(table[name], field=name, ids=ids, formats=date_formats, timezone=zone)
+
+    data: dict[str, Any] = {
+        "id": ids,
+        "stage": stage_names,
+        "amount": table.get("Amount", np.full(n, None, dtype=object)),
+        "close_date": dates("CloseDate"),
+        "created": dates("CreatedDate"),
+        "probability": own,
+    }
+    columns = {k: k for k in data}
+    owner = _first(table, ("Owner.Name", "OwnerId"))
+    if owner:
+        data["owner"] = table[owner]
+        columns["owner"] = "owner"
+    if "CurrencyIsoCode" in table and currency is None:
+        data["currency"] = table["CurrencyIsoCode"]
+        columns["currency"] = "currency"
+    for field, names in FIELDS.items():
+        found = _first(table, names)
+        if found:
+            data[field] = table[found]
+            columns[field] = field
+    events = None
+    if history is not None:
+        events = _history(history, set(ids.tolist()), date_formats, zone)
+    return Pipeline.from_columns(
+        data, process, columns=columns, currency=currency, history=events, timezone=zone,
+        allow_close_before_created=True,
+    )
+
+
+def _process(stages: object, table: Table, probability: Any) -> tuple[Stage, ...]:
+    if stages is None:
+        return _infer_process(table, probability)
+    if isinstance(stages, Sequence) and stages and all(isinstance(s, Stage) for s in stages):
+        return tuple(stages)
+    meta = load_table(stages, what="read_salesforce(stages=...)", envelope=_ENVELOPE, drop=_DROP)
+    label = _first(meta, ("MasterLabel", "ApiName", "StageName"))
+    if label is None:
+        raise DataError("read_salesforce(stages=...): OpportunityStage records need MasterLabel "
+                        "or ApiName")
+    n = len(meta[label])
+    active = parse_flags(meta["IsActive"], field="IsActive") if "IsActive" in meta \
+        else np.ones(n, bool)
+    closed = parse_flags(column(meta, "IsClosed", what="OpportunityStage"), field="IsClosed")
+    won = parse_flags(column(meta, "IsWon", what="OpportunityStage"), field="IsWon")
+    prob = parse_probability(column(meta, "DefaultProbability", what="OpportunityStage"),
+                             scale="percent", field="DefaultProbability")
+    order = (np.asarray(meta["SortOrder"], dtype=float) if "SortOrder" in meta
+             else np.arange(n, dtype=float))
+    used = set(np.asarray(table["StageName"], dtype=object).tolist())
+    rows = [i for i in range(n) if active[i] or meta[label][i] in used]
+    return _ordered([(str(meta[label][i]), float(np.nan_to_num(prob[i])),
+                      _outcome(bool(closed[i]), bool(won[i])), float(order[i])) for i in rows])
+
+
+def _outcome(closed: bool, won: bool) -> Outcome:
+    return Outcome.WON if won else Outcome.LOST if closed else Outcome.OPEN
+
+
+def _infer_process(table: Table, probability: Any) -> tuple[Stage, ...]:
+    names = np.asarray(table["StageName"], dtype=object)
+    n = len(names)
+    closed = parse_flags(table["IsClosed"], field="IsClosed") if "IsClosed" in table else None
+    won = parse_flags(table["IsWon"], field="IsWon") if "IsWon" in table else None
+    order = (np.asarray(table["StageSortOrder"], dtype=object) if "StageSortOrder" in table
+             else None)
+    found: dict[str, tuple[Outcome, list[float], float]] = {}
+    for row in range(n):
+        name = str(names[row])
+        is_closed = bool(closed[row]) if closed is not None else name.lower().startswith("closed")
+        is_won = bool(won[row]) if won is not None else name.lower() == "closed won"
+        outcome = _outcome(is_closed, is_won)
+        rank = float(order[row]) if order is not None and order[row] not in (None, "") else np.nan
+        if name in found and found[name][0] is not outcome:
+            raise DataError(
+                f"read_salesforce(): stage {name!r} is {found[name][0].name.lower()} on one deal "
+                f"and {outcome.name.lower()} on another (IsClosed/IsWon); pass stages=..."
+            )
+        entry = found.setdefault(name, (outcome, [], rank))
+        if not np.isnan(probability[row]):
+            entry[1].append(float(probability[row]))
+    if not any(outcome is Outcome.OPEN for outcome, _, _ in found.values()):
+        raise DataError("read_salesforce(): no open stage among the opportunities; pass "
+                        "stages=... (OpportunityStage records or Stage objects)")
+    rows = []
+    for name, (outcome, probs, rank) in found.items():
+        default = 1.0 if outcome is Outcome.WON else 0.0 if outcome is not Outcome.OPEN else (
+            max(set(probs), key=probs.count) if probs else 0.0)
+        rows.append((name, default, outcome, rank if not np.isnan(rank) else default * 100))
+    return _ordered(rows)
+
+
+def _ordered(rows: list[tuple[str, float, Outcome, float]]) -> tuple[Stage, ...]:
+    """Open stages in sort order, then won, then the other closed ones."""
+    rank = {Outcome.OPEN: 0, Outcome.WON: 1, Outcome.LOST: 2, Outcome.NO_DECISION: 3}
+    rows.sort(key=lambda r: (rank[r[2]], r[3], r[0]))
+    return tuple(Stage(name, prob, outcome) for name, prob, outcome, _ in rows)
+
+
+def _history(
+    history: object, loaded: set[str], formats: Sequence[str], zone: dt.tzinfo | None
+) -> dict[str, Any]:
+    what = "read_salesforce(history=...)"
+    table = load_table(history, what=what, envelope=_ENVELOPE, drop=_DROP)
+    ids = np.asarray(column(table, "OpportunityId", what=what)).astype(str)
+    keep = np.array([i in loaded for i in ids.tolist()], dtype=bool)
+    if "IsDeleted" in table:
+        keep &= ~parse_flags(table["IsDeleted"], field="IsDeleted")
+    stage = np.asarray(column(table, "StageName", what=what), dtype=object)
+    dates = parse_dates(column(table, "CreatedDate", what=what), field="history CreatedDate",
+                        formats=formats, timezone=zone)
+    return {"id": ids[keep], "stage": stage[keep], "date": dates[keep]}
