@@ -67,7 +67,7 @@ def group_sum_float(
     return np.bincount(keys, weights=weights, minlength=n).astype(np.float64, copy=False)
 
 
-def bit_length(masks: npt.NDArray[np.uint64]) -> npt.NDArray[np.intp]:
+def bit_length(masks: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.intp]:
     """Number of bits needed for each mask (0 for 0): the index of the highest set bit plus one.
 
     Exact for masks below 2**53, which stage masks (at most 64 stages, 16 open) always are.

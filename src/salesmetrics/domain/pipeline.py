@@ -525,23 +525,22 @@ class Pipeline:
         """The stage history, or None if the pipeline has none."""
         return self._history
 
-    def reached_mask(self) -> npt.NDArray[np.uint64]:
-        """Bit ``k`` is set where the deal's history or current stage shows it entered stage ``k``.
+    def reached_mask(self) -> npt.NDArray[np.uint32]:
+        """Bit ``k`` is set where the deal's history or current stage shows it entered open stage
+        ``k`` (closed stages have no bit: a deal's outcome says how it ended).
 
         Built once per pipeline in one vectorized pass (``bitwise_or.reduceat`` over the history,
-        which is grouped by deal) and cached.
+        which is grouped by deal; split across threads for long histories) and cached.
         """
         cached = self._cache.get("reached")
         if cached is None:
-            cached = np.left_shift(np.uint64(1), self._stage.astype(np.uint64))
+            n_open = self.n_open_stages
+            bit_of_stage = np.zeros(len(self._stages), dtype=np.uint32)
+            bit_of_stage[:n_open] = np.left_shift(1, np.arange(n_open)).astype(np.uint32)
+            cached = bit_of_stage[self._stage]
             events = self._history
             if events is not None and len(events):
-                bits = np.left_shift(np.uint64(1), events.stages.astype(np.uint64))
-                first = np.empty(len(events.rows), dtype=bool)
-                first[0] = True
-                np.not_equal(events.rows[1:], events.rows[:-1], out=first[1:])
-                starts = np.flatnonzero(first)
-                cached[events.rows[starts]] |= np.bitwise_or.reduceat(bits, starts)
+                _or_history_bits(cached, events, bit_of_stage)
             cached = readonly(cached)
             self._cache["reached"] = cached
         return cached
@@ -804,7 +803,8 @@ class Pipeline:
         if self._labels:
             parts.append("fields: " + ", ".join(self._labels))
         if self._history is not None:
-            parts.append(f"history: {len(self._history):,} events")
+            events = len(self._history)
+            parts.append(f"history: {events:,} event{'s' if events != 1 else ''}")
         return f"Pipeline({'; '.join(parts)})"
 
     def _repr_html_(self) -> str:
@@ -826,6 +826,28 @@ class Pipeline:
             "<table><thead><tr><th>stage</th><th>probability</th><th>outcome</th><th>deals</th>"
             f"<th>{money}</th></tr></thead><tbody>{rows}</tbody></table></div>"
         )
+
+
+def _or_history_bits(
+    masks: npt.NDArray[np.uint32], events: StageHistory, bit_of_stage: npt.NDArray[np.uint32]
+) -> None:
+    """``masks[deal] |= OR of the bits of the stages in the deal's events``, in place."""
+    from salesmetrics import _kernels
+
+    rows = events.rows
+    new_deal = np.empty(len(rows), dtype=bool)
+    new_deal[0] = True
+    np.not_equal(rows[1:], rows[:-1], out=new_deal[1:])
+    starts = np.flatnonzero(new_deal)
+    ends = np.append(starts[1:], len(rows))
+
+    def one(bound: tuple[int, int]) -> None:  # deals bound[0]..bound[1]: disjoint rows of masks
+        lo, hi = bound
+        first, last = int(starts[lo]), int(ends[hi - 1])
+        bits = bit_of_stage.take(events.stages[first:last])
+        masks[rows[starts[lo:hi]]] |= np.bitwise_or.reduceat(bits, starts[lo:hi] - first)
+
+    _kernels.parallel_map(one, _kernels.chunk_bounds(len(starts), 8 * _kernels.CHUNK_ROWS))
 
 
 # -- construction helpers ----------------------------------------------------------------------

@@ -256,7 +256,7 @@ def tally_in_play(p: Pipeline, g: Grouping, period: Period, opportunities: str) 
     return {"opportunities": group_count(keys, g.n, int(np.count_nonzero(chosen)))}
 
 
-def reached_open_stages(p: Pipeline, rows: IntArray | None, skipped: str) -> npt.NDArray[np.uint64]:
+def reached_open_stages(p: Pipeline, rows: IntArray | None, skipped: str) -> IntArray:
     """Per selected deal, the bitmask of open stages it reached.
 
     From the stage history and the current stage (``Pipeline.reached_mask``), restricted to the
@@ -264,14 +264,12 @@ def reached_open_stages(p: Pipeline, rows: IntArray | None, skipped: str) -> npt
     every open stage for a won deal. A deal with no open stage on record counts as having entered
     the first one.
     """
-    n_open = p.n_open_stages
-    all_open = np.uint64((1 << n_open) - 1)
-    masks = take(p.reached_mask(), rows) & all_open
+    all_open = (1 << p.n_open_stages) - 1
+    masks = take(p.reached_mask(), rows).astype(np.intp)
     if skipped == "implied":
-        masks = (np.left_shift(np.uint64(1), bit_length(masks).astype(np.uint64)) - np.uint64(1))
-        won = take(p.outcome_codes, rows) == WON
-        masks[won] = all_open
-    masks[masks == 0] = np.uint64(1)
+        masks = np.left_shift(1, bit_length(masks)) - 1
+        masks[take(p.outcome_codes, rows) == WON] = all_open
+    masks[masks == 0] = 1
     return masks
 
 
@@ -299,7 +297,7 @@ def tally_reached(
     """
     rows = rows_of(window_mask(p, period, view))
     n_open = p.n_open_stages
-    masks = reached_open_stages(p, rows, skipped).astype(np.intp)
+    masks = reached_open_stages(p, rows, skipped)
     cls = _REACH_CLASS[take(p.outcome_codes, rows)]
     amount = take(p.amount_minor, rows)
     bounded = p.amounts_below_2_53
