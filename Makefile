@@ -24,7 +24,7 @@ demo: $(VENV)/.installed
 	$(PY) -m salesmetrics report
 
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest
+	MPLBACKEND=Agg $(PY) -m pytest
 	$(BIN)/mypy
 	$(BIN)/ruff check --output-format concise src tests benchmarks
 

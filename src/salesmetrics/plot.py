@@ -1,0 +1,277 @@
+"""Figures for notebooks and reports (needs matplotlib: ``pip install salesmetrics[plot]``).
+
+Each function takes a :class:`~salesmetrics.Pipeline` first, draws something sensible from it
+alone, accepts keyword options and an optional ``ax=`` (a new figure otherwise), and returns the
+matplotlib ``Axes``. matplotlib is imported when a function is called, never at
+``import salesmetrics``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import numpy as np
+
+from salesmetrics.domain.period import PeriodLike, as_period
+from salesmetrics.domain.pipeline import Pipeline
+from salesmetrics.domain.stage import OPEN
+from salesmetrics.errors import check_option
+from salesmetrics.metrics import (
+    GroupedResult,
+    Velocity,
+    funnel_counts,
+    pipeline_value,
+    sales_velocity,
+    stage_conversion,
+    velocity_change,
+    weighted_pipeline,
+    win_rate,
+)
+from salesmetrics.metrics._options import By, Skipped, View
+
+__all__ = [
+    "cycle_length_distribution",
+    "funnel",
+    "pipeline_by_stage",
+    "velocity_levers",
+    "win_rates",
+]
+
+_BLUE, _ORANGE, _GREY = "#3b5ba5", "#e8843c", "#9aa3b0"
+
+
+def _axes(ax: Any, size: tuple[float, float] = (7.0, 4.0)) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def _money_label(p: Pipeline) -> str:
+    return f"[{p.currency}]" if p.currency else "[amount]"
+
+
+def _title(text: str, period: PeriodLike | None) -> str:
+    return text if period is None else f"{text} — {as_period(period).label}"
+
+
+def funnel(
+    p: Pipeline,
+    *,
+    skipped: Skipped = "implied",
+    period: PeriodLike | None = None,
+    view: View = "period",
+    ax: Any = None,
+) -> Any:
+    """Funnel: deals that reached each stage (bars), with the stage-to-stage conversion.
+
+    Uses :func:`~salesmetrics.funnel_counts` and :func:`~salesmetrics.stage_conversion` with
+    the same options.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from salesmetrics.datasets import sample_pipeline
+    >>> ax = funnel(sample_pipeline())
+    >>> len(ax.patches)
+    6
+    """
+    counts = cast("GroupedResult[float]",
+                  funnel_counts(p, skipped=skipped, period=period, view=view))
+    steps = cast("GroupedResult[float]",
+                 stage_conversion(p, skipped=skipped, period=period, view=view))
+    ax = _axes(ax)
+    names = [str(k) for k in counts]
+    values = np.array(list(counts.values()), dtype=float)
+    y = np.arange(len(names))[::-1]
+    widest = values.max() if len(values) and values.max() > 0 else 1.0
+    ax.barh(y, values, left=(widest - values) / 2, color=[_BLUE] * (len(names) - 1) + [_ORANGE])
+    ax.set_yticks(y, names)
+    ax.set_xticks([])
+    for spine in ("top", "right", "bottom"):
+        ax.spines[spine].set_visible(False)
+    for yi, value in zip(y, values, strict=True):
+        ax.text(widest / 2, yi, f"{value:,.0f}", ha="center", va="center", color="white",
+                fontweight="bold")
+    for yi, rate in zip(y[:-1], steps.values(), strict=False):
+        text = "–" if np.isnan(rate) else f"↓ {rate:.0%}"
+        ax.text(widest * 1.02, yi - 0.5, text, va="center", fontsize=9, color="#444")
+    ax.set_xlim(0, widest * 1.15)
+    ax.set_title(_title("Funnel: deals that reached each stage", period))
+    return ax
+
+
+def pipeline_by_stage(
+    p: Pipeline,
+    *,
+    period: PeriodLike | None = None,
+    probabilities: dict[str, float] | None = None,
+    ax: Any = None,
+) -> Any:
+    """Open and weighted pipeline by open stage, side by side [currency].
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from salesmetrics.datasets import sample_pipeline
+    >>> ax = pipeline_by_stage(sample_pipeline())
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['open', 'weighted']
+    """
+    open_ = pipeline_value(p, by="stage", period=period)
+    weighted = weighted_pipeline(p, by="stage", period=period, probabilities=probabilities)
+    assert isinstance(open_, GroupedResult) and isinstance(weighted, GroupedResult)
+    names = list(p.open_stage_names)
+    x = np.arange(len(names))
+    ax = _axes(ax)
+    ax.bar(x - 0.2, [open_.get(n, 0.0) for n in names], 0.4, label="open", color=_GREY)
+    ax.bar(x + 0.2, [weighted.get(n, 0.0) for n in names], 0.4, label="weighted", color=_BLUE)
+    ax.set_xticks(x, names, rotation=20, ha="right")
+    ax.set_ylabel(f"pipeline {_money_label(p)}")
+    ax.yaxis.set_major_formatter(_thousands())
+    ax.legend(frameon=False)
+    ax.set_title(_title("Open vs weighted pipeline by stage", period))
+    return ax
+
+
+def win_rates(
+    p: Pipeline,
+    *,
+    by: By = "owner",
+    period: PeriodLike | None = None,
+    view: View = "period",
+    ax: Any = None,
+    **options: Any,
+) -> Any:
+    """Unit and value win rate per group, side by side [fraction].
+
+    ``options`` go to :func:`~salesmetrics.win_rate` (``open_deals``, ``no_decision``…). With
+    ``by=None``, one pair of bars for the whole pipeline.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from salesmetrics.datasets import sample_pipeline
+    >>> ax = win_rates(sample_pipeline(), by="team")
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['Enterprise', 'Mid-market', 'SMB']
+    """
+    def rates(basis: str) -> GroupedResult[float]:
+        result = win_rate(p, by=by, period=period, view=view, basis=basis,  # type: ignore[arg-type]
+                          **options)
+        if isinstance(result, GroupedResult):
+            return result
+        return GroupedResult((), ["all"], [result], name="win_rate")
+
+    unit, value = rates("unit"), rates("value")
+    names = [" / ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in unit]
+    x = np.arange(len(names))
+    ax = _axes(ax)
+    ax.bar(x - 0.2, list(unit.values()), 0.4, label="unit (deals)", color=_BLUE)
+    ax.bar(x + 0.2, list(value.values()), 0.4, label="value (amount)", color=_ORANGE)
+    ax.set_xticks(x, names, rotation=30 if len(names) > 4 else 0,
+                  ha="right" if len(names) > 4 else "center")
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(_percent())
+    ax.set_ylabel("win rate")
+    ax.legend(frameon=False)
+    group = ", ".join(unit.by) if unit.by else "pipeline"
+    ax.set_title(_title(f"Win rate by {group}", period))
+    return ax
+
+
+def velocity_levers(
+    p: Pipeline,
+    *,
+    period: PeriodLike | None = None,
+    change: float = 0.1,
+    ax: Any = None,
+) -> Any:
+    """Sales velocity now, and the effect of moving each lever by ``change`` (default 10 %):
+    more opportunities, larger deals, a higher win rate, a shorter cycle, and all four.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from salesmetrics.datasets import sample_pipeline
+    >>> ax = velocity_levers(sample_pipeline(), period="2024-Q2")
+    >>> len(ax.patches)
+    6
+    """
+    v = sales_velocity(p, period=period)
+    assert isinstance(v, Velocity)
+    up, down = 1 + change, 1 - change
+    effects = {
+        "now": 1.0,
+        f"N +{change:.0%}\n({v.opportunities:,} deals)": velocity_change(opportunities=up),
+        f"V +{change:.0%}\n({v.average_deal_value:,.0f})": velocity_change(
+            average_deal_value=up),
+        f"W +{change:.0%}\n({v.win_rate:.0%})": velocity_change(win_rate=up),
+        f"L −{change:.0%}\n({v.cycle_days:.0f} days)": velocity_change(cycle_days=down),
+        "all four": velocity_change(opportunities=up, average_deal_value=up, win_rate=up,
+                                    cycle_days=down),
+    }
+    base = v.revenue_per_day if np.isfinite(v.revenue_per_day) else 0.0
+    values = [base * float(factor) for factor in effects.values()]
+    ax = _axes(ax)
+    colors = [_GREY] + [_BLUE] * 4 + [_ORANGE]
+    bars = ax.bar(range(len(values)), values, color=colors)
+    for bar, factor in zip(bars, effects.values(), strict=True):
+        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"×{float(factor):.3f}",
+                ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(values)), list(effects), fontsize=8)
+    ax.set_ylim(0, max(max(values), 1.0) * 1.12)
+    ax.set_ylabel(f"revenue per day {_money_label(p)}")
+    ax.yaxis.set_major_formatter(_thousands())
+    ax.set_title(_title("Sales velocity = N × V × W ÷ L, and each lever", period))
+    return ax
+
+
+def cycle_length_distribution(
+    p: Pipeline,
+    *,
+    outcome: str = "won",
+    period: PeriodLike | None = None,
+    view: View = "period",
+    bins: int | str = "auto",
+    ax: Any = None,
+) -> Any:
+    """Histogram of sales cycle lengths, created → close [days], with the mean and median.
+
+    Deals as in :func:`~salesmetrics.sales_cycle_length` (without a created date, or closed
+    before created, left out).
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from salesmetrics.datasets import sample_pipeline
+    >>> ax = cycle_length_distribution(sample_pipeline())
+    >>> [line.get_label() for line in ax.get_lines()][:2]
+    ['mean 78 days', 'median 64 days']
+    """
+    check_option("cycle_length_distribution", "outcome", outcome, ("won", "lost", "closed"))
+    check_option("cycle_length_distribution", "view", view, ("period", "cohort"))
+    codes = p.outcome_codes
+    wanted = {"won": codes == 1, "lost": codes >= 2, "closed": codes != OPEN}[outcome]
+    if period is not None:
+        chosen = as_period(period)
+        wanted = wanted & chosen.contains(p.close_date if view == "period" else p.created)
+    days = (p.close_date[wanted] - p.created[wanted]).astype(np.int64)
+    days = days[(days >= 0) & ~np.isnat(p.created[wanted])]
+    ax = _axes(ax)
+    if len(days):
+        ax.hist(days, bins=bins, color=_BLUE, alpha=0.85)
+        mean, median = float(days.mean()), float(np.median(days))
+        ax.axvline(mean, color=_ORANGE, lw=2, label=f"mean {mean:.0f} days")
+        ax.axvline(median, color="#222", lw=2, ls="--", label=f"median {median:.0f} days")
+        ax.legend(frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no closed deals with both dates", ha="center", transform=ax.transAxes)
+    ax.set_xlabel("cycle length [days]")
+    ax.set_ylabel("deals")
+    ax.set_title(_title(f"Sales cycle of {outcome} deals ({len(days):,})", period))
+    return ax
+
+
+def _thousands() -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda value, _: f"{value:,.0f}")
+
+
+def _percent() -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0)
