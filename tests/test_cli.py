@@ -37,3 +37,35 @@ def test_module_runs():
     out = subprocess.run([sys.executable, "-m", "salesmetrics", "report"], capture_output=True,
                          text=True, check=True)
     assert out.stdout.startswith("Pipeline review")
+
+
+def test_report_html_is_self_contained(tmp_path, capsys):
+    page = tmp_path / "review.html"
+    assert main(["report", "--period", "2024-Q2", "--by", "team", "--html", str(page)]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert text.count("data:image/png;base64,") == 5
+    assert "src='http" not in text and 'src="http' not in text  # nothing fetched to view it
+    for heading in ("Open pipeline by stage", "Win rate", "Sales velocity", "Velocity by team"):
+        assert heading in text
+    assert "Enterprise" in text
+    assert f"wrote {page}" in capsys.readouterr().out
+
+
+def test_report_html_without_matplotlib(monkeypatch):
+    import builtins
+
+    from salesmetrics.datasets import sample_pipeline
+    from salesmetrics.report import pipeline_review_html
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    page = pipeline_review_html(sample_pipeline())
+    assert "data:image/png" not in page
+    assert "Install salesmetrics[plot]" in page

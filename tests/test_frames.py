@@ -89,3 +89,14 @@ def test_pipeline_to_pandas_round_trip():
     q = Pipeline.from_columns(frame, p.stages, columns={c: c for c in frame.columns},
                               history=p.history_columns())
     assert q == p
+
+
+@pytest.mark.parametrize("convert", ["to_pandas", "to_polars", "to_arrow"])
+def test_pipeline_round_trips_through_every_frame(convert):
+    p = sample_pipeline()
+    frame = getattr(p, convert)()
+    names = frame.column_names if convert == "to_arrow" else list(frame.columns)
+    q = Pipeline.from_columns(frame, p.stages, columns={c: c for c in names},
+                              history=p.history_columns())
+    assert q == p
+    assert sm.win_rate(q, by="owner") == sm.win_rate(p, by="owner")

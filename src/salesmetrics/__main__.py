@@ -12,7 +12,7 @@ from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import DEFAULT_STAGES, Outcome, Stage
 from salesmetrics.errors import SalesMetricsError
 from salesmetrics.io.csv import read_columns
-from salesmetrics.report import pipeline_review
+from salesmetrics.report import pipeline_review, pipeline_review_html
 
 __all__ = ["main"]
 
@@ -67,10 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument("--currency", help="ISO 4217 code of the amounts")
     report.add_argument("--allow-close-before-created", action="store_true",
                         help="load deals closed before they were created")
+    report.add_argument("--html", metavar="FILE",
+                        help="also write the review as one self-contained HTML page with charts")
     args = parser.parse_args(argv)
     try:
         pipeline = _load(args.csv, args)
         print(pipeline_review(pipeline, period=args.period, by=args.by))
+        if args.html:
+            page = pipeline_review_html(pipeline, period=args.period, by=args.by)
+            with open(args.html, "w", encoding="utf-8") as handle:
+                handle.write(page)
+            print(f"\nwrote {args.html}")
     except (SalesMetricsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,12 +1,20 @@
-"""The pipeline review: the weekly report of open and weighted pipeline, win rates, conversion,
-velocity and cycle length, as plain text."""
+"""The pipeline review: open and weighted pipeline, win rates, conversion, velocity and cycle
+length, as plain text (:func:`pipeline_review`) or one self-contained HTML page with the charts
+embedded (:func:`pipeline_review_html`)."""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import html
+import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
-from salesmetrics.domain.period import PeriodLike, as_period
+import attrs
+
+from salesmetrics.domain.period import Period, PeriodLike, as_period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.metrics import (
     GroupedResult,
@@ -20,7 +28,16 @@ from salesmetrics.metrics import (
     win_rate,
 )
 
-__all__ = ["pipeline_review"]
+__all__ = ["pipeline_review", "pipeline_review_html"]
+
+
+@attrs.frozen
+class Section:
+    """One table of the review."""
+
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
 
 
 def _money(value: float, currency: str | None) -> str:
@@ -37,13 +54,84 @@ def _days(value: float) -> str:
     return "–" if math.isnan(value) else f"{value:.1f} d"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+def _grouped(value: object) -> GroupedResult[Any]:
+    return cast("GroupedResult[Any]", value)
+
+
+def _float(value: object) -> float:
+    return cast(float, value)
+
+
+def _title(p: Pipeline, period: Period | None) -> str:
+    text = f"Pipeline review — {period.label if period else 'all time'} — {len(p):,} deals"
+    return text + (f", {p.currency}" if p.currency else "")
+
+
+def review_sections(
+    p: Pipeline, *, period: PeriodLike | None = None, by: str | None = None
+) -> list[Section]:
+    """The review's tables, computed once for either rendering."""
+    chosen = None if period is None else as_period(period)
+    cur = p.currency
+    open_by_stage = _grouped(pipeline_value(p, by="stage", period=chosen))
+    weighted_by_stage = _grouped(weighted_pipeline(p, by="stage", period=chosen))
+    rows = [(str(s), _money(open_by_stage[s], cur), _money(weighted_by_stage[s], cur))
+            for s in open_by_stage]
+    rows.append(("Total", _money(sum(open_by_stage.values()), cur),
+                 _money(sum(weighted_by_stage.values()), cur)))
+    sections = [Section(
+        "Open pipeline by stage" + (" (expected to close in the period)" if chosen else ""),
+        ("stage", "open", "weighted"), tuple(rows))]
+
+    wr_rows = [("all", _pct(_float(win_rate(p, period=chosen))),
+                _pct(_float(win_rate(p, period=chosen, basis="value"))))]
+    if by:
+        unit = _grouped(win_rate(p, period=chosen, by=by))
+        value = _grouped(win_rate(p, period=chosen, by=by, basis="value"))
+        wr_rows += [(str(k), _pct(unit[k]), _pct(value[k])) for k in unit]
+    sections.append(Section("Win rate (closed deals; no decision counts as lost)",
+                            (by or "", "unit", "value"), tuple(wr_rows)))
+
+    conv = _grouped(conversion_from_stage(p, period=chosen))
+    funnel = _grouped(funnel_counts(p, period=chosen))
+    sections.append(Section(
+        "Conversion to win from each stage (closed deals that reached it)",
+        ("stage", "reached", "win rate"),
+        tuple((str(s), f"{funnel[s]:,.0f}", _pct(conv[s])) for s in conv)))
+
+    v = cast(Velocity, sales_velocity(p, period=chosen))
+    sections.append(Section("Sales velocity = N × V × W ÷ L", ("lever", "value"), (
+        ("N opportunities", f"{v.opportunities:,}"),
+        ("V average won deal", _money(v.average_deal_value, cur)),
+        ("W win rate", _pct(v.win_rate)),
+        ("L cycle (won)", _days(v.cycle_days)),
+        ("revenue per day", _money(v.revenue_per_day, cur)),
+    )))
+
+    sections.append(Section("Sales cycle, created → close", ("outcome", "mean", "median"), tuple(
+        (o, _days(_float(sales_cycle_length(p, outcome=o, period=chosen))),
+         _days(_float(sales_cycle_length(p, outcome=o, period=chosen, statistic="median"))))
+        for o in ("won", "lost"))))
+    if by:
+        per = _grouped(sales_velocity(p, period=chosen, by=by))
+        sections.append(Section(f"Velocity by {by}", (by, "N", "V", "W", "L", "per day"), tuple(
+            (str(k), f"{x.opportunities:,}", _money(x.average_deal_value, None),
+             _pct(x.win_rate), _days(x.cycle_days), _money(x.revenue_per_day, None))
+            for k, x in per.items())))
+    return sections
+
+
+def _text_table(section: Section) -> list[str]:
+    table = [section.header, *section.rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(section.header))]
+
     def line(cells: Sequence[str]) -> str:
-        first = str(cells[0]).ljust(widths[0])
-        rest = [str(c).rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+        first = cells[0].ljust(widths[0])
+        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
         return "  " + "  ".join([first, *rest])
-    return [line(header), "  " + "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+
+    return [section.title, line(section.header), "  " + "  ".join("-" * w for w in widths),
+            *(line(r) for r in section.rows)]
 
 
 def pipeline_review(
@@ -58,7 +146,7 @@ def pipeline_review(
     period
         Outcome metrics over deals closed in it, open pipeline over deals expected to close in it.
     by
-        A field to break win rate, velocity and cycle length down by (e.g. ``"owner"``).
+        A field to break win rate and velocity down by (e.g. ``"owner"``).
 
     Examples
     --------
@@ -67,64 +155,89 @@ def pipeline_review(
     Pipeline review — 2024-Q2 — 2,000 deals, USD
     """
     chosen = None if period is None else as_period(period)
-    cur = p.currency
-    title = f"Pipeline review — {chosen.label if chosen else 'all time'} — {len(p):,} deals"
-    out = [title + (f", {cur}" if cur else ""), ""]
-
-    open_by_stage = pipeline_value(p, by="stage", period=chosen)
-    weighted_by_stage = weighted_pipeline(p, by="stage", period=chosen)
-    assert isinstance(open_by_stage, GroupedResult) and isinstance(weighted_by_stage, GroupedResult)
-    rows = [[str(s), _money(open_by_stage[s], cur), _money(weighted_by_stage[s], cur)]
-            for s in open_by_stage]
-    rows.append(["Total", _money(sum(open_by_stage.values()), cur),
-                 _money(sum(weighted_by_stage.values()), cur)])
-    out += ["Open pipeline by stage" + (" (expected to close in the period)" if chosen else "")]
-    out += _table(["stage", "open", "weighted"], rows) + [""]
-
-    out += ["Win rate (closed deals; no decision counts as lost)"]
-    wr_rows = [["all", _pct(_f(win_rate(p, period=chosen))),
-                _pct(_f(win_rate(p, period=chosen, basis="value")))]]
-    if by:
-        unit, value = win_rate(p, period=chosen, by=by), win_rate(p, period=chosen, by=by,
-                                                                  basis="value")
-        assert isinstance(unit, GroupedResult) and isinstance(value, GroupedResult)
-        wr_rows += [[str(k), _pct(unit[k]), _pct(value[k])] for k in unit]
-    out += _table([by or "", "unit", "value"], wr_rows) + [""]
-
-    conv = conversion_from_stage(p, period=chosen)
-    funnel = funnel_counts(p, period=chosen)
-    out += ["Conversion to win from each stage (closed deals that reached it)"]
-    out += _table(["stage", "reached", "win rate"],
-                  [[str(s), f"{_f(funnel[s]):,.0f}", _pct(_f(conv[s]))] for s in conv]) + [""]
-
-    velocity = sales_velocity(p, period=chosen)
-    assert isinstance(velocity, Velocity)
-    out += ["Sales velocity = N × V × W ÷ L"]
-    out += _table(["lever", "value"], [
-        ["N opportunities", f"{velocity.opportunities:,}"],
-        ["V average won deal", _money(velocity.average_deal_value, cur)],
-        ["W win rate", _pct(velocity.win_rate)],
-        ["L cycle (won)", _days(velocity.cycle_days)],
-        ["revenue per day", _money(velocity.revenue_per_day, cur)],
-    ]) + [""]
-
-    out += ["Sales cycle, created → close"]
-    cyc_rows = [[o, _days(_f(sales_cycle_length(p, outcome=o, period=chosen))),
-                 _days(_f(sales_cycle_length(p, outcome=o, period=chosen, statistic="median")))]
-                for o in ("won", "lost")]
-    out += _table(["outcome", "mean", "median"], cyc_rows)
-    if by:
-        per = sales_velocity(p, period=chosen, by=by)
-        assert isinstance(per, GroupedResult)
-        out += ["", f"Velocity by {by}"]
-        out += _table([by, "N", "V", "W", "L", "per day"], [
-            [str(k), f"{v.opportunities:,}", _money(v.average_deal_value, None),
-             _pct(v.win_rate), _days(v.cycle_days), _money(v.revenue_per_day, None)]
-            for k, v in per.items()
-        ])
-    return "\n".join(out)
+    lines = [_title(p, chosen)]
+    for section in review_sections(p, period=chosen, by=by):
+        lines += ["", *_text_table(section)]
+    return "\n".join(lines)
 
 
-def _f(value: object) -> float:
-    assert isinstance(value, float)
-    return value
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#222;
+max-width:1100px;margin:2em auto;padding:0 1em}
+h1{font-size:1.5em}h2{font-size:1.1em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.4em 0}
+th,td{padding:.25em .8em;border-bottom:1px solid #ddd;text-align:right}
+th:first-child,td:first-child{text-align:left}
+th{background:#f3f5f9}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:1em}
+.charts img{width:100%;border:1px solid #eee}
+.note{color:#666}
+"""
+
+
+def _html_table(section: Section) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in section.header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                   for row in section.rows)
+    return (f"<h2>{html.escape(section.title)}</h2>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def _charts(p: Pipeline, period: Period | None, by: str | None) -> list[str]:
+    """The review's figures as base64 PNG data URIs (empty without matplotlib)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return []
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from salesmetrics import plot
+
+    group = by or ("owner" if "owner" in p.fields else None)
+    figures: list[Callable[[Any], Any]] = [
+        lambda ax: plot.pipeline_by_stage(p, period=period, ax=ax),
+        lambda ax: plot.funnel(p, period=period, ax=ax),
+        lambda ax: plot.win_rates(p, by=group, period=period, ax=ax),
+        lambda ax: plot.velocity_levers(p, period=period, ax=ax),
+        lambda ax: plot.cycle_length_distribution(p, period=period, ax=ax),
+    ]
+    uris = []
+    for draw in figures:
+        fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+        try:
+            draw(ax)
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=90)
+        finally:
+            plt.close(fig)
+        uris.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
+    return uris
+
+
+def pipeline_review_html(
+    p: Pipeline, *, period: PeriodLike | None = None, by: str | None = None
+) -> str:
+    """The pipeline review as one self-contained HTML page (charts embedded as PNG; no file or
+    network access needed to view it). Charts need matplotlib (``salesmetrics[plot]``); without
+    it the page has the tables only.
+
+    >>> from salesmetrics.datasets import sample_pipeline
+    >>> page = pipeline_review_html(sample_pipeline(), period="2024-Q2")
+    >>> page.startswith("<!DOCTYPE html>"), "Sales velocity" in page
+    (True, True)
+    """
+    chosen = None if period is None else as_period(period)
+    title = _title(p, chosen)
+    charts = _charts(p, chosen, by)
+    figures = ("<div class='charts'>" + "".join(f"<img alt='chart' src='{uri}'>" for uri in charts)
+               + "</div>") if charts else (
+        "<p class='note'>Install salesmetrics[plot] (matplotlib) for the charts.</p>")
+    tables = "".join(_html_table(s) for s in review_sections(p, period=chosen, by=by))
+    made = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>{figures}{tables}"
+        f"<p class='note'>Made by salesmetrics on {made}.</p></body></html>"
+    )

@@ -754,10 +754,35 @@ class Pipeline:
         }
 
     def to_pandas(self) -> Any:
-        """The deals as a pandas DataFrame (needs pandas)."""
+        """The deals as a pandas DataFrame (needs ``salesmetrics[pandas]``); label fields are
+        categoricals."""
         import pandas as pd
 
-        return pd.DataFrame(self.to_columns())
+        frame = pd.DataFrame(self.to_columns())
+        for name in (*self._labels, "stage"):
+            frame[name] = frame[name].astype("category")
+        return frame
+
+    def to_polars(self) -> Any:
+        """The deals as a polars DataFrame (needs ``salesmetrics[polars]``)."""
+        import polars as pl
+
+        columns = self.to_columns()
+        return pl.DataFrame({k: (v.tolist() if v.dtype == object else v)
+                             for k, v in columns.items()})
+
+    def to_arrow(self) -> Any:
+        """The deals as a pyarrow Table (needs ``salesmetrics[arrow]``); label fields are
+        dictionary-encoded."""
+        import pyarrow as pa
+
+        arrays = {}
+        for name, values in self.to_columns().items():
+            array = pa.array(values.tolist() if values.dtype == object else values)
+            if name in self._labels or name == "stage":
+                array = array.dictionary_encode()
+            arrays[name] = array
+        return pa.table(arrays)
 
     # -- comparison and display -----------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
