@@ -70,6 +70,8 @@ def funnel(
     Uses :func:`~salesmetrics.funnel_counts` and :func:`~salesmetrics.stage_conversion` with
     the same options.
 
+    Examples
+    --------
     >>> import matplotlib; matplotlib.use("Agg")
     >>> from salesmetrics.datasets import sample_pipeline
     >>> ax = funnel(sample_pipeline())
@@ -110,6 +112,8 @@ def pipeline_by_stage(
 ) -> Any:
     """Open and weighted pipeline by open stage, side by side [currency].
 
+    Examples
+    --------
     >>> import matplotlib; matplotlib.use("Agg")
     >>> from salesmetrics.datasets import sample_pipeline
     >>> ax = pipeline_by_stage(sample_pipeline())
@@ -146,6 +150,8 @@ def win_rates(
     ``options`` go to :func:`~salesmetrics.win_rate` (``open_deals``, ``no_decision``…). With
     ``by=None``, one pair of bars for the whole pipeline.
 
+    Examples
+    --------
     >>> import matplotlib; matplotlib.use("Agg")
     >>> from salesmetrics.datasets import sample_pipeline
     >>> ax = win_rates(sample_pipeline(), by="team")
@@ -186,6 +192,8 @@ def velocity_levers(
     """Sales velocity now, and the effect of moving each lever by ``change`` (default 10 %):
     more opportunities, larger deals, a higher win rate, a shorter cycle, and all four.
 
+    Examples
+    --------
     >>> import matplotlib; matplotlib.use("Agg")
     >>> from salesmetrics.datasets import sample_pipeline
     >>> ax = velocity_levers(sample_pipeline(), period="2024-Q2")
@@ -235,6 +243,8 @@ def cycle_length_distribution(
     Deals as in :func:`~salesmetrics.sales_cycle_length` (without a created date, or closed
     before created, left out).
 
+    Examples
+    --------
     >>> import matplotlib; matplotlib.use("Agg")
     >>> from salesmetrics.datasets import sample_pipeline
     >>> ax = cycle_length_distribution(sample_pipeline())

@@ -75,8 +75,8 @@ def review_sections(
     cur = p.currency
     open_by_stage = _grouped(pipeline_value(p, by="stage", period=chosen))
     weighted_by_stage = _grouped(weighted_pipeline(p, by="stage", period=chosen))
-    rows = [(str(s), _money(open_by_stage[s], cur), _money(weighted_by_stage[s], cur))
-            for s in open_by_stage]
+    rows = [(s, _money(open_by_stage.get(s, 0.0), cur),
+             _money(weighted_by_stage.get(s, 0.0), cur)) for s in p.open_stage_names]
     rows.append(("Total", _money(sum(open_by_stage.values()), cur),
                  _money(sum(weighted_by_stage.values()), cur)))
     sections = [Section(
