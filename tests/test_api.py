@@ -3,6 +3,7 @@
 import importlib.resources
 import subprocess
 import sys
+import types
 
 import salesmetrics
 import salesmetrics.errors
@@ -11,8 +12,8 @@ import salesmetrics.metrics
 PUBLIC = {
     "DEFAULT_STAGES", "Deal", "FiscalCalendar", "GroupedResult", "Outcome", "OutcomeShares",
     "Period", "Pipeline", "Stage", "StageHistory", "Velocity", "__version__",
-    "average_deal_size", "conversion_from_stage", "datasets", "errors", "funnel_counts",
-    "outcome_shares", "pipeline_value", "sales_cycle_length", "sales_velocity",
+    "average_deal_size", "conversion_from_stage", "datasets", "errors", "funnel_counts", "io",
+    "outcome_shares", "pipeline_value", "plot", "sales_cycle_length", "sales_velocity",
     "stage_conversion", "velocity_change", "weighted_pipeline", "win_rate", "won_revenue",
 }
 
@@ -23,8 +24,17 @@ def test_all_lists_exactly_the_public_names():
     for name in salesmetrics.__all__:
         assert hasattr(salesmetrics, name)
     public = {n for n in vars(salesmetrics) if not n.startswith("_")}
-    assert public - set(salesmetrics.__all__) <= {
-        "domain", "metrics", "io", "annotations", "report", "TYPE_CHECKING", "Any"}
+    others = {n for n in public - set(salesmetrics.__all__)
+              if not isinstance(getattr(salesmetrics, n), types.ModuleType)}
+    assert others <= {"annotations", "TYPE_CHECKING", "Any"}
+
+
+def test_submodules_load_on_first_use():
+    code = ("import sys, salesmetrics as sm; assert 'salesmetrics.plot' not in sys.modules; "
+            "sm.io.read_salesforce; sm.plot.funnel; sm.datasets.sample_pipeline; "
+            "assert 'matplotlib' not in sys.modules; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
 
 
 def test_submodule_all_are_importable():

@@ -42,17 +42,21 @@ from salesmetrics.metrics import (
 )
 
 if TYPE_CHECKING:
-    from salesmetrics import datasets
+    from salesmetrics import datasets, io, plot
 
 __version__ = "0.1.0"
 
 
+_LAZY_SUBMODULES = ("datasets", "io", "plot")
+
+
 def __getattr__(name: str) -> Any:
-    """Load ``salesmetrics.datasets`` on first use, keeping ``import salesmetrics`` cheap."""
-    if name == "datasets":
+    """Load the submodules ``datasets``, ``io`` and ``plot`` on first use, keeping
+    ``import salesmetrics`` cheap."""
+    if name in _LAZY_SUBMODULES:
         import importlib
 
-        return importlib.import_module("salesmetrics.datasets")
+        return importlib.import_module(f"salesmetrics.{name}")
     raise AttributeError(f"module 'salesmetrics' has no attribute {name!r}")
 
 __all__ = [
@@ -73,8 +77,10 @@ __all__ = [
     "datasets",
     "errors",
     "funnel_counts",
+    "io",
     "outcome_shares",
     "pipeline_value",
+    "plot",
     "sales_cycle_length",
     "sales_velocity",
     "stage_conversion",
