@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.errors import DataError, DataTypeError, RaggedColumnsError, where
+from salesmetrics.errors import DataTypeError, RaggedColumnsError, where
 
 __all__ = ["Labels", "column_length", "encode_labels", "to_float_array", "to_numpy"]
 
@@ -206,10 +206,3 @@ def _unique_inverse(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDA
         return categories, codes.astype(np.intp, copy=False)
     uniques, inverse = np.unique(values, return_inverse=True)
     return uniques, inverse.ravel()
-
-
-def check_no_missing(labels: Labels, *, field: str) -> None:
-    if len(labels.categories) and labels.categories[-1] is None:
-        rows = np.flatnonzero(labels.codes == len(labels.categories) - 1)
-        if len(rows):
-            raise DataError(f"row {int(rows[0])}: {field} is missing")

@@ -20,6 +20,8 @@ from salesmetrics.io.csv import read_columns
 __all__ = [
     "Table",
     "column",
+    "date_column",
+    "first_present",
     "load_table",
     "parse_dates",
     "parse_flags",
@@ -104,6 +106,22 @@ def _flatten(
             _flatten(value, prefix if key in merge else f"{prefix}{key}.", out, drop, merge)
         else:
             out[f"{prefix}{key}"] = value
+
+
+def first_present(table: Table, names: Sequence[str]) -> str | None:
+    """The first of ``names`` that is a column of ``table`` (API field, then export header…)."""
+    return next((name for name in names if name in table), None)
+
+
+def date_column(
+    table: Table, names: Sequence[str], *, ids: Any, formats: Sequence[str] = (),
+    timezone: dt.tzinfo | None = None,
+) -> npt.NDArray[np.datetime64]:
+    """The first of the date columns ``names`` parsed by :func:`parse_dates`; NaT if none."""
+    name = first_present(table, names)
+    if name is None:
+        return np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[D]")
+    return parse_dates(table[name], field=name, ids=ids, formats=formats, timezone=timezone)
 
 
 def column(table: Table, name: str, *, what: str, required: bool = True) -> Any:

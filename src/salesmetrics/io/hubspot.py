@@ -14,6 +14,8 @@ from salesmetrics.domain.stage import Outcome, Stage
 from salesmetrics.errors import DataError, DataTypeError, UnknownStageError, choices
 from salesmetrics.io._tables import (
     Table,
+    date_column,
+    first_present,
     load_table,
     parse_dates,
     parse_flags,
@@ -58,7 +60,7 @@ _ENTERED = "hs_date_entered_"
 
 
 def _find(table: Table, key: str) -> str | None:
-    return next((n for n in _ALIASES[key] if n in table), None)
+    return first_present(table, _ALIASES[key])
 
 
 def read_hubspot(
@@ -141,10 +143,7 @@ def read_hubspot(
     stage = np.array([by_key.get(str(s).strip(), str(s)) for s in raw_stage.tolist()], object)
 
     def dates(key: str) -> Any:
-        name = _find(table, key)
-        if name is None:
-            return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-        return parse_dates(table[name], field=name, ids=ids, formats=date_formats, timezone=zone)
+        return date_column(table, _ALIASES[key], ids=ids, formats=date_formats, timezone=zone)
 
     data: dict[str, Any] = {
         "id": ids, "stage": stage, "close_date": dates("close_date"), "created": dates("created"),

@@ -12,7 +12,14 @@ from salesmetrics.domain.dates import to_zone
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome, Stage
 from salesmetrics.errors import DataError, choices
-from salesmetrics.io._tables import Table, load_table, parse_dates, parse_flags, parse_probability
+from salesmetrics.io._tables import (
+    Table,
+    date_column,
+    first_present,
+    load_table,
+    parse_flags,
+    parse_probability,
+)
 
 __all__ = ["read_pipedrive"]
 
@@ -40,7 +47,7 @@ _ALIASES = {
 
 
 def _find(table: Table, key: str) -> str | None:
-    return next((n for n in _ALIASES[key] if n in table), None)
+    return first_present(table, _ALIASES[key])
 
 
 def read_pipedrive(
@@ -129,10 +136,7 @@ def read_pipedrive(
     n = len(ids)
 
     def dates(key: str) -> Any:
-        name = _find(table, key)
-        if name is None:
-            return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-        return parse_dates(table[name], field=name, ids=ids, formats=date_formats, timezone=zone)
+        return date_column(table, _ALIASES[key], ids=ids, formats=date_formats, timezone=zone)
 
     won_time, lost_time, close_time = dates("won_time"), dates("lost_time"), dates("close_time")
     closed_at = np.where(status == "won", won_time, np.where(status == "lost", lost_time,

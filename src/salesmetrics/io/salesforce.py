@@ -15,6 +15,8 @@ from salesmetrics.errors import DataError
 from salesmetrics.io._tables import (
     Table,
     column,
+    date_column,
+    first_present,
     load_table,
     parse_dates,
     parse_flags,
@@ -32,10 +34,6 @@ FIELDS = {
     "lead_source": ("LeadSource",),
     "account": ("Account.Name", "AccountId"),
 }
-
-
-def _first(table: Table, names: Sequence[str]) -> str | None:
-    return next((n for n in names if n in table), None)
 
 
 def read_salesforce(
@@ -131,9 +129,7 @@ def read_salesforce(
     own = np.where(np.isclose(probability, default_of_deal), np.nan, probability)
 
     def dates(name: str) -> Any:
-        if name not in table:
-            return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-        return parse_dates(table[name], field=name, ids=ids, formats=date_formats, timezone=zone)
+        return date_column(table, (name,), ids=ids, formats=date_formats, timezone=zone)
 
     data: dict[str, Any] = {
         "id": ids,
@@ -144,7 +140,7 @@ def read_salesforce(
         "probability": own,
     }
     columns = {k: k for k in data}
-    owner = _first(table, ("Owner.Name", "OwnerId"))
+    owner = first_present(table, ("Owner.Name", "OwnerId"))
     if owner:
         data["owner"] = table[owner]
         columns["owner"] = "owner"
@@ -152,7 +148,7 @@ def read_salesforce(
         data["currency"] = table["CurrencyIsoCode"]
         columns["currency"] = "currency"
     for field, names in FIELDS.items():
-        found = _first(table, names)
+        found = first_present(table, names)
         if found:
             data[field] = table[found]
             columns[field] = field
@@ -171,7 +167,7 @@ def _process(stages: object, table: Table, probability: Any) -> tuple[Stage, ...
     if isinstance(stages, Sequence) and stages and all(isinstance(s, Stage) for s in stages):
         return tuple(stages)
     meta = load_table(stages, what="read_salesforce(stages=...)", envelope=_ENVELOPE, drop=_DROP)
-    label = _first(meta, ("MasterLabel", "ApiName", "StageName"))
+    label = first_present(meta, ("MasterLabel", "ApiName", "StageName"))
     if label is None:
         raise DataError("read_salesforce(stages=...): OpportunityStage records need MasterLabel "
                         "or ApiName")
