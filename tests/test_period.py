@@ -122,3 +122,16 @@ def test_errors(call, error, match):
 
 def test_html_repr():
     assert "2017-Q2" in Period.parse("2017-Q2")._repr_html_()
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-40_000, 80_000)), max_size=50),
+       st.integers(-40_000, 80_000), st.integers(1, 800))
+def test_contains_matches_plain_comparisons(days, start, length):
+    values = np.array([np.datetime64("NaT") if d is None else np.datetime64(d, "D") for d in days],
+                      dtype="datetime64[D]")
+    first = np.datetime64(start, "D").item()
+    period = Period(first, first + dt.timedelta(days=length))
+    lo, hi = np.datetime64(period.start, "D"), np.datetime64(period.end, "D")
+    expected = (values >= lo) & (values < hi)
+    assert period.contains(values).tolist() == expected.tolist()
+    assert period.contains(values.astype("datetime64[s]")).tolist() == expected.tolist()
