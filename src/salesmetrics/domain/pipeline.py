@@ -864,15 +864,19 @@ def _or_history_bits(
     new_deal[0] = True
     np.not_equal(rows[1:], rows[:-1], out=new_deal[1:])
     starts = np.flatnonzero(new_deal)
-    ends = np.append(starts[1:], len(rows))
+    bounds = _kernels.chunk_bounds(len(starts), 8 * _kernels.CHUNK_ROWS)
+    if len(bounds) == 1:
+        masks[rows[starts]] |= np.bitwise_or.reduceat(bit_of_stage.take(events.stages), starts)
+        return
 
     def one(bound: tuple[int, int]) -> None:  # deals bound[0]..bound[1]: disjoint rows of masks
         lo, hi = bound
-        first, last = int(starts[lo]), int(ends[hi - 1])
+        first = int(starts[lo])
+        last = int(starts[hi]) if hi < len(starts) else len(rows)
         bits = bit_of_stage.take(events.stages[first:last])
         masks[rows[starts[lo:hi]]] |= np.bitwise_or.reduceat(bits, starts[lo:hi] - first)
 
-    _kernels.parallel_map(one, _kernels.chunk_bounds(len(starts), 8 * _kernels.CHUNK_ROWS))
+    _kernels.parallel_map(one, bounds)
 
 
 # -- construction helpers ----------------------------------------------------------------------

@@ -164,17 +164,21 @@ def finalize_velocity(summary: Summary, *, zero_division: float = math.nan
                       ) -> Velocity | GroupedResult[Velocity]:
     """The velocity levers from a ``velocity`` summary."""
     a = summary.arrays
-    won = WON
     n = a["opportunities"]
-    v = divide(a["value"][:, won], a["valued"][:, won], math.nan) / summary.context[0]
-    w = divide(a["count"][:, won], a["count"][:, 1:].sum(axis=1), math.nan)
-    cycle = divide(a["cycle_sum"][:, won], a["cycle_count"][:, won], math.nan)
+    # V, W and L in one division: [won value, won deals, won cycle days] ÷ [valued, closed, cycles]
+    v, w, cycle = divide(
+        np.stack([a["value"][:, WON], a["count"][:, WON], a["cycle_sum"][:, WON]]),
+        np.stack([a["valued"][:, WON], a["count"][:, 1:].sum(axis=1), a["cycle_count"][:, WON]]),
+        math.nan,
+    )
+    v = v / summary.context[0]
     revenue = divide(n * v * w, cycle, zero_division)
     revenue[np.isnan(cycle)] = math.nan
     currency = summary.context[1]
     values = [
-        Velocity(int(n[i]), float(v[i]), float(w[i]), float(cycle[i]), float(revenue[i]), currency)
-        for i in range(len(n))
+        Velocity(int(ni), vi, wi, li, ri, currency)
+        for ni, vi, wi, li, ri in zip(n.tolist(), v.tolist(), w.tolist(), cycle.tolist(),
+                                      revenue.tolist(), strict=True)
     ]
     return result(summary, values, "sales_velocity")
 
