@@ -8,7 +8,7 @@ matplotlib ``Axes``. matplotlib is imported when a function is called, never at
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +18,6 @@ from salesmetrics.domain.stage import OPEN
 from salesmetrics.errors import check_option
 from salesmetrics.metrics import (
     GroupedResult,
-    Velocity,
     funnel_counts,
     pipeline_value,
     sales_velocity,
@@ -27,7 +26,7 @@ from salesmetrics.metrics import (
     weighted_pipeline,
     win_rate,
 )
-from salesmetrics.metrics._options import By, Skipped, View
+from salesmetrics.metrics._options import Basis, By, Skipped, View
 
 __all__ = [
     "cycle_length_distribution",
@@ -78,10 +77,8 @@ def funnel(
     >>> len(ax.patches)
     6
     """
-    counts = cast("GroupedResult[float]",
-                  funnel_counts(p, skipped=skipped, period=period, view=view))
-    steps = cast("GroupedResult[float]",
-                 stage_conversion(p, skipped=skipped, period=period, view=view))
+    counts = funnel_counts(p, skipped=skipped, period=period, view=view)
+    steps = stage_conversion(p, skipped=skipped, period=period, view=view)
     ax = _axes(ax)
     names = [str(k) for k in counts]
     values = np.array(list(counts.values()), dtype=float)
@@ -122,7 +119,6 @@ def pipeline_by_stage(
     """
     open_ = pipeline_value(p, by="stage", period=period)
     weighted = weighted_pipeline(p, by="stage", period=period, probabilities=probabilities)
-    assert isinstance(open_, GroupedResult) and isinstance(weighted, GroupedResult)
     names = list(p.open_stage_names)
     x = np.arange(len(names))
     ax = _axes(ax)
@@ -158,9 +154,8 @@ def win_rates(
     >>> [t.get_text() for t in ax.get_xticklabels()]
     ['Enterprise', 'Mid-market', 'SMB']
     """
-    def rates(basis: str) -> GroupedResult[float]:
-        result = win_rate(p, by=by, period=period, view=view, basis=basis,  # type: ignore[arg-type]
-                          **options)
+    def rates(basis: Basis) -> GroupedResult[float]:
+        result = win_rate(p, by=by, period=period, view=view, basis=basis, **options)
         if isinstance(result, GroupedResult):
             return result
         return GroupedResult((), ["all"], [result], name="win_rate")
@@ -201,7 +196,6 @@ def velocity_levers(
     6
     """
     v = sales_velocity(p, period=period)
-    assert isinstance(v, Velocity)
     up, down = 1 + change, 1 - change
     effects = {
         "now": 1.0,

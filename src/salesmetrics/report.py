@@ -10,15 +10,13 @@ import html
 import io
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import attrs
 
 from salesmetrics.domain.period import Period, PeriodLike, as_period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.metrics import (
-    GroupedResult,
-    Velocity,
     conversion_from_stage,
     funnel_counts,
     pipeline_value,
@@ -54,14 +52,6 @@ def _days(value: float) -> str:
     return "–" if math.isnan(value) else f"{value:.1f} d"
 
 
-def _grouped(value: object) -> GroupedResult[Any]:
-    return cast("GroupedResult[Any]", value)
-
-
-def _float(value: object) -> float:
-    return cast(float, value)
-
-
 def _title(p: Pipeline, period: Period | None) -> str:
     text = f"Pipeline review — {period.label if period else 'all time'} — {len(p):,} deals"
     return text + (f", {p.currency}" if p.currency else "")
@@ -73,8 +63,8 @@ def review_sections(
     """The review's tables, computed once for either rendering."""
     chosen = None if period is None else as_period(period)
     cur = p.currency
-    open_by_stage = _grouped(pipeline_value(p, by="stage", period=chosen))
-    weighted_by_stage = _grouped(weighted_pipeline(p, by="stage", period=chosen))
+    open_by_stage = (pipeline_value(p, by="stage", period=chosen))
+    weighted_by_stage = (weighted_pipeline(p, by="stage", period=chosen))
     rows = [(s, _money(open_by_stage.get(s, 0.0), cur),
              _money(weighted_by_stage.get(s, 0.0), cur)) for s in p.open_stage_names]
     rows.append(("Total", _money(sum(open_by_stage.values()), cur),
@@ -83,23 +73,23 @@ def review_sections(
         "Open pipeline by stage" + (" (expected to close in the period)" if chosen else ""),
         ("stage", "open", "weighted"), tuple(rows))]
 
-    wr_rows = [("all", _pct(_float(win_rate(p, period=chosen))),
-                _pct(_float(win_rate(p, period=chosen, basis="value"))))]
+    wr_rows = [("all", _pct(win_rate(p, period=chosen)),
+                _pct(win_rate(p, period=chosen, basis="value")))]
     if by:
-        unit = _grouped(win_rate(p, period=chosen, by=by))
-        value = _grouped(win_rate(p, period=chosen, by=by, basis="value"))
+        unit = (win_rate(p, period=chosen, by=by))
+        value = (win_rate(p, period=chosen, by=by, basis="value"))
         wr_rows += [(str(k), _pct(unit[k]), _pct(value[k])) for k in unit]
     sections.append(Section("Win rate (closed deals; no decision counts as lost)",
                             (by or "", "unit", "value"), tuple(wr_rows)))
 
-    conv = _grouped(conversion_from_stage(p, period=chosen))
-    funnel = _grouped(funnel_counts(p, period=chosen))
+    conv = (conversion_from_stage(p, period=chosen))
+    funnel = (funnel_counts(p, period=chosen))
     sections.append(Section(
         "Conversion to win from each stage (closed deals that reached it)",
         ("stage", "reached", "win rate"),
         tuple((str(s), f"{funnel[s]:,.0f}", _pct(conv[s])) for s in conv)))
 
-    v = cast(Velocity, sales_velocity(p, period=chosen))
+    v = sales_velocity(p, period=chosen)
     sections.append(Section("Sales velocity = N × V × W ÷ L", ("lever", "value"), (
         ("N opportunities", f"{v.opportunities:,}"),
         ("V average won deal", _money(v.average_deal_value, cur)),
@@ -109,11 +99,11 @@ def review_sections(
     )))
 
     sections.append(Section("Sales cycle, created → close", ("outcome", "mean", "median"), tuple(
-        (o, _days(_float(sales_cycle_length(p, outcome=o, period=chosen))),
-         _days(_float(sales_cycle_length(p, outcome=o, period=chosen, statistic="median"))))
+        (o, _days(sales_cycle_length(p, outcome=o, period=chosen)),
+         _days(sales_cycle_length(p, outcome=o, period=chosen, statistic="median")))
         for o in ("won", "lost"))))
     if by:
-        per = _grouped(sales_velocity(p, period=chosen, by=by))
+        per = (sales_velocity(p, period=chosen, by=by))
         sections.append(Section(f"Velocity by {by}", (by, "N", "V", "W", "L", "per day"), tuple(
             (str(k), f"{x.opportunities:,}", _money(x.average_deal_value, None),
              _pct(x.win_rate), _days(x.cycle_days), _money(x.revenue_per_day, None))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +57,39 @@ def _per_stage(summary: Summary, table: npt.NDArray[np.float64], name: str,
     return result(summary, per_group, name)  # type: ignore[return-value]
 
 
+@overload
+def conversion_from_stage(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    skipped: Skipped = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: None = None,
+    zero_division: float = ...,
+) -> StageRates: ...
+@overload
+def conversion_from_stage(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    skipped: Skipped = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: str | Sequence[str],
+    zero_division: float = ...,
+) -> GroupedResult[StageRates]: ...
+@overload
+def conversion_from_stage(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    skipped: Skipped = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: By = ...,
+    zero_division: float = ...,
+) -> StageRates | GroupedResult[StageRates]: ...
 def conversion_from_stage(
     p: Pipeline,
     *,
@@ -130,6 +165,36 @@ def conversion_from_stage(
     return _per_stage(summary, rates, "conversion_from_stage", summary.context[0])
 
 
+@overload
+def funnel_counts(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    skipped: Skipped = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: None = None,
+) -> GroupedResult[float]: ...
+@overload
+def funnel_counts(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    skipped: Skipped = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: str | Sequence[str],
+) -> GroupedResult[GroupedResult[float]]: ...
+@overload
+def funnel_counts(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    skipped: Skipped = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: By = ...,
+) -> GroupedResult[float] | GroupedResult[GroupedResult[float]]: ...
 def funnel_counts(
     p: Pipeline,
     *,
@@ -174,6 +239,39 @@ def _funnel_table(summary: Summary, basis: str) -> npt.NDArray[np.float64]:
     return np.concatenate([reached, won], axis=1).astype(np.float64)
 
 
+@overload
+def stage_conversion(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    skipped: Skipped = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: None = None,
+    zero_division: float = ...,
+) -> StageRates: ...
+@overload
+def stage_conversion(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    skipped: Skipped = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: str | Sequence[str],
+    zero_division: float = ...,
+) -> GroupedResult[StageRates]: ...
+@overload
+def stage_conversion(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    skipped: Skipped = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: By = ...,
+    zero_division: float = ...,
+) -> StageRates | GroupedResult[StageRates]: ...
 def stage_conversion(
     p: Pipeline,
     *,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +36,36 @@ def _statistic(value: object) -> str | float:
     )
 
 
+@overload
+def sales_cycle_length(
+    p: Pipeline,
+    *,
+    statistic: str | float = ...,
+    outcome: CycleOutcome = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: None = None,
+) -> float: ...
+@overload
+def sales_cycle_length(
+    p: Pipeline,
+    *,
+    statistic: str | float = ...,
+    outcome: CycleOutcome = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: str | Sequence[str],
+) -> GroupedResult[float]: ...
+@overload
+def sales_cycle_length(
+    p: Pipeline,
+    *,
+    statistic: str | float = ...,
+    outcome: CycleOutcome = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: By = ...,
+) -> float | GroupedResult[float]: ...
 def sales_cycle_length(
     p: Pipeline,
     *,
@@ -135,6 +167,33 @@ def _percentile(hist: npt.NDArray[np.int64], q: float) -> float:
     return float(v_low + (v_high - v_low) * (rank - low))
 
 
+@overload
+def average_deal_size(
+    p: Pipeline,
+    *,
+    outcome: CycleOutcome | str = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: None = None,
+) -> float: ...
+@overload
+def average_deal_size(
+    p: Pipeline,
+    *,
+    outcome: CycleOutcome | str = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: str | Sequence[str],
+) -> GroupedResult[float]: ...
+@overload
+def average_deal_size(
+    p: Pipeline,
+    *,
+    outcome: CycleOutcome | str = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: By = ...,
+) -> float | GroupedResult[float]: ...
 def average_deal_size(
     p: Pipeline,
     *,

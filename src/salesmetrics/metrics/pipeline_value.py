@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +48,30 @@ def _stage_probabilities(
     return probs
 
 
+@overload
+def weighted_pipeline(
+    p: Pipeline,
+    *,
+    by: None = None,
+    period: PeriodLike | None = ...,
+    probabilities: Mapping[str, float] | None = ...,
+) -> float: ...
+@overload
+def weighted_pipeline(
+    p: Pipeline,
+    *,
+    by: str | Sequence[str],
+    period: PeriodLike | None = ...,
+    probabilities: Mapping[str, float] | None = ...,
+) -> GroupedResult[float]: ...
+@overload
+def weighted_pipeline(
+    p: Pipeline,
+    *,
+    by: By = ...,
+    period: PeriodLike | None = ...,
+    probabilities: Mapping[str, float] | None = ...,
+) -> float | GroupedResult[float]: ...
 def weighted_pipeline(
     p: Pipeline,
     *,
@@ -123,6 +148,27 @@ def finalize_weighted(
     return result(summary, minor / summary.context[1], "weighted_pipeline")
 
 
+@overload
+def pipeline_value(
+    p: Pipeline,
+    *,
+    by: None = None,
+    period: PeriodLike | None = ...,
+) -> float: ...
+@overload
+def pipeline_value(
+    p: Pipeline,
+    *,
+    by: str | Sequence[str],
+    period: PeriodLike | None = ...,
+) -> GroupedResult[float]: ...
+@overload
+def pipeline_value(
+    p: Pipeline,
+    *,
+    by: By = ...,
+    period: PeriodLike | None = ...,
+) -> float | GroupedResult[float]: ...
 def pipeline_value(
     p: Pipeline, *, by: By = None, period: PeriodLike | None = None
 ) -> float | GroupedResult[float]:
@@ -161,6 +207,30 @@ def pipeline_value(
                   "pipeline_value")
 
 
+@overload
+def won_revenue(
+    p: Pipeline,
+    *,
+    by: None = None,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+) -> float: ...
+@overload
+def won_revenue(
+    p: Pipeline,
+    *,
+    by: str | Sequence[str],
+    period: PeriodLike | None = ...,
+    view: View = ...,
+) -> GroupedResult[float]: ...
+@overload
+def won_revenue(
+    p: Pipeline,
+    *,
+    by: By = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+) -> float | GroupedResult[float]: ...
 def won_revenue(
     p: Pipeline, *, by: By = None, period: PeriodLike | None = None, view: View = "period"
 ) -> float | GroupedResult[float]:

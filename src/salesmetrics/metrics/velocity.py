@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, overload
 
 import attrs
@@ -88,6 +89,33 @@ def summarize_velocity(
     return make_summary("velocity", g, present, arrays, (p.minor_unit, p.currency, opportunities))
 
 
+@overload
+def sales_velocity(
+    p: Pipeline,
+    *,
+    period: PeriodLike | None = ...,
+    by: None = None,
+    opportunities: Opportunities = ...,
+    zero_division: float = ...,
+) -> Velocity: ...
+@overload
+def sales_velocity(
+    p: Pipeline,
+    *,
+    period: PeriodLike | None = ...,
+    by: str | Sequence[str],
+    opportunities: Opportunities = ...,
+    zero_division: float = ...,
+) -> GroupedResult[Velocity]: ...
+@overload
+def sales_velocity(
+    p: Pipeline,
+    *,
+    period: PeriodLike | None = ...,
+    by: By = ...,
+    opportunities: Opportunities = ...,
+    zero_division: float = ...,
+) -> Velocity | GroupedResult[Velocity]: ...
 def sales_velocity(
     p: Pipeline,
     *,

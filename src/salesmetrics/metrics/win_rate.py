@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
+from typing import overload
 
 import attrs
 import numpy as np
@@ -35,6 +37,48 @@ def _stale_before(
     return reference - np.timedelta64(stale_after, "D")
 
 
+@overload
+def win_rate(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    open_deals: OpenDeals = ...,
+    stale_after: int | None = ...,
+    no_decision: NoDecision = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: None = None,
+    as_of: dt.date | str | None = ...,
+    zero_division: float = ...,
+) -> float: ...
+@overload
+def win_rate(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    open_deals: OpenDeals = ...,
+    stale_after: int | None = ...,
+    no_decision: NoDecision = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: str | Sequence[str],
+    as_of: dt.date | str | None = ...,
+    zero_division: float = ...,
+) -> GroupedResult[float]: ...
+@overload
+def win_rate(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    open_deals: OpenDeals = ...,
+    stale_after: int | None = ...,
+    no_decision: NoDecision = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: By = ...,
+    as_of: dt.date | str | None = ...,
+    zero_division: float = ...,
+) -> float | GroupedResult[float]: ...
 def win_rate(
     p: Pipeline,
     *,
@@ -166,6 +210,33 @@ class OutcomeShares:
     no_decision: float
 
 
+@overload
+def outcome_shares(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: None = None,
+) -> OutcomeShares: ...
+@overload
+def outcome_shares(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: str | Sequence[str],
+) -> GroupedResult[OutcomeShares]: ...
+@overload
+def outcome_shares(
+    p: Pipeline,
+    *,
+    basis: Basis = ...,
+    period: PeriodLike | None = ...,
+    view: View = ...,
+    by: By = ...,
+) -> OutcomeShares | GroupedResult[OutcomeShares]: ...
 def outcome_shares(
     p: Pipeline,
     *,
