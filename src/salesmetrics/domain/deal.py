@@ -106,7 +106,9 @@ class Deal:
     #: ISO 4217 currency code of ``amount``; one currency per pipeline.
     currency: str | None = attrs.field(default=None, converter=normalize_currency)
     #: Extra labels to group by: team, region, product, source, segment…
-    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_fields, hash=False)
+    fields: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_fields, hash=False, repr=lambda m: repr(dict(m))
+    )
     #: Stage history: ``(stage name, date entered)`` pairs.
     history: tuple[tuple[str, dt.date], ...] = attrs.field(default=(), converter=_history)
 
