@@ -224,3 +224,11 @@ def test_sums_stay_exact_beyond_float_precision():
     assert [int(x) for x in by_stage[2:4]] == [
         sum(round(a * 100) for a in amounts[0::2]),
         sum(round(a * 100) for a in amounts[1::2])]
+
+
+def test_velocity_cohort_view(funnel):
+    # deals created in January: W1, W2 won (31 and 60 days), L1, L2 lost
+    v = sm.sales_velocity(funnel, period="2024-01", view="cohort")
+    assert (v.win_rate, v.average_deal_value, v.cycle_days) == (0.5, 200, 45.5)
+    with pytest.raises(sm.errors.OptionError, match="view must be 'period' or 'cohort'"):
+        sm.sales_velocity(funnel, view="closed")

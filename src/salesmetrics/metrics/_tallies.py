@@ -223,11 +223,13 @@ def _tally_cycles(
     return out
 
 
-def tally_velocity(p: Pipeline, g: Grouping, period: Period | None, opportunities: str) -> Arrays:
-    """The outcome tally of the deals closed in ``period`` with their cycles
-    (:func:`tally_outcomes`), plus ``opportunities``: the N of the velocity equation per group
-    (every deal when there is no period; else see :func:`tally_in_play`)."""
-    out = tally_outcomes(p, g, period, "period", cycles=True)
+def tally_velocity(
+    p: Pipeline, g: Grouping, period: Period | None, opportunities: str, view: str = "period"
+) -> Arrays:
+    """The outcome tally of the deals in the window with their cycles (:func:`tally_outcomes`),
+    plus ``opportunities``: the N of the velocity equation per group (every deal when there is
+    no period; else see :func:`tally_in_play`)."""
+    out = tally_outcomes(p, g, period, view, cycles=True)
     if period is None:
         out["opportunities"] = group_count(g.keys, g.n, len(p))
     else:

@@ -16,9 +16,10 @@ from salesmetrics.domain.stage import WON
 from salesmetrics.errors import OptionError, check_option
 from salesmetrics.metrics._common import check_pipeline, check_zero_division, divide, result
 from salesmetrics.metrics._grouped import GroupedResult
-from salesmetrics.metrics._options import By, Opportunities
+from salesmetrics.metrics._options import By, Opportunities, View
 from salesmetrics.metrics._summary import (
     Summary,
+    check_view,
     grouping,
     make_summary,
     normalize_by,
@@ -76,15 +77,17 @@ class Velocity:
 
 def summarize_velocity(
     p: Pipeline, *, period: PeriodLike | None = None, by: By = None,
-    opportunities: Opportunities = "all",
+    opportunities: Opportunities = "all", view: View = "period",
 ) -> Summary:
-    """Deals closed in the period by group × outcome with their cycles, plus N per group."""
+    """Deals closed (or created) in the period by group × outcome with their cycles, plus N per
+    group."""
     check_pipeline("sales_velocity", p)
     check_option("sales_velocity", "opportunities", opportunities,
                  ("all", "created", "open", "closed"))
+    check_view("sales_velocity", view)
     g = grouping(p, normalize_by("sales_velocity", by))
     chosen = resolve_period("sales_velocity", period)
-    arrays = run_chunked(p, g, tally_velocity, chosen, opportunities)
+    arrays = run_chunked(p, g, tally_velocity, chosen, opportunities, view)
     present = arrays["count"].sum(axis=1) + arrays["opportunities"]
     return make_summary("velocity", g, present, arrays, (p.minor_unit, p.currency, opportunities))
 
@@ -96,6 +99,7 @@ def sales_velocity(
     period: PeriodLike | None = ...,
     by: None = None,
     opportunities: Opportunities = ...,
+    view: View = ...,
     zero_division: float = ...,
 ) -> Velocity: ...
 @overload
@@ -105,6 +109,7 @@ def sales_velocity(
     period: PeriodLike | None = ...,
     by: str | Sequence[str],
     opportunities: Opportunities = ...,
+    view: View = ...,
     zero_division: float = ...,
 ) -> GroupedResult[Velocity]: ...
 @overload
@@ -114,6 +119,7 @@ def sales_velocity(
     period: PeriodLike | None = ...,
     by: By = ...,
     opportunities: Opportunities = ...,
+    view: View = ...,
     zero_division: float = ...,
 ) -> Velocity | GroupedResult[Velocity]: ...
 def sales_velocity(
@@ -122,6 +128,7 @@ def sales_velocity(
     period: PeriodLike | None = None,
     by: By = None,
     opportunities: Opportunities = "all",
+    view: View = "period",
     zero_division: float = math.nan,
 ) -> Velocity | GroupedResult[Velocity]:
     r"""Sales velocity: the revenue the pipeline produces per day [currency/day].
@@ -130,7 +137,7 @@ def sales_velocity(
 
     with *V* the mean amount of won deals, *W* the unit win rate (won ÷ closed, no-decision counted
     as lost), and *L* the mean cycle length of won deals [days], all over the deals closed in the
-    period (every deal when there is no period).
+    period (every deal when there is no period), or created in it with ``view="cohort"``.
 
     Parameters
     ----------
@@ -154,6 +161,9 @@ def sales_velocity(
           "bookings" reading of the equation).
 
         Deals without a created date count as created before the period.
+    view
+        ``"period"`` (default): V, W and L over the deals closed in the period; ``"cohort"``: over
+        the deals created in it (as in :func:`win_rate`).
     zero_division
         Revenue per day when the cycle length is 0 days (default nan).
 
@@ -184,7 +194,7 @@ def sales_velocity(
     (3, 20000.0, 0.5, 30.0, 1000.0)
     """
     zero = check_zero_division("sales_velocity", zero_division)
-    summary = summarize_velocity(p, period=period, by=by, opportunities=opportunities)
+    summary = summarize_velocity(p, period=period, by=by, opportunities=opportunities, view=view)
     return finalize_velocity(summary, zero_division=zero)
 
 
