@@ -100,3 +100,9 @@ def test_pipeline_round_trips_through_every_frame(convert):
                               history=p.history_columns())
     assert q == p
     assert sm.win_rate(q, by="owner") == sm.win_rate(p, by="owner")
+
+
+def test_pandas_string_dtype_with_missing_labels():
+    frame = pd.DataFrame(ROWS)
+    frame["rep"] = frame["rep"].astype("string")  # missing values are pandas.NA
+    check(Pipeline.from_columns(frame, columns=COLUMNS))

@@ -167,11 +167,13 @@ def encode_labels(col: object, *, field: str) -> Labels:
     elif kind == "f":
         missing = np.isnan(arr)
     elif kind == "O":
-        missing = np.fromiter((_is_missing_value(v) for v in arr.tolist()), bool, len(arr))
+        missing = _missing_objects(arr)
     else:
         missing = np.zeros(len(arr), dtype=bool)
     has_missing = bool(missing.any())
     present_values = arr[~missing] if has_missing else arr
+    if kind == "O":
+        present_values = _as_text_if_all_str(present_values)
     try:
         uniques, inverse = _unique_inverse(present_values)
     except TypeError:
@@ -185,6 +187,32 @@ def encode_labels(col: object, *, field: str) -> Labels:
     else:
         codes = inverse.ravel().astype(np.intp, copy=False)
     return Labels(readonly(codes), readonly(categories))
+
+
+def _missing_objects(arr: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Missing entries (None, NaN, empty strings, pandas NA) of an object column.
+
+    Vectorized comparisons first (C loops); one Python pass over the values only if they contain
+    something those comparisons cannot answer (such as pandas' NA)."""
+    try:
+        with np.errstate(invalid="ignore"):
+            missing = np.asarray((arr == None) | (arr != arr) | (arr == ""), dtype=bool)  # noqa: E711
+        if missing.shape == arr.shape:
+            return missing
+    except (TypeError, ValueError):
+        pass
+    return np.fromiter((_is_missing_value(v) for v in arr.tolist()), bool, len(arr))
+
+
+def _as_text_if_all_str(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Object values as a fixed-width string array when every one is a str (so that they encode
+    with the fast string path), else unchanged."""
+    try:
+        text = values.astype(str)
+        same = bool(np.all(text == values))
+    except (TypeError, ValueError):
+        return values
+    return text if same else values
 
 
 def _unique_inverse(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
