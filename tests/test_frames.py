@@ -106,3 +106,19 @@ def test_pandas_string_dtype_with_missing_labels():
     frame = pd.DataFrame(ROWS)
     frame["rep"] = frame["rep"].astype("string")  # missing values are pandas.NA
     check(Pipeline.from_columns(frame, columns=COLUMNS))
+
+
+@pytest.mark.parametrize("make", [
+    lambda v: pd.Series(v, dtype="object"),
+    lambda v: pd.Series(v, dtype="string"),
+    lambda v: pl.Series(v, dtype=pl.String),
+    lambda v: pa.chunked_array([v[:2], v[2:]]),
+])
+def test_string_labels_encode_like_plain_lists(make):
+    from salesmetrics.domain.columns import encode_labels
+
+    values = ["b", "", None, "a", "b", "c"]
+    expected = encode_labels(np.array(values, dtype=object), field="x")
+    got = encode_labels(make(values), field="x")
+    assert got.categories.tolist() == expected.categories.tolist() == ["a", "b", "c", None]
+    assert got.decoded().tolist() == expected.decoded().tolist()

@@ -141,9 +141,39 @@ class Labels:
         return Labels(readonly(self.codes[rows]), self.categories)
 
 
+def _factorized(col: Any) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]] | None:
+    """(codes with -1 for missing, sorted categories) of a pandas, polars or pyarrow string
+    column, by the library's own hash-based encoding (no Python loop over the values)."""
+    if isinstance(col, (np.ndarray, list, tuple)):
+        return None
+    dtype = str(getattr(col, "dtype", getattr(col, "type", "")))
+    if dtype in ("String", "Utf8") and hasattr(col, "to_arrow"):  # polars
+        col, dtype = col.to_arrow(), "string"
+    if dtype in ("string", "large_string", "string_view") and hasattr(col, "dictionary_encode"):
+        encoded = col.dictionary_encode()  # pyarrow
+        encoded = encoded.combine_chunks() if hasattr(encoded, "combine_chunks") else encoded
+        codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False))
+        uniques = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    elif dtype in ("object", "string", "str") and callable(getattr(col, "factorize", None)):
+        raw, index = col.factorize()  # pandas
+        codes, uniques = np.asarray(raw), np.asarray(index, dtype=object)
+        if not all(isinstance(u, str) for u in uniques.tolist()):
+            return None
+    else:
+        return None
+    blank = uniques == ""
+    keep = np.flatnonzero(~blank)
+    order = keep[np.argsort(uniques[keep].astype(str), kind="stable")]
+    new_code = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the extra slot maps code -1
+    new_code[order] = np.arange(len(order))
+    return new_code[codes], uniques[order]
+
+
 def encode_labels(col: object, *, field: str) -> Labels:
     """Encode a label column; missing values (None, NaN, empty strings) become the label None."""
     decoded = _categorical(col)
+    if decoded is None:
+        decoded = _factorized(col)
     if decoded is not None:
         raw_codes, categories = decoded
         codes = raw_codes.astype(np.intp)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics.domain.columns import to_numpy
 from salesmetrics.errors import DataError, DataTypeError, where
 
 __all__ = ["NAT", "to_date", "to_date_array", "to_zone"]
@@ -97,7 +98,7 @@ def to_date_array(
     ``datetime64`` columns of any unit are floored to days without a copy per element; ISO date
     strings are parsed by numpy; anything else goes through :func:`to_date` one value at a time.
     """
-    arr = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
+    arr = to_numpy(values)
     if arr.dtype.kind == "M":
         if timezone is None or arr.dtype == np.dtype("datetime64[D]"):
             return arr.astype("datetime64[D]", copy=False)
