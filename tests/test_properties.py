@@ -12,9 +12,9 @@ import salesmetrics as sm
 from salesmetrics.metrics._tallies import summarize_open, summarize_outcomes
 from salesmetrics.metrics.conversion import summarize_reached
 from salesmetrics.metrics.cycle import finalize_cycle_length
-from salesmetrics.metrics.pipeline_value import finalize_weighted
+from salesmetrics.metrics.pipeline_totals import finalize_weighted
 from salesmetrics.metrics.velocity import finalize_velocity, summarize_velocity
-from salesmetrics.metrics.win_rate import finalize_win_rate
+from salesmetrics.metrics.win_rates import finalize_win_rate
 
 PERIOD = "2023-Q3"
 RATES = [

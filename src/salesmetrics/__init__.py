@@ -1,6 +1,6 @@
 """salesmetrics: exact, vectorized sales metrics from CRM deals.
 
-A typed domain layer (:class:`Deal`, :class:`Stage`, :class:`Pipeline`, :class:`Period`) under
+A typed domain layer (`Deal`, `Stage`, `Pipeline`, `Period`) under
 numpy-vectorized metric functions: weighted pipeline, win rates, conversion from each stage, the
 sales velocity equation, cycle length and deal size.
 

@@ -1,6 +1,6 @@
 """Private array kernels: group-by sums over dense integer keys, exact in integer minor units.
 
-Group-bys use one dense combined key per deal and :func:`numpy.bincount`, never a hash or sort.
+Group-bys use one dense combined key per deal and `bincount`, never a hash or sort.
 Integer sums go through float64 weights, which are exact while every cell is below 2**53; the result
 is checked and recomputed exactly in int64 in the (rare) case it is not.
 """
@@ -105,7 +105,7 @@ def n_threads() -> int:
 
 
 def chunk_bounds(n: int, size: int | None = None) -> list[tuple[int, int]]:
-    """Contiguous ``(start, stop)`` row ranges of about ``size`` (default :data:`CHUNK_ROWS`)
+    """Contiguous ``(start, stop)`` row ranges of about ``size`` (default `CHUNK_ROWS`)
     rows covering ``range(n)``; one range when ``n`` is under two chunks."""
     size = CHUNK_ROWS if size is None else size
     if n <= 2 * size:

@@ -1,7 +1,7 @@
 """The exception hierarchy of salesmetrics.
 
-Every error that salesmetrics raises on purpose derives from :class:`SalesMetricsError`. Errors
-about the data are also a :class:`ValueError` or a :class:`TypeError`, so code that already catches
+Every error that salesmetrics raises on purpose derives from `SalesMetricsError`. Errors
+about the data are also a `ValueError` or a `TypeError`, so code that already catches
 those keeps working::
 
     SalesMetricsError
@@ -86,7 +86,7 @@ def choices(values: Iterable[object]) -> str:
 
 
 def check_option(function: str, name: str, value: object, valid: Iterable[object]) -> None:
-    """Raise :class:`OptionError` unless ``value`` is one of ``valid``."""
+    """Raise `OptionError` unless ``value`` is one of ``valid``."""
     valid = tuple(valid)
     if value not in valid:
         raise OptionError(f"{function}(): {name} must be {choices(valid)}, got {value!r}")
@@ -95,6 +95,6 @@ def check_option(function: str, name: str, value: object, valid: Iterable[object
 class DataQualityWarning(UserWarning):
     """A metric left deals out because their data cannot support it (e.g. closed before created).
 
-    The message says how many. Silence it with :func:`warnings.filterwarnings` once the data's
+    The message says how many. Silence it with `filterwarnings` once the data's
     problems are known.
     """

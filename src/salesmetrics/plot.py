@@ -1,6 +1,6 @@
 """Figures for notebooks and reports (needs matplotlib: ``pip install salesmetrics[plot]``).
 
-Each function takes a :class:`~salesmetrics.Pipeline` first, draws something sensible from it
+Each function takes a `Pipeline` first, draws something sensible from it
 alone, accepts keyword options and an optional ``ax=`` (a new figure otherwise), and returns the
 matplotlib ``Axes``. matplotlib is imported when a function is called, never at
 ``import salesmetrics``.
@@ -66,7 +66,7 @@ def funnel(
 ) -> Any:
     """Funnel: deals that reached each stage (bars), with the stage-to-stage conversion.
 
-    Uses :func:`~salesmetrics.funnel_counts` and :func:`~salesmetrics.stage_conversion` with
+    Uses `funnel_counts` and `stage_conversion` with
     the same options.
 
     Examples
@@ -143,7 +143,7 @@ def win_rates(
 ) -> Any:
     """Unit and value win rate per group, side by side [fraction].
 
-    ``options`` go to :func:`~salesmetrics.win_rate` (``open_deals``, ``no_decision``…). With
+    ``options`` go to `win_rate` (``open_deals``, ``no_decision``…). With
     ``by=None``, one pair of bars for the whole pipeline.
 
     Examples
@@ -234,7 +234,7 @@ def cycle_length_distribution(
 ) -> Any:
     """Histogram of sales cycle lengths, created → close [days], with the mean and median.
 
-    Deals as in :func:`~salesmetrics.sales_cycle_length` (without a created date, or closed
+    Deals as in `sales_cycle_length` (without a created date, or closed
     before created, left out).
 
     Examples

@@ -1,6 +1,6 @@
 """The pipeline review: open and weighted pipeline, win rates, conversion, velocity and cycle
-length, as plain text (:func:`pipeline_review`) or one self-contained HTML page with the charts
-embedded (:func:`pipeline_review_html`)."""
+length, as plain text (`pipeline_review`) or one self-contained HTML page with the charts
+embedded (`pipeline_review_html`)."""
 
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ def sample_pipeline() -> Pipeline:
     -------
     Pipeline
         2,000 deals in USD with fields ``owner``, ``team``, ``source``, ``segment`` and a stage
-        history, over :data:`SAMPLE_STAGES`.
+        history, over `SAMPLE_STAGES`.
     """
     rng = np.random.default_rng(_SEED)
     n = _N

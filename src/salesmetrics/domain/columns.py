@@ -1,7 +1,7 @@
 """Turning one input column (list, numpy, pandas, polars or pyarrow) into numpy, by duck typing.
 
 No data-frame library is imported here: a column is asked for ``to_numpy()`` (pandas, polars,
-pyarrow) or passed to :func:`numpy.asarray`. pandas categorical and pyarrow dictionary columns keep
+pyarrow) or passed to `asarray`. pandas categorical and pyarrow dictionary columns keep
 their codes.
 """
 
@@ -29,7 +29,7 @@ def readonly(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 
 def column_length(data: Mapping[str, Any], names: Sequence[str]) -> int:
-    """The common length of the named columns; :class:`RaggedColumnsError` if they differ."""
+    """The common length of the named columns; `RaggedColumnsError` if they differ."""
     lengths = {name: len(data[name]) for name in names}
     if len(set(lengths.values())) > 1:
         detail = ", ".join(f"{k!r} has {v}" for k, v in lengths.items())
@@ -122,7 +122,7 @@ def to_float_array(
 class Labels:
     """A label column as integer codes into a tuple of categories (no missing code: None is one).
 
-    ``codes`` is an ``intp`` array (fast for :func:`numpy.bincount`); ``categories`` is an object
+    ``codes`` is an ``intp`` array (fast for `bincount`); ``categories`` is an object
     array. Categories are in sorted order (None last) unless they came from a categorical column,
     whose order is kept.
     """

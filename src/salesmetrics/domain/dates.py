@@ -96,7 +96,7 @@ def to_date_array(
     """A column of dates as ``datetime64[D]`` with NaT for missing values.
 
     ``datetime64`` columns of any unit are floored to days without a copy per element; ISO date
-    strings are parsed by numpy; anything else goes through :func:`to_date` one value at a time.
+    strings are parsed by numpy; anything else goes through `to_date` one value at a time.
     """
     arr = to_numpy(values)
     if arr.dtype.kind == "M":

@@ -1,4 +1,4 @@
-"""A deal (opportunity): the friendly per-record view of a :class:`~salesmetrics.Pipeline` row."""
+"""A deal (opportunity): the friendly per-record view of a `Pipeline` row."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ class Deal:
 
     Validation of values that need the sales process (the stage name) and of relations between
     fields (close date after created, one currency) happens when deals are put into a
-    :class:`~salesmetrics.Pipeline`.
+    `Pipeline`.
 
     Examples
     --------

@@ -58,7 +58,7 @@ def to_minor_units(
     """Convert amounts in major units to ``int64`` minor units, rounding half to even.
 
     Returns the minor units (0 where missing) and a mask of missing amounts, or None when none is
-    missing. Raises :class:`DataError` naming the first negative or infinite amount.
+    missing. Raises `DataError` naming the first negative or infinite amount.
     """
     scaled = amounts * (10.0**exponent)
     missing = np.isnan(scaled)

@@ -71,7 +71,7 @@ class FiscalCalendar:
         return year
 
     def year(self, fiscal_year: int) -> Period:
-        """The fiscal year ``fiscal_year`` as a :class:`Period`."""
+        """The fiscal year ``fiscal_year`` as a `Period`."""
         start = self.year_start(fiscal_year)
         return Period(start, _add_months(start, 12), kind="year", calendar=self)
 
@@ -141,8 +141,8 @@ def _to_end(value: object) -> dt.date:
 class Period:
     """A half-open date range ``[start, end)``: ``start`` is in it, ``end`` is not.
 
-    Build one with :meth:`week`, :meth:`month`, :meth:`quarter`, :meth:`year`, :meth:`parse` or a
-    :class:`FiscalCalendar`; ``Period(start, end)`` gives a custom range. Weeks are ISO weeks
+    Build one with `week`, `month`, `quarter`, `year`, `parse` or a
+    `FiscalCalendar`; ``Period(start, end)`` gives a custom range. Weeks are ISO weeks
     (Monday to Sunday, week 1 holds the year's first Thursday).
 
     Examples
@@ -163,7 +163,7 @@ class Period:
     start: dt.date = attrs.field(converter=_to_start)
     #: First day after the period (exclusive).
     end: dt.date = attrs.field(converter=_to_end)
-    #: What kind of period: decides its label and the step of :meth:`shift`.
+    #: What kind of period: decides its label and the step of `shift`.
     kind: PeriodKind = attrs.field(default="custom", kw_only=True)
     #: The fiscal calendar for fiscal years and quarters, None for calendar periods.
     calendar: FiscalCalendar | None = attrs.field(default=None, kw_only=True)
@@ -371,7 +371,7 @@ PeriodLike: TypeAlias = Period | str
 
 
 def as_period(value: object, *, name: str = "period") -> Period:
-    """Accept a :class:`Period` or a label that :meth:`Period.parse` reads."""
+    """Accept a `Period` or a label that `parse` reads."""
     if isinstance(value, Period):
         return value
     if isinstance(value, str):

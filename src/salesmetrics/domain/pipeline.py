@@ -46,7 +46,7 @@ T = TypeVar("T")
 IntArray = npt.NDArray[np.intp]
 DateArray = npt.NDArray[np.datetime64]
 
-#: Attributes of :class:`Deal` that ``Pipeline.from_columns`` reads; other keys become fields.
+#: Attributes of `Deal` that ``Pipeline.from_columns`` reads; other keys become fields.
 DEAL_ATTRIBUTES = (
     "id", "amount", "stage", "created", "close_date", "owner", "probability", "currency",
 )  # fmt: skip
@@ -100,8 +100,8 @@ class StageHistory:
 class Pipeline:
     """A sales process (its stages) and the deals in it, as immutable numpy columns.
 
-    Build one with :meth:`from_deals`, :meth:`from_columns` or :meth:`read_csv`; every constructor
-    defaults ``stages`` to :data:`~salesmetrics.DEFAULT_STAGES`. Metrics take a Pipeline and never
+    Build one with `from_deals`, `from_columns` or `read_csv`; every constructor
+    defaults ``stages`` to `DEFAULT_STAGES`. Metrics take a Pipeline and never
     change it: every column is a read-only array.
 
     Columns (all of length ``len(p)``):
@@ -109,7 +109,7 @@ class Pipeline:
     - ``ids``: deal ids (str or int);
     - ``amount_minor`` [int64 minor units, e.g. cents] with ``amount_missing`` (True where the CRM
       had no amount; such deals count 0 in value totals and are left out of averages);
-    - ``stage_codes`` [intp, index into ``stages``] and ``outcome_codes`` [intp, :class:`Outcome`];
+    - ``stage_codes`` [intp, index into ``stages``] and ``outcome_codes`` [intp, `Outcome`];
     - ``created`` and ``close_date`` [datetime64[D], NaT where missing];
     - ``probability`` [float64 fraction, NaN where the deal has no override];
     - label fields such as ``owner``: ``codes(name)`` and ``categories(name)``.
@@ -170,7 +170,7 @@ class Pipeline:
         *,
         allow_close_before_created: bool = False,
     ) -> Pipeline:
-        """Build a pipeline from :class:`Deal` objects.
+        """Build a pipeline from `Deal` objects.
 
         Parameters
         ----------
@@ -246,7 +246,7 @@ class Pipeline:
         data
             Mapping of column name to a sequence of values.
         stages
-            The sales process (default :data:`~salesmetrics.DEFAULT_STAGES`).
+            The sales process (default `DEFAULT_STAGES`).
         columns
             Deal attribute → column name in ``data``, e.g. ``{"id": "opportunity_id"}``. Attributes
             not given are looked up under their own name (``id``, ``amount``, ``stage``,
@@ -255,7 +255,7 @@ class Pipeline:
             by, e.g. ``{"product": "product"}``.
         currency
             ISO 4217 code of every amount. If not given, a ``currency`` column is used when present;
-            it must hold one currency (:class:`~salesmetrics.errors.CurrencyError` otherwise).
+            it must hold one currency (`CurrencyError` otherwise).
         history
             Stage history: columns ``id``, ``stage`` and ``date`` (renamed by ``history_columns``),
             one row per stage entered.
@@ -360,7 +360,7 @@ class Pipeline:
     ) -> Pipeline:
         """Read a CSV export (header row; empty cells are missing values) with the stdlib.
 
-        ``columns`` and the other keyword options are those of :meth:`from_columns`.
+        ``columns`` and the other keyword options are those of `from_columns`.
 
         Examples
         --------
@@ -446,7 +446,7 @@ class Pipeline:
 
     @property
     def stage_codes(self) -> IntArray:
-        """Current stage of each deal, as an index into :attr:`stages`."""
+        """Current stage of each deal, as an index into `stages`."""
         return self._stage
 
     @property
@@ -466,7 +466,7 @@ class Pipeline:
 
     @property
     def outcome_codes(self) -> npt.NDArray[np.intp]:
-        """Outcome of each deal as the int value of :class:`Outcome` (0 open, 1 won…)."""
+        """Outcome of each deal as the int value of `Outcome` (0 open, 1 won…)."""
         cached = self._cache.get("outcome")
         if cached is None:
             cached = readonly(process_facts(self._stages).outcomes[self._stage])
@@ -513,7 +513,7 @@ class Pipeline:
             raise DataError(f"unknown field {name!r}; valid fields are {choices(valid)}") from None
 
     def codes(self, name: str) -> IntArray:
-        """Integer codes of the label field ``name`` (index into :meth:`categories`)."""
+        """Integer codes of the label field ``name`` (index into `categories`)."""
         return self.labels(name).codes
 
     def categories(self, name: str) -> npt.NDArray[Any]:
@@ -715,9 +715,9 @@ class Pipeline:
             yield self._deal(row)
 
     def to_columns(self) -> dict[str, npt.NDArray[Any]]:
-        """The deals as a dict of numpy columns that :meth:`from_columns` reads back.
+        """The deals as a dict of numpy columns that `from_columns` reads back.
 
-        The stage history comes separately from :meth:`history_columns`.
+        The stage history comes separately from `history_columns`.
 
         >>> from salesmetrics.datasets import sample_pipeline
         >>> p = sample_pipeline()
@@ -1024,7 +1024,7 @@ def _history(
 
 
 def _rows_of_ids(ids: npt.NDArray[Any], wanted: npt.NDArray[Any]) -> IntArray:
-    """Row position of each of ``wanted`` in ``ids`` (unique); :class:`DataError` if absent.
+    """Row position of each of ``wanted`` in ``ids`` (unique); `DataError` if absent.
 
     Dense integer ids use a lookup table (one pass); others a sort and a binary search.
     """

@@ -25,7 +25,7 @@ class Outcome(enum.IntEnum):
 
     ``NO_DECISION`` is a closed deal that ended without the buyer choosing anyone (the project was
     shelved, the budget went away). Some practices count it as a loss, others leave it out of win
-    rates: see the ``no_decision`` option of :func:`salesmetrics.win_rate`.
+    rates: see the ``no_decision`` option of `win_rate`.
     """
 
     OPEN = 0
@@ -135,7 +135,7 @@ class ProcessFacts(NamedTuple):
 
 @functools.lru_cache(maxsize=64)
 def process_facts(stages: tuple[Stage, ...]) -> ProcessFacts:
-    """The :class:`ProcessFacts` of a validated process (cached per process)."""
+    """The `ProcessFacts` of a validated process (cached per process)."""
     open_names = tuple(s.name for s in stages if s.outcome is Outcome.OPEN)
     won = [s.name for s in stages if s.outcome is Outcome.WON]
     probabilities = np.array([s.probability for s in stages])
@@ -149,7 +149,7 @@ def process_facts(stages: tuple[Stage, ...]) -> ProcessFacts:
 def validate_stages(stages: Iterable[Stage] | Sequence[Stage]) -> tuple[Stage, ...]:
     """Check a sales process and return it as a tuple.
 
-    A process is an ordered sequence of :class:`Stage`: open stages in funnel order, then the closed
+    A process is an ordered sequence of `Stage`: open stages in funnel order, then the closed
     ones. Names are unique; several closed stages may share an outcome.
     """
     if isinstance(stages, (str, bytes)):

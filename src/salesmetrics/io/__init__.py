@@ -1,15 +1,15 @@
 """Reading deals from CRM exports and APIs (no extra dependency: the standard library's csv).
 
 Each adapter reads the vendor's own field names and semantics and builds a
-:class:`~salesmetrics.Pipeline` with the right stages, outcomes, probabilities and history. Each
+`Pipeline` with the right stages, outcomes, probabilities and history. Each
 accepts a path to a CSV export or the records as the vendor's API returns them (a list of dicts,
 or the response envelope).
 
-- :func:`read_salesforce`: Opportunity, OpportunityStage and OpportunityHistory.
-- :func:`read_hubspot`: deals, pipeline definitions, ``hs_date_entered_*`` stage history.
-- :func:`read_pipedrive`: deals and stage definitions.
-- :func:`read_records`: any other CRM, with a column mapping.
-- :func:`read_columns`: a CSV file as columns of strings.
+- `read_salesforce`: Opportunity, OpportunityStage and OpportunityHistory.
+- `read_hubspot`: deals, pipeline definitions, ``hs_date_entered_*`` stage history.
+- `read_pipedrive`: deals and stage definitions.
+- `read_records`: any other CRM, with a column mapping.
+- `read_columns`: a CSV file as columns of strings.
 """
 
 from salesmetrics.io.csv import read_columns

@@ -117,7 +117,7 @@ def date_column(
     table: Table, names: Sequence[str], *, ids: Any, formats: Sequence[str] = (),
     timezone: dt.tzinfo | None = None,
 ) -> npt.NDArray[np.datetime64]:
-    """The first of the date columns ``names`` parsed by :func:`parse_dates`; NaT if none."""
+    """The first of the date columns ``names`` parsed by `parse_dates`; NaT if none."""
     name = first_present(table, names)
     if name is None:
         return np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[D]")
@@ -125,7 +125,7 @@ def date_column(
 
 
 def column(table: Table, name: str, *, what: str, required: bool = True) -> Any:
-    """The column ``name`` of ``table``; :class:`DataError` listing the columns if required and
+    """The column ``name`` of ``table``; `DataError` listing the columns if required and
     absent, else None."""
     if name in table:
         return table[name]

@@ -72,7 +72,7 @@ def read_hubspot(
     timezone: str | dt.tzinfo | None = None,
     date_formats: Sequence[str] = (),
 ) -> Pipeline:
-    """Build a :class:`~salesmetrics.Pipeline` from HubSpot deals.
+    """Build a `Pipeline` from HubSpot deals.
 
     Parameters
     ----------
@@ -83,7 +83,7 @@ def read_hubspot(
         The pipelines API's response (``{"results": [pipeline, ...]}``), a list of pipelines or
         one pipeline: each with ``id``, ``label`` and ``stages`` (``id``, ``label``,
         ``displayOrder``, ``metadata.probability`` as a 0–1 string, ``metadata.isClosed``).
-        Default: HubSpot's default Sales Pipeline (:data:`HUBSPOT_DEFAULT_PIPELINE`).
+        Default: HubSpot's default Sales Pipeline (`HUBSPOT_DEFAULT_PIPELINE`).
     pipeline
         Id or label of the pipeline to read, when the deals span several.
     currency

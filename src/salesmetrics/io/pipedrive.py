@@ -59,7 +59,7 @@ def read_pipedrive(
     timezone: str | dt.tzinfo | None = None,
     date_formats: Sequence[str] = (),
 ) -> Pipeline:
-    """Build a :class:`~salesmetrics.Pipeline` from Pipedrive deals.
+    """Build a `Pipeline` from Pipedrive deals.
 
     Parameters
     ----------
@@ -69,7 +69,7 @@ def read_pipedrive(
     stages
         The stage definitions: the ``/stages`` response or records (``id``, ``name``,
         ``order_nr``, ``deal_probability`` 0–100, ``pipeline_id``, ``active_flag``), or a
-        sequence of open :class:`~salesmetrics.Stage`. Pipedrive closes deals by status, so the
+        sequence of open `Stage`. Pipedrive closes deals by status, so the
         process gets two closed stages, ``"Won"`` and ``"Lost"``, after the open ones.
     pipeline
         Id or name of the pipeline to read, when the deals span several.

@@ -29,7 +29,7 @@ def read_records(
     timezone: str | dt.tzinfo | None = None,
     allow_close_before_created: bool = False,
 ) -> Pipeline:
-    """Build a :class:`~salesmetrics.Pipeline` from any CRM's deals, with a column mapping.
+    """Build a `Pipeline` from any CRM's deals, with a column mapping.
 
     Parameters
     ----------
@@ -38,9 +38,9 @@ def read_records(
         columns), an API response holding the records under one of ``envelope``, or a mapping
         of columns.
     stages
-        The sales process (default :data:`~salesmetrics.DEFAULT_STAGES`).
+        The sales process (default `DEFAULT_STAGES`).
     columns
-        Deal attribute → column name, as in :meth:`Pipeline.from_columns`; other keys become
+        Deal attribute → column name, as in `from_columns`; other keys become
         label fields to group by.
     probability_scale
         ``"fraction"`` (0–1, the default; HubSpot) or ``"percent"`` (0–100; Salesforce,
@@ -56,7 +56,7 @@ def read_records(
         Stage history (``id``, ``stage``, ``date``) as a CSV path, records or columns, with
         its own column mapping.
     currency, timezone, allow_close_before_created
-        As in :meth:`Pipeline.from_columns`.
+        As in `from_columns`.
 
     Examples
     --------

@@ -45,7 +45,7 @@ def read_salesforce(
     timezone: str | dt.tzinfo | None = None,
     date_formats: Sequence[str] = (),
 ) -> Pipeline:
-    """Build a :class:`~salesmetrics.Pipeline` from Salesforce opportunities.
+    """Build a `Pipeline` from Salesforce opportunities.
 
     Parameters
     ----------
@@ -57,7 +57,7 @@ def read_salesforce(
     stages
         The sales process. ``OpportunityStage`` records (CSV, list or response; fields
         ``MasterLabel`` or ``ApiName``, ``DefaultProbability`` 0–100, ``IsClosed``, ``IsWon``,
-        ``SortOrder``, ``IsActive``), or a sequence of :class:`~salesmetrics.Stage`. Without it,
+        ``SortOrder``, ``IsActive``), or a sequence of `Stage`. Without it,
         the process is inferred from the opportunities: each ``StageName`` with its ``IsClosed``
         and ``IsWon`` flags, ordered by ``StageSortOrder`` (else by probability), with the most
         common ``Probability`` of its deals as its probability.
@@ -90,7 +90,7 @@ def read_salesforce(
 
     Real orgs break rules: demo and sandbox orgs hold deals created after their close date. Such
     deals load (``allow_close_before_created``); cycle-length metrics leave them out and say how
-    many (:class:`~salesmetrics.errors.DataQualityWarning`).
+    many (`DataQualityWarning`).
 
     Examples
     --------

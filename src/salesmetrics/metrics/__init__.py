@@ -3,9 +3,9 @@
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics.conversion import conversion_from_stage, funnel_counts, stage_conversion
 from salesmetrics.metrics.cycle import average_deal_size, sales_cycle_length
-from salesmetrics.metrics.pipeline_value import pipeline_value, weighted_pipeline, won_revenue
+from salesmetrics.metrics.pipeline_totals import pipeline_value, weighted_pipeline, won_revenue
 from salesmetrics.metrics.velocity import Velocity, sales_velocity, velocity_change
-from salesmetrics.metrics.win_rate import OutcomeShares, outcome_shares, win_rate
+from salesmetrics.metrics.win_rates import OutcomeShares, outcome_shares, win_rate
 
 __all__ = [
     "GroupedResult",

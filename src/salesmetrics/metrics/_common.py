@@ -52,7 +52,7 @@ def result(
     summary: Summary, values: list[T] | npt.NDArray[Any], name: str,
     convert: Callable[[Any], T] | None = None,
 ) -> T | GroupedResult[T]:
-    """A scalar for an ungrouped summary, else a :class:`GroupedResult` over its keys."""
+    """A scalar for an ungrouped summary, else a `GroupedResult` over its keys."""
     items: list[Any] = values.tolist() if isinstance(values, np.ndarray) else list(values)
     if convert is not None:
         items = [convert(v) for v in items]

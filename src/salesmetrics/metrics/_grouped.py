@@ -23,8 +23,8 @@ class GroupedResult(Mapping[Hashable, V], Generic[V]):
     """A metric's values per group, in a deterministic key order (that of the labels).
 
     Keys are labels of the ``by`` field (tuples of labels for several fields); ``None`` is the
-    group of deals without a label. It is a read-only :class:`~collections.abc.Mapping`, and
-    converts with :meth:`to_dict`, :meth:`to_pandas`, :meth:`to_polars` and :meth:`to_arrow`.
+    group of deals without a label. It is a read-only `Mapping`, and
+    converts with `to_dict`, `to_pandas`, `to_polars` and `to_arrow`.
 
     Examples
     --------

@@ -2,7 +2,7 @@
 
 A metric runs in two steps:
 
-1. *summarize*: one pass over the deals that fills a :class:`Summary`, i.e. per-group integer counts
+1. *summarize*: one pass over the deals that fills a `Summary`, i.e. per-group integer counts
    and sums in minor units or days (plus, for weighted pipeline with per-deal probabilities, a
    float sum). Only groups with at least one selected deal are kept.
 2. *finalize*: the ratios, computed from the summary alone.
@@ -94,7 +94,7 @@ def resolve_period(function: str, period: object) -> Period | None:
 
 
 def check_view(function: str, view: object) -> None:
-    """Raise :class:`OptionError` unless ``view`` is ``"period"`` or ``"cohort"``."""
+    """Raise `OptionError` unless ``view`` is ``"period"`` or ``"cohort"``."""
     check_option(function, "view", view, ("period", "cohort"))
 
 

@@ -1,8 +1,8 @@
 """The summarize steps: one vectorized pass over the selected deals, per-group integer tallies out.
 
 Every tally keys deals by one dense integer (``group * width + column``) and counts or sums them
-with :func:`numpy.bincount`; ratios are left to the metrics' finalize steps. Large pipelines are
-tallied in row chunks on worker threads (:func:`run_chunked`): tallies of parts add up to the tally
+with `bincount`; ratios are left to the metrics' finalize steps. Large pipelines are
+tallied in row chunks on worker threads (`run_chunked`): tallies of parts add up to the tally
 of the whole, which is the same property that lets summaries of split pipelines merge.
 """
 
@@ -156,7 +156,7 @@ def tally_outcomes(
     cycles: bool = False,
     histogram: bool = False,
 ) -> Arrays:
-    """Deals in the window (see :func:`window_mask`) by group × outcome (open, won, lost, no
+    """Deals in the window (see `window_mask`) by group × outcome (open, won, lost, no
     decision).
 
     ``count``, ``value`` [minor units] and ``valued`` (deals with an amount); with
@@ -226,9 +226,9 @@ def _tally_cycles(
 def tally_velocity(
     p: Pipeline, g: Grouping, period: Period | None, opportunities: str, view: str = "period"
 ) -> Arrays:
-    """The outcome tally of the deals in the window with their cycles (:func:`tally_outcomes`),
+    """The outcome tally of the deals in the window with their cycles (`tally_outcomes`),
     plus ``opportunities``: the N of the velocity equation per group (every deal when there is
-    no period; else see :func:`tally_in_play`)."""
+    no period; else see `tally_in_play`)."""
     out = tally_outcomes(p, g, period, view, cycles=True)
     if period is None:
         out["opportunities"] = group_count(g.keys, g.n, len(p))
@@ -337,7 +337,7 @@ def summarize_open(
     function: str = "weighted_pipeline",
 ) -> Summary:
     """Open deals (expected to close in ``period``) by group × stage: the summary behind
-    :func:`weighted_pipeline` and :func:`pipeline_value`."""
+    `weighted_pipeline` and `pipeline_value`."""
     check_pipeline(function, p)
     g = grouping(p, normalize_by(function, by))
     arrays = run_chunked(p, g, tally_open, resolve_period(function, period))
@@ -357,7 +357,7 @@ def summarize_outcomes(
     histogram: bool = False,
 ) -> Summary:
     """Deals in the window by group × outcome: the summary behind win rates, won revenue, deal
-    size and cycle length (see :func:`tally_outcomes`)."""
+    size and cycle length (see `tally_outcomes`)."""
     check_pipeline(function, p)
     check_view(function, view)
     g = grouping(p, normalize_by(function, by))

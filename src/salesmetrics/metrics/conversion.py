@@ -102,7 +102,9 @@ def conversion_from_stage(
 ) -> StageRates | GroupedResult[StageRates]:
     r"""Pipeline conversion rate: from each open stage, the share of deals that went on to win.
 
-    .. math:: c_k = \frac{n_\text{won, reached } k}{n_\text{closed, reached } k}
+    $$
+    c_k = \frac{n_\text{won, reached } k}{n_\text{closed, reached } k}
+    $$
 
     over the closed deals in the window (open deals have no outcome yet); with ``basis="value"``,
     amounts instead of counts. No-decision outcomes count as not won.
@@ -121,7 +123,7 @@ def conversion_from_stage(
         (in the history) count, for processes where skipping a stage means something. A closed
         deal with no open stage on record counts as having entered the first stage.
     period, view
-        The window, as in :func:`win_rate`: deals closed in the period (``view="period"``) or
+        The window, as in `win_rate`: deals closed in the period (``view="period"``) or
         created in it (``view="cohort"``).
     by
         Field name(s) to group by.
@@ -133,7 +135,7 @@ def conversion_from_stage(
     GroupedResult
         Rate [fraction] keyed by open stage name, in funnel order; with ``by``, such a result per
         group. These measured rates can replace the default stage probabilities in
-        :func:`weighted_pipeline` (``probabilities=``).
+        `weighted_pipeline` (``probabilities=``).
 
     See Also
     --------
@@ -207,7 +209,7 @@ def funnel_counts(
     r"""Funnel: how many deals (or how much value) reached each open stage, and the won total.
 
     Counts every deal in the window, open ones included: reached is as in
-    :func:`conversion_from_stage` (``skipped`` chooses the rule). The last key is the won stage.
+    `conversion_from_stage` (``skipped`` chooses the rule). The last key is the won stage.
 
     Returns
     -------
@@ -285,10 +287,12 @@ def stage_conversion(
     r"""Stage-to-stage conversion: of the deals that reached stage *k*, the share that reached the
     next stage (for the last open stage: the share won).
 
-    .. math:: s_k = \frac{n_\text{reached } k+1}{n_\text{reached } k}
+    $$
+    s_k = \frac{n_\text{reached } k+1}{n_\text{reached } k}
+    $$
 
-    Counts every deal in the window (see :func:`funnel_counts`), so deals still open in stage *k*
-    lower :math:`s_k`; restrict ``period`` to a closed-out window for a settled funnel.
+    Counts every deal in the window (see `funnel_counts`), so deals still open in stage *k*
+    lower $s_k$; restrict ``period`` to a closed-out window for a settled funnel.
 
     Returns
     -------

@@ -77,7 +77,9 @@ def sales_cycle_length(
 ) -> float | GroupedResult[float]:
     r"""Sales cycle length: days from created to close of closed deals [days].
 
-    .. math:: L = \operatorname{stat}_{i}\,(\text{close}_i - \text{created}_i)
+    $$
+    L = \operatorname{stat}_{i}\,(\text{close}_i - \text{created}_i)
+    $$
 
     Parameters
     ----------
@@ -88,7 +90,7 @@ def sales_cycle_length(
         Sales Cycle" and HubSpot's "Average time to close"), ``"median"`` (robust to a few deals
         that dragged on for a year, preferred in pipeline reviews), or a percentile in [0, 100]
         such as 90 (the "how long can a deal take" planning figure). Percentiles interpolate
-        linearly between ranks, as :func:`numpy.percentile` does.
+        linearly between ranks, as `percentile` does.
     outcome
         ``"won"`` (default: the cycle of revenue), ``"lost"`` (lost and no decision: how long
         losing takes), or ``"closed"`` (all).
@@ -105,7 +107,7 @@ def sales_cycle_length(
     Notes
     -----
     Deals without a created date are left out. Deals closed before they were created (loaded with
-    ``allow_close_before_created=True``) are left out too, with a :class:`DataQualityWarning` that
+    ``allow_close_before_created=True``) are left out too, with a `DataQualityWarning` that
     says how many. Durations are whole days between calendar dates. Mean and percentiles are exact:
     the summary keeps a per-group histogram of whole days.
 
@@ -204,7 +206,9 @@ def average_deal_size(
 ) -> float | GroupedResult[float]:
     r"""Average deal size: mean amount of the deals with an outcome [currency].
 
-    .. math:: \bar a = \frac{\sum_i a_i}{n}
+    $$
+    \bar a = \frac{\sum_i a_i}{n}
+    $$
 
     Parameters
     ----------
@@ -215,7 +219,7 @@ def average_deal_size(
         size" of CRM dashboards), ``"lost"`` (lost and no decision), ``"closed"``, or ``"open"``
         (the average open opportunity, for pipeline-coverage planning).
     period, view
-        The window, as in :func:`win_rate`.
+        The window, as in `win_rate`.
     by
         Field name(s) to group by.
 

@@ -37,7 +37,7 @@ class Velocity:
     ``revenue_per_day = opportunities × average_deal_value × win_rate ÷ cycle_days``.
     """
 
-    #: N: deals in play [count] (see ``opportunities=`` of :func:`sales_velocity`).
+    #: N: deals in play [count] (see ``opportunities=`` of `sales_velocity`).
     opportunities: int
     #: V: mean amount of won deals [currency].
     average_deal_value: float
@@ -133,7 +133,9 @@ def sales_velocity(
 ) -> Velocity | GroupedResult[Velocity]:
     r"""Sales velocity: the revenue the pipeline produces per day [currency/day].
 
-    .. math:: \text{revenue per day} = \frac{N \times V \times W}{L}
+    $$
+    \text{revenue per day} = \frac{N \times V \times W}{L}
+    $$
 
     with *V* the mean amount of won deals, *W* the unit win rate (won ÷ closed, no-decision counted
     as lost), and *L* the mean cycle length of won deals [days], all over the deals closed in the
@@ -144,7 +146,7 @@ def sales_velocity(
     p
         The pipeline.
     period
-        The period (a :class:`~salesmetrics.Period` or a label such as ``"2017-Q2"``).
+        The period (a `Period` or a label such as ``"2017-Q2"``).
     by
         Field name(s) to group by.
     opportunities
@@ -163,7 +165,7 @@ def sales_velocity(
         Deals without a created date count as created before the period.
     view
         ``"period"`` (default): V, W and L over the deals closed in the period; ``"cohort"``: over
-        the deals created in it (as in :func:`win_rate`).
+        the deals created in it (as in `win_rate`).
     zero_division
         Revenue per day when the cycle length is 0 days (default nan).
 
@@ -178,8 +180,8 @@ def sales_velocity(
 
     References
     ----------
-    .. [1] HubSpot, "Sales velocity: what it is and how to calculate it".
-    .. [2] Pipedrive, "Sales velocity".
+    1. HubSpot, "Sales velocity: what it is and how to calculate it".
+    2. Pipedrive, "Sales velocity".
 
     Examples
     --------
@@ -240,7 +242,9 @@ def velocity_change(
 ) -> float | npt.NDArray[np.float64]:
     r"""Ratio of new to old sales velocity when each lever is multiplied by a factor.
 
-    .. math:: \frac{v'}{v} = \frac{f_N \, f_V \, f_W}{f_L}
+    $$
+    \frac{v'}{v} = \frac{f_N \, f_V \, f_W}{f_L}
+    $$
 
     Parameters
     ----------

@@ -81,9 +81,11 @@ def weighted_pipeline(
 ) -> float | GroupedResult[float]:
     r"""Weighted (probability-adjusted) pipeline: the expected value of the open deals [currency].
 
-    .. math:: W = \sum_{i \in \text{open}} a_i \, p_i
+    $$
+    W = \sum_{i \in \text{open}} a_i \, p_i
+    $$
 
-    where :math:`a_i` is the deal's amount and :math:`p_i` its own probability if it has one (every
+    where $a_i$ is the deal's amount and $p_i$ its own probability if it has one (every
     CRM lets a rep override it), else its stage's probability.
 
     Parameters
@@ -93,11 +95,11 @@ def weighted_pipeline(
     by
         Field name(s) to group by, e.g. ``"owner"``, ``"stage"`` or ``["team", "owner"]``.
     period
-        Only open deals whose expected close date falls in it (a :class:`~salesmetrics.Period` or
+        Only open deals whose expected close date falls in it (a `Period` or
         a label such as ``"2017-Q2"``). Open deals without a close date are then left out.
     probabilities
         ``{stage name: probability}`` replacing the stages' default probabilities, e.g. win rates
-        measured from history with :func:`conversion_from_stage` instead of the CRM's defaults.
+        measured from history with `conversion_from_stage` instead of the CRM's defaults.
         Deals' own probabilities still take precedence.
 
     Returns
@@ -118,8 +120,8 @@ def weighted_pipeline(
 
     References
     ----------
-    .. [1] Salesforce Help, "Opportunity Fields": Expected Revenue.
-    .. [2] HubSpot Knowledge Base, "Deal stage probability and weighted amount".
+    1. Salesforce Help, "Opportunity Fields": Expected Revenue.
+    2. HubSpot Knowledge Base, "Deal stage probability and weighted amount".
 
     Examples
     --------
@@ -174,7 +176,9 @@ def pipeline_value(
 ) -> float | GroupedResult[float]:
     r"""Open pipeline value: the total amount of the open deals [currency], unweighted.
 
-    .. math:: V = \sum_{i \in \text{open}} a_i
+    $$
+    V = \sum_{i \in \text{open}} a_i
+    $$
 
     Parameters
     ----------
@@ -236,7 +240,9 @@ def won_revenue(
 ) -> float | GroupedResult[float]:
     r"""Won revenue: the total amount of won deals [currency].
 
-    .. math:: R = \sum_{i \in \text{won}} a_i
+    $$
+    R = \sum_{i \in \text{won}} a_i
+    $$
 
     Parameters
     ----------

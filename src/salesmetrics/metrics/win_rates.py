@@ -94,11 +94,11 @@ def win_rate(
 ) -> float | GroupedResult[float]:
     r"""Win rate: the share of decided deals that were won [fraction].
 
-    .. math::
-
-        \text{unit} = \frac{n_\text{won}}{n_\text{won} + n_\text{lost} (+ n_\text{no decision})
-        (+ n_\text{open counted})}, \qquad
-        \text{value} = \frac{\sum_\text{won} a_i}{\sum_\text{same deals} a_i}
+    $$
+    \text{unit} = \frac{n_\text{won}}{n_\text{won} + n_\text{lost} (+ n_\text{no decision})
+    (+ n_\text{open counted})}, \qquad
+    \text{value} = \frac{\sum_\text{won} a_i}{\sum_\text{same deals} a_i}
+    $$
 
     Parameters
     ----------
@@ -141,13 +141,13 @@ def win_rate(
 
     Notes
     -----
-    Deals without an amount count 0 in the value basis. See :func:`outcome_shares` for the won,
+    Deals without an amount count 0 in the value basis. See `outcome_shares` for the won,
     lost and no-decision shares together.
 
     References
     ----------
-    .. [1] Salesforce Help, "Opportunity Win Rate" report.
-    .. [2] Zoho CRM Help, "Motivator: Win rate".
+    1. Salesforce Help, "Opportunity Win Rate" report.
+    2. Zoho CRM Help, "Motivator: Win rate".
 
     Examples
     --------
@@ -247,7 +247,9 @@ def outcome_shares(
 ) -> OutcomeShares | GroupedResult[OutcomeShares]:
     r"""Won, lost and no-decision shares of the closed deals, together.
 
-    .. math:: s_o = \frac{n_o}{n_\text{won} + n_\text{lost} + n_\text{no decision}}
+    $$
+    s_o = \frac{n_o}{n_\text{won} + n_\text{lost} + n_\text{no decision}}
+    $$
 
     The won share is the win rate with ``no_decision="lost"``; the no-decision share is the
     *no-decision rate* that sales-effectiveness studies track separately from losses to
@@ -260,7 +262,7 @@ def outcome_shares(
     basis
         ``"unit"`` (deal counts) or ``"value"`` (amounts).
     period, view, by
-        As in :func:`win_rate`.
+        As in `win_rate`.
 
     Returns
     -------
