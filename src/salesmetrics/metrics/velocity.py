@@ -14,7 +14,7 @@ from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
 from salesmetrics.errors import OptionError, check_option
-from salesmetrics.metrics._common import check_pipeline, check_zero_division, divide, result
+from salesmetrics.metrics._common import check_pipeline, check_zero_division, result
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._options import By, Opportunities, View
 from salesmetrics.metrics._summary import (
@@ -204,22 +204,20 @@ def finalize_velocity(summary: Summary, *, zero_division: float = math.nan
                       ) -> Velocity | GroupedResult[Velocity]:
     """The velocity levers from a ``velocity`` summary."""
     a = summary.arrays
-    n = a["opportunities"]
-    # V, W and L in one division: [won value, won deals, won cycle days] ÷ [valued, closed, cycles]
-    v, w, cycle = divide(
-        np.stack([a["value"][:, WON], a["count"][:, WON], a["cycle_sum"][:, WON]]),
-        np.stack([a["valued"][:, WON], a["count"][:, 1:].sum(axis=1), a["cycle_count"][:, WON]]),
-        math.nan,
-    )
-    v = v / summary.context[0]
-    revenue = divide(n * v * w, cycle, zero_division)
-    revenue[np.isnan(cycle)] = math.nan
-    currency = summary.context[1]
-    values = [
-        Velocity(int(ni), vi, wi, li, ri, currency)
-        for ni, vi, wi, li, ri in zip(n.tolist(), v.tolist(), w.tolist(), cycle.tolist(),
-                                      revenue.tolist(), strict=True)
-    ]
+    minor, currency = summary.context[0], summary.context[1]
+    nan = math.nan
+    # Few groups and five divisions each: plain floats beat a dozen tiny numpy calls.
+    values = []
+    for n, won_value, valued, won, closed, days, cycles in zip(
+        a["opportunities"].tolist(), a["value"][:, WON].tolist(), a["valued"][:, WON].tolist(),
+        a["count"][:, WON].tolist(), a["count"][:, 1:].sum(axis=1).tolist(),
+        a["cycle_sum"][:, WON].tolist(), a["cycle_count"][:, WON].tolist(), strict=True,
+    ):
+        v = won_value / valued / minor if valued else nan
+        w = won / closed if closed else nan
+        cycle = days / cycles if cycles else nan
+        revenue = (n * v * w / cycle if cycle else zero_division) if cycle == cycle else nan
+        values.append(Velocity(n, v, w, cycle, revenue, currency))
     return result(summary, values, "sales_velocity")
 
 
