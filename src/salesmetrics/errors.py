@@ -13,6 +13,8 @@ those keeps working::
     ├── DataTypeError (TypeError)       a value of the wrong type
     └── OptionError (ValueError)        a keyword option outside its valid choices
 
+    DataQualityWarning (UserWarning)    a metric left deals out, and says how many
+
 Messages name the field, the deal id and row where there is one, the value, and the valid choices,
 e.g. ``deal 'D-17' (row 16): amount must be >= 0, got -5.0``.
 """
