@@ -241,3 +241,12 @@ def test_timezone_errors():
         Pipeline.from_columns(cols(), timezone="Mars/Olympus")
     with pytest.raises(DataTypeError, match="timezone must be"):
         Pipeline.from_columns(cols(), timezone=5)
+
+
+def test_float_ids():
+    p = Pipeline.from_columns({"id": np.array([1.0, 2.0]), "stage": ["Meeting", "Meeting"]})
+    assert p.ids.tolist() == [1, 2]
+    with pytest.raises(DataError, match="row 1: id is missing"):
+        Pipeline.from_columns({"id": np.array([1.0, np.nan]), "stage": ["Meeting", "Meeting"]})
+    with pytest.raises(DataTypeError, match=r"row 0: id must be a str or int, got 1\.5"):
+        Pipeline.from_columns({"id": np.array([1.5, 2.0]), "stage": ["Meeting", "Meeting"]})

@@ -921,6 +921,14 @@ def _column_names(data: Any) -> list[str]:
 
 
 def _ids(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    if arr.dtype.kind == "f":  # integer ids read as floats (a frame column with a gap)
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            what = ("is missing" if np.isnan(arr[row])
+                    else f"must be a str or int, got {float(arr[row])!r}")
+            raise (DataError if np.isnan(arr[row]) else DataTypeError)(f"row {row}: id {what}")
+        return arr.astype(np.int64)
     if arr.dtype.kind in "iuU":
         if arr.dtype.kind == "U" and (np.char.str_len(arr) == 0).any():
             row = int(np.flatnonzero(np.char.str_len(arr) == 0)[0])
