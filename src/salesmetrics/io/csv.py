@@ -43,5 +43,7 @@ def read_columns(
         raise DataError(f"{os.fspath(path)!r}: the header repeats a column name: {names}")
     if not rows:
         return {name: np.array([], dtype=str) for name in names}
-    table = np.array(rows, dtype=str)
-    return {name: table[:, i] for i, name in enumerate(names)}
+    # One array per column, each as wide as its own longest cell (a long free-text column does
+    # not widen the others).
+    columns = zip(*rows, strict=True)
+    return {name: np.array(values, dtype=str) for name, values in zip(names, columns, strict=True)}
