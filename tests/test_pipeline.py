@@ -201,3 +201,10 @@ def test_history_resolves_ids_and_sorts_events(ids):
     missing = dict(events, id=[*ids[[3, 3, 1]].tolist(), unknown])
     with pytest.raises(sm.errors.DataError, match=r"history row 3: deal .* is not in the pipeline"):
         Pipeline.from_columns(data, history=missing)
+
+
+def test_nanosecond_timestamps_in_a_time_zone():
+    stamps = np.array(["2024-03-01T23:30:00", "NaT"], dtype="datetime64[ns]")
+    p = Pipeline.from_columns({"id": [1, 2], "stage": ["Meeting", "Meeting"], "created": stamps},
+                              timezone="Asia/Tokyo")
+    assert p.created.astype(str).tolist() == ["2024-03-02", "NaT"]

@@ -102,7 +102,7 @@ def to_date_array(
     if arr.dtype.kind == "M":
         if timezone is None or arr.dtype == np.dtype("datetime64[D]"):
             return arr.astype("datetime64[D]", copy=False)
-        arr = arr.astype(object)
+        arr = arr.astype("datetime64[us]").astype(object)  # [ns] would give ints
     if arr.dtype.kind == "U" or (arr.dtype == object and timezone is None):
         try:
             fast = _parse_iso_days(arr)
