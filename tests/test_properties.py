@@ -193,3 +193,15 @@ def test_cycle_statistics_match_numpy(rows):
             assert got == pytest.approx(expected(days))
         else:
             assert math.isnan(got)
+
+
+@given(deal_rows())
+def test_round_trip_through_columns_and_deals(rows):
+    p = build(rows)
+    cols = p.to_columns()
+    # (an empty pipeline's currency cannot ride in its columns: say it)
+    again = sm.Pipeline.from_columns(cols, p.stages, columns={k: k for k in cols},
+                                     history=p.history_columns(), currency=p.currency)
+    assert again == p
+    rebuilt = sm.Pipeline.from_deals(list(p), p.stages)
+    assert list(rebuilt) == list(p)
