@@ -170,6 +170,13 @@ def test_hubspot_export_with_labels():
     assert p.stage_names[-2:] == ("Closed Won", "Closed Lost")
     assert sm.win_rate(p, by="owner") == {"Avery Jones": 0.0, "Blake Lee": 1.0}
     assert sm.weighted_pipeline(p) == pytest.approx(12_000 * 0.6)
+    # "Date entered" columns are the history (the Enterprise pipeline's column is skipped)
+    assert [s for s, _ in p.deal("9002").history] == ["Qualified To Buy", "Contract Sent"]
+    assert len(p.history) == 5
+    api = read_hubspot(load("hubspot_deals.json"), pipelines=load("hubspot_pipelines.json"),
+                       pipeline="default")
+    assert repr(sm.conversion_from_stage(p, skipped="visited")) == repr(
+        sm.conversion_from_stage(api, skipped="visited"))  # nan-aware: same rates, same nans
 
 
 def test_hubspot_epoch_milliseconds_and_scale_errors():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -57,6 +58,7 @@ _ALIASES = {
     "deal_type": ("dealtype", "Deal Type"),
 }
 _ENTERED = "hs_date_entered_"
+_EXPORT_ENTERED = re.compile(r'^Date entered "(.+) \((.+)\)"$')
 
 
 def _find(table: Table, key: str) -> str | None:
@@ -97,7 +99,8 @@ def read_hubspot(
     -------
     Pipeline
         Stages named by their labels, in display order; fields ``owner`` and ``deal_type`` where
-        present; the stage history from the ``hs_date_entered_<stage id>`` properties.
+        present; the stage history from the ``hs_date_entered_<stage id>`` properties (in an
+        export, the ``Date entered "<stage> (<pipeline>)"`` columns).
 
     Notes
     -----
@@ -166,7 +169,7 @@ def read_hubspot(
     if currency_col and currency is None:
         data["currency"] = table[currency_col]
         columns["currency"] = "currency"
-    history = _history(table, ids, by_key, date_formats, zone)
+    history = _history(table, ids, by_key, str(definition.get("label", "")), date_formats, zone)
     try:
         return Pipeline.from_columns(
             data, process, columns=columns, currency=currency, history=history, timezone=zone,
@@ -250,15 +253,21 @@ def _stages(
 
 
 def _history(
-    table: Table, ids: Any, by_key: dict[str, str], formats: Sequence[str],
+    table: Table, ids: Any, by_key: dict[str, str], pipeline_label: str, formats: Sequence[str],
     zone: dt.tzinfo | None,
 ) -> dict[str, Any] | None:
-    entered = [name for name in table if name.startswith(_ENTERED)]
+    """Stage-entry dates: API properties ``hs_date_entered_<stage id>``, or export columns
+    ``Date entered "<stage label> (<pipeline label>)"``; other pipelines' stages are skipped."""
     out: dict[str, list[Any]] = {"id": [], "stage": [], "date": []}
-    for name in entered:
-        stage_id = name[len(_ENTERED):]
-        label = by_key.get(stage_id)
-        if label is None:  # a stage of another pipeline
+    for name in table:
+        label = None
+        if name.startswith(_ENTERED):
+            label = by_key.get(name[len(_ENTERED):])
+        else:
+            match = _EXPORT_ENTERED.match(name)
+            if match and match.group(2) == pipeline_label:
+                label = by_key.get(match.group(1))
+        if label is None:
             continue
         days = parse_dates(table[name], field=name, ids=ids, formats=formats, timezone=zone)
         rows = np.flatnonzero(~np.isnat(days))
