@@ -69,11 +69,18 @@ def test_grouped_by_every_field_covers_the_groups(name):
         assert list(result) == [k for k in p.categories(field).tolist() if k in result]
 
 
+BY_STAGE = {"conversion_from_stage", "stage_conversion", "funnel_counts"}
+SCALAR_TYPES = {"sales_velocity": Velocity, "outcome_shares": OutcomeShares}
+
+
 @pytest.mark.parametrize("name", list(METRICS))
-def test_ungrouped_result_is_not_a_mapping_of_groups(name):
+def test_ungrouped_result_type(name):
     result = METRICS[name](sample_pipeline())
-    if isinstance(result, GroupedResult):  # conversion and funnel: keyed by stage
+    if name in BY_STAGE:  # keyed by stage, not by a group of deals
+        assert isinstance(result, GroupedResult)
         assert result.by == ("stage",)
+    else:
+        assert type(result) is SCALAR_TYPES.get(name, float)
 
 
 @pytest.mark.parametrize("name", list(METRICS))

@@ -8,7 +8,7 @@ What is in it, so that every metric has something to show:
 - deals created from 2023-01-02 to 2024-12-20; the export's snapshot day is ``SAMPLE_AS_OF``
   (2024-12-31): deals whose story ends later are still open in the stage they had reached;
 - owners differ in skill, teams (Enterprise, Mid-market, SMB) in deal size and cycle length;
-- about 1 deal in 12 skips a stage (so ``skipped="visited"`` differs from ``"implied"``);
+- about 1 deal in 30 skips a stage (so ``skipped="visited"`` differs from ``"implied"``);
 - about 4 % of closed deals end without a decision;
 - stale open deals that stopped moving months ago, open deals without an amount (early stages)
   or without an expected close date, and per-deal probability overrides on a few.
@@ -121,7 +121,7 @@ def sample_pipeline() -> Pipeline:
     names = np.array([s.name for s in SAMPLE_STAGES], dtype=object)
     events_id = np.concatenate(hist_id)
     events_stage = np.concatenate(hist_stage)
-    # About 1 deal in 12 skipped a middle stage: drop that stage's event when the deal went past it.
+    # About 1 deal in 30 skipped a middle stage: drop that stage's event when the deal went past it.
     furthest = np.where(outcome == 5, n_open, stage)
     skipped = (events_stage >= 1) & (events_stage <= 3) & (events_stage < furthest[events_id])
     keep = ~(skipped & (rng.random(len(events_id)) < 0.03))

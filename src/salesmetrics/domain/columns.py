@@ -16,7 +16,9 @@ import numpy.typing as npt
 
 from salesmetrics.errors import DataTypeError, RaggedColumnsError, where
 
-__all__ = ["Labels", "column_length", "encode_labels", "to_float_array", "to_numpy"]
+__all__ = [
+    "Labels", "column_length", "encode_labels", "is_missing_value", "to_float_array", "to_numpy",
+]
 
 IntArray = npt.NDArray[np.intp]
 
@@ -72,10 +74,11 @@ def to_numpy(col: object) -> npt.NDArray[Any]:
         return np.asarray(out)
     if isinstance(col, (str, bytes)) or not hasattr(col, "__len__"):
         raise DataTypeError(f"a column must be a sequence of values, got {col!r}")
-    return np.asarray(col, dtype=object) if not isinstance(col, np.ndarray) else col
+    return np.asarray(col, dtype=object)
 
 
-def _is_missing_value(value: object) -> bool:
+def is_missing_value(value: object) -> bool:
+    """None, NaN, an empty or blank string, or pandas' NA / NaT: a missing cell."""
     if value is None:
         return True
     if isinstance(value, float):
@@ -102,7 +105,7 @@ def to_float_array(
             pass
     out = np.empty(len(arr), dtype=np.float64)
     for row, value in enumerate(arr.tolist()):
-        if _is_missing_value(value):
+        if is_missing_value(value):
             out[row] = math.nan
             continue
         if isinstance(value, bool):
@@ -231,7 +234,7 @@ def _missing_objects(arr: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
             return missing
     except (TypeError, ValueError):
         pass
-    return np.fromiter((_is_missing_value(v) for v in arr.tolist()), bool, len(arr))
+    return np.fromiter((is_missing_value(v) for v in arr.tolist()), bool, len(arr))
 
 
 def _as_text_if_all_str(values: npt.NDArray[Any]) -> npt.NDArray[Any]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.domain.columns import to_numpy
+from salesmetrics.domain.columns import is_missing_value, to_numpy
 from salesmetrics.errors import DataError, DataTypeError, where
 
 __all__ = ["NAT", "to_date", "to_date_array", "to_zone"]
@@ -36,13 +36,10 @@ def to_zone(timezone: str | dt.tzinfo | None) -> dt.tzinfo | None:
 
 
 def _is_missing(value: object) -> bool:
-    if value is None:
+    """A missing cell, or a date column's spelled-out missing value (``"NaT"``, ``"null"``…)."""
+    if isinstance(value, str) and value.strip() in ("NaT", "nan", "NaN", "None", "null"):
         return True
-    if isinstance(value, float) and value != value:
-        return True
-    if isinstance(value, str) and value.strip() in ("", "NaT", "nan", "NaN", "None", "null"):
-        return True
-    return type(value).__name__ in ("NaTType", "NAType")
+    return is_missing_value(value)
 
 
 def to_date(

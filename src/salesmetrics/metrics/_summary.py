@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics._kernels import add_padded
 from salesmetrics.domain.period import Period, as_period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataTypeError, SalesMetricsError, check_option
@@ -168,14 +169,12 @@ class Summary:
         arrays: dict[str, npt.NDArray[Any]] = {}
         for name, mine in self.arrays.items():
             theirs = other.arrays[name]
-            width = tuple(max(a, b) for a, b in zip(mine.shape[1:], theirs.shape[1:], strict=True))
-            total = np.zeros((len(keys), *width), dtype=np.result_type(mine, theirs))
-            mine_cells: tuple[Any, ...] = (slice(0, len(mine)),
-                                           *(slice(0, s) for s in mine.shape[1:]))
-            their_cells: tuple[Any, ...] = (where, *(slice(0, s) for s in theirs.shape[1:]))
-            total[mine_cells] += mine
-            total[their_cells] += theirs
-            arrays[name] = total
+            # Rows aligned on the union of keys, then added as the chunked tallies are.
+            mine_rows = np.zeros((len(keys), *mine.shape[1:]), dtype=mine.dtype)
+            mine_rows[: len(mine)] = mine
+            their_rows = np.zeros((len(keys), *theirs.shape[1:]), dtype=theirs.dtype)
+            their_rows[where] = theirs
+            arrays[name] = add_padded(mine_rows, their_rows)
         order = sorted(range(len(keys)), key=lambda i: _sort_key(keys[i]))
         return Summary(
             self.metric,
