@@ -9,6 +9,7 @@ those keeps working::
     │   ├── UnknownStageError           a stage name that the sales process does not have
     │   ├── DuplicateDealError          the same deal id twice
     │   ├── CurrencyError               currencies mixed without conversion rates
+    │   ├── AmountError                 an amount or a total past 2**63 - 1 minor units
     │   └── RaggedColumnsError          columns of different lengths
     ├── DataTypeError (TypeError)       a value of the wrong type
     └── OptionError (ValueError)        a keyword option outside its valid choices
@@ -24,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "AmountError",
     "CurrencyError",
     "DataError",
     "DataQualityWarning",
@@ -58,6 +60,13 @@ class DuplicateDealError(DataError):
 
 class CurrencyError(DataError):
     """Deals in different currencies were mixed without conversion rates."""
+
+
+class AmountError(DataError):
+    """An amount, or a total of amounts, does not fit in 2**63 - 1 minor units (int64).
+
+    Totals are exact integers; past that limit they would wrap, so they raise instead.
+    """
 
 
 class RaggedColumnsError(DataError):
