@@ -1,30 +1,41 @@
 """The pipeline review: open and weighted pipeline, win rates, conversion, velocity and cycle
 length, as plain text (`pipeline_review`) or one self-contained HTML page with the charts
-embedded (`pipeline_review_html`)."""
+embedded (`pipeline_review_html`).
+
+What would make a number misleading is said in the report, not hidden behind it: missing amounts
+show as "no amounts" (never as 0), and every `DataQualityWarning` that the metrics raise becomes a
+line of its "Data quality" section instead of a warning printed at the user. Rendering leaves the
+caller's global state alone (matplotlib's backend, pyplot's figures, rcParams).
+"""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import html
 import io
 import math
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import attrs
+import numpy as np
 
 from salesmetrics.domain.period import Period, PeriodLike, as_period
 from salesmetrics.domain.pipeline import Pipeline
+from salesmetrics.domain.stage import OPEN, WON
+from salesmetrics.errors import DataQualityWarning
 from salesmetrics.metrics import (
     conversion_from_stage,
-    funnel_counts,
     pipeline_value,
     sales_cycle_length,
     sales_velocity,
     weighted_pipeline,
     win_rate,
 )
+from salesmetrics.metrics.conversion import summarize_reached
 
 __all__ = ["pipeline_review", "pipeline_review_html"]
 
@@ -36,6 +47,28 @@ class Section:
     title: str
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    #: One-line remarks shown under the table (a section without a header is only these).
+    notes: tuple[str, ...] = ()
+
+
+NO_AMOUNTS = "no amounts"
+
+
+@contextlib.contextmanager
+def _data_quality(found: list[str]) -> Iterator[None]:
+    """Collect the `DataQualityWarning` messages raised inside, one line each and each once, into
+    ``found``; other warnings go on to the caller's filters unchanged."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataQualityWarning)
+        yield
+    for item in caught:
+        if issubclass(item.category, DataQualityWarning):
+            line = " ".join(str(item.message).split())
+            if line not in found:
+                found.append(line)
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno,
+                                   source=item.source)
 
 
 def _money(value: float, currency: str | None) -> str:
@@ -60,42 +93,87 @@ def _title(p: Pipeline, period: Period | None) -> str:
 def review_sections(
     p: Pipeline, *, period: PeriodLike | None = None, by: str | None = None
 ) -> list[Section]:
-    """The review's tables, computed once for either rendering."""
-    chosen = None if period is None else as_period(period)
+    """The review's tables, computed once for either rendering; the last one is "Data quality"
+    when a metric warned."""
+    found: list[str] = []
+    with _data_quality(found):
+        sections = _sections(p, None if period is None else as_period(period), by)
+    return sections + _quality_section(found)
+
+
+def _quality_section(found: Sequence[str]) -> list[Section]:
+    return [Section("Data quality", (), (), tuple(found))] if found else []
+
+
+def _open_pipeline(p: Pipeline, chosen: Period | None) -> Section:
+    """Open and weighted pipeline by open stage; a stage whose open deals all lack an amount
+    shows "no amounts", not 0."""
     cur = p.currency
-    open_by_stage = (pipeline_value(p, by="stage", period=chosen))
-    weighted_by_stage = (weighted_pipeline(p, by="stage", period=chosen))
-    rows = [(s, _money(open_by_stage.get(s, 0.0), cur),
-             _money(weighted_by_stage.get(s, 0.0), cur)) for s in p.open_stage_names]
-    rows.append(("Total", _money(sum(open_by_stage.values()), cur),
-                 _money(sum(weighted_by_stage.values()), cur)))
-    sections = [Section(
+    open_by_stage = pipeline_value(p, by="stage", period=chosen)
+    weighted_by_stage = weighted_pipeline(p, by="stage", period=chosen)
+    is_open = p.outcome_codes == OPEN
+    if chosen is not None:
+        is_open &= chosen.contains(p.close_date)
+    n_stages = len(p.stages)
+    deals = np.bincount(p.stage_codes[is_open], minlength=n_stages)
+    missing = np.bincount(p.stage_codes[is_open & p.amount_missing], minlength=n_stages)
+
+    def cells(n: int, n_missing: int, open_: float, weighted: float) -> tuple[str, str]:
+        if n and n_missing == n:
+            return NO_AMOUNTS, NO_AMOUNTS
+        return _money(open_, cur), _money(weighted, cur)
+
+    rows = [(s, *cells(int(deals[k]), int(missing[k]), open_by_stage.get(s, 0.0),
+                       weighted_by_stage.get(s, 0.0)))
+            for k, s in enumerate(p.open_stage_names)]
+    total, total_missing = int(deals.sum()), int(missing.sum())
+    rows.append(("Total", *cells(total, total_missing, sum(open_by_stage.values()),
+                                 sum(weighted_by_stage.values()))))
+    notes = (f"{total_missing:,} of {total:,} open deals have no amount and are not in these "
+             "totals",) if total_missing else ()
+    return Section(
         "Open pipeline by stage" + (" (expected to close in the period)" if chosen else ""),
-        ("stage", "open", "weighted"), tuple(rows))]
+        ("stage", "open", "weighted"), tuple(rows), notes)
+
+
+def _sections(p: Pipeline, chosen: Period | None, by: str | None) -> list[Section]:
+    cur = p.currency
+    no_amounts = len(p) > 0 and bool(p.amount_missing.all())
+
+    def money(value: float, currency: str | None = cur) -> str:
+        return NO_AMOUNTS if no_amounts else _money(value, currency)
+
+    def value_pct(value: float) -> str:
+        return NO_AMOUNTS if no_amounts else _pct(value)
+
+    sections = [_open_pipeline(p, chosen)]
 
     wr_rows = [("all", _pct(win_rate(p, period=chosen)),
-                _pct(win_rate(p, period=chosen, basis="value")))]
+                value_pct(win_rate(p, period=chosen, basis="value")))]
     if by:
-        unit = (win_rate(p, period=chosen, by=by))
-        value = (win_rate(p, period=chosen, by=by, basis="value"))
-        wr_rows += [(str(k), _pct(unit[k]), _pct(value[k])) for k in unit]
+        unit = win_rate(p, period=chosen, by=by)
+        value = win_rate(p, period=chosen, by=by, basis="value")
+        wr_rows += [(str(k), _pct(unit[k]), value_pct(value[k])) for k in unit]
     sections.append(Section("Win rate (closed deals; no decision counts as lost)",
                             (by or "", "unit", "value"), tuple(wr_rows)))
 
-    conv = (conversion_from_stage(p, period=chosen))
-    funnel = (funnel_counts(p, period=chosen))
+    # Closed deals only, as the title says: open deals have reached stages but have no outcome.
+    conv = conversion_from_stage(p, period=chosen)
+    counts = summarize_reached(p, period=chosen).arrays["count"][0]
+    won, closed = counts[:, WON], counts[:, WON:].sum(axis=1)
     sections.append(Section(
         "Conversion to win from each stage (closed deals that reached it)",
-        ("stage", "reached", "win rate"),
-        tuple((str(s), f"{funnel[s]:,.0f}", _pct(conv[s])) for s in conv)))
+        ("stage", "reached", "won", "win rate"),
+        tuple((str(s), f"{int(closed[k]):,}", f"{int(won[k]):,}", _pct(conv[s]))
+              for k, s in enumerate(conv))))
 
     v = sales_velocity(p, period=chosen)
     sections.append(Section("Sales velocity = N × V × W ÷ L", ("lever", "value"), (
         ("N opportunities", f"{v.opportunities:,}"),
-        ("V average won deal", _money(v.average_deal_value, cur)),
+        ("V average won deal", money(v.average_deal_value)),
         ("W win rate", _pct(v.win_rate)),
         ("L cycle (won)", _days(v.cycle_days)),
-        ("revenue per day", _money(v.revenue_per_day, cur)),
+        ("revenue per day", money(v.revenue_per_day)),
     )))
 
     sections.append(Section("Sales cycle, created → close", ("outcome", "mean", "median"), tuple(
@@ -103,15 +181,18 @@ def review_sections(
          _days(sales_cycle_length(p, outcome=o, period=chosen, statistic="median")))
         for o in ("won", "lost"))))
     if by:
-        per = (sales_velocity(p, period=chosen, by=by))
+        per = sales_velocity(p, period=chosen, by=by)
         sections.append(Section(f"Velocity by {by}", (by, "N", "V", "W", "L", "per day"), tuple(
-            (str(k), f"{x.opportunities:,}", _money(x.average_deal_value, None),
-             _pct(x.win_rate), _days(x.cycle_days), _money(x.revenue_per_day, None))
+            (str(k), f"{x.opportunities:,}", money(x.average_deal_value, None),
+             _pct(x.win_rate), _days(x.cycle_days), money(x.revenue_per_day, None))
             for k, x in per.items())))
     return sections
 
 
 def _text_table(section: Section) -> list[str]:
+    notes = [f"  - {note}" for note in section.notes]
+    if not section.header:
+        return [section.title, *notes]
     table = [section.header, *section.rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(section.header))]
 
@@ -121,7 +202,7 @@ def _text_table(section: Section) -> list[str]:
         return "  " + "  ".join([first, *rest])
 
     return [section.title, line(section.header), "  " + "  ".join("-" * w for w in widths),
-            *(line(r) for r in section.rows)]
+            *(line(r) for r in section.rows), *notes]
 
 
 def pipeline_review(
@@ -162,25 +243,32 @@ th{background:#f3f5f9}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:1em}
 .charts img{width:100%;border:1px solid #eee}
 .note{color:#666}
+.quality li{color:#8a4b00}
 """
 
 
 def _html_table(section: Section) -> str:
+    title = f"<h2>{html.escape(section.title)}</h2>"
+    if not section.header:
+        items = "".join(f"<li>{html.escape(note)}</li>" for note in section.notes)
+        return f"{title}<ul class='quality'>{items}</ul>"
+    notes = "".join(f"<p class='note'>{html.escape(note)}</p>" for note in section.notes)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in section.header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
                    for row in section.rows)
-    return (f"<h2>{html.escape(section.title)}</h2>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
 
 
 def _charts(p: Pipeline, period: Period | None, by: str | None) -> list[str]:
-    """The review's figures as base64 PNG data URIs (empty without matplotlib)."""
+    """The review's figures as base64 PNG data URIs (empty without matplotlib).
+
+    Each is drawn on a `matplotlib.figure.Figure` of its own, which pyplot does not know of: the
+    caller's backend, current figure and open figures stay as they were.
+    """
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:
         return []
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
 
     from salesmetrics import plot
 
@@ -194,13 +282,10 @@ def _charts(p: Pipeline, period: Period | None, by: str | None) -> list[str]:
     ]
     uris = []
     for draw in figures:
-        fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
-        try:
-            draw(ax)
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=90)
-        finally:
-            plt.close(fig)
+        fig = Figure(figsize=(7, 4), layout="constrained")
+        draw(fig.add_subplot())
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=90)
         uris.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
     return uris
 
@@ -219,11 +304,14 @@ def pipeline_review_html(
     """
     chosen = None if period is None else as_period(period)
     title = _title(p, chosen)
-    charts = _charts(p, chosen, by)
+    found: list[str] = []
+    with _data_quality(found):
+        sections = _sections(p, chosen, by)
+        charts = _charts(p, chosen, by)
     figures = ("<div class='charts'>" + "".join(f"<img alt='chart' src='{uri}'>" for uri in charts)
                + "</div>") if charts else (
         "<p class='note'>Install salesmetrics[plot] (matplotlib) for the charts.</p>")
-    tables = "".join(_html_table(s) for s in review_sections(p, period=chosen, by=by))
+    tables = "".join(_html_table(s) for s in sections + _quality_section(found))
     made = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
