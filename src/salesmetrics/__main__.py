@@ -1,20 +1,58 @@
-"""``python -m salesmetrics report [CSV …] [--period 2017-Q2] [--by owner]``: a pipeline review."""
+"""``python -m salesmetrics report [CSV …] [--period 2017-Q2] [--by owner]``: a pipeline review.
+
+Bad input (an option, a file, its columns or stages) gives one line on stderr, starting
+``error:``, and exit status 2; never a traceback. Warnings about the data while loading are one
+line each, starting ``warning:``; those of the metrics are the report's "Data quality" section.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
+from typing import NoReturn
 
 import numpy as np
+import numpy.typing as npt
 
+from salesmetrics.domain.period import Period, as_period
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import DEFAULT_STAGES, Outcome, Stage
-from salesmetrics.errors import SalesMetricsError
+from salesmetrics.domain.stage import DEFAULT_STAGES, Stage, validate_stages
+from salesmetrics.errors import DataError, SalesMetricsError, UnknownStageError, choices
 from salesmetrics.io.csv import read_columns
-from salesmetrics.report import pipeline_review, pipeline_review_html
+from salesmetrics.report import _data_quality, pipeline_review, pipeline_review_html
 
 __all__ = ["main"]
+
+_STAGES_FORM = "NAME:PROBABILITY[:OUTCOME],… (OUTCOME is won, lost or no_decision)"
+_STAGES_EXAMPLE = "--stages 'Prospecting:0.1,Engaging:0.5,Won:1:won,Lost:0:lost'"
+#: Options that say how to read CSV files; the bundled sample has no use for them.
+_CSV_OPTIONS = {"stages": "--stages", "column": "--column", "currency": "--currency",
+                "encoding": "--encoding", "delimiter": "--delimiter",
+                "allow_close_before_created": "--allow-close-before-created"}
+
+
+class _UsageError(Exception):
+    """A command-line option that argparse could not take."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (raised, for `main` to print), not the usage
+    text followed by an exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _period(text: str) -> Period:
+    """``--period``: a period label."""
+    try:
+        return as_period(text)
+    except SalesMetricsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _stages(spec: str) -> tuple[Stage, ...]:
@@ -22,64 +60,169 @@ def _stages(spec: str) -> tuple[Stage, ...]:
     stages = []
     for item in spec.split(","):
         parts = [x.strip() for x in item.split(":")]
-        if len(parts) not in (2, 3):
-            raise argparse.ArgumentTypeError(f"stage {item!r}: write NAME:PROBABILITY[:OUTCOME]")
-        outcome = Outcome[parts[2].upper()] if len(parts) == 3 else Outcome.OPEN
-        stages.append(Stage(parts[0], float(parts[1]), outcome))
-    return tuple(stages)
+        if len(parts) not in (2, 3) or not parts[0]:
+            raise argparse.ArgumentTypeError(f"stage {item.strip()!r}: write {_STAGES_FORM}")
+        try:
+            probability = float(parts[1])
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"stage {item.strip()!r}: probability {parts[1]!r} is not a number; write "
+                f"{_STAGES_FORM}"
+            ) from None
+        try:
+            stages.append(Stage(parts[0], probability, *parts[2:]))
+        except SalesMetricsError as error:
+            raise argparse.ArgumentTypeError(f"stage {item.strip()!r}: {error}") from None
+    try:
+        return validate_stages(stages)
+    except SalesMetricsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _column(item: str) -> tuple[str, str]:
+    """``--column ATTR=NAME`` as a pair."""
+    attribute, sep, name = (x.strip() for x in item.partition("="))
+    if not sep or not attribute or not name:
+        raise argparse.ArgumentTypeError(
+            f"{item!r}: write ATTR=NAME, a deal attribute and a column of the CSV, e.g. id=opp_id"
+        )
+    return attribute, name
+
+
+def _read(path: str, args: argparse.Namespace) -> dict[str, npt.NDArray[np.str_]]:
+    """One CSV file as columns; a file that cannot be read or decoded is a `DataError` naming
+    it."""
+    try:
+        return read_columns(path, delimiter=args.delimiter, encoding=args.encoding)
+    except UnicodeDecodeError as first:
+        # The reader decodes in chunks: decode the whole file to find the line.
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        error = first
+        try:
+            raw.decode(args.encoding)
+        except UnicodeDecodeError as whole:
+            error = whole
+        line = raw.count(b"\n", 0, error.start) + 1
+        encoding = "utf-8" if args.encoding == "utf-8-sig" else args.encoding
+        raise DataError(
+            f"{path!r} line {line} is not {encoding} text: {error.reason} at byte "
+            f"{error.object[error.start:error.start + 1]!r}; give the file's encoding with "
+            "--encoding, e.g. --encoding latin-1 or --encoding cp1252"
+        ) from None
+    except LookupError:
+        raise DataError(f"--encoding {args.encoding!r} is not an encoding Python knows") from None
+    except csv.Error as error:
+        raise DataError(f"{path!r} is not a CSV file that can be read: {error}") from None
+
+
+def _stage_counts(values: npt.NDArray[np.str_]) -> str:
+    counts = Counter(str(v).strip() for v in values.tolist())
+    shown = [f"{name!r} ({n:,})" for name, n in counts.most_common(30)]
+    more = len(counts) - len(shown)
+    return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
 
 
 def _load(paths: Sequence[str], args: argparse.Namespace) -> Pipeline:
     if not paths:
+        given = [flag for name, flag in _CSV_OPTIONS.items()
+                 if getattr(args, name) not in (None, [], False)]
+        if given:
+            raise DataError(f"{', '.join(given)}: only for CSV files; give a CSV file, or leave "
+                            f"{'it' if len(given) == 1 else 'them'} out for the bundled sample")
         from salesmetrics.datasets import sample_pipeline
 
         return sample_pipeline()
-    tables = [read_columns(path) for path in paths]
+    if args.encoding is None:
+        args.encoding = "utf-8-sig"
+    if args.delimiter is None:
+        args.delimiter = ","
+    tables = [_read(path, args) for path in paths]
     names = list(tables[0])
     for path, table in zip(paths[1:], tables[1:], strict=True):
         if list(table) != names:
-            raise SalesMetricsError(f"{path!r} has other columns than {paths[0]!r}")
+            raise DataError(f"{path!r} has other columns than {paths[0]!r}: {choices(list(table))}"
+                            f" instead of {choices(names)}")
     data = {name: np.concatenate([t[name] for t in tables]) for name in names}
-    columns = dict(item.split("=", 1) for item in args.column)
-    return Pipeline.from_columns(
-        data, args.stages or DEFAULT_STAGES, columns=columns, currency=args.currency,
-        allow_close_before_created=args.allow_close_before_created,
-    )
+    columns = dict(args.column)
+    files = "the file's" if len(paths) == 1 else "the files'"
+    needed = {"id": "id", "stage": "stage", **columns}
+    absent = [f"{source!r} (for {attribute!r})" for attribute, source in needed.items()
+              if source not in data]
+    if absent:
+        stages = (f"; and if the stage column holds other stages than the default ones, give the "
+                  f"sales process with --stages {_STAGES_FORM}, e.g. {_STAGES_EXAMPLE}"
+                  if needed["stage"] not in data else "")
+        raise DataError(
+            f"no column {', '.join(absent)} in {', '.join(map(repr, paths))}; {files} columns are "
+            f"{choices(names)}: map each deal attribute to one with --column ATTR=NAME, e.g. "
+            f"--column id={names[0]}{stages}"
+        )
+    try:
+        return Pipeline.from_columns(
+            data, args.stages or DEFAULT_STAGES, columns=columns, currency=args.currency,
+            allow_close_before_created=args.allow_close_before_created,
+        )
+    except UnknownStageError as error:
+        stage_column = needed["stage"]
+        raise UnknownStageError(
+            f"{error}. {files.capitalize()} stages (column {stage_column!r}) are "
+            f"{_stage_counts(data[stage_column])}: give the sales process with --stages "
+            f"{_STAGES_FORM}, e.g. {_STAGES_EXAMPLE}, or map another column with --column "
+            f"stage=NAME ({files} columns are {choices(names)})"
+        ) from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m salesmetrics",
-                                     description="Sales metrics from CRM deals.")
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m salesmetrics", description="Sales metrics from CRM deals.")
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser(
         "report", help="print a pipeline review (of the bundled sample when no CSV is given)"
     )
     report.add_argument("csv", nargs="*", help="CSV exports with a header row")
-    report.add_argument("--period", help="e.g. 2017-Q2, 2017-07, 2017-W05, FY2025")
+    report.add_argument("--period", type=_period,
+                        help="e.g. 2017-Q2, 2017-07, 2017-W05, FY2025")
     report.add_argument("--by", help="field to break down by, e.g. owner")
     report.add_argument(
         "--stages", type=_stages,
         help="sales process, e.g. 'Prospecting:0.1,Engaging:0.5,Won:1:won,Lost:0:lost'",
     )
     report.add_argument("--column", action="append", default=[], metavar="ATTR=NAME",
+                        type=_column,
                         help="map a deal attribute to a CSV column, e.g. id=opportunity_id")
     report.add_argument("--currency", help="ISO 4217 code of the amounts")
+    report.add_argument("--encoding", help="text encoding of the CSV files (default utf-8)")
+    report.add_argument("--delimiter", help="cell separator of the CSV files (default ,)")
     report.add_argument("--allow-close-before-created", action="store_true",
                         help="load deals closed before they were created")
     report.add_argument("--html", metavar="FILE",
                         help="also write the review as one self-contained HTML page with charts")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (2 for bad input, with one line on stderr)."""
     try:
-        pipeline = _load(args.csv, args)
+        args = _parser().parse_args(argv)
+        found: list[str] = []
+        with _data_quality(found):
+            pipeline = _load(args.csv, args)
+        for line in found:
+            print(f"warning: {line}", file=sys.stderr)
         print(pipeline_review(pipeline, period=args.period, by=args.by))
         if args.html:
             page = pipeline_review_html(pipeline, period=args.period, by=args.by)
             with open(args.html, "w", encoding="utf-8") as handle:
                 handle.write(page)
             print(f"\nwrote {args.html}")
-    except (SalesMetricsError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (_UsageError, SalesMetricsError) as error:
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        name = error.filename if error.filename is not None else ""
+        reason = error.strerror or str(error)
+        print(f"error: {os.fspath(name)!r}: {reason}" if name else f"error: {reason}",
+              file=sys.stderr)
         return 2
     return 0
 
