@@ -4,7 +4,6 @@ the parsing of vendor values (percent or fraction probabilities, date formats, f
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -12,40 +11,101 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.domain.columns import to_float_array, to_numpy
+from salesmetrics.domain.columns import is_missing_value, to_float_array, to_numpy
 from salesmetrics.domain.dates import to_date, to_date_array
+from salesmetrics.domain.stage import Stage
 from salesmetrics.errors import DataError, DataTypeError, OptionError, choices, where
 from salesmetrics.io.csv import read_columns
 
 __all__ = [
+    "DEFAULT_ENCODING",
+    "Rows",
     "Table",
     "column",
     "date_column",
+    "deal_ids",
     "first_present",
     "load_table",
+    "own_probability",
     "parse_dates",
     "parse_flags",
     "parse_probability",
     "records_to_columns",
+    "source_rows",
+    "subset",
 ]
 
 #: Column name → values (numpy arrays or lists), as read from a file or API records.
 Table = dict[str, Any]
 
+#: Encoding of CSV exports unless an adapter is told otherwise (UTF-8, with or without a BOM).
+DEFAULT_ENCODING = "utf-8-sig"
+
+
+class Rows:
+    """How messages name a row of a table: what it counts, and its position in the source.
+
+    API records are ``record 9`` (the position in the list the caller passed); rows of a file
+    or of columns are ``row 9 of the data`` (the header not counted, so line 11 of a CSV with
+    one header line). ``index`` maps the rows of a filtered table back to the source's.
+    """
+
+    __slots__ = ("index", "records")
+
+    def __init__(self, *, records: bool, index: npt.NDArray[np.intp] | None = None) -> None:
+        self.records = records
+        self.index = index
+
+    def name(self, row: int) -> str:
+        """``record 9`` or ``row 9 of the data`` for the table's row ``row``."""
+        at = row if self.index is None else int(self.index[row])
+        return f"record {at}" if self.records else f"row {at} of the data"
+
+    def where(self, deal: object, row: int) -> str:
+        """The ``deal '7' (record 9): `` prefix of a message (without a deal: ``record 9: ``)."""
+        if deal is None:
+            return f"{self.name(row)}: "
+        return f"deal {deal!r} ({self.name(row)}): "
+
+    def take(self, keep: npt.NDArray[np.bool_]) -> Rows:
+        """The rows kept by the mask ``keep``, still named by their position in the source."""
+        index = np.flatnonzero(keep) if self.index is None else self.index[keep]
+        return Rows(records=self.records, index=index)
+
+
+def source_rows(source: object) -> Rows:
+    """How to name the rows of the table that `load_table` reads from ``source``."""
+    if isinstance(source, (str, os.PathLike)) or hasattr(source, "columns"):
+        return Rows(records=False)
+    if isinstance(source, Mapping) and all(
+        isinstance(v, (list, tuple, np.ndarray)) for v in source.values()
+    ):
+        return Rows(records=False)
+    return Rows(records=True)
+
+
+def subset(table: Table, keep: npt.NDArray[np.bool_]) -> Table:
+    """The rows of every column of ``table`` where ``keep`` is true."""
+    return {name: to_numpy(values)[keep] for name, values in table.items()}
+
+
+def _where(rows: Rows | None, deal: object, row: int) -> str:
+    return where(deal, row) if rows is None else rows.where(deal, row)
+
 
 def load_table(
     source: object, *, what: str, envelope: Sequence[str] = (), drop: Iterable[str] = (),
-    merge: Iterable[str] = (), delimiter: str = ",",
+    merge: Iterable[str] = (), delimiter: str = ",", encoding: str = DEFAULT_ENCODING,
 ) -> Table:
     """A table from a CSV path, a list of record dicts, an API response envelope (a dict holding
     the records under one of ``envelope``), or a mapping of columns.
 
     Record keys in ``drop`` (e.g. Salesforce's ``attributes``) are ignored; nested dicts under
     ``merge`` (e.g. HubSpot's ``properties``) are merged into the record; other nested dicts
-    become ``key.subkey`` columns.
+    become ``key.subkey`` columns. ``delimiter`` and ``encoding`` are those of a CSV file.
     """
     if isinstance(source, (str, os.PathLike)):
-        return dict(read_columns(source, delimiter=delimiter))
+        return dict(read_columns(source, delimiter=delimiter, encoding=encoding))
     if isinstance(source, Mapping):
         for key in envelope:
             if key in source:
@@ -113,15 +173,51 @@ def first_present(table: Table, names: Sequence[str]) -> str | None:
     return next((name for name in names if name in table), None)
 
 
+def deal_ids(values: object, *, field: str, what: str, rows: Rows) -> npt.NDArray[np.str_]:
+    """Deal ids as text (``101`` and ``101.0`` both as ``"101"``); `DataError` naming every
+    record or row without one (None, NaN, an empty or blank cell): never the text ``"None"``."""
+    arr = to_numpy(values)
+    if arr.dtype.kind in "iuU":
+        missing = (np.char.str_len(np.char.strip(arr)) == 0 if arr.dtype.kind == "U"
+                   else np.zeros(len(arr), bool))
+        text = arr.astype(str)
+    else:
+        items = arr.tolist()
+        missing = np.array([is_missing_value(v) for v in items], dtype=bool)
+        text = np.array([str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+                         for v in items], dtype=str)
+    if missing.any():
+        bad = np.flatnonzero(missing)
+        listed = ", ".join(rows.name(int(r)) for r in bad[:5]) + (", …" if len(bad) > 5 else "")
+        raise DataError(
+            f"{what}: {rows.name(int(bad[0]))}: {field} is missing; every deal needs an id "
+            f"({len(bad)} without one: {listed})"
+        )
+    return text
+
+
+def own_probability(
+    probability: npt.NDArray[np.float64], stage: object, process: Sequence[Stage]
+) -> npt.NDArray[np.float64]:
+    """Each deal's own probability where it differs from its stage's, else NaN (the stage's
+    applies, and follows a later change to the stage's probability)."""
+    default = {s.name: s.probability for s in process}
+    names, inverse = np.unique(to_numpy(stage).astype(str), return_inverse=True)
+    stage_default = np.array([default.get(name, np.nan) for name in names.tolist()],
+                             dtype=np.float64)[inverse.reshape(-1)]
+    return np.where(np.isclose(probability, stage_default), np.nan, probability)
+
+
 def date_column(
     table: Table, names: Sequence[str], *, ids: Any, formats: Sequence[str] = (),
-    timezone: dt.tzinfo | None = None,
+    timezone: dt.tzinfo | None = None, epoch_ms: bool = False, rows: Rows | None = None,
 ) -> npt.NDArray[np.datetime64]:
     """The first of the date columns ``names`` parsed by `parse_dates`; NaT if none."""
     name = first_present(table, names)
     if name is None:
         return np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[D]")
-    return parse_dates(table[name], field=name, ids=ids, formats=formats, timezone=timezone)
+    return parse_dates(table[name], field=name, ids=ids, formats=formats, timezone=timezone,
+                       epoch_ms=epoch_ms, rows=rows)
 
 
 def column(table: Table, name: str, *, what: str, required: bool = True) -> Any:
@@ -137,7 +233,8 @@ def column(table: Table, name: str, *, what: str, required: bool = True) -> Any:
 
 
 def parse_probability(
-    values: object, *, scale: str, field: str = "probability", ids: Any = None
+    values: object, *, scale: str, field: str = "probability", ids: Any = None,
+    rows: Rows | None = None,
 ) -> npt.NDArray[np.float64]:
     """Probabilities as fractions in [0, 1] (NaN where missing) from a ``"percent"`` (0–100:
     Salesforce, Pipedrive) or ``"fraction"`` (0–1: HubSpot) column."""
@@ -152,42 +249,111 @@ def parse_probability(
                 if scale == "fraction" and 1 < probs[row] <= 100 else "")
         deal = None if ids is None else np.asarray(ids)[row].item()
         raise DataError(
-            f"{where(deal, row)}{field} must be in [0, {high:g}] "
+            f"{_where(rows, deal, row)}{field} must be in [0, {high:g}] "
             f"as a {scale}, got {float(probs[row])!r}{hint}"
         )
     return probs / 100.0 if scale == "percent" else probs
 
 
+_DAY_MS = 86_400_000
+
+
 def parse_dates(
     values: object, *, field: str, ids: Any = None, formats: Sequence[str] = (),
-    timezone: dt.tzinfo | None = None,
+    timezone: dt.tzinfo | None = None, epoch_ms: bool = False, rows: Rows | None = None,
 ) -> npt.NDArray[np.datetime64]:
-    """Dates from ISO strings (with or without time and offset), ``datetime64``, date objects,
-    epoch milliseconds (HubSpot's older exports) or, failing those, the ``strptime`` formats
-    given (e.g. ``"%m/%d/%Y"`` for a US-locale Salesforce report export)."""
+    """Dates from ISO strings (with or without time and offset), ``datetime64``, date objects
+    or, failing those, the ``strptime`` formats given (e.g. ``"%m/%d/%Y"`` for a US-locale
+    Salesforce report export).
+
+    With ``epoch_ms`` (HubSpot's API and older exports), 12- and 13-digit numbers and digit
+    strings are milliseconds since 1970-01-01 UTC (1973-03-03 to 2286-11-20), converted in one
+    pass: never the ISO basic date that ``"1677110400000"`` also spells (1677-11-04).
+    """
     arr = to_numpy(values)
+    if epoch_ms and len(arr):
+        stamped, days = _epoch_days(arr, timezone)
+        if stamped.any():
+            out = np.empty(len(arr), dtype="datetime64[D]")
+            out[stamped] = days
+            rest = ~stamped
+            if rest.any():
+                out[rest] = parse_dates(
+                    arr[rest], field=field, ids=None if ids is None else np.asarray(ids)[rest],
+                    formats=formats, timezone=timezone,
+                    rows=(rows or Rows(records=False)).take(rest),
+                )
+            return out
     try:
         return to_date_array(arr, field=field, timezone=timezone)
     except (DataError, DataTypeError):
         pass
     out = np.empty(len(arr), dtype="datetime64[D]")
+    id_arr = None if ids is None else np.asarray(ids)
     for row, value in enumerate(arr.tolist()):
-        deal = None if ids is None else np.asarray(ids)[row].item()
-        day = _one_date(value, field, row, deal, formats, timezone)
+        deal = None if id_arr is None else id_arr[row].item()
+        day = _one_date(value, field, row, deal, formats, timezone, rows, epoch_ms)
         out[row] = np.datetime64("NaT") if day is None else np.datetime64(day, "D")
+    return out
+
+
+def _epoch_days(
+    arr: npt.NDArray[Any], timezone: dt.tzinfo | None
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.datetime64]]:
+    """Which cells are epoch milliseconds, and those cells as calendar days in ``timezone``."""
+    if arr.dtype.kind in "iuf":
+        number = arr.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            stamped = (np.isfinite(number) & (number == np.floor(number))
+                       & (number >= 1e11) & (number < 1e13))
+        ms = number[stamped].astype(np.int64)
+    elif arr.dtype.kind in "UO":
+        if arr.dtype.kind == "O":
+            # bools and date objects are no stamps; ints and integral floats may be
+            keep = np.array([not isinstance(v, bool) and isinstance(v, (str, int, float))
+                             for v in arr.tolist()], dtype=bool)
+            text = np.where(keep, arr, "").astype(str)
+        else:
+            text = arr
+        parts = np.char.partition(np.char.strip(text), ".")
+        whole, point, fraction = parts[..., 0], parts[..., 1], parts[..., 2]
+        text = np.where((point == "") | (fraction == "0"), whole, "")  # "1677110400000.0"
+        length = np.char.str_len(text)
+        stamped = np.char.isdigit(text) & ((length == 12) | (length == 13))
+        ms = text[stamped].astype(np.int64)
+    else:
+        return np.zeros(len(arr), bool), np.empty(0, dtype="datetime64[D]")
+    if timezone is not None:
+        ms = ms + _utc_offsets_ms(ms, timezone)
+    return stamped, (ms // _DAY_MS).astype("datetime64[D]")
+
+
+def _utc_offsets_ms(ms: npt.NDArray[np.int64], zone: dt.tzinfo) -> npt.NDArray[np.int64]:
+    """The UTC offset of ``zone`` at each instant (ms since the epoch), looked up once per UTC
+    day, and per instant only on days when the offset changes (DST)."""
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+    def offset(at_ms: int) -> int:
+        moment = (epoch + dt.timedelta(milliseconds=at_ms)).astimezone(zone)
+        delta = moment.utcoffset() or dt.timedelta(0)
+        return int(delta.total_seconds() * 1000)
+
+    days, inverse = np.unique(ms // _DAY_MS, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    start = np.array([offset(int(d) * _DAY_MS) for d in days.tolist()], dtype=np.int64)
+    end = np.array([offset((int(d) + 1) * _DAY_MS - 1) for d in days.tolist()], dtype=np.int64)
+    out = start[inverse]
+    changing = np.flatnonzero(np.isin(inverse, np.flatnonzero(start != end)))
+    for row in changing.tolist():
+        out[row] = offset(int(ms[row]))
     return out
 
 
 def _one_date(
     value: object, field: str, row: int, deal: object, formats: Sequence[str],
-    timezone: dt.tzinfo | None,
+    timezone: dt.tzinfo | None, rows: Rows | None, epoch_ms: bool,
 ) -> dt.date | None:
     text = value.strip() if isinstance(value, str) else value
-    if isinstance(text, (int, float)) and not isinstance(text, bool) and not math.isnan(text):
-        text = str(int(text))
-    if isinstance(text, str) and text.isdigit() and len(text) in (12, 13):  # epoch milliseconds
-        stamp = dt.datetime.fromtimestamp(int(text) / 1000, dt.UTC)
-        return to_date(stamp, field=field, row=row, timezone=timezone)
     if isinstance(text, str):
         for fmt in formats:
             try:
@@ -199,30 +365,33 @@ def _one_date(
         return to_date(value, field=field, deal_id=deal, row=row, timezone=timezone)
     except (DataError, DataTypeError):
         tried = ", ".join(repr(f) for f in formats) or "none given"
+        stamps = "epoch milliseconds, " if epoch_ms else ""
         raise DataError(
-            f"{where(deal, row)}{field}: cannot read the date {value!r}; ISO dates, epoch "
-            f"milliseconds and the date_formats given ({tried}) are understood"
+            f"{_where(rows, deal, row)}{field}: cannot read the date {value!r}; ISO dates, "
+            f"{stamps}and the date_formats given ({tried}) are understood"
         ) from None
 
 
-_TRUE = {"1", "true", "t", "yes", "y"}
-_FALSE = {"0", "false", "f", "no", "n", ""}
+_TRUE = ("1", "1.0", "true", "t", "yes", "y")
+_FALSE = ("0", "0.0", "false", "f", "no", "n")
+_ABSENT = ("", "none", "nan", "null")
 
 
-def parse_flags(values: object, *, field: str) -> npt.NDArray[np.bool_]:
-    """Boolean flags from ``True``/``False``, 1/0 or their spellings in CSV exports."""
+def parse_flags(
+    values: object, *, field: str, missing: bool = False, ids: Any = None,
+    rows: Rows | None = None,
+) -> npt.NDArray[np.bool_]:
+    """Boolean flags from ``True``/``False``, 1/0 or their spellings in CSV exports; a missing
+    cell (None, empty) is ``missing`` (e.g. True for an ``active_flag`` a record leaves out)."""
     arr = to_numpy(values)
     if arr.dtype == bool:
         return arr
-    out = np.empty(len(arr), dtype=bool)
-    for row, value in enumerate(arr.tolist()):
-        text = "" if value is None else str(value).strip().lower()
-        if isinstance(value, float) and value == value:
-            text = str(int(value)) if value in (0.0, 1.0) else text
-        if text in _TRUE:
-            out[row] = True
-        elif text in _FALSE:
-            out[row] = False
-        else:
-            raise DataError(f"row {row}: {field} must be true or false, got {value!r}")
-    return out
+    text = np.char.lower(np.char.strip(arr.astype(str)))
+    true, false, absent = np.isin(text, _TRUE), np.isin(text, _FALSE), np.isin(text, _ABSENT)
+    bad = ~(true | false | absent)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        deal = None if ids is None else np.asarray(ids)[row].item()
+        value = arr.tolist()[row]
+        raise DataError(f"{_where(rows, deal, row)}{field} must be true or false, got {value!r}")
+    return true | (absent & missing)

@@ -8,19 +8,27 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from salesmetrics.domain.columns import is_missing_value, to_numpy
 from salesmetrics.domain.dates import to_zone
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome, Stage
 from salesmetrics.errors import DataError, DataTypeError, UnknownStageError, choices
 from salesmetrics.io._tables import (
+    DEFAULT_ENCODING,
+    Rows,
     Table,
     date_column,
+    deal_ids,
     first_present,
     load_table,
+    own_probability,
     parse_dates,
     parse_flags,
     parse_probability,
+    source_rows,
+    subset,
 )
 
 __all__ = ["HUBSPOT_DEFAULT_PIPELINE", "read_hubspot"]
@@ -55,6 +63,7 @@ _ALIASES = {
     "owner": ("hubspot_owner_id", "Deal owner", "Deal Owner"),
     "currency": ("deal_currency_code", "Currency"),
     "forecast_probability": ("hs_forecast_probability", "Forecast probability"),
+    "stage_probability": ("hs_deal_stage_probability", "Deal probability"),
     "deal_type": ("dealtype", "Deal Type"),
 }
 _ENTERED = "hs_date_entered_"
@@ -73,6 +82,8 @@ def read_hubspot(
     currency: str | None = None,
     timezone: str | dt.tzinfo | None = None,
     date_formats: Sequence[str] = (),
+    encoding: str = DEFAULT_ENCODING,
+    delimiter: str = ",",
 ) -> Pipeline:
     """Build a `Pipeline` from HubSpot deals.
 
@@ -87,13 +98,17 @@ def read_hubspot(
         ``displayOrder``, ``metadata.probability`` as a 0–1 string, ``metadata.isClosed``).
         Default: HubSpot's default Sales Pipeline (`HUBSPOT_DEFAULT_PIPELINE`).
     pipeline
-        Id or label of the pipeline to read, when the deals span several.
+        Id or label of the pipeline to read, when the deals span several. A deal without a
+        ``pipeline`` is in HubSpot's ``default`` pipeline, as in HubSpot.
     currency
         ISO code of the amounts; by default ``deal_currency_code`` (one currency only) or none.
     timezone
         Time zone whose calendar dates the timestamps become (default UTC, HubSpot's).
     date_formats
         ``strptime`` formats for dates that are neither ISO nor epoch milliseconds.
+    encoding, delimiter
+        Of a deals export (default UTF-8, with or without a byte-order mark, and ``","``). A
+        file in another encoding is a `DataError` naming the file and line.
 
     Returns
     -------
@@ -104,13 +119,18 @@ def read_hubspot(
 
     Notes
     -----
-    Mapped: ``dealstage`` (a stage id, or its label in an export) → stage, ``amount`` → amount,
-    ``closedate`` → close date, ``createdate`` → created, ``hubspot_owner_id`` → owner,
-    ``deal_currency_code`` → currency, ``hs_forecast_probability`` (0–1) → the deal's own
-    probability where it differs from its stage's. ``hs_deal_stage_probability`` (0–1) gives the
-    probability of stages the pipeline definitions do not cover. A closed stage with probability 1
-    is won, any other closed stage lost. Other properties are ignored. Deals closed before they
-    were created load; cycle metrics leave them out and say how many.
+    Mapped: ``hs_object_id`` (else the object's ``id``) → id, ``dealstage`` (a stage id, or its
+    label in an export) → stage, ``amount`` → amount, ``closedate`` → close date,
+    ``createdate`` → created, ``hubspot_owner_id`` → owner, ``deal_currency_code`` →
+    currency. The deal's own probability, where it differs from its stage's, is its
+    ``hs_forecast_probability`` (0–1), else its ``hs_deal_stage_probability`` (0–1).
+    A stage whose definition has no ``metadata.probability`` takes the most common
+    ``hs_deal_stage_probability`` of its deals. A closed stage (``isClosed``) with probability
+    1 is won, with probability 0 lost; any other closed stage, or one with no probability at
+    all, is an error (never silently lost). Dates are ISO timestamps or epoch milliseconds
+    (``"1677110400000"``, what the API sends), in every date property including
+    ``hs_date_entered_*``. A deal without an id is an error. Other properties are ignored.
+    Deals closed before they were created load; cycle metrics leave them out and say how many.
 
     Examples
     --------
@@ -128,37 +148,42 @@ def read_hubspot(
     what = "read_hubspot()"
     zone = to_zone(timezone)
     table = load_table(deals, what=what, envelope=("results",), merge=("properties",),
-                       drop=("associations",))
-    id_col, stage_col = _find(table, "id"), _find(table, "stage")
-    if id_col is None or stage_col is None:
+                       drop=("associations",), encoding=encoding, delimiter=delimiter)
+    rows = source_rows(deals)
+    stage_col = _find(table, "stage")
+    if _find(table, "id") is None or stage_col is None:
         raise DataError(f"{what}: deals need an id and a dealstage; columns are "
                         f"{choices(sorted(table)[:40])}")
-    defs = _pipelines(pipelines)
-    chosen = _choose(defs, table, pipeline)
-    if chosen is not None:
-        keep = _in_pipeline(table, chosen)
-        table = {k: np.asarray(v, dtype=object)[keep] for k, v in table.items()}
-    definition = chosen if chosen is not None else defs[0]
-    process, by_key = _stages(definition, table)
-    ids = np.asarray(table[id_col]).astype(str)
+    definition, keep = _choose(_pipelines(pipelines), table, pipeline)
+    if keep is not None:
+        table, rows = subset(table, keep), rows.take(keep)
+    ids = _ids(table, rows, what)
     n = len(ids)
-    raw_stage = np.asarray(table[stage_col], dtype=object)
-    stage = np.array([by_key.get(str(s).strip(), str(s)) for s in raw_stage.tolist()], object)
+    by_key = _stage_keys(definition)
+    stage = _stage_names(table[stage_col], by_key)
+
+    def probability(key: str) -> Any:
+        name = _find(table, key)
+        return (None if name is None else
+                parse_probability(table[name], scale="fraction", field=name, ids=ids, rows=rows))
+
+    forecast, stage_prob = probability("forecast_probability"), probability("stage_probability")
+    process = _stages(definition, stage, stage_prob)
 
     def dates(key: str) -> Any:
-        return date_column(table, _ALIASES[key], ids=ids, formats=date_formats, timezone=zone)
+        return date_column(table, _ALIASES[key], ids=ids, formats=date_formats, timezone=zone,
+                           epoch_ms=True, rows=rows)
 
     data: dict[str, Any] = {
         "id": ids, "stage": stage, "close_date": dates("close_date"), "created": dates("created"),
     }
     amount = _find(table, "amount")
     data["amount"] = table[amount] if amount else np.full(n, None, dtype=object)
-    forecast = _find(table, "forecast_probability")
-    if forecast:
-        probs = parse_probability(table[forecast], scale="fraction", ids=ids)
-        default = {s.name: s.probability for s in process}
-        stage_default = np.array([default.get(str(s), np.nan) for s in stage.tolist()])
-        data["probability"] = np.where(np.isclose(probs, stage_default), np.nan, probs)
+    if forecast is not None or stage_prob is not None:
+        own = stage_prob if forecast is None else forecast
+        if forecast is not None and stage_prob is not None:
+            own = np.where(np.isnan(forecast), stage_prob, forecast)
+        data["probability"] = own_probability(own, stage, process)
     columns = {k: k for k in data}
     for key in ("owner", "deal_type"):
         found = _find(table, key)
@@ -169,7 +194,8 @@ def read_hubspot(
     if currency_col and currency is None:
         data["currency"] = table[currency_col]
         columns["currency"] = "currency"
-    history = _history(table, ids, by_key, str(definition.get("label", "")), date_formats, zone)
+    history = _history(table, ids, by_key, str(definition.get("label", "")), date_formats, zone,
+                       rows)
     try:
         return Pipeline.from_columns(
             data, process, columns=columns, currency=currency, history=history, timezone=zone,
@@ -201,60 +227,143 @@ def _pipelines(pipelines: object) -> list[Mapping[str, Any]]:
 
 def _choose(
     defs: list[Mapping[str, Any]], table: Table, wanted: str | None
-) -> Mapping[str, Any] | None:
-    names = {str(d.get("id")): d for d in defs} | {str(d.get("label")): d for d in defs}
+) -> tuple[Mapping[str, Any], npt.NDArray[np.bool_] | None]:
+    """The pipeline definition to read, and which deals are in it (None: all of them).
+
+    A deal whose ``pipeline`` is empty is in HubSpot's ``default`` pipeline; deals name their
+    pipeline by id (API) or label (export)."""
+    names = {str(d.get("label")): d for d in defs} | {str(d.get("id")): d for d in defs}
+    col = _find(table, "pipeline")
+    pipes = None
+    if col is not None:
+        raw = to_numpy(table[col])
+        values, inverse = np.unique(
+            np.array(["" if is_missing_value(v) else str(v).strip() for v in raw.tolist()],
+                     dtype=object).astype(str), return_inverse=True)
+        canonical = [str(names[v].get("id")) if v in names else v or "default"
+                     for v in values.tolist()]
+        pipes = np.array(canonical, dtype=object)[inverse.reshape(-1)]
     if wanted is not None:
         if wanted not in names:
             raise DataError(f"read_hubspot(): pipeline {wanted!r} is not among "
                             f"{choices(sorted(names))}")
-        return names[wanted]
-    col = _find(table, "pipeline")
-    present = ({str(v) for v in np.asarray(table[col], dtype=object).tolist() if v}
-               if col else set())
+        chosen = names[wanted]
+        return chosen, None if pipes is None else pipes == str(chosen.get("id"))
+    present = [] if pipes is None else sorted(set(pipes.tolist()))
     if len(present) > 1:
         raise DataError(
-            f"read_hubspot(): the deals are in several pipelines ({', '.join(sorted(present))}); "
+            f"read_hubspot(): the deals are in several pipelines ({', '.join(present)}); "
             "choose one with pipeline=..."
         )
-    if present:
-        return names.get(present.pop(), defs[0] if len(defs) == 1 else None)
-    return None
+    if present and present[0] in names:
+        return names[present[0]], None
+    if len(defs) == 1:
+        return defs[0], None
+    if not present:
+        raise DataError(
+            "read_hubspot(): the deals do not say their pipeline and several pipelines are "
+            f"given; choose one with pipeline=... ({choices(sorted(names))})"
+        )
+    raise DataError(
+        f"read_hubspot(): the deals' pipeline {present[0]!r} is not among the pipelines given "
+        f"({choices(sorted(names))})"
+    )
 
 
-def _in_pipeline(table: Table, chosen: Mapping[str, Any]) -> Any:
-    col = _find(table, "pipeline")
-    if col is None:
-        return np.ones(len(next(iter(table.values()))), bool)
-    keys = {str(chosen.get("id")), str(chosen.get("label"))}
-    return np.array([str(v) in keys for v in np.asarray(table[col], dtype=object).tolist()])
+def _ids(table: Table, rows: Rows, what: str) -> npt.NDArray[np.str_]:
+    """``hs_object_id``, else the object's top-level ``id`` (else an export's Record ID)."""
+    present = [name for name in _ALIASES["id"] if name in table]
+    values = to_numpy(table[present[0]]).astype(object)
+    for other in present[1:]:
+        missing = np.array([is_missing_value(v) for v in values.tolist()], dtype=bool)
+        if not missing.any():
+            break
+        values[missing] = to_numpy(table[other]).astype(object)[missing]
+    return deal_ids(values, field=f"deal id ({' or '.join(present)})", what=what, rows=rows)
+
+
+def _stage_keys(definition: Mapping[str, Any]) -> dict[str, str]:
+    """Stage id and label → the stage's name (its label)."""
+    by_key: dict[str, str] = {}
+    for stage in definition["stages"]:
+        label = str(stage.get("label") or stage.get("id"))
+        by_key[str(stage.get("id"))] = label
+        by_key[label] = label
+    return by_key
+
+
+def _stage_names(values: object, by_key: dict[str, str]) -> npt.NDArray[Any]:
+    """Each deal's stage (an id in the API, a label in an export) as its label; None if
+    missing, unknown ids as given (the pipeline then names them)."""
+    raw = to_numpy(values)
+    missing = np.array([is_missing_value(v) for v in raw.tolist()], dtype=bool)
+    keys, inverse = np.unique(np.where(missing, "", raw).astype(str), return_inverse=True)
+    stripped = [key.strip() for key in keys.tolist()]
+    named = np.array([by_key.get(key, key) for key in stripped], dtype=object)
+    out = named[inverse.reshape(-1)]
+    out[missing] = None
+    return out
 
 
 def _stages(
-    definition: Mapping[str, Any], table: Table
-) -> tuple[tuple[Stage, ...], dict[str, str]]:
-    """The process from a pipeline definition (labels as names) and a map id/label → name."""
+    definition: Mapping[str, Any], stage: npt.NDArray[Any],
+    deal_probability: npt.NDArray[np.float64] | None,
+) -> tuple[Stage, ...]:
+    """The process from a pipeline definition: labels as names, in display order, open stages
+    first. A stage without ``metadata.probability`` takes its deals' most common
+    ``hs_deal_stage_probability``; a closed stage must be won (1) or lost (0)."""
+    pipeline = str(definition.get("label") or definition.get("id"))
     rows = []
-    by_key: dict[str, str] = {}
-    for order, stage in enumerate(definition["stages"]):
-        meta = stage.get("metadata", {}) or {}
-        label = str(stage.get("label") or stage.get("id"))
-        prob = parse_probability([meta.get("probability", 0)], scale="fraction",
-                                 field=f"stage {label!r} probability")[0]
-        closed = bool(parse_flags([meta.get("isClosed", False)], field="isClosed")[0])
-        outcome = (Outcome.WON if closed and prob >= 1 else Outcome.LOST if closed
-                   else Outcome.OPEN)
-        rows.append((label, 0.0 if np.isnan(prob) else float(prob), outcome,
-                     float(stage.get("displayOrder", order))))
-        by_key[str(stage.get("id"))] = label
-        by_key[label] = label
+    for order, spec in enumerate(definition["stages"]):
+        meta = spec.get("metadata", {}) or {}
+        label = str(spec.get("label") or spec.get("id"))
+        field = f"pipeline {pipeline!r} stage {label!r}"
+        closed = bool(parse_flags([meta.get("isClosed")], field=f"{field} metadata.isClosed")[0])
+        raw = meta.get("probability")
+        prob = parse_probability([raw], scale="fraction",
+                                 field=f"{field} metadata.probability")[0]
+        if np.isnan(prob):
+            prob = _deals_probability(stage, deal_probability, label)
+        if closed and prob not in (0.0, 1.0):
+            got = (f"metadata.probability {raw!r}" if not np.isnan(prob) and raw is not None
+                   else f"hs_deal_stage_probability {prob!r}" if not np.isnan(prob)
+                   else "no metadata.probability")
+            raise DataError(
+                f"read_hubspot(): {field} is closed (isClosed) but has {got}; a closed stage "
+                "needs probability '1.0' (won) or '0.0' (lost) to tell which"
+            )
+        if np.isnan(prob):
+            if (stage == label).any():
+                raise DataError(
+                    f"read_hubspot(): {field} has no metadata.probability and its deals no "
+                    "hs_deal_stage_probability; give the pipelines API's stage definitions"
+                )
+            prob = 0.0  # no deal in it: no metric depends on it
+        outcome = Outcome.WON if closed and prob == 1.0 else Outcome.LOST if closed \
+            else Outcome.OPEN
+        rows.append((label, float(prob), outcome, float(spec.get("displayOrder", order))))
     rank = {Outcome.OPEN: 0, Outcome.WON: 1, Outcome.LOST: 2, Outcome.NO_DECISION: 3}
     rows.sort(key=lambda r: (rank[r[2]], r[3]))
-    return tuple(Stage(name, prob, outcome) for name, prob, outcome, _ in rows), by_key
+    return tuple(Stage(name, prob, outcome) for name, prob, outcome, _ in rows)
+
+
+def _deals_probability(
+    stage: npt.NDArray[Any], deal_probability: npt.NDArray[np.float64] | None, label: str
+) -> float:
+    """The most common ``hs_deal_stage_probability`` of the deals in stage ``label`` (NaN if
+    none has one)."""
+    if deal_probability is None:
+        return float("nan")
+    known = deal_probability[(stage == label) & ~np.isnan(deal_probability)]
+    if not len(known):
+        return float("nan")
+    values, counts = np.unique(known, return_counts=True)
+    return float(values[np.argmax(counts)])
 
 
 def _history(
     table: Table, ids: Any, by_key: dict[str, str], pipeline_label: str, formats: Sequence[str],
-    zone: dt.tzinfo | None,
+    zone: dt.tzinfo | None, rows: Rows,
 ) -> dict[str, Any] | None:
     """Stage-entry dates: API properties ``hs_date_entered_<stage id>``, or export columns
     ``Date entered "<stage label> (<pipeline label>)"``; other pipelines' stages are skipped."""
@@ -269,9 +378,10 @@ def _history(
                 label = by_key.get(match.group(1))
         if label is None:
             continue
-        days = parse_dates(table[name], field=name, ids=ids, formats=formats, timezone=zone)
-        rows = np.flatnonzero(~np.isnat(days))
-        out["id"].extend(ids[rows].tolist())
-        out["stage"].extend([label] * len(rows))
-        out["date"].extend(days[rows].tolist())
+        days = parse_dates(table[name], field=name, ids=ids, formats=formats, timezone=zone,
+                           epoch_ms=True, rows=rows)
+        entered = np.flatnonzero(~np.isnat(days))
+        out["id"].extend(ids[entered].tolist())
+        out["stage"].extend([label] * len(entered))
+        out["date"].extend(days[entered].tolist())
     return out if out["id"] else None

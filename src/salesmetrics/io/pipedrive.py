@@ -7,18 +7,25 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from salesmetrics.domain.columns import is_missing_value, to_numpy
 from salesmetrics.domain.dates import to_zone
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome, Stage
 from salesmetrics.errors import DataError, choices
 from salesmetrics.io._tables import (
+    DEFAULT_ENCODING,
+    Rows,
     Table,
     date_column,
+    deal_ids,
     first_present,
     load_table,
     parse_flags,
     parse_probability,
+    source_rows,
+    subset,
 )
 
 __all__ = ["read_pipedrive"]
@@ -58,6 +65,8 @@ def read_pipedrive(
     currency: str | None = None,
     timezone: str | dt.tzinfo | None = None,
     date_formats: Sequence[str] = (),
+    encoding: str = DEFAULT_ENCODING,
+    delimiter: str = ",",
 ) -> Pipeline:
     """Build a `Pipeline` from Pipedrive deals.
 
@@ -68,17 +77,26 @@ def read_pipedrive(
         deals export (CSV path) with Pipedrive's ``Deal - …`` column headers.
     stages
         The stage definitions: the ``/stages`` response or records (``id``, ``name``,
-        ``order_nr``, ``deal_probability`` 0–100, ``pipeline_id``, ``active_flag``), or a
-        sequence of open `Stage`. Pipedrive closes deals by status, so the
-        process gets two closed stages, ``"Won"`` and ``"Lost"``, after the open ones.
+        ``order_nr``, ``deal_probability`` 0–100, ``pipeline_id``, ``pipeline_name``,
+        ``active_flag``; a record without ``active_flag`` is active; inactive stages are kept
+        where deals are in them), or a sequence of open `Stage`. Pipedrive closes deals by
+        status, so the process gets two closed stages, ``"Won"`` and ``"Lost"``, after the
+        open ones.
     pipeline
-        Id or name of the pipeline to read, when the deals span several.
+        Id or name of the pipeline to read, when the deals span several: its deals, and only
+        its stages (each Pipedrive pipeline has its own, often with the same names). With
+        it, a deal without a ``pipeline_id`` is an error. Without it, the deals' one pipeline
+        (from ``pipeline_id``, else from their stages) gives the stages.
     currency
         ISO code of the amounts; by default the deals' ``currency`` (one only) or none.
     timezone
         Time zone whose calendar dates the timestamps become (default UTC, Pipedrive's).
     date_formats
         ``strptime`` formats for dates that are not ISO.
+    encoding, delimiter
+        Of the CSV files given (default UTF-8, with or without a byte-order mark, and ``","``;
+        Pipedrive exports in a European locale may use ``";"``). A file in another encoding
+        is a `DataError` naming the file and line.
 
     Returns
     -------
@@ -92,7 +110,8 @@ def read_pipedrive(
     ``status`` open/won/lost → outcome (``deleted`` deals are left out), ``add_time`` → created,
     ``won_time``/``lost_time`` (else ``close_time``) → close date of closed deals,
     ``expected_close_date`` → close date of open ones, ``probability`` (0–100, usually empty) →
-    the deal's own probability, ``user_id`` → owner. Everything else is ignored.
+    the deal's own probability, ``user_id`` → owner. A deal without an ``id`` is an error.
+    Everything else is ignored.
 
     Examples
     --------
@@ -113,30 +132,38 @@ def read_pipedrive(
     """
     what = "read_pipedrive()"
     zone = to_zone(timezone)
-    table = load_table(deals, what=what, envelope=("data",))
+    options = {"encoding": encoding, "delimiter": delimiter}
+    table = load_table(deals, what=what, envelope=("data",), **options)
+    rows = source_rows(deals)
     for key in ("id", "stage", "status"):
         if _find(table, key) is None:
             raise DataError(f"{what}: deals need {' or '.join(map(repr, _ALIASES[key]))}; "
                             f"columns are {choices(sorted(table)[:40])}")
-    open_stages, keys, stage_pipeline = _stage_defs(stages)
-    status = np.array([str(s).strip().lower() for s in np.asarray(
-        table[_find(table, "status") or ""], dtype=object).tolist()], dtype=object)
+    defs = _StageDefs(stages, options)
+    raw_ids = _keys(table[_find(table, "id") or ""]).tolist()  # for messages
+    raw_status = to_numpy(table[_find(table, "status") or ""])
+    status = np.char.lower(np.char.strip(raw_status.astype(str)))
     bad = ~np.isin(status, ["open", "won", "lost", "deleted"])
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{what}: row {row}: status must be 'open', 'won', 'lost' or 'deleted', "
-                        f"got {status[row]!r}")
-    raw_stage = np.asarray(table[_find(table, "stage") or ""], dtype=object)
-    stage_name = np.array([keys.get(_key(s), str(s)) for s in raw_stage.tolist()], dtype=object)
+        raise DataError(f"{what}: {rows.where(raw_ids[row] or None, row)}status must be "
+                        "'open', 'won', "
+                        f"'lost' or 'deleted', got {raw_status.tolist()[row]!r}")
+    raw_stage = to_numpy(table[_find(table, "stage") or ""])
     keep = status != "deleted"
-    keep &= _pipeline_mask(table, pipeline, raw_stage, stage_pipeline, what)
-    table = {k: np.asarray(v, dtype=object)[keep] for k, v in table.items()}
-    status, stage_name = status[keep], stage_name[keep]
-    ids = np.asarray(table[_find(table, "id") or ""]).astype(str)
+    chosen, in_pipeline = _pipeline(table, pipeline, raw_stage, defs, keep, raw_ids, rows, what)
+    keep &= in_pipeline
+    open_stages, keys = defs.process(chosen, set(_keys(raw_stage[keep]).tolist()))
+    table, rows = subset(table, keep), rows.take(keep)
+    status = status[keep]
+    stage_name = _stage_names(raw_stage[keep], keys)
+    ids = deal_ids(table[_find(table, "id") or ""], field=_find(table, "id") or "id", what=what,
+                   rows=rows)
     n = len(ids)
 
     def dates(key: str) -> Any:
-        return date_column(table, _ALIASES[key], ids=ids, formats=date_formats, timezone=zone)
+        return date_column(table, _ALIASES[key], ids=ids, formats=date_formats, timezone=zone,
+                           rows=rows)
 
     won_time, lost_time, close_time = dates("won_time"), dates("lost_time"), dates("close_time")
     closed_at = np.where(status == "won", won_time, np.where(status == "lost", lost_time,
@@ -152,7 +179,8 @@ def read_pipedrive(
     data["amount"] = table[value] if value else np.full(n, None, dtype=object)
     prob = _find(table, "probability")
     if prob:
-        data["probability"] = parse_probability(table[prob], scale="percent", ids=ids)
+        data["probability"] = parse_probability(table[prob], scale="percent", field=prob,
+                                                ids=ids, rows=rows)
     columns = {k: k for k in data}
     owner = _find(table, "owner")
     if owner:
@@ -177,53 +205,143 @@ def read_pipedrive(
 
 
 def _key(value: object) -> str:
-    """Stage ids come as ints (API) or strings (export); compare them as text."""
+    """Stage and pipeline ids come as ints (API) or strings (export); compare them as text
+    ("" where missing)."""
+    if is_missing_value(value):
+        return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
 
 
-def _stage_defs(stages: object) -> tuple[tuple[Stage, ...], dict[str, str], dict[str, str]]:
-    """Open stages in order, a map id/name → name, and stage name → pipeline id."""
-    if isinstance(stages, Sequence) and stages and all(isinstance(s, Stage) for s in stages):
-        given = tuple(s for s in stages if isinstance(s, Stage))
-        return given, {s.name: s.name for s in given}, {}
-    table = load_table(stages, what="read_pipedrive(stages=...)", envelope=("data",))
-    for name in ("id", "name"):
-        if name not in table:
-            raise DataError(f"read_pipedrive(stages=...): stage records need {name!r}")
-    n = len(table["id"])
-    active = (parse_flags(table["active_flag"], field="active_flag") if "active_flag" in table
-              else np.ones(n, bool))
-    prob = (parse_probability(table["deal_probability"], scale="percent",
-                              field="deal_probability")
-            if "deal_probability" in table else np.zeros(n))
-    order = (np.asarray(table["order_nr"], dtype=float) if "order_nr" in table
-             else np.arange(n, dtype=float))
-    pipeline = table.get("pipeline_id", [None] * n)
-    rows = sorted((i for i in range(n) if active[i]), key=lambda i: (str(pipeline[i]), order[i]))
-    open_stages = tuple(Stage(str(table["name"][i]), float(np.nan_to_num(prob[i])))
-                        for i in rows)
-    keys = {_key(table["id"][i]): str(table["name"][i]) for i in range(n)}
-    keys |= {str(table["name"][i]): str(table["name"][i]) for i in range(n)}
-    return open_stages, keys, {str(table["name"][i]): _key(pipeline[i]) for i in range(n)}
+def _keys(values: object) -> npt.NDArray[np.str_]:
+    """`_key` of each value."""
+    arr = to_numpy(values)
+    if arr.dtype.kind in "iuU":
+        return np.char.strip(arr.astype(str))
+    return np.array([_key(v) for v in arr.tolist()], dtype=str)
 
 
-def _pipeline_mask(
-    table: Table, wanted: int | str | None, raw_stage: Any, stage_pipeline: dict[str, str],
-    what: str,
-) -> Any:
+class _StageDefs:
+    """The stage definitions: per stage its id, name, probability, order, pipeline and flag."""
+
+    def __init__(self, stages: object, options: Any) -> None:
+        self.given: tuple[Stage, ...] | None = None
+        if isinstance(stages, Sequence) and stages and all(isinstance(s, Stage) for s in stages):
+            self.given = tuple(s for s in stages if isinstance(s, Stage))
+            stages = [{"id": s.name, "name": s.name} for s in self.given]
+        what = "read_pipedrive(stages=...)"
+        table = load_table(stages, what=what, envelope=("data",), **options)
+        for name in ("id", "name"):
+            if name not in table:
+                raise DataError(f"{what}: stage records need {name!r}")
+        self.name = to_numpy(table["name"]).astype(str)
+        n = len(self.name)
+        at = source_rows(stages)
+        self.id = _keys(table["id"])
+        self.active = (parse_flags(table["active_flag"], field="active_flag", missing=True,
+                                   ids=self.name, rows=at)
+                       if "active_flag" in table else np.ones(n, bool))
+        self.probability = (parse_probability(table["deal_probability"], scale="percent",
+                                              field="deal_probability", ids=self.name, rows=at)
+                            if "deal_probability" in table else np.zeros(n))
+        self.order = (_order(table["order_nr"], self.name, what)
+                      if "order_nr" in table else np.arange(n, dtype=float))
+        self.pipeline = _keys(table["pipeline_id"]) if "pipeline_id" in table else np.full(n, "")
+        names = (to_numpy(table["pipeline_name"]).astype(str) if "pipeline_name" in table
+                 else np.full(n, ""))
+        #: pipeline name (as an export's "Deal - Pipeline" gives it) → pipeline id
+        self.pipeline_ids = {str(name): str(pid) for name, pid in zip(
+            names.tolist(), self.pipeline.tolist(), strict=True) if name and pid}
+        self.what = what
+
+    def pipeline_of(self, stage_keys: npt.NDArray[np.str_]) -> npt.NDArray[np.str_]:
+        """The pipeline of each deal's stage (id or name), "" where unknown or ambiguous."""
+        found: dict[str, set[str]] = {}
+        for key, pid in zip([*self.id.tolist(), *self.name.tolist()],
+                            [*self.pipeline.tolist(), *self.pipeline.tolist()], strict=True):
+            found.setdefault(key, set()).add(pid)
+        unique = {key: next(iter(p)) for key, p in found.items() if len(p) == 1}
+        values, inverse = np.unique(stage_keys, return_inverse=True)
+        return np.array([unique.get(v, "") for v in values.tolist()],
+                        dtype=str)[inverse.reshape(-1)] if len(stage_keys) else stage_keys
+
+    def process(
+        self, pipeline: str | None, used: set[str]
+    ) -> tuple[tuple[Stage, ...], dict[str, str]]:
+        """The open stages of ``pipeline`` (all, if None) in order, and id/name → name."""
+        if self.given is not None:
+            return self.given, {s.name: s.name for s in self.given}
+        mine = (self.pipeline == pipeline if pipeline is not None and (self.pipeline != "").any()
+                else np.ones(len(self.name), bool))
+        rows = np.flatnonzero(mine & (self.active | np.isin(self.id, list(used))
+                                      | np.isin(self.name, list(used))))
+        rows = rows[np.lexsort((self.order[rows], self.pipeline[rows]))]
+        names = self.name[rows].tolist()
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            pipes = sorted(set(self.pipeline[rows].tolist()) - {""})
+            raise DataError(
+                f"read_pipedrive(): the stages of pipelines {', '.join(pipes)} share the names "
+                f"{choices(repeated)}; choose one pipeline with pipeline=..."
+            )
+        stages = tuple(Stage(str(self.name[i]), float(np.nan_to_num(self.probability[i])))
+                       for i in rows.tolist())
+        keys = {str(self.id[i]): str(self.name[i]) for i in np.flatnonzero(mine).tolist()}
+        keys |= {str(self.name[i]): str(self.name[i]) for i in np.flatnonzero(mine).tolist()}
+        return stages, keys
+
+
+def _order(values: object, names: npt.NDArray[np.str_], what: str) -> npt.NDArray[np.float64]:
+    out = np.empty(len(names), dtype=np.float64)
+    for i, value in enumerate(to_numpy(values).tolist()):
+        try:
+            out[i] = np.inf if is_missing_value(value) else float(value)
+        except (TypeError, ValueError):
+            raise DataError(f"{what}: stage {names[i]!r}: order_nr must be a number, got "
+                            f"{value!r}") from None
+    return out
+
+
+def _stage_names(raw_stage: Any, keys: dict[str, str]) -> npt.NDArray[Any]:
+    """Each deal's stage id (API) or name (export) as the stage's name; unknown ones as given
+    (the pipeline names them), None where missing."""
+    text = _keys(raw_stage)
+    values, inverse = np.unique(text, return_inverse=True)
+    named = np.array([keys.get(v, v) if v else None for v in values.tolist()], dtype=object)
+    return named[inverse.reshape(-1)] if len(text) else np.array([], dtype=object)
+
+
+def _pipeline(
+    table: Table, wanted: int | str | None, raw_stage: Any, defs: _StageDefs,
+    live: npt.NDArray[np.bool_], raw_ids: list[Any], rows: Rows, what: str,
+) -> tuple[str | None, npt.NDArray[np.bool_]]:
+    """The pipeline to read (its id, or None when the deals say none) and its deals."""
     col = _find(table, "pipeline")
     if col is not None:
-        pipes = np.array([_key(v) for v in np.asarray(table[col], dtype=object).tolist()], object)
+        pipes = _keys(table[col])
+        pipes = np.array([defs.pipeline_ids.get(p, p) for p in pipes.tolist()], dtype=str) \
+            if defs.pipeline_ids and len(pipes) else pipes
     else:
-        pipes = np.array([stage_pipeline.get(str(s), "") for s in raw_stage.tolist()], object)
-    present = sorted(set(pipes.tolist()) - {"", "None"})
+        pipes = defs.pipeline_of(_keys(raw_stage))
+    present = sorted(set(pipes[live].tolist()) - {""})
     if wanted is None:
         if len(present) > 1:
             raise DataError(f"{what}: the deals are in several pipelines ({', '.join(present)}); "
                             "choose one with pipeline=...")
-        return np.ones(len(pipes), bool)
-    if _key(wanted) not in present:
-        raise DataError(f"{what}: pipeline {wanted!r} is not among {choices(present)}")
-    return pipes == _key(wanted)
+        return (present[0] if present else None), np.ones(len(pipes), bool)
+    key = defs.pipeline_ids.get(_key(wanted), _key(wanted))
+    known = sorted(set(present) | set(defs.pipeline.tolist()) - {""})
+    if key not in known:
+        names = sorted(defs.pipeline_ids)
+        raise DataError(f"{what}: pipeline {wanted!r} is not among {choices(known + names)}")
+    missing = live & (pipes == "")
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        field = col or "the pipeline of its stage"
+        raise DataError(
+            f"{what}: {rows.where(raw_ids[row] or None, row)}{field} is missing "
+            f"({int(missing.sum())} of {int(live.sum())} deals); with pipeline={wanted!r} every "
+            "deal must say its pipeline"
+        )
+    return key, pipes == key

@@ -9,7 +9,13 @@ from typing import Any
 from salesmetrics.domain.dates import to_zone
 from salesmetrics.domain.pipeline import DEAL_ATTRIBUTES, Pipeline
 from salesmetrics.domain.stage import DEFAULT_STAGES, Stage
-from salesmetrics.io._tables import load_table, parse_dates, parse_probability
+from salesmetrics.io._tables import (
+    DEFAULT_ENCODING,
+    load_table,
+    parse_dates,
+    parse_probability,
+    source_rows,
+)
 
 __all__ = ["read_records"]
 
@@ -23,6 +29,7 @@ def read_records(
     date_formats: Sequence[str] = (),
     envelope: Sequence[str] = ("records", "results", "data", "items"),
     delimiter: str = ",",
+    encoding: str = DEFAULT_ENCODING,
     history: object = None,
     history_columns: Mapping[str, str] | None = None,
     currency: str | None = None,
@@ -52,6 +59,10 @@ def read_records(
         Keys under which an API response holds its records.
     delimiter
         Field separator of a CSV export (``";"`` in many European locales).
+    encoding
+        Encoding of a CSV export (default UTF-8, with or without a byte-order mark; e.g.
+        ``"cp1252"`` for a Windows export). A file in another encoding is a `DataError` naming
+        the file and line.
     history, history_columns
         Stage history (``id``, ``stage``, ``date``) as a CSV path, records or columns, with
         its own column mapping.
@@ -72,7 +83,9 @@ def read_records(
     (1200.5, 0.45, datetime.date(2024, 3, 31), 'ana')
     """
     zone = to_zone(timezone)
-    table = load_table(source, what="read_records()", envelope=envelope, delimiter=delimiter)
+    options = {"delimiter": delimiter, "encoding": encoding}
+    table = load_table(source, what="read_records()", envelope=envelope, **options)
+    rows = source_rows(source)
     mapping = {k: k for k in DEAL_ATTRIBUTES if k in table} | dict(columns or {})
     data: dict[str, Any] = {}
     for attribute, name in mapping.items():
@@ -81,21 +94,24 @@ def read_records(
             continue
         values = table[name]
         if attribute == "probability":
-            values = parse_probability(values, scale=probability_scale)
+            values = parse_probability(values, scale=probability_scale, field=name, rows=rows)
         elif attribute in ("created", "close_date"):
-            values = parse_dates(values, field=attribute, formats=date_formats, timezone=zone)
+            values = parse_dates(values, field=name, formats=date_formats, timezone=zone,
+                                 epoch_ms=True, rows=rows)
         data[attribute] = values
     missing = [a for a, v in data.items() if v is None]
     for attribute in missing:
         del data[attribute]
     events = None
     if history is not None:
-        hist = load_table(history, what="read_records(history=...)", envelope=envelope)
+        hist = load_table(history, what="read_records(history=...)", envelope=envelope,
+                          **options)
         names = {"id": "id", "stage": "stage", "date": "date"} | dict(history_columns or {})
         events = {key: hist.get(name, []) for key, name in names.items()}
         if names["date"] in hist:
             events["date"] = parse_dates(hist[names["date"]], field="history date",
-                                         formats=date_formats, timezone=zone)
+                                         formats=date_formats, timezone=zone, epoch_ms=True,
+                                         rows=source_rows(history))
     return Pipeline.from_columns(
         data, stages,
         columns={a: a for a in data} | {a: mapping[a] for a in missing},

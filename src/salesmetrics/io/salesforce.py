@@ -7,20 +7,28 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from salesmetrics.domain.columns import is_missing_value, to_float_array, to_numpy
 from salesmetrics.domain.dates import to_zone
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome, Stage
-from salesmetrics.errors import DataError
+from salesmetrics.errors import DataError, DataTypeError
 from salesmetrics.io._tables import (
+    DEFAULT_ENCODING,
+    Rows,
     Table,
     column,
     date_column,
+    deal_ids,
     first_present,
     load_table,
+    own_probability,
     parse_dates,
     parse_flags,
     parse_probability,
+    source_rows,
+    subset,
 )
 
 __all__ = ["read_salesforce"]
@@ -44,6 +52,8 @@ def read_salesforce(
     currency: str | None = None,
     timezone: str | dt.tzinfo | None = None,
     date_formats: Sequence[str] = (),
+    encoding: str = DEFAULT_ENCODING,
+    delimiter: str = ",",
 ) -> Pipeline:
     """Build a `Pipeline` from Salesforce opportunities.
 
@@ -72,6 +82,10 @@ def read_salesforce(
         Time zone whose calendar dates ``CreatedDate`` timestamps become (default UTC, the API's).
     date_formats
         ``strptime`` formats for dates that are not ISO, e.g. ``("%m/%d/%Y",)`` for a US report.
+    encoding, delimiter
+        Of the CSV files given (default UTF-8, with or without a byte-order mark, and ``","``;
+        e.g. ``encoding="cp1252", delimiter=";"`` for a report exported in a European locale).
+        A file in another encoding is a `DataError` naming the file and line.
 
     Returns
     -------
@@ -85,8 +99,9 @@ def read_salesforce(
     (expected while open, actual once closed, as in Salesforce), ``CreatedDate`` → created,
     ``Probability`` (percent) → the deal's own probability where it differs from its stage's
     default, ``OwnerId`` → owner, ``CurrencyIsoCode`` → currency. Deleted records
-    (``IsDeleted``) are left out. Everything else (``ExpectedRevenue``, which is Amount ×
-    Probability, fiscal fields, custom ``__c`` fields) is ignored.
+    (``IsDeleted``) are left out; an opportunity without an ``Id`` is an error. Everything else
+    (``ExpectedRevenue``, which is Amount × Probability, fiscal fields, custom ``__c`` fields)
+    is ignored.
 
     Real orgs break rules: demo and sandbox orgs hold deals created after their close date. Such
     deals load (``allow_close_before_created``); cycle-length metrics leave them out and say how
@@ -110,26 +125,26 @@ def read_salesforce(
     """
     what = "read_salesforce()"
     zone = to_zone(timezone)
-    table = load_table(opportunities, what=what, envelope=_ENVELOPE, drop=_DROP)
+    options = {"encoding": encoding, "delimiter": delimiter}
+    table = load_table(opportunities, what=what, envelope=_ENVELOPE, drop=_DROP, **options)
+    rows = source_rows(opportunities)
     for name in ("Id", "StageName"):
         column(table, name, what=what)
     if "IsDeleted" in table:
-        keep = ~parse_flags(table["IsDeleted"], field="IsDeleted")
-        table = {k: np.asarray(v, dtype=object)[keep] if not isinstance(v, np.ndarray)
-                 else v[keep] for k, v in table.items()}
-    ids = np.asarray(table["Id"]).astype(str)
+        keep = ~parse_flags(table["IsDeleted"], field="IsDeleted", rows=rows)
+        table, rows = subset(table, keep), rows.take(keep)
+    ids = deal_ids(table["Id"], field="Id", what=what, rows=rows)
     n = len(ids)
     probability = (parse_probability(table["Probability"], scale="percent", ids=ids,
-                                     field="Probability")
+                                     field="Probability", rows=rows)
                    if "Probability" in table else np.full(n, np.nan))
-    process = _process(stages, table, probability)
-    defaults = {s.name: s.probability for s in process}
+    process = _process(stages, table, probability, ids, rows, options)
     stage_names = np.asarray(table["StageName"], dtype=object)
-    default_of_deal = np.array([defaults.get(str(s), np.nan) for s in stage_names.tolist()])
-    own = np.where(np.isclose(probability, default_of_deal), np.nan, probability)
+    own = own_probability(probability, stage_names, process)
 
     def dates(name: str) -> Any:
-        return date_column(table, (name,), ids=ids, formats=date_formats, timezone=zone)
+        return date_column(table, (name,), ids=ids, formats=date_formats, timezone=zone,
+                           rows=rows)
 
     data: dict[str, Any] = {
         "id": ids,
@@ -154,56 +169,83 @@ def read_salesforce(
             columns[field] = field
     events = None
     if history is not None:
-        events = _history(history, set(ids.tolist()), date_formats, zone)
+        events = _history(history, set(ids.tolist()), date_formats, zone, options)
     return Pipeline.from_columns(
         data, process, columns=columns, currency=currency, history=events, timezone=zone,
         allow_close_before_created=True,
     )
 
 
-def _process(stages: object, table: Table, probability: Any) -> tuple[Stage, ...]:
+def _process(
+    stages: object, table: Table, probability: Any, ids: Any, rows: Rows, options: Any
+) -> tuple[Stage, ...]:
     if stages is None:
-        return _infer_process(table, probability)
+        return _infer_process(table, probability, ids, rows)
     if isinstance(stages, Sequence) and stages and all(isinstance(s, Stage) for s in stages):
         return tuple(stages)
-    meta = load_table(stages, what="read_salesforce(stages=...)", envelope=_ENVELOPE, drop=_DROP)
+    what = "read_salesforce(stages=...)"
+    meta = load_table(stages, what=what, envelope=_ENVELOPE, drop=_DROP, **options)
     label = first_present(meta, ("MasterLabel", "ApiName", "StageName"))
     if label is None:
-        raise DataError("read_salesforce(stages=...): OpportunityStage records need MasterLabel "
-                        "or ApiName")
-    n = len(meta[label])
-    active = parse_flags(meta["IsActive"], field="IsActive") if "IsActive" in meta \
-        else np.ones(n, bool)
-    closed = parse_flags(column(meta, "IsClosed", what="OpportunityStage"), field="IsClosed")
-    won = parse_flags(column(meta, "IsWon", what="OpportunityStage"), field="IsWon")
-    prob = parse_probability(column(meta, "DefaultProbability", what="OpportunityStage"),
-                             scale="percent", field="DefaultProbability")
-    order = (np.asarray(meta["SortOrder"], dtype=float) if "SortOrder" in meta
-             else np.arange(n, dtype=float))
-    used = set(np.asarray(table["StageName"], dtype=object).tolist())
-    rows = [i for i in range(n) if active[i] or meta[label][i] in used]
-    return _ordered([(str(meta[label][i]), float(np.nan_to_num(prob[i])),
-                      _outcome(bool(closed[i]), bool(won[i])), float(order[i])) for i in rows])
+        raise DataError(f"{what}: OpportunityStage records need MasterLabel or ApiName")
+    names = np.asarray(meta[label], dtype=object).astype(str)
+    n = len(names)
+    at = source_rows(stages)
+    active = (parse_flags(meta["IsActive"], field="IsActive", missing=True, ids=names, rows=at)
+              if "IsActive" in meta else np.ones(n, bool))
+    closed = parse_flags(column(meta, "IsClosed", what=what), field="IsClosed", ids=names,
+                         rows=at)
+    won = parse_flags(column(meta, "IsWon", what=what), field="IsWon", ids=names, rows=at)
+    prob = parse_probability(column(meta, "DefaultProbability", what=what), scale="percent",
+                             field="DefaultProbability", ids=names, rows=at)
+    order = (_sort_order(meta["SortOrder"], names, field="SortOrder", what=what)
+             if "SortOrder" in meta else np.arange(n, dtype=float))
+    order = np.where(np.isnan(order), np.inf, order)  # unnumbered stages after the numbered
+    used = set(np.asarray(table["StageName"], dtype=object).astype(str).tolist())
+    keep = [i for i in range(n) if active[i] or names[i] in used]
+    return _ordered([(str(names[i]), float(np.nan_to_num(prob[i])),
+                      _outcome(bool(closed[i]), bool(won[i])), float(order[i])) for i in keep])
+
+
+def _sort_order(
+    values: object, names: Any, *, field: str, what: str
+) -> npt.NDArray[np.float64]:
+    """Sort orders as numbers (NaN where missing); `DataError` naming the stage and value."""
+    try:
+        return to_float_array(values, field=field)
+    except (DataError, DataTypeError):
+        pass
+    for name, value in zip(np.asarray(names).tolist(), to_numpy(values).tolist(), strict=True):
+        try:
+            if not is_missing_value(value):
+                float(value)
+        except (TypeError, ValueError):
+            raise DataError(f"{what}: stage {name!r}: {field} must be a number, got {value!r}"
+                            ) from None
+    raise AssertionError("unreachable: to_float_array failed on numbers")  # pragma: no cover
 
 
 def _outcome(closed: bool, won: bool) -> Outcome:
     return Outcome.WON if won else Outcome.LOST if closed else Outcome.OPEN
 
 
-def _infer_process(table: Table, probability: Any) -> tuple[Stage, ...]:
+def _infer_process(table: Table, probability: Any, ids: Any, rows: Rows) -> tuple[Stage, ...]:
     names = np.asarray(table["StageName"], dtype=object)
     n = len(names)
-    closed = parse_flags(table["IsClosed"], field="IsClosed") if "IsClosed" in table else None
-    won = parse_flags(table["IsWon"], field="IsWon") if "IsWon" in table else None
-    order = (np.asarray(table["StageSortOrder"], dtype=object) if "StageSortOrder" in table
-             else None)
+    closed = (parse_flags(table["IsClosed"], field="IsClosed", ids=ids, rows=rows)
+              if "IsClosed" in table else None)
+    won = (parse_flags(table["IsWon"], field="IsWon", ids=ids, rows=rows) if "IsWon" in table
+           else None)
+    order = (_sort_order(table["StageSortOrder"], names.astype(str), field="StageSortOrder",
+                         what="read_salesforce()")
+             if "StageSortOrder" in table else None)
     found: dict[str, tuple[Outcome, list[float], float]] = {}
     for row in range(n):
         name = str(names[row])
         is_closed = bool(closed[row]) if closed is not None else name.lower().startswith("closed")
         is_won = bool(won[row]) if won is not None else name.lower() == "closed won"
         outcome = _outcome(is_closed, is_won)
-        rank = float(order[row]) if order is not None and order[row] not in (None, "") else np.nan
+        rank = float(order[row]) if order is not None else np.nan
         if name in found and found[name][0] is not outcome:
             raise DataError(
                 f"read_salesforce(): stage {name!r} is {found[name][0].name.lower()} on one deal "
@@ -215,12 +257,12 @@ def _infer_process(table: Table, probability: Any) -> tuple[Stage, ...]:
     if not any(outcome is Outcome.OPEN for outcome, _, _ in found.values()):
         raise DataError("read_salesforce(): no open stage among the opportunities; pass "
                         "stages=... (OpportunityStage records or Stage objects)")
-    rows = []
+    inferred = []
     for name, (outcome, probs, rank) in found.items():
         default = 1.0 if outcome is Outcome.WON else 0.0 if outcome is not Outcome.OPEN else (
             max(set(probs), key=probs.count) if probs else 0.0)
-        rows.append((name, default, outcome, rank if not np.isnan(rank) else default * 100))
-    return _ordered(rows)
+        inferred.append((name, default, outcome, rank if not np.isnan(rank) else default * 100))
+    return _ordered(inferred)
 
 
 def _ordered(rows: list[tuple[str, float, Outcome, float]]) -> tuple[Stage, ...]:
@@ -231,15 +273,17 @@ def _ordered(rows: list[tuple[str, float, Outcome, float]]) -> tuple[Stage, ...]
 
 
 def _history(
-    history: object, loaded: set[str], formats: Sequence[str], zone: dt.tzinfo | None
+    history: object, loaded: set[str], formats: Sequence[str], zone: dt.tzinfo | None,
+    options: Any,
 ) -> dict[str, Any]:
     what = "read_salesforce(history=...)"
-    table = load_table(history, what=what, envelope=_ENVELOPE, drop=_DROP)
+    table = load_table(history, what=what, envelope=_ENVELOPE, drop=_DROP, **options)
+    rows = source_rows(history)
     ids = np.asarray(column(table, "OpportunityId", what=what)).astype(str)
-    keep = np.array([i in loaded for i in ids.tolist()], dtype=bool)
+    keep = np.isin(ids, np.array(sorted(loaded), dtype=str))  # rows of deals not loaded: left out
     if "IsDeleted" in table:
-        keep &= ~parse_flags(table["IsDeleted"], field="IsDeleted")
+        keep &= ~parse_flags(table["IsDeleted"], field="IsDeleted", rows=rows)
     stage = np.asarray(column(table, "StageName", what=what), dtype=object)
     dates = parse_dates(column(table, "CreatedDate", what=what), field="history CreatedDate",
-                        formats=formats, timezone=zone)
+                        formats=formats, timezone=zone, rows=rows)
     return {"id": ids[keep], "stage": stage[keep], "date": dates[keep]}
