@@ -1,5 +1,23 @@
 """Calendar dates from the many forms a CRM export gives them.
 
+Accepted values, and nothing else:
+
+- ``datetime.date``, ``datetime.datetime`` (pandas ``Timestamp`` is one) and ``numpy.datetime64``
+  of any unit;
+- ISO 8601 dates ``YYYY-MM-DD`` (``"2017-03-01"``);
+- ISO 8601 date-times ``YYYY-MM-DDTHH:MM[:SS[.fff…]]``, with ``T`` or a space between date and
+  time, optionally followed by ``Z`` or an offset ``±HH:MM``, ``±HHMM`` or ``±HH``
+  (``"2017-03-01T09:30:00Z"``, Salesforce's ``"2017-03-01T09:30:00.000+0000"``, pandas'
+  ``"2017-03-01 09:30:00"``);
+- missing cells: None, NaN, pandas' NA and NaT, empty or blank strings, and the strings
+  ``"NaT"``, ``"nan"``, ``"NaN"``, ``"None"`` and ``"null"``.
+
+Anything else is an error naming the deal, row, field and value: digit strings such as
+``"1704067200"`` (epoch seconds are not a date; the HubSpot adapter reads its epoch
+milliseconds itself), ISO basic ``"20240101"``, week dates ``"2024-W01"``, signed or
+five-digit years (``"-002024-01"``), and any date outside 0001-01-01 to 9999-12-31, the dates a
+``datetime.date`` holds (never a wrapped or clipped value).
+
 Timestamps become calendar dates in UTC unless a time zone is given: an aware timestamp is
 converted to that zone and its date taken; a naive one is taken to be in UTC already (CRM APIs
 export UTC). Durations such as cycle length are whole days between those dates.
@@ -8,7 +26,9 @@ export UTC). Durations such as cycle length are whole days between those dates.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -16,9 +36,25 @@ import numpy.typing as npt
 from salesmetrics.domain.columns import is_missing_value, to_numpy
 from salesmetrics.errors import DataError, DataTypeError, where
 
-__all__ = ["NAT", "to_date", "to_date_array", "to_zone"]
+__all__ = ["FORMATS", "NAT", "iso_date", "to_date", "to_date_array", "to_zone"]
 
 NAT = np.datetime64("NaT", "D")
+#: The date strings that parse, for error messages.
+FORMATS = (
+    "an ISO date 'YYYY-MM-DD' such as '2017-03-01' or an ISO date-time "
+    "'YYYY-MM-DDTHH:MM[:SS[.fff]]' with an optional 'Z' or '±HH:MM' offset such as "
+    "'2017-03-01T09:30:00Z'"
+)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
+    r"(?:Z|[-+][0-9]{2}(?::?[0-9]{2})?)?"
+)
+_FIRST = np.datetime64("0001-01-01", "D")
+_LAST = np.datetime64("9999-12-31", "D")
+_SPAN = np.uint64(int(_LAST.astype(np.int64)) - int(_FIRST.astype(np.int64)))
+_RANGE = "the dates 0001-01-01 to 9999-12-31"
+_MISSING_WORDS = frozenset(("NaT", "nan", "NaN", "None", "null"))
 
 
 def to_zone(timezone: str | dt.tzinfo | None) -> dt.tzinfo | None:
@@ -37,9 +73,25 @@ def to_zone(timezone: str | dt.tzinfo | None) -> dt.tzinfo | None:
 
 def _is_missing(value: object) -> bool:
     """A missing cell, or a date column's spelled-out missing value (``"NaT"``, ``"null"``…)."""
-    if isinstance(value, str) and value.strip() in ("NaT", "nan", "NaN", "None", "null"):
+    if isinstance(value, str) and value.strip() in _MISSING_WORDS:
         return True
     return is_missing_value(value)
+
+
+def iso_date(text: str) -> dt.date | dt.datetime | None:
+    """``text`` as a date (``YYYY-MM-DD``) or date-time in a documented format, else None.
+
+    None also for a date of the right shape that does not exist (``"2024-02-30"``,
+    ``"0000-01-01"``).
+    """
+    try:
+        if _ISO_DATE.fullmatch(text):
+            return dt.date.fromisoformat(text)
+        if _ISO_DATETIME.fullmatch(text):
+            return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return None
 
 
 def to_date(
@@ -50,33 +102,45 @@ def to_date(
     row: int | None = None,
     timezone: dt.tzinfo | None = None,
 ) -> dt.date | None:
-    """One value (date, datetime, ISO string, ``datetime64``) as a calendar date, or None."""
+    """One value in an accepted form (see the module docs) as a calendar date, or None if missing.
+
+    Raises
+    ------
+    DataError
+        For a string in no accepted format, or a date outside 0001-01-01 to 9999-12-31.
+    DataTypeError
+        For a value of another type (a number, say).
+    """
     if _is_missing(value):
         return None
     if isinstance(value, np.datetime64):
         if np.isnat(value):
             return None
+        if _first_outside(np.array([value])) is not None:
+            raise DataError(f"{where(deal_id, row)}{field} {value} is outside {_RANGE}")
         if timezone is None:
             result: object = value.astype("datetime64[D]").item()
-            assert isinstance(result, dt.date)
+            assert isinstance(result, dt.date)  # years 1..9999, checked above
             return result
         value = value.astype("datetime64[us]").item()
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = (
-                dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
-            )
-        except ValueError:
+        parsed = iso_date(value.strip())
+        if parsed is None:
             raise DataError(
-                f"{where(deal_id, row)}{field} must be an ISO date such as '2017-03-01' or "
-                f"'2017-03-01T09:30:00Z', got {value!r}"
-            ) from None
+                f"{where(deal_id, row)}{field} must be {FORMATS}, got {value!r}"
+            )
+        value = parsed
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone or dt.UTC)
-        elif timezone is not None:
-            value = value.replace(tzinfo=dt.UTC).astimezone(timezone)
+        try:
+            if value.tzinfo is not None:
+                value = value.astimezone(timezone or dt.UTC)
+            elif timezone is not None:
+                value = value.replace(tzinfo=dt.UTC).astimezone(timezone)
+        except OverflowError:
+            raise DataError(
+                f"{where(deal_id, row)}{field} {value.isoformat()} falls outside {_RANGE} in "
+                f"time zone {timezone or dt.UTC}"
+            ) from None
         return value.date()
     if isinstance(value, dt.date):
         return value
@@ -92,13 +156,28 @@ def to_date_array(
 ) -> npt.NDArray[np.datetime64]:
     """A column of dates as ``datetime64[D]`` with NaT for missing values.
 
-    ``datetime64`` columns of any unit are floored to days without a copy per element; ISO date
-    strings are parsed by numpy; anything else goes through `to_date` one value at a time.
+    ``datetime64`` columns of any unit are floored to days without a copy per element; columns of
+    ``YYYY-MM-DD`` strings are checked and parsed by numpy in a few vectorized passes; anything
+    else goes through `to_date` one value at a time. Only the forms listed in the module docs
+    are read.
+
+    Raises
+    ------
+    DataError
+        Naming the deal, row, field and value of the first value in no accepted format or
+        outside 0001-01-01 to 9999-12-31.
+    DataTypeError
+        For a value of another type.
     """
     arr = to_numpy(values)
     if arr.dtype.kind == "M":
+        days = arr.astype("datetime64[D]", copy=False)
+        bad = _first_outside(days)
+        if bad is not None:
+            deal = None if ids is None else ids[bad].item()
+            raise DataError(f"{where(deal, bad)}{field} {arr[bad]} is outside {_RANGE}")
         if timezone is None or arr.dtype == np.dtype("datetime64[D]"):
-            return arr.astype("datetime64[D]", copy=False)
+            return days
         arr = arr.astype("datetime64[us]").astype(object)  # [ns] would give ints
     if arr.dtype.kind == "U" or (arr.dtype == object and timezone is None):
         try:
@@ -118,15 +197,43 @@ def to_date_array(
     return out
 
 
+def _first_outside(dates: npt.NDArray[np.datetime64]) -> int | None:
+    """Position of the first date outside 0001-01-01..9999-12-31 (NaT is not), else None."""
+    days = dates.astype("datetime64[D]", copy=False)
+    # One pass: as unsigned, day - first exceeds the span for days outside the range (and NaT).
+    outside = (days.view(np.int64) - _FIRST.astype(np.int64)).view(np.uint64) > _SPAN
+    if not outside.any():
+        return None
+    outside &= ~np.isnat(days)
+    return int(np.flatnonzero(outside)[0]) if outside.any() else None
+
+
+# The code points of a ``YYYY-MM-DD`` string: the lowest and the span at each position.
+_LOW = np.array([48, 48, 48, 48, 45, 48, 48, 45, 48, 48], dtype=np.uint32)
+_WIDTH = np.array([9, 9, 9, 9, 0, 9, 9, 0, 9, 9], dtype=np.uint32)
+
+
 def _parse_iso_days(arr: npt.NDArray[np.generic]) -> npt.NDArray[np.datetime64] | None:
-    """Parse plain ``YYYY-MM-DD`` strings (and empty ones) in one numpy call, else None."""
+    """Parse ``YYYY-MM-DD`` strings (and empty ones) in a few numpy passes, else None.
+
+    The shape is checked first, digit and dash at each position, because numpy's own parser
+    also reads ``"1704067200"`` (the year 1,704,067,200), ``"-002024-01"`` and ``"today"``.
+    """
     if arr.dtype == object:
         if not all(type(v) is str for v in arr.tolist()):
             return None
         arr = arr.astype(str)
-    if arr.dtype.kind != "U" or arr.dtype.itemsize // 4 > 10:
+    if arr.dtype.kind != "U":
         return None
-    lengths = np.char.str_len(arr.astype(str))
-    if not np.isin(lengths, (0, 10)).all():
+    if arr.dtype.itemsize != 40:  # not <U10
+        if not np.isin(np.char.str_len(cast("npt.NDArray[np.str_]", arr)), (0, 10)).all():
+            return None
+        arr = arr.astype("<U10")
+    codes = arr.view(np.uint32).reshape(len(arr), 10)
+    shaped = ((codes - _LOW) <= _WIDTH).all(axis=1)
+    if not shaped.all() and (codes[~shaped] != 0).any():  # only empty strings may differ
         return None
-    return arr.astype("datetime64[D]")
+    days = arr.astype("datetime64[D]")
+    if (days < _FIRST).any():  # "0000-01-01"; NaT compares False
+        return None
+    return days

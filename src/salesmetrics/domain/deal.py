@@ -17,6 +17,7 @@ from salesmetrics.errors import DataError, DataTypeError, where
 __all__ = ["Deal"]
 
 
+# The converters name the field; `Deal.__init__` puts the deal's id in front of their messages.
 def _amount(value: object) -> float | None:
     if value is None:
         return None
@@ -26,6 +27,8 @@ def _amount(value: object) -> float | None:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise DataTypeError(f"amount must be a number, got {value!r}") from None
+    except OverflowError:  # an int past the largest float
+        raise DataError(f"amount must be finite, got {value!r}") from None
     return None if math.isnan(number) else number
 
 
@@ -34,12 +37,19 @@ def _probability(value: object) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DataTypeError(f"probability must be a number in [0, 1], got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise DataError(f"probability must be in [0, 1], got {value!r}") from None
     return None if math.isnan(number) else number
 
 
-def _date(value: object) -> dt.date | None:
-    return to_date(value)
+def _created(value: object) -> dt.date | None:
+    return to_date(value, field="created")
+
+
+def _close_date(value: object) -> dt.date | None:
+    return to_date(value, field="close_date")
 
 
 def _fields(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -66,14 +76,14 @@ def _history(value: object) -> tuple[tuple[str, dt.date], ...]:
         stage, day = pair
         if not isinstance(stage, str):
             raise DataTypeError(f"history stage must be a stage name, got {stage!r}")
-        entered = to_date(day, field="history date")
+        entered = to_date(day, field=f"history date of stage {stage!r}")
         if entered is None:
             raise DataError(f"history entry for stage {stage!r} has no date")
         out.append((stage, entered))
     return tuple(out)
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class Deal:
     """One deal (opportunity) of a CRM.
 
@@ -96,9 +106,9 @@ class Deal:
     #: Name of the deal's current stage in the pipeline's sales process.
     stage: str = attrs.field()
     #: Date the deal was created.
-    created: dt.date | None = attrs.field(default=None, converter=_date)
+    created: dt.date | None = attrs.field(default=None, converter=_created)
     #: Expected close date while open, actual close date once closed (the Salesforce convention).
-    close_date: dt.date | None = attrs.field(default=None, converter=_date)
+    close_date: dt.date | None = attrs.field(default=None, converter=_close_date)
     #: The deal's owner (sales rep), a label to group by.
     owner: str | None = None
     #: This deal's own probability to close [fraction in 0..1], overriding its stage's.
@@ -112,15 +122,35 @@ class Deal:
     #: Stage history: ``(stage name, date entered)`` pairs.
     history: tuple[tuple[str, dt.date], ...] = attrs.field(default=(), converter=_history)
 
+    def __init__(
+        self,
+        id: str | int,
+        amount: object,
+        stage: str,
+        created: object = None,
+        close_date: object = None,
+        owner: str | None = None,
+        probability: object = None,
+        currency: object = None,
+        fields: Mapping[str, Any] | None = None,
+        history: object = (),
+    ) -> None:
+        """Check and convert each value; an error names the deal and the field."""
+        if isinstance(id, bool) or not isinstance(id, (str, int)):
+            raise DataTypeError(f"deal id must be a str or int, got {id!r}")
+        try:
+            self.__attrs_init__(
+                id, amount, stage, created, close_date, owner, probability, currency, fields,
+                history,
+            )
+        except (DataError, DataTypeError) as error:  # the converters do not know the deal
+            raise type(error)(f"{where(id)}{error}") from None
+
     def __attrs_post_init__(self) -> None:
-        if isinstance(self.id, bool) or not isinstance(self.id, (str, int)):
-            raise DataTypeError(f"deal id must be a str or int, got {self.id!r}")
         if not isinstance(self.stage, str):
-            raise DataTypeError(f"{where(self.id)}stage must be a stage name, got {self.stage!r}")
+            raise DataTypeError(f"stage must be a stage name, got {self.stage!r}")
         if self.amount is not None and not (math.isfinite(self.amount) and self.amount >= 0):
             what = "must be >= 0" if self.amount < 0 else "must be finite"
-            raise DataError(f"{where(self.id)}amount {what}, got {self.amount!r}")
+            raise DataError(f"amount {what}, got {self.amount!r}")
         if self.probability is not None and not 0.0 <= self.probability <= 1.0:
-            raise DataError(
-                f"{where(self.id)}probability must be in [0, 1], got {self.probability!r}"
-            )
+            raise DataError(f"probability must be in [0, 1], got {self.probability!r}")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import re
-from collections.abc import Iterator
-from typing import Literal, TypeAlias
+from collections.abc import Callable, Iterator
+from typing import Literal, TypeAlias, TypeVar
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics.domain.columns import to_numpy
+from salesmetrics.domain.dates import iso_date, to_date_array
 from salesmetrics.errors import DataError, DataTypeError, OptionError, check_option
 
 __all__ = ["FiscalCalendar", "Period", "PeriodKind", "PeriodLike"]
@@ -60,8 +63,11 @@ class FiscalCalendar:
 
     def year_start(self, fiscal_year: int) -> dt.date:
         """First day of fiscal year ``fiscal_year``."""
+        fiscal_year = _check_range("FiscalCalendar.year_start()", "fiscal year", fiscal_year,
+                                   *_YEARS)
         shift = 1 if (self.naming == "end" and self.start_month != 1) else 0
-        return dt.date(fiscal_year - shift, self.start_month, 1)
+        return _fitting(f"FY{fiscal_year:04d}",
+                        lambda: dt.date(fiscal_year - shift, self.start_month, 1))
 
     def fiscal_year(self, day: dt.date) -> int:
         """The fiscal year that ``day`` falls in."""
@@ -71,15 +77,23 @@ class FiscalCalendar:
         return year
 
     def year(self, fiscal_year: int) -> Period:
-        """The fiscal year ``fiscal_year`` as a `Period`."""
+        """The fiscal year ``fiscal_year`` (1..9999) as a `Period`."""
+        fiscal_year = _check_range("FiscalCalendar.year()", "fiscal year", fiscal_year, *_YEARS)
         start = self.year_start(fiscal_year)
-        return Period(start, _add_months(start, 12), kind="year", calendar=self)
+        end = _fitting(f"FY{fiscal_year:04d}", lambda: _add_months(start, 12))
+        return Period(start, end, kind="year", calendar=self)
 
     def quarter(self, fiscal_year: int, quarter: int) -> Period:
-        """Quarter ``quarter`` (1..4) of fiscal year ``fiscal_year``."""
-        _check_range("quarter", quarter, 1, 4)
-        start = _add_months(self.year_start(fiscal_year), 3 * (quarter - 1))
-        return Period(start, _add_months(start, 3), kind="quarter", calendar=self)
+        """Quarter ``quarter`` (1..4) of fiscal year ``fiscal_year`` (1..9999)."""
+        fiscal_year = _check_range("FiscalCalendar.quarter()", "fiscal year", fiscal_year,
+                                   *_YEARS)
+        quarter = _check_range("FiscalCalendar.quarter()", "quarter", quarter, 1, 4)
+        first = self.year_start(fiscal_year)
+        start, end = _fitting(
+            f"FY{fiscal_year:04d}-Q{quarter}",
+            lambda: (_add_months(first, 3 * (quarter - 1)), _add_months(first, 3 * quarter)),
+        )
+        return Period(start, end, kind="quarter", calendar=self)
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -90,11 +104,31 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     return result
 
 
-def _check_range(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DataTypeError(f"Period: {name} must be an int, got {value!r}")
-    if not low <= value <= high:
-        raise DataError(f"Period: {name} must be in {low}..{high}, got {value!r}")
+#: The years a period can be in: those of ``datetime.date``.
+_YEARS = (1, 9999)
+_RANGE = "0001-01-01 to 9999-12-31"
+_T = TypeVar("_T")
+
+
+def _check_range(function: str, name: str, value: object, low: int, high: int) -> int:
+    """``value`` as an int in ``low..high``, else `DataTypeError` or `DataError`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise DataTypeError(f"{function}: {name} must be an int, got {value!r}")
+    number = int(value)
+    if not low <= number <= high:
+        raise DataError(f"{function}: {name} must be in {low}..{high}, got {value!r}")
+    return number
+
+
+def _fitting(what: str, compute: Callable[[], _T]) -> _T:
+    """``compute()``, or a `DataError` when its dates fall outside those a date can hold."""
+    try:
+        return compute()
+    except (ValueError, OverflowError):
+        raise DataError(
+            f"Period: {what} does not fit in the dates {_RANGE} (a period's end, the day "
+            "after its last day, must be one of them too)"
+        ) from None
 
 
 def _to_date(value: object, name: str) -> dt.date:
@@ -102,27 +136,28 @@ def _to_date(value: object, name: str) -> dt.date:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, np.datetime64):
-        return _to_date(value.astype("datetime64[D]").item(), name)
+    if isinstance(value, np.datetime64) and not np.isnat(value):
+        day = value.astype("datetime64[D]")
+        if not np.datetime64("0001-01-01") <= day <= np.datetime64("9999-12-31"):
+            raise DataError(f"Period: {name} {day} is outside the dates {_RANGE}")
+        return _to_date(day.item(), name)
     if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise DataError(
-                f"Period: {name} must be an ISO date 'YYYY-MM-DD', got {value!r}"
-            ) from None
+        day = iso_date(value.strip())
+        if type(day) is not dt.date:  # not a date-time either
+            raise DataError(f"Period: {name} must be an ISO date 'YYYY-MM-DD', got {value!r}")
+        return day
     raise DataTypeError(f"Period: {name} must be a date, got {value!r}")
 
 
-# Label patterns, compiled on first use (``re`` caches them).
+# Label patterns, compiled on first use (``re`` caches them). [0-9], not \d: no other digits.
 _PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"^FY(\d{4})-?Q([1-4])$", "fq"),
-    (r"^FY(\d{4})$", "fy"),
-    (r"^(\d{4})-?Q([1-4])$", "q"),
-    (r"^(\d{4})-W(\d{2})$", "w"),
-    (r"^(\d{4})-(\d{2})$", "m"),
-    (r"^(\d{4})-(\d{2})-(\d{2})$", "d"),
-    (r"^(\d{4})$", "y"),
+    (r"^FY([0-9]{4})-?Q([1-4])$", "fq"),
+    (r"^FY([0-9]{4})$", "fy"),
+    (r"^([0-9]{4})-?Q([1-4])$", "q"),
+    (r"^([0-9]{4})-W([0-9]{2})$", "w"),
+    (r"^([0-9]{4})-([0-9]{2})$", "m"),
+    (r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$", "d"),
+    (r"^([0-9]{4})$", "y"),
 )
 
 _CALENDAR_YEAR = FiscalCalendar()
@@ -186,48 +221,64 @@ class Period:
     # -- constructors ---------------------------------------------------------------------------
     @classmethod
     def day(cls, day: dt.date | str) -> Period:
-        """One calendar day."""
+        """One calendar day (a date or ``'YYYY-MM-DD'``)."""
         start = _to_date(day, "day")
-        return cls(start, start + dt.timedelta(days=1), kind="day")
+        end = _fitting(start.isoformat(), lambda: start + dt.timedelta(days=1))
+        return cls(start, end, kind="day")
 
     @classmethod
     def week(cls, year: int, week: int) -> Period:
-        """ISO week ``week`` (1..53) of ISO year ``year``, Monday to Sunday."""
-        _check_range("week", week, 1, 53)
+        """ISO week ``week`` (1..53) of ISO year ``year`` (1..9999), Monday to Sunday."""
+        year = _check_range("Period.week()", "year", year, *_YEARS)
+        week = _check_range("Period.week()", "week", week, 1, 53)
         try:
             start = dt.date.fromisocalendar(year, week, 1)
         except ValueError:
-            raise DataError(f"Period: ISO year {year} has no week {week}") from None
-        return cls(start, start + dt.timedelta(days=7), kind="week")
+            raise DataError(f"Period.week(): ISO year {year} has no week {week}") from None
+        end = _fitting(f"{year:04d}-W{week:02d}", lambda: start + dt.timedelta(days=7))
+        return cls(start, end, kind="week")
 
     @classmethod
     def month(cls, year: int, month: int) -> Period:
-        """Calendar month ``month`` (1..12) of ``year``."""
-        _check_range("month", month, 1, 12)
+        """Calendar month ``month`` (1..12) of ``year`` (1..9999)."""
+        year = _check_range("Period.month()", "year", year, *_YEARS)
+        month = _check_range("Period.month()", "month", month, 1, 12)
         start = dt.date(year, month, 1)
-        return cls(start, _add_months(start, 1), kind="month")
+        end = _fitting(f"{year:04d}-{month:02d}", lambda: _add_months(start, 1))
+        return cls(start, end, kind="month")
 
     @classmethod
     def quarter(cls, year: int, quarter: int) -> Period:
-        """Calendar quarter ``quarter`` (1..4) of ``year``."""
-        _check_range("quarter", quarter, 1, 4)
+        """Calendar quarter ``quarter`` (1..4) of ``year`` (1..9999)."""
+        year = _check_range("Period.quarter()", "year", year, *_YEARS)
+        quarter = _check_range("Period.quarter()", "quarter", quarter, 1, 4)
         start = dt.date(year, 3 * quarter - 2, 1)
-        return cls(start, _add_months(start, 3), kind="quarter")
+        end = _fitting(f"{year:04d}-Q{quarter}", lambda: _add_months(start, 3))
+        return cls(start, end, kind="quarter")
 
     @classmethod
     def year(cls, year: int) -> Period:
-        """Calendar year ``year``."""
-        return cls(dt.date(year, 1, 1), dt.date(year + 1, 1, 1), kind="year")
+        """Calendar year ``year`` (1..9998: 9999 would end after the last date)."""
+        year = _check_range("Period.year()", "year", year, *_YEARS)
+        end = _fitting(f"{year:04d}", lambda: dt.date(year + 1, 1, 1))
+        return cls(dt.date(year, 1, 1), end, kind="year")
 
     @classmethod
     def parse(cls, text: str, *, calendar: FiscalCalendar | None = None) -> Period:
         """Parse ``"2017-Q2"``, ``"2017-07"``, ``"2017-W05"``, ``"2017"``, ``"2017-07-04"``,
         ``"FY2025"`` or ``"FY2025-Q1"``.
 
-        Fiscal labels use ``calendar`` (default: fiscal years equal calendar years).
+        Fiscal labels use ``calendar`` (default: fiscal years equal calendar years). Years are
+        1..9999, and a period must end by 9999-12-31.
 
         >>> Period.parse("FY2025-Q1", calendar=FiscalCalendar(start_month=2)).start
         datetime.date(2024, 2, 1)
+
+        Raises
+        ------
+        DataError
+            For text in none of these forms, or a period outside the dates a date can hold
+            (``"9999"``, ``"0000-01"``), with the reason.
         """
         if isinstance(text, Period):
             return text
@@ -238,25 +289,33 @@ class Period:
             match = re.match(pattern, label)
             if match is None:
                 continue
-            numbers = [int(g) for g in match.groups()]
-            fiscal = calendar or _CALENDAR_YEAR
-            if kind == "fq":
-                return fiscal.quarter(numbers[0], numbers[1])
-            if kind == "fy":
-                return fiscal.year(numbers[0])
-            if kind == "q":
-                return cls.quarter(numbers[0], numbers[1])
-            if kind == "w":
-                return cls.week(numbers[0], numbers[1])
-            if kind == "m":
-                return cls.month(numbers[0], numbers[1])
-            if kind == "d":
-                return cls.day(label)
-            return cls.year(numbers[0])
+            try:
+                return cls._from_label(kind, label, [int(g) for g in match.groups()], calendar)
+            except DataError as error:
+                raise DataError(f"Period.parse(): cannot read {text!r}: {error}") from None
         raise DataError(
             f"Period.parse(): cannot read {text!r}; use '2017-Q2', '2017-07', '2017-W05', '2017', "
             "'2017-07-04', 'FY2025' or 'FY2025-Q1'"
         )
+
+    @classmethod
+    def _from_label(
+        cls, kind: str, label: str, numbers: list[int], calendar: FiscalCalendar | None
+    ) -> Period:
+        fiscal = calendar or _CALENDAR_YEAR
+        if kind == "fq":
+            return fiscal.quarter(numbers[0], numbers[1])
+        if kind == "fy":
+            return fiscal.year(numbers[0])
+        if kind == "q":
+            return cls.quarter(numbers[0], numbers[1])
+        if kind == "w":
+            return cls.week(numbers[0], numbers[1])
+        if kind == "m":
+            return cls.month(numbers[0], numbers[1])
+        if kind == "d":
+            return cls.day(label)
+        return cls.year(numbers[0])
 
     @classmethod
     def range(cls, first: PeriodLike, last: PeriodLike) -> list[Period]:
@@ -264,13 +323,29 @@ class Period:
 
         >>> Period.range("2017-Q3", "2018-Q1")
         [Period('2017-Q3'), Period('2017-Q4'), Period('2018-Q1')]
+
+        Raises
+        ------
+        DataError
+            When ``last`` is before ``first``, is of another kind, or is not a whole number of
+            steps after it.
         """
-        a, b = as_period(first), as_period(last)
+        a, b = as_period(first, name="first"), as_period(last, name="last")
         if a.kind != b.kind or a.calendar != b.calendar:
             raise DataError(f"Period.range(): {a!r} and {b!r} are not of the same kind")
+        if b.start < a.start:
+            raise DataError(
+                f"Period.range(): last {b.label!r} is before first {a.label!r}; give the "
+                "earlier period first"
+            )
         out = [a]
         while out[-1].start < b.start:
             out.append(out[-1].next())
+        if out[-1] != b:
+            raise DataError(
+                f"Period.range(): last {b!r} is not a whole number of steps of {a.days} days "
+                f"after first {a!r}"
+            )
         return out
 
     # -- arithmetic -----------------------------------------------------------------------------
@@ -287,32 +362,36 @@ class Period:
             return s.isoformat()
         if self.kind == "week":
             year, week, _ = s.isocalendar()
-            return f"{year}-W{week:02d}"
+            return f"{year:04d}-W{week:02d}"
         if self.kind == "month":
-            return f"{s.year}-{s.month:02d}"
+            return f"{s.year:04d}-{s.month:02d}"
         if self.calendar is not None:
             fy = self.calendar.fiscal_year(s)
             if self.kind == "year":
-                return f"FY{fy}"
+                return f"FY{fy:04d}"
             if self.kind == "quarter":
                 months = (s.month - self.calendar.start_month) % 12
-                return f"FY{fy}-Q{months // 3 + 1}"
+                return f"FY{fy:04d}-Q{months // 3 + 1}"
         if self.kind == "quarter":
-            return f"{s.year}-Q{(s.month - 1) // 3 + 1}"
+            return f"{s.year:04d}-Q{(s.month - 1) // 3 + 1}"
         if self.kind == "year":
-            return str(s.year)
+            return f"{s.year:04d}"
         return f"{self.start.isoformat()}/{self.end.isoformat()}"
 
     def shift(self, n: int) -> Period:
         """The period ``n`` steps later (earlier if negative), a step being this period's kind."""
         if isinstance(n, bool) or not isinstance(n, int):
             raise DataTypeError(f"Period.shift(): n must be an int, got {n!r}")
+        what = f"{self.label} shifted by {n}"
         if self.kind in _MONTHS_PER:
             months = _MONTHS_PER[self.kind] * n
-            return Period(_add_months(self.start, months), _add_months(self.end, months),
-                          kind=self.kind, calendar=self.calendar)
-        step = dt.timedelta(days=self.days * n)
-        return Period(self.start + step, self.end + step, kind=self.kind, calendar=self.calendar)
+            start, end = _fitting(what, lambda: (_add_months(self.start, months),
+                                                 _add_months(self.end, months)))
+        else:
+            step = self.days * n
+            start, end = _fitting(what, lambda: (self.start + dt.timedelta(days=step),
+                                                 self.end + dt.timedelta(days=step)))
+        return Period(start, end, kind=self.kind, calendar=self.calendar)
 
     def next(self) -> Period:
         """The period right after this one."""
@@ -329,11 +408,15 @@ class Period:
         return self._start64, self._end64
 
     def contains(self, dates: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-        """Vectorized membership: True where ``start <= date < end``; False for NaT."""
-        arr = np.asarray(dates)
+        """Vectorized membership: True where ``start <= date < end``; False for NaT.
+
+        ``dates`` is a ``datetime64`` array, or anything the dates of a pipeline may be (see
+        `salesmetrics.domain.dates`): ISO date strings, date objects, missing values.
+        """
+        arr = dates if isinstance(dates, np.ndarray) else to_numpy(dates)
         if arr.dtype != _DAY:
             if arr.dtype.kind != "M":
-                arr = arr.astype(_DAY)
+                arr = to_date_array(arr, field="date")
             else:  # another unit: compare in it
                 return (arr >= self._start64) & (arr < self._end64)
         # One pass: as unsigned, day - start is below the length exactly for days in the period
