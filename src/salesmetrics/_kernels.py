@@ -1,8 +1,12 @@
 """Private array kernels: group-by sums over dense integer keys, exact in integer minor units.
 
 Group-bys use one dense combined key per deal and `bincount`, never a hash or sort.
-Integer sums go through float64 weights, which are exact while every cell is below 2**53; the result
-is checked and recomputed exactly in int64 in the (rare) case it is not.
+Integer sums go through float64 weights, which are exact while every cell is below 2**53; past
+that they are recomputed exactly from 21-bit limbs, and a sum past 2**63 - 1 raises
+`SumOverflowError` (the metrics turn it into an `AmountError`) instead of wrapping.
+
+`DayCounts` is the sparse, mergeable histogram of whole days (cycle lengths) per group: its memory
+grows with the number of distinct (group, day) pairs, never with the span of the dates.
 """
 
 from __future__ import annotations
@@ -17,14 +21,35 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
-    "add_padded", "bit_length", "chunk_bounds", "group_count", "group_sum", "group_sum_float",
-    "n_threads", "parallel_map", "take",
+    "INT64_MAX", "DayCounts", "SumOverflowError", "add_padded", "bit_length", "check_row_totals",
+    "checked_add",
+    "chunk_bounds", "group_count", "group_sum", "group_sum_float", "n_threads", "parallel_map",
+    "take",
 ]
 
 IntArray = npt.NDArray[np.intp]
+Int64Array = npt.NDArray[np.int64]
 T = TypeVar("T")
 R = TypeVar("R")
 _EXACT = 2.0**53
+#: The largest int64, 2**63 - 1: the largest exact total of minor units.
+INT64_MAX = int(np.iinfo(np.int64).max)
+_LIMB = 21  # three 21-bit limbs hold any non-negative int64; a float64 sums 2**32 of them exactly
+_LIMB_MASK = (1 << _LIMB) - 1
+
+
+class SumOverflowError(ArithmeticError):
+    """A sum of non-negative integers passed 2**63 - 1.
+
+    ``cell`` is the flat index of the first such sum in an array of ``size`` cells laid out as
+    ``group * (size // groups) + column``, and ``total`` its exact value.
+    """
+
+    def __init__(self, cell: int, size: int, total: int) -> None:
+        super().__init__(f"sum {total} in cell {cell} of {size} is past 2**63 - 1")
+        self.cell = cell
+        self.size = size
+        self.total = total
 
 
 def take(values: npt.NDArray[Any], rows: IntArray | None) -> npt.NDArray[Any]:
@@ -42,20 +67,75 @@ def group_count(keys: IntArray | None, n: int, count: int | None = None) -> npt.
 def group_sum(
     keys: IntArray | None, n: int, weights: npt.NDArray[np.integer[Any]], *,
     bounded: bool = False,
-) -> npt.NDArray[np.int64]:
+) -> Int64Array:
     """Exact per-group sums of non-negative integer ``weights`` (e.g. minor units, days).
 
     ``bounded=True`` says the caller knows every sum is below 2**53 (e.g. the whole pipeline's
-    total is), which skips the check.
+    total is), which skips the check. Otherwise a sum past 2**53 is recomputed exactly, and one
+    past 2**63 - 1 raises `SumOverflowError`: never a wrapped total.
     """
     if keys is None:
-        return np.array([int(weights.sum(dtype=np.int64))], dtype=np.int64)
+        if bounded:
+            return np.array([int(weights.sum(dtype=np.int64))], dtype=np.int64)
+        return _limb_sums(None, 1, weights)
     sums = np.bincount(keys, weights=weights, minlength=n)
     if not bounded and len(sums) and sums.max() >= _EXACT:
-        exact = np.zeros(n, dtype=np.int64)
-        np.add.at(exact, keys, weights.astype(np.int64))
-        return exact
+        return _limb_sums(keys, n, weights)
     return sums.astype(np.int64)
+
+
+def _limb_sums(
+    keys: IntArray | None, n: int, weights: npt.NDArray[np.integer[Any]]
+) -> Int64Array:
+    """Per-group sums from three 21-bit limbs of each weight (each limb sum is exact in float64
+    for up to 2**32 deals), recombined with carries; `SumOverflowError` past 2**63 - 1."""
+    w = weights.astype(np.int64, copy=False)
+    limbs = []
+    for shift in (0, _LIMB, 2 * _LIMB):
+        part = (w >> shift) & _LIMB_MASK
+        if keys is None:
+            limbs.append(np.array([part.sum()], dtype=np.int64))
+        else:
+            limbs.append(np.bincount(keys, weights=part, minlength=n).astype(np.int64))
+    low, mid, high = limbs
+    mid = mid + (low >> _LIMB)
+    high = high + (mid >> _LIMB)
+    low &= _LIMB_MASK
+    mid &= _LIMB_MASK
+    over = high > _LIMB_MASK
+    if over.any():
+        cell = int(np.flatnonzero(over)[0])
+        total = (int(high[cell]) << 2 * _LIMB) + (int(mid[cell]) << _LIMB) + int(low[cell])
+        raise SumOverflowError(cell, len(high), total)
+    total_sums: Int64Array = (high << 2 * _LIMB) | (mid << _LIMB) | low
+    return total_sums
+
+
+def checked_add(a: Int64Array, b: Int64Array) -> Int64Array:
+    """``a + b`` for non-negative integer arrays of one shape; `SumOverflowError` past 2**63 - 1."""
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+        over = a > INT64_MAX - b
+        if over.any():
+            cell = int(np.flatnonzero(over)[0])
+            raise SumOverflowError(cell, a.size, int(a.flat[cell]) + int(b.flat[cell]))
+    added: Int64Array = a + b
+    return added
+
+
+def check_row_totals(array: Int64Array) -> None:
+    """Raise `SumOverflowError` if a total over the last axis of a non-negative integer array (e.g.
+    a group's amounts over every stage) passes 2**63 - 1; ``cell`` is the row's first cell."""
+    if array.ndim < 2 or array.shape[-1] < 2:
+        return
+    rows = array.reshape(-1, array.shape[-1])
+    total = rows[:, 0].copy()
+    for column in range(1, rows.shape[1]):
+        try:
+            total = checked_add(total, rows[:, column])
+        except SumOverflowError as error:
+            row = error.cell
+            raise SumOverflowError(row * rows.shape[1], array.size,
+                              sum(int(x) for x in rows[row])) from None
 
 
 def group_sum_float(
@@ -76,17 +156,199 @@ def bit_length(masks: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.intp]:
     return exponent.astype(np.intp)
 
 
-def add_padded(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[Any]:
+def add_padded(a: npt.NDArray[Any], b: npt.NDArray[Any], *, checked: bool = False
+               ) -> npt.NDArray[Any]:
     """``a + b`` after padding both with zeros to the larger size along every axis but the first
-    (histograms of different widths add up this way)."""
-    if a.shape[1:] == b.shape[1:]:
-        added: npt.NDArray[Any] = a + b
-        return added
-    shape = (a.shape[0], *(max(x, y) for x, y in zip(a.shape[1:], b.shape[1:], strict=True)))
-    total = np.zeros(shape, dtype=np.result_type(a, b))
-    total[tuple(slice(0, s) for s in a.shape)] += a
-    total[tuple(slice(0, s) for s in b.shape)] += b
-    return total
+    (histograms of different widths add up this way). ``checked=True`` raises
+    `SumOverflowError` where a sum of non-negative integers would pass 2**63 - 1, never wraps."""
+    if a.shape[1:] != b.shape[1:]:
+        shape = (a.shape[0], *(max(x, y) for x, y in zip(a.shape[1:], b.shape[1:], strict=True)))
+        dtype = np.result_type(a, b)
+        padded_a = np.zeros(shape, dtype=dtype)
+        padded_a[tuple(slice(0, s) for s in a.shape)] = a
+        padded_b = np.zeros(shape, dtype=dtype)
+        padded_b[tuple(slice(0, s) for s in b.shape)] = b
+        a, b = padded_a, padded_b
+    if checked:
+        return checked_add(a, b)
+    added: npt.NDArray[Any] = a + b
+    return added
+
+
+class DayCounts:
+    """Sparse histogram of whole days per cell of a ``rows × columns`` table (groups × outcomes).
+
+    Entries are three int64 arrays sorted by cell then day, one entry per distinct (cell, day):
+    ``cell`` (``row * columns + column``), ``day`` and ``count``. Memory is 24 bytes per distinct
+    (cell, day), so at most 24 bytes per deal counted, whatever the span of the dates (a deal
+    created in 1900 costs one entry, not a column of 45,000 days per group). Two histograms of
+    the same shape add up (``a + b``), as the summaries of two parts of a pipeline do.
+    """
+
+    __slots__ = ("cell", "columns", "count", "day", "rows")
+
+    def __init__(self, rows: int, columns: int, cell: Int64Array, day: Int64Array,
+                 count: Int64Array) -> None:
+        self.rows = rows
+        self.columns = columns
+        self.cell = cell
+        self.day = day
+        self.count = count
+
+    @classmethod
+    def tally(cls, rows: int, columns: int, cells: npt.NDArray[np.integer[Any]],
+              days: npt.NDArray[np.integer[Any]]) -> DayCounts:
+        """Count the deals of each (cell, day); ``cells`` and ``days`` have one value per deal."""
+        return cls(rows, columns, *_count_pairs(rows * columns, cells, days, None))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows, self.columns)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.cell.nbytes + self.day.nbytes + self.count.nbytes)
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __repr__(self) -> str:
+        return f"DayCounts({self.rows} × {self.columns}, {len(self.cell)} entries)"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DayCounts):
+            return NotImplemented
+        return self.shape == other.shape and all(
+            np.array_equal(x, y) for x, y in ((self.cell, other.cell), (self.day, other.day),
+                                              (self.count, other.count)))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def freeze(self) -> DayCounts:
+        """Make the entries read-only (remembered tallies are shared); returns self."""
+        for array in (self.cell, self.day, self.count):
+            array.flags.writeable = False
+        return self
+
+    def __add__(self, other: DayCounts) -> DayCounts:
+        if not isinstance(other, DayCounts):
+            return NotImplemented
+        return DayCounts.total([self, other])
+
+    @staticmethod
+    def total(parts: Sequence[DayCounts]) -> DayCounts:
+        """The sum of histograms of one shape (one pass, however many parts)."""
+        shape = parts[0].shape
+        if any(part.shape != shape for part in parts):
+            raise ValueError(f"cannot add day counts of shapes {[p.shape for p in parts]}")
+        return DayCounts(*shape, *_count_pairs(
+            shape[0] * shape[1], np.concatenate([p.cell for p in parts]),
+            np.concatenate([p.day for p in parts]), np.concatenate([p.count for p in parts])))
+
+    def take(self, rows: IntArray) -> DayCounts:
+        """The rows ``rows`` (distinct), in that order: ``array[rows]`` for a dense table."""
+        new_of_old = np.full(self.rows, -1, dtype=np.int64)
+        new_of_old[rows] = np.arange(len(rows))
+        return self.place(new_of_old, len(rows))
+
+    def place(self, new_of_old: npt.NDArray[np.integer[Any]], rows: int) -> DayCounts:
+        """Move row ``i`` to row ``new_of_old[i]`` (distinct; -1 drops it) of ``rows`` rows."""
+        row, column = np.divmod(self.cell, self.columns)
+        new_row = np.asarray(new_of_old, dtype=np.int64)[row]
+        keep = new_row >= 0
+        cell = new_row[keep] * self.columns + column[keep]
+        order = np.argsort(cell, kind="stable")  # each cell's entries stay sorted by day
+        return DayCounts(rows, self.columns, cell[order], self.day[keep][order],
+                         self.count[keep][order])
+
+    def combine(self, columns: Sequence[int]) -> DayCounts:
+        """One column per row: the counts of ``columns`` added up."""
+        row, column = np.divmod(self.cell, self.columns)
+        keep = np.isin(column, columns)
+        return DayCounts(self.rows, 1, *_count_pairs(self.rows, row[keep], self.day[keep],
+                                                     self.count[keep]))
+
+    def percentile(self, q: float) -> npt.NDArray[np.float64]:
+        """Per row of a one-column histogram, the ``q``-th percentile of its days (numpy's
+        linear method: interpolating between ranks); nan for an empty row. Exact ranks in
+        integers, one float step at the end."""
+        if self.columns != 1:
+            raise ValueError("percentile() needs one column; combine() the columns first")
+        rows = np.arange(self.rows)
+        start = np.searchsorted(self.cell, rows, side="left")
+        stop = np.searchsorted(self.cell, rows, side="right")
+        cumulative = np.cumsum(self.count)
+        before = np.concatenate([[0], cumulative])
+        base = before[start]
+        n = before[stop] - base
+        out = np.full(self.rows, np.nan)
+        has = np.flatnonzero(n > 0)
+        if not len(has):
+            return out
+        rank = q / 100.0 * (n[has] - 1)
+        low, high = np.floor(rank).astype(np.int64), np.ceil(rank).astype(np.int64)
+        v_low = self.day[np.searchsorted(cumulative, base[has] + low, side="right")]
+        v_high = self.day[np.searchsorted(cumulative, base[has] + high, side="right")]
+        out[has] = v_low + (v_high - v_low) * (rank - low)
+        return out
+
+    def dense(self) -> Int64Array:
+        """The histogram as a dense ``[rows, columns, days]`` array (for small ones: tests)."""
+        width = int(self.day.max()) + 1 if len(self.day) else 1
+        out = np.zeros(self.rows * self.columns * width, dtype=np.int64)
+        out[self.cell * width + self.day] = self.count
+        return out.reshape(self.rows, self.columns, width)
+
+
+#: A dense bincount over cells × days is used while it has at most this many cells, or
+#: `_DENSE_PER_VALUE` per value counted (so its memory is bounded by the data); else a sort.
+_DENSE_PAIRS = 1 << 16
+_DENSE_PER_VALUE = 16
+
+
+def _count_pairs(
+    n_cells: int, cells: npt.NDArray[np.integer[Any]], days: npt.NDArray[np.integer[Any]],
+    weights: Int64Array | None,
+) -> tuple[Int64Array, Int64Array, Int64Array]:
+    """Distinct (cell, day) pairs, sorted, with their count (or summed ``weights``).
+
+    Memory: O(len(cells)) whatever the span of the days (a dense table only while it is at most
+    ``max(_DENSE_PAIRS, _DENSE_PER_VALUE * len(cells))`` cells, else a sort)."""
+    empty = np.zeros(0, dtype=np.int64)
+    if not len(cells):
+        return empty, empty.copy(), empty.copy()
+    c: Int64Array = cells.astype(np.int64, copy=False)
+    d: Int64Array = days.astype(np.int64, copy=False)
+    first = int(d.min())
+    span = int(d.max()) - first + 1
+    if n_cells * span <= max(_DENSE_PAIRS, _DENSE_PER_VALUE * len(c)):
+        key = c * span + (d - first)
+        hist = np.bincount(key, weights=weights, minlength=n_cells * span).astype(np.int64)
+        found = np.flatnonzero(hist)
+        cell, offset = np.divmod(found, span)
+        return cell, offset + first, hist[found]
+    if n_cells * span < 2**62:  # one combined key: a plain sort
+        key = c * span + (d - first)
+        if weights is None:
+            key = np.sort(key)
+        else:
+            order = np.argsort(key)
+            key, weights = key[order], weights[order]
+        new = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        cell, offset = np.divmod(key[new], span)
+        c, d = cell, offset + first
+    else:
+        order = np.lexsort((d, c))
+        c, d = c[order], d[order]
+        if weights is not None:
+            weights = weights[order]
+        new = np.flatnonzero(np.concatenate([[True], (c[1:] != c[:-1]) | (d[1:] != d[:-1])]))
+        c, d = c[new], d[new]
+    if weights is None:
+        counts = np.diff(np.append(new, len(cells))).astype(np.int64)
+    else:
+        counts = np.add.reduceat(weights, new).astype(np.int64)
+    return c, d, counts
 
 
 # -- chunks and threads -----------------------------------------------------------------------

@@ -1,17 +1,24 @@
 """Money: ISO 4217 currency codes and exact integer minor units.
 
 Amounts are stored as ``int64`` minor units (cents for USD, yen for JPY, fils for KWD), so that
-totals are exact and do not depend on the order of the deals or how they were split.
+totals are exact and do not depend on the order of the deals or how they were split. One amount,
+and every total of amounts, is at most 2**63 - 1 minor units (`MAX_MINOR_UNITS`), e.g.
+92233720368547758.07 USD or 9223372036854775807 JPY; past it, an `AmountError`, never a wrapped
+number.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.errors import DataError, DataTypeError, where
+from salesmetrics.errors import AmountError, DataError, DataTypeError, where
 
-__all__ = ["MAX_MAJOR_AMOUNT", "minor_exponent", "normalize_currency", "to_minor_units"]
+__all__ = [
+    "MAX_MINOR_UNITS", "max_amount", "minor_exponent", "normalize_currency", "to_minor_units",
+]
 
 # ISO 4217 currencies whose minor unit is not 1/100 (the default).
 _EXPONENTS: dict[str, int] = {
@@ -21,8 +28,9 @@ _EXPONENTS: dict[str, int] = {
     "CLF": 4, "UYW": 4,
 }  # fmt: skip
 
-#: Largest amount per deal [major units] that converts to minor units exactly.
-MAX_MAJOR_AMOUNT = 2.0**53 / 10_000
+#: Largest amount, and largest total of amounts, in minor units: 2**63 - 1 (the largest int64).
+MAX_MINOR_UNITS = 2**63 - 1
+_FLOAT_EXACT = 2.0**53  # below this, amount × 10**exponent is an exact float64 product
 
 
 def normalize_currency(code: object) -> str | None:
@@ -50,6 +58,17 @@ def minor_exponent(currency: str | None) -> int:
     return 2 if currency is None else _EXPONENTS.get(currency, 2)
 
 
+def max_amount(exponent: int) -> str:
+    """The largest amount [major units] of a currency with ``exponent`` decimal places, exactly:
+    2**63 - 1 minor units.
+
+    >>> max_amount(2), max_amount(0), max_amount(3)
+    ('92233720368547758.07', '9223372036854775807', '9223372036854775.807')
+    """
+    whole, fraction = divmod(MAX_MINOR_UNITS, 10**exponent)
+    return f"{whole}.{fraction:0{exponent}d}" if exponent else str(whole)
+
+
 def to_minor_units(
     amounts: npt.NDArray[np.float64],
     exponent: int,
@@ -58,21 +77,42 @@ def to_minor_units(
     """Convert amounts in major units to ``int64`` minor units, rounding half to even.
 
     Returns the minor units (0 where missing) and a mask of missing amounts, or None when none is
-    missing. Raises `DataError` naming the first negative or infinite amount.
+    missing. Raises `DataError` naming the first negative or infinite amount, and `AmountError`
+    for one past 2**63 - 1 minor units (the message states that limit in the currency's units).
+
+    Each float converts exactly: amounts below 2**53 minor units through one float product (exact
+    there), larger ones through the float's exact rational value.
     """
     scaled = amounts * (10.0**exponent)
     missing = np.isnan(scaled)
-    bad = ~missing & ((scaled < 0) | ~np.isfinite(scaled) | (scaled > 2.0**53))
+    bad = ~missing & ((scaled < 0) | ~np.isfinite(scaled) | (scaled >= 2.0**63))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         value = float(amounts[row])
         deal = None if ids is None else ids[row].item()
-        what = "must be >= 0" if value < 0 else "must be finite" if not np.isfinite(value) else (
-            f"must be at most {MAX_MAJOR_AMOUNT:.0f}"
+        where_ = where(deal, row)
+        if value < 0 or not np.isfinite(value):
+            what = "must be >= 0" if value < 0 else "must be finite"
+            raise DataError(f"{where_}amount {what}, got {value!r}")
+        raise AmountError(
+            f"{where_}amount must be at most {max_amount(exponent)} (2**63 - 1 minor units at "
+            f"{exponent} decimal places), got {value!r}; load amounts this large in a larger unit "
+            f"(thousands)"
         )
-        raise DataError(f"{where(deal, row)}amount {what}, got {value!r}")
     has_missing = bool(missing.any())
     if has_missing:
         scaled = np.where(missing, 0.0, scaled)
     minor = np.rint(scaled).astype(np.int64)
+    large = np.flatnonzero(scaled >= _FLOAT_EXACT)
+    if len(large):  # rare: the float product may have rounded; use the exact value
+        unit = 10**exponent
+        for row in large.tolist():
+            exact = round(Fraction(float(amounts[row])) * unit)
+            if exact > MAX_MINOR_UNITS:
+                deal = None if ids is None else ids[row].item()
+                raise AmountError(
+                    f"{where(deal, row)}amount must be at most {max_amount(exponent)} (2**63 - 1 "
+                    f"minor units at {exponent} decimal places), got {float(amounts[row])!r}"
+                )
+            minor[row] = exact
     return minor, (missing if has_missing else None)

@@ -20,32 +20,53 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics._kernels import add_padded
+from salesmetrics._kernels import DayCounts, SumOverflowError, add_padded, check_row_totals
+from salesmetrics.domain.dates import to_date
 from salesmetrics.domain.period import Period, as_period
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.errors import DataTypeError, SalesMetricsError, check_option
+from salesmetrics.errors import (
+    AmountError,
+    DataError,
+    DataTypeError,
+    SalesMetricsError,
+    check_option,
+)
 
 __all__ = ["Grouping", "Summary", "grouping", "window_mask"]
 
 IntArray = npt.NDArray[np.intp]
 
 
-class Grouping:
-    """Dense group codes of a pipeline's deals for ``by=`` (``keys is None``: one group)."""
+#: Grouping by several fields keeps a dense table of every combination of their categories only
+#: while it has at most ``DENSE_GROUPS_PER_DEAL * deals + DENSE_GROUPS_MIN`` cells; past that, it
+#: numbers the combinations that occur (at most one per deal), so memory follows the data.
+DENSE_GROUPS_PER_DEAL = 2
+DENSE_GROUPS_MIN = 1024
 
-    __slots__ = ("by", "categories", "keys", "n")
+
+class Grouping:
+    """Dense group codes of a pipeline's deals for ``by=`` (``keys is None``: one group).
+
+    For several fields, a group is either a cell of the cross product of their categories
+    (``combos is None``), or one of the combinations that occur: ``combos[i][code]`` is then the
+    category code in field ``i`` of group ``code``.
+    """
+
+    __slots__ = ("by", "categories", "combos", "keys", "n")
 
     def __init__(self, by: tuple[str, ...], keys: IntArray | None, n: int,
-                 categories: tuple[npt.NDArray[Any], ...]) -> None:
+                 categories: tuple[npt.NDArray[Any], ...],
+                 combos: tuple[IntArray, ...] | None = None) -> None:
         self.by = by
         self.keys = keys
         self.n = n
         self.categories = categories
+        self.combos = combos
 
     def row_range(self, start: int, stop: int) -> Grouping:
         """The grouping of rows ``[start, stop)`` (same groups, keys sliced)."""
         keys = None if self.keys is None else self.keys[start:stop]
-        return Grouping(self.by, keys, self.n, self.categories)
+        return Grouping(self.by, keys, self.n, self.categories, self.combos)
 
     def decode(self, codes: IntArray) -> list[Hashable]:
         """Group labels for combined codes: a label for one field, a tuple for several."""
@@ -53,8 +74,11 @@ class Grouping:
             return [None] * len(codes)
         if len(self.by) == 1:
             return self.categories[0][codes].tolist()  # type: ignore[no-any-return]
-        shape = tuple(len(c) for c in self.categories)
-        parts = np.unravel_index(codes, shape)
+        if self.combos is None:
+            shape = tuple(len(c) for c in self.categories)
+            parts: tuple[IntArray, ...] = np.unravel_index(codes, shape)
+        else:
+            parts = tuple(combo[codes] for combo in self.combos)
         columns = [c[p].tolist() for c, p in zip(self.categories, parts, strict=True)]
         return list(zip(*columns, strict=True))
 
@@ -70,19 +94,41 @@ def normalize_by(function: str, by: object) -> tuple[str, ...]:
 
 
 def grouping(p: Pipeline, by: tuple[str, ...]) -> Grouping:
-    """The group codes of ``p`` for the fields ``by`` (validated against ``p``'s fields)."""
+    """The group codes of ``p`` for the fields ``by`` (validated against ``p``'s fields).
+
+    Several fields group on the cross product of their categories while it is small (see
+    `DENSE_GROUPS_PER_DEAL`), else on the combinations that occur: memory is then O(deals),
+    whatever the number of categories (50,000 owners × 50,000 accounts is 50,000 groups at
+    most for 50,000 deals, not 2.5 billion).
+    """
     if not by:
         return Grouping((), None, 1, ())
     labels = [p.labels(name) for name in by]
+    categories = tuple(lab.categories for lab in labels)
     if len(labels) == 1:
-        return Grouping(by, labels[0].codes, len(labels[0].categories), (labels[0].categories,))
-    n = 1
-    keys = np.zeros(len(p), dtype=np.intp)
+        return Grouping(by, labels[0].codes, len(labels[0].categories), categories)
+    product = 1
     for lab in labels:
-        keys *= len(lab.categories)
-        keys += lab.codes
+        product *= max(len(lab.categories), 1)
+    if product <= DENSE_GROUPS_PER_DEAL * len(p) + DENSE_GROUPS_MIN:
+        keys = np.zeros(len(p), dtype=np.intp)
+        for lab in labels:
+            keys *= len(lab.categories)
+            keys += lab.codes
+        return Grouping(by, keys, product, categories)
+    # Number the combinations that occur, in the order of the cross product (lexicographic by
+    # category codes), folding one field in at a time so the combined key never overflows.
+    keys = labels[0].codes.astype(np.intp)
+    n = len(labels[0].categories)
+    for lab in labels[1:]:
+        keys = keys * len(lab.categories) + lab.codes
         n *= len(lab.categories)
-    return Grouping(by, keys, n, tuple(lab.categories for lab in labels))
+        if n > 2**31:
+            uniques, inverse = np.unique(keys, return_inverse=True)
+            keys, n = inverse.astype(np.intp).reshape(-1), len(uniques)
+    uniques, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    combos = tuple(lab.codes[first] for lab in labels)
+    return Grouping(by, inverse.astype(np.intp).reshape(-1), len(uniques), categories, combos)
 
 
 def resolve_period(function: str, period: object) -> Period | None:
@@ -115,15 +161,29 @@ def rows_of(mask: npt.NDArray[np.bool_] | None) -> IntArray | None:
 
 
 def as_of_date(as_of: object, period: Period | None) -> np.datetime64:
-    """Reference day for ages: ``as_of`` if given, else the period's last day, else today (UTC)."""
+    """Reference day for ages: ``as_of`` if given, else the period's last day, else today (UTC).
+
+    ``as_of`` is a date, a datetime (its calendar date) or an ISO date string; anything else,
+    including an empty string or a missing value, is an error naming ``as_of`` and the value.
+    """
     if as_of is None:
         if period is not None:
             return np.datetime64(period.end - dt.timedelta(days=1), "D")
         return np.datetime64(dt.datetime.now(dt.UTC).date(), "D")
-    if isinstance(as_of, (dt.date, str, np.datetime64)):
-        day: np.datetime64 = np.datetime64(np.asarray(as_of, dtype="datetime64[D]").item(), "D")
-        return day
-    raise DataTypeError(f"as_of must be a date, got {as_of!r}")
+    if not isinstance(as_of, (dt.date, str, np.datetime64)):
+        raise DataTypeError(f"as_of must be a date, got {as_of!r}")
+    try:
+        day = to_date(as_of, field="as_of")
+    except SalesMetricsError:
+        day = None
+    except (ValueError, OverflowError, AssertionError):  # e.g. a datetime64 outside 1..9999
+        day = None
+    if day is None:
+        raise DataError(
+            f"as_of must be a date such as '2024-12-31' (or None for the period's last day), "
+            f"got {as_of!r}"
+        )
+    return np.datetime64(day, "D")
 
 
 class Summary:
@@ -133,14 +193,15 @@ class Summary:
     - ``by``: the fields grouped by;
     - ``keys``: group labels, one per row of every array (``(None,)`` when not grouped);
     - ``arrays``: tally name → array whose first axis runs over ``keys``: integer counts and sums
-      [minor units, days], float only where noted;
+      [minor units, days], float only where noted; the cycle histogram ``cycle_hist`` is a sparse
+      `DayCounts` [group, outcome] of whole days;
     - ``context``: what must agree for two summaries to add up (stages, currency unit, options).
     """
 
     __slots__ = ("arrays", "by", "context", "keys", "metric")
 
     def __init__(self, metric: str, by: tuple[str, ...], keys: tuple[Hashable, ...],
-                 arrays: Mapping[str, npt.NDArray[Any]], context: tuple[Any, ...] = ()) -> None:
+                 arrays: Mapping[str, Any], context: tuple[Any, ...] = ()) -> None:
         self.metric = metric
         self.by = by
         self.keys = keys
@@ -152,6 +213,8 @@ class Summary:
                 f"arrays={sorted(self.arrays)})")
 
     def __add__(self, other: Summary) -> Summary:
+        """The summary of both parts: groups matched by key, tallies added exactly (integer
+        sums past 2**63 - 1 raise `AmountError` instead of wrapping)."""
         if not isinstance(other, Summary):
             return NotImplemented
         if (self.metric, self.by, self.context) != (other.metric, other.by, other.context):
@@ -166,23 +229,50 @@ class Summary:
                 index[k] = len(keys)
                 keys.append(k)
         where = np.array([index[k] for k in other.keys], dtype=np.intp)
-        arrays: dict[str, npt.NDArray[Any]] = {}
+        arrays: dict[str, Any] = {}
         for name, mine in self.arrays.items():
             theirs = other.arrays[name]
+            if isinstance(mine, DayCounts):
+                arrays[name] = (mine.place(np.arange(mine.rows), len(keys))
+                                + theirs.place(where, len(keys)))
+                continue
             # Rows aligned on the union of keys, then added as the chunked tallies are.
             mine_rows = np.zeros((len(keys), *mine.shape[1:]), dtype=mine.dtype)
             mine_rows[: len(mine)] = mine
             their_rows = np.zeros((len(keys), *theirs.shape[1:]), dtype=theirs.dtype)
             their_rows[where] = theirs
-            arrays[name] = add_padded(mine_rows, their_rows)
-        order = sorted(range(len(keys)), key=lambda i: _sort_key(keys[i]))
+            try:
+                arrays[name] = add_padded(mine_rows, their_rows, checked=True)
+                if name in _MONEY_TOTALS:
+                    check_row_totals(arrays[name])
+            except SumOverflowError as error:
+                key = keys[error.cell // max(error.size // max(len(keys), 1), 1)]
+                group = f" of {self.by} = {key!r}" if self.by else ""
+                raise AmountError(
+                    f"cannot add these {self.metric!r} summaries: {name!r}{group} adds up to "
+                    f"{error.total} minor units, past the largest exact total, 2**63 - 1 = "
+                    f"{2**63 - 1}"
+                ) from None
+        order = np.array(sorted(range(len(keys)), key=lambda i: _sort_key(keys[i])),
+                         dtype=np.intp)
         return Summary(
             self.metric,
             self.by,
             tuple(keys[i] for i in order),
-            {name: a[order] for name, a in arrays.items()},
+            {name: take_rows(a, order) for name, a in arrays.items()},
             self.context,
         )
+
+
+#: Tallies of minor units whose totals over the last axis a finalize step may add up.
+_MONEY_TOTALS = ("amount", "value")
+
+
+def take_rows(array: Any, rows: IntArray) -> Any:
+    """``array[rows]`` for a tally array or a `DayCounts`."""
+    if isinstance(array, DayCounts):
+        return array.take(rows)
+    return array[rows]
 
 
 def _sort_key(key: Hashable) -> tuple[Any, ...]:
@@ -194,7 +284,7 @@ def make_summary(
     metric: str,
     grouping: Grouping,
     present: npt.NDArray[np.int64],
-    arrays: Mapping[str, npt.NDArray[Any]],
+    arrays: Mapping[str, Any],
     context: tuple[Any, ...] = (),
 ) -> Summary:
     """Keep the groups with ``present > 0`` and label them."""
@@ -203,5 +293,5 @@ def make_summary(
     codes = np.flatnonzero(present)
     keys = grouping.decode(codes)
     if len(codes) < grouping.n:
-        arrays = {k: a[codes] for k, a in arrays.items()}
+        arrays = {k: take_rows(a, codes) for k, a in arrays.items()}
     return Summary(metric, grouping.by, tuple(keys), arrays, context)

@@ -16,8 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics._kernels import (
+    INT64_MAX,
+    DayCounts,
+    SumOverflowError,
     add_padded,
     bit_length,
+    check_row_totals,
     chunk_bounds,
     group_count,
     group_sum,
@@ -28,6 +32,7 @@ from salesmetrics._kernels import (
 from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import OPEN, WON
+from salesmetrics.errors import AmountError
 from salesmetrics.metrics._common import check_pipeline
 from salesmetrics.metrics._options import By, View
 from salesmetrics.metrics._summary import (
@@ -43,7 +48,10 @@ from salesmetrics.metrics._summary import (
 )
 
 __all__ = [
+    "MONEY_TOTALS",
     "N_OUTCOMES",
+    "amount_error",
+    "amounts_fit",
     "run_chunked",
     "summarize_open",
     "summarize_outcomes",
@@ -55,8 +63,12 @@ __all__ = [
 ]
 
 IntArray = npt.NDArray[np.intp]
-Arrays = dict[str, npt.NDArray[Any]]
+#: Tally name → array whose first axis runs over groups (a `DayCounts` for ``cycle_hist``).
+Arrays = dict[str, Any]
 N_OUTCOMES = 4
+#: Tallies of minor units whose totals over the last axis a metric may add up (stages, outcomes,
+#: or classes of deals that reached a stage): they are checked against 2**63 - 1.
+MONEY_TOTALS = ("amount", "value")
 
 
 def run_chunked(
@@ -68,44 +80,93 @@ def run_chunked(
     padded to the widest). The result is remembered by the (immutable) pipeline, so that metrics
     that share a tally (unit and value win rates, outcome shares…) pass over the deals once; its
     arrays are read-only.
+
+    Sums of minor units are exact; one past 2**63 - 1 raises `AmountError` naming the group. The
+    checks cost nothing while the pipeline's total amount is below 2**62 (`amounts_fit`).
     """
     key = (tally.__name__, g.by, args, tuple(sorted(kwargs.items())))
-    arrays: Arrays = p._memo(
-        key, lambda: _freeze(_run_chunked(p, g, tally, args, kwargs)), keep=_small
-    )
+    try:
+        arrays: Arrays = p._memo(
+            key, lambda: _freeze(_run_chunked(p, g, tally, args, kwargs)), keep=_small
+        )
+    except SumOverflowError as error:
+        raise amount_error(p, g, error) from None
     return dict(arrays)
+
+
+def amounts_fit(p: Pipeline) -> bool:
+    """True if the total of all of ``p``'s amounts is below 2**62 minor units: then no sum of
+    them (a group, a stage, the chunks of a tally added up) can pass 2**63 - 1. Computed once."""
+    if p.amounts_below_2_53:
+        return True
+    fits: bool = p._memo(
+        ("amounts_fit",), lambda: float(p.amount_minor.sum(dtype=np.float64)) < 2.0**62
+    )
+    return fits
+
+
+def amount_error(p: Pipeline, g: Grouping, error: SumOverflowError) -> AmountError:
+    """The `AmountError` for a tally whose sum of minor units passed 2**63 - 1."""
+    group = ""
+    if g.by and g.n:
+        code = error.cell // max(error.size // g.n, 1)
+        label = g.decode(np.array([code], dtype=np.intp))[0]
+        fields = g.by[0] if len(g.by) == 1 else tuple(g.by)
+        group = f"the deals of {fields} = {label!r}: "
+    unit = p.minor_unit
+    exponent = len(str(unit)) - 1
+    major = f"{error.total // unit}" + (f".{error.total % unit:0{exponent}d}" if exponent else "")
+    currency = f" {p.currency}" if p.currency else ""
+    return AmountError(
+        f"{group}amounts add up to {error.total} minor units ({major}{currency}), past the "
+        f"largest exact total, 2**63 - 1 = {INT64_MAX} minor units; group the deals (by=) or "
+        f"filter them so that each total fits, or load the amounts in a larger unit "
+        f"(thousands)"
+    )
 
 
 def _freeze(arrays: Arrays) -> Arrays:
     for array in arrays.values():
-        array.flags.writeable = False
+        if isinstance(array, DayCounts):
+            array.freeze()
+        else:
+            array.flags.writeable = False
     return arrays
 
 
 def _small(arrays: Arrays) -> bool:
     """Only tallies under 4 MB are remembered (a cycle histogram by owner can be larger)."""
-    return sum(a.nbytes for a in arrays.values()) < 4 << 20
+    return sum(int(a.nbytes) for a in arrays.values()) < 4 << 20
 
 
 def _run_chunked(
     p: Pipeline, g: Grouping, tally: Callable[..., Arrays], args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> Arrays:
+    fits = amounts_fit(p)
     bounds = chunk_bounds(len(p))
     if len(bounds) == 1:
-        return tally(p, g, *args, **kwargs)
-    # Computed once on the whole pipeline, so that every chunk shares them.
-    p.outcome_codes  # noqa: B018
-    p.amounts_below_2_53  # noqa: B018
+        total = tally(p, g, *args, **kwargs)
+    else:
+        # Computed once on the whole pipeline, so that every chunk shares them.
+        p.outcome_codes  # noqa: B018
+        p.amounts_below_2_53  # noqa: B018
 
-    def one(bound: tuple[int, int]) -> Arrays:
-        return tally(p._row_range(*bound), g.row_range(*bound), *args, **kwargs)
+        def one(bound: tuple[int, int]) -> Arrays:
+            return tally(p._row_range(*bound), g.row_range(*bound), *args, **kwargs)
 
-    parts = parallel_map(one, bounds)
-    total = dict(parts[0])
-    for part in parts[1:]:
-        for name, array in part.items():
-            total[name] = add_padded(total[name], array)
+        parts = parallel_map(one, bounds)
+        total = dict(parts[0])
+        for name, first in parts[0].items():
+            if isinstance(first, DayCounts):
+                total[name] = DayCounts.total([part[name] for part in parts])
+                continue
+            for part in parts[1:]:
+                total[name] = add_padded(total[name], part[name], checked=not fits)
+    if not fits:
+        for name in MONEY_TOTALS:
+            if name in total:
+                check_row_totals(total[name])
     return total
 
 
@@ -163,7 +224,8 @@ def tally_outcomes(
     ``stale_before``, ``stale_count`` and ``stale_value`` of open deals created before that day;
     with ``cycles``, the cycle length created → close [days] of closed deals: ``cycle_count``,
     ``cycle_sum``, ``cycle_negative`` (close before created: left out), ``cycle_unknown`` (no
-    created date: left out) and, with ``histogram``, ``cycle_hist`` [group, outcome, days].
+    created date: left out) and, with ``histogram``, ``cycle_hist``: a sparse `DayCounts`
+    [group, outcome] of days (memory: at most one entry per deal, whatever the span of dates).
     """
     rows = rows_of(window_mask(p, period, view))
     outcome = take(p.outcome_codes, rows)
@@ -212,14 +274,12 @@ def _tally_cycles(
     left_out[:, OPEN] = 0
     out: Arrays = {
         "cycle_count": cycle_count,
-        "cycle_sum": group_sum(valid_keys, cells, valid_days, bounded=True).reshape(shape),
+        "cycle_sum": group_sum(valid_keys, cells, valid_days).reshape(shape),
         "cycle_negative": left_out - unknown,
         "cycle_unknown": unknown,
     }
     if histogram:
-        width = int(valid_days.max()) + 1 if len(valid) else 1
-        hist = group_count(valid_keys * width + valid_days, cells * width)
-        out["cycle_hist"] = hist.reshape(*shape, width)
+        out["cycle_hist"] = DayCounts.tally(shape[0], shape[1], valid_keys, valid_days)
     return out
 
 
@@ -340,7 +400,10 @@ def summarize_open(
     `weighted_pipeline` and `pipeline_value`."""
     check_pipeline(function, p)
     g = grouping(p, normalize_by(function, by))
-    arrays = run_chunked(p, g, tally_open, resolve_period(function, period))
+    try:
+        arrays = run_chunked(p, g, tally_open, resolve_period(function, period))
+    except AmountError as error:
+        raise AmountError(f"{function}(): {error}") from None
     context = (p.stage_names, p.minor_unit, p.currency)
     return make_summary("open", g, arrays["count"].sum(axis=1), arrays, context)
 
@@ -361,7 +424,10 @@ def summarize_outcomes(
     check_pipeline(function, p)
     check_view(function, view)
     g = grouping(p, normalize_by(function, by))
-    arrays = run_chunked(p, g, tally_outcomes, resolve_period(function, period), view,
-                         stale_before=stale_before, cycles=cycles, histogram=histogram)
+    try:
+        arrays = run_chunked(p, g, tally_outcomes, resolve_period(function, period), view,
+                             stale_before=stale_before, cycles=cycles, histogram=histogram)
+    except AmountError as error:
+        raise AmountError(f"{function}(): {error}") from None
     context = (p.minor_unit, p.currency, None if stale_before is None else str(stale_before))
     return make_summary("outcomes", g, arrays["count"].sum(axis=1), arrays, context)

@@ -7,9 +7,7 @@ import warnings
 from collections.abc import Sequence
 from typing import overload
 
-import numpy as np
-import numpy.typing as npt
-
+from salesmetrics._kernels import DayCounts
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataQualityWarning, OptionError, check_option
@@ -106,10 +104,11 @@ def sales_cycle_length(
 
     Notes
     -----
-    Deals without a created date are left out. Deals closed before they were created (loaded with
-    ``allow_close_before_created=True``) are left out too, with a `DataQualityWarning` that
-    says how many. Durations are whole days between calendar dates. Mean and percentiles are exact:
-    the summary keeps a per-group histogram of whole days.
+    Deals without a created date, and deals closed before they were created (loaded with
+    ``allow_close_before_created=True``), are left out, with one `DataQualityWarning` that says
+    how many of each. Durations are whole days between calendar dates. Mean and percentiles are
+    exact: the summary keeps a sparse per-group count of whole days (`DayCounts`), whose memory
+    is at most one entry per deal, whatever the span of the dates.
 
     Examples
     --------
@@ -136,37 +135,38 @@ def finalize_cycle_length(
     """Cycle length [days] from an ``outcomes`` summary made with ``cycles=True``."""
     cols = _OUTCOME_COLUMNS[outcome]
     a = summary.arrays
-    _warn_left_out(function, int(a["cycle_negative"][:, cols].sum()))
+    _warn_left_out(function, int(a["cycle_negative"][:, cols].sum()),
+                   int(a["cycle_unknown"][:, cols].sum()))
     if statistic == "mean":
         values = divide(a["cycle_sum"][:, cols].sum(axis=1), a["cycle_count"][:, cols].sum(axis=1),
                         math.nan)
     else:
         q = 50.0 if statistic == "median" else float(statistic)
-        hist = a["cycle_hist"][:, cols].sum(axis=1)
-        values = np.array([_percentile(row, q) for row in hist])
+        hist: DayCounts = a["cycle_hist"]
+        values = hist.combine(cols).percentile(q)
     return result(summary, values, "sales_cycle_length")
 
 
-def _warn_left_out(function: str, negative: int) -> None:
+def _warn_left_out(function: str, negative: int, unknown: int = 0) -> None:
+    """One `DataQualityWarning` counting the closed deals left out of a cycle metric."""
+    if not negative and not unknown:
+        return
+    reasons = []
     if negative:
-        warnings.warn(
-            f"{function}(): left out {negative} deal{'s' if negative != 1 else ''} whose close "
-            f"date is before {'its' if negative == 1 else 'their'} created date",
-            DataQualityWarning,
-            stacklevel=4,
-        )
-
-
-def _percentile(hist: npt.NDArray[np.int64], q: float) -> float:
-    """The ``q``-th percentile (numpy's linear method) of values given as a histogram of days."""
-    n = int(hist.sum())
-    if n == 0:
-        return math.nan
-    cumulative = np.cumsum(hist)
-    rank = q / 100.0 * (n - 1)
-    low, high = math.floor(rank), math.ceil(rank)
-    v_low, v_high = np.searchsorted(cumulative, [low, high], side="right")
-    return float(v_low + (v_high - v_low) * (rank - low))
+        reasons.append(f"{negative} deal{'s' if negative != 1 else ''} whose close date is before "
+                       f"{'its' if negative == 1 else 'their'} created date")
+    if unknown:
+        reasons.append(f"{unknown} deal{'s' if unknown != 1 else ''} without a created date")
+    fix = []
+    if unknown:
+        fix.append("map the created column (columns={'created': ...}) or fill it in the CRM")
+    if negative:
+        fix.append("fix the dates in the CRM")
+    warnings.warn(
+        f"{function}(): left out {' and '.join(reasons)}; to count them, {' and '.join(fix)}",
+        DataQualityWarning,
+        stacklevel=4,
+    )
 
 
 @overload
