@@ -34,32 +34,38 @@ def test_hierarchy():
     ("data", "error", "message"),
     [
         (cols(stage=["Meeting", "Won big"]), UnknownStageError,
-         "deal 'D-2' (row 1): stage 'Won big' is not a stage of the process; valid stages are "
-         "'Initial contact', 'Discovery', 'Meeting', 'Proposal', 'Negotiation', 'Closed won' or "
-         "'Closed lost'"),
-        (cols(amount=[1.0, -5.0]), DataError, "deal 'D-2' (row 1): amount must be >= 0, got -5.0"),
-        (cols(amount=[np.inf, 1.0]), DataError, "deal 'D-1' (row 0): amount must be finite"),
+         "deal 'D-2' (row 1 of the data): stage 'Won big' is not a stage of the process; valid "
+         "stages are 'Initial contact', 'Discovery', 'Meeting', 'Proposal', 'Negotiation', "
+         "'Closed won' or 'Closed lost'"),
+        (cols(amount=[1.0, -5.0]), DataError,
+         "deal 'D-2' (row 1 of the data): amount must be >= 0, got -5.0"),
+        (cols(amount=[np.inf, 1.0]), DataError,
+         "deal 'D-1' (row 0 of the data): amount must be finite"),
         (cols(amount=["12", "abc"]), DataTypeError,
-         "deal 'D-2' (row 1): amount must be a number, got 'abc'"),
+         "deal 'D-2' (row 1 of the data): amount must be a number, got 'abc'"),
         (cols(amount=[1.0, True]), DataTypeError, "amount must be a number, got True"),
         (cols(probability=[0.5, 30.0]), DataError,
-         "deal 'D-2' (row 1): probability must be in [0, 1], got 30.0"),
-        (cols(id=["D-1", "D-1"]), DuplicateDealError, "deal 'D-1' occurs twice, in rows 0 and 1"),
-        (cols(id=["D-1", None]), DataError, "row 1: id is missing"),
-        (cols(id=["D-1", 2.5]), DataTypeError, "row 1: id must be a str or int, got 2.5"),
+         "deal 'D-2' (row 1 of the data): probability must be in [0, 1], got 30.0"),
+        (cols(id=["D-1", "D-1"]), DuplicateDealError,
+         "deal 'D-1' occurs twice, in row 0 of the data and in row 1 of the data"),
+        (cols(id=["D-1", None]), DataError, "row 1 of the data: id is missing"),
+        (cols(id=["D-1", 2.5]), DataTypeError,
+         "row 1 of the data: id must be a str or int, got 2.5"),
         (cols(currency=["USD", "EUR"]), CurrencyError, "several currencies (EUR, USD)"),
         (cols(currency=["USD", "US"]), DataError, "three-letter ISO 4217 code"),
         (cols(amount=[1.0]), RaggedColumnsError, "'id' has 2, 'amount' has 1"),
         (cols(created=["2024-01-01", "2024-13-01"]), DataError,
-         "deal 'D-2' (row 1): created must be an ISO date"),
+         "deal 'D-2' (row 1 of the data): created must be an ISO date"),
         (cols(created=["2024-01-01", 5]), DataTypeError,
-         "deal 'D-2' (row 1): created must be a date, got 5"),
+         "deal 'D-2' (row 1 of the data): created must be a date, got 5"),
         (cols(stage=["Meeting", "Closed won"]), DataError,
-         "deal 'D-2' (row 1): close_date is missing on a closed deal (stage 'Closed won')"),
+         "deal 'D-2' (row 1 of the data): close_date is missing on a closed deal "
+         "(stage 'Closed won')"),
         (cols(created=["2024-02-01", None], close_date=["2024-01-01", None]), DataError,
-         "deal 'D-1' (row 0): close_date 2024-01-01 is before created 2024-02-01; pass "
+         "deal 'D-1' (row 0 of the data): close_date 2024-01-01 is before created 2024-02-01; pass "
          "allow_close_before_created=True"),
-        (cols(stage=["Meeting", None]), UnknownStageError, "deal 'D-2' (row 1): stage is missing"),
+        (cols(stage=["Meeting", None]), UnknownStageError,
+         "deal 'D-2' (row 1 of the data): stage is missing"),
     ],
 )
 def test_from_columns_errors(data, error, message):
@@ -246,7 +252,7 @@ def test_timezone_errors():
 def test_float_ids():
     p = Pipeline.from_columns({"id": np.array([1.0, 2.0]), "stage": ["Meeting", "Meeting"]})
     assert p.ids.tolist() == [1, 2]
-    with pytest.raises(DataError, match="row 1: id is missing"):
+    with pytest.raises(DataError, match="row 1 of the data: id is missing"):
         Pipeline.from_columns({"id": np.array([1.0, np.nan]), "stage": ["Meeting", "Meeting"]})
-    with pytest.raises(DataTypeError, match=r"row 0: id must be a str or int, got 1\.5"):
+    with pytest.raises(DataTypeError, match=r"row 0 of the data: id must be a str or int, got 1\."):
         Pipeline.from_columns({"id": np.array([1.5, 2.0]), "stage": ["Meeting", "Meeting"]})

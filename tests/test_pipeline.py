@@ -8,6 +8,7 @@ import pytest
 import salesmetrics as sm
 from salesmetrics import DEFAULT_STAGES, Deal, Outcome, Pipeline, Stage
 from salesmetrics.datasets import SAMPLE_STAGES, sample_pipeline
+from salesmetrics.errors import DataQualityWarning
 
 
 def test_default_stages():
@@ -132,20 +133,24 @@ def test_missing_values_on_open_deals_load():
     assert p.deal("A").owner is None and p.deal("A").amount is None
 
 
-def test_numeric_columns_are_not_copied():
+def test_numeric_columns_are_copied():
+    """A pipeline owns its data (issue 6): the caller's arrays stay theirs to change."""
     close = np.array(["2024-01-01", "2024-01-02"], dtype="datetime64[D]")
     prob = np.array([0.5, np.nan])
     p = Pipeline.from_columns({"id": np.array([10, 11]), "stage": ["Meeting", "Meeting"],
                                "close_date": close, "probability": prob})
-    assert np.shares_memory(p.close_date, close)
-    assert np.shares_memory(p.probability, prob)
+    assert not np.shares_memory(p.close_date, close)
+    assert not np.shares_memory(p.probability, prob)
+    prob[0] = 0.9
+    assert p.probability[0] == 0.5
 
 
 def test_integer_ids_and_labels():
     p = Pipeline.from_columns({"id": np.arange(5), "stage": ["Meeting"] * 5,
                                "owner": np.array([7, 3, 7, 1000, 3])})
     assert p.categories("owner").tolist() == [3, 7, 1000]
-    assert sm.pipeline_value(p, by="owner") == {3: 0.0, 7: 0.0, 1000: 0.0}
+    with pytest.warns(DataQualityWarning, match="none of the 5 open deals has an amount"):
+        assert sm.pipeline_value(p, by="owner") == {3: 0.0, 7: 0.0, 1000: 0.0}
     assert p.deal(3).owner == 1000
 
 

@@ -17,7 +17,7 @@ those keeps working::
     DataQualityWarning (UserWarning)    a metric left deals out, and says how many
 
 Messages name the field, the deal id and row where there is one, the value, and the valid choices,
-e.g. ``deal 'D-17' (row 16): amount must be >= 0, got -5.0``.
+e.g. ``deal 'D-17' (row 16 of the data): amount must be >= 0, got -5.0``.
 """
 
 from __future__ import annotations
@@ -78,14 +78,17 @@ class OptionError(SalesMetricsError, ValueError):
 
 
 def where(deal_id: object = None, row: int | None = None) -> str:
-    """Format the ``deal 'D-17' (row 16): `` prefix of a data error message."""
+    """Format the ``deal 'D-17' (row 16 of the data): `` prefix of a data error message.
+
+    Rows count from 0 over the deals given (``Pipeline.read_csv`` adds the file's line).
+    """
     if deal_id is None and row is None:
         return ""
     if deal_id is None:
-        return f"row {row}: "
+        return f"row {row} of the data: "
     if row is None:
         return f"deal {deal_id!r}: "
-    return f"deal {deal_id!r} (row {row}): "
+    return f"deal {deal_id!r} (row {row} of the data): "
 
 
 def choices(values: Iterable[object]) -> str:

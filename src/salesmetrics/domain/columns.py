@@ -8,16 +8,17 @@ their codes.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.errors import DataTypeError, RaggedColumnsError, where
+from salesmetrics.errors import DataError, DataTypeError, RaggedColumnsError, where
 
 __all__ = [
-    "Labels", "column_length", "encode_labels", "is_missing_value", "to_float_array", "to_numpy",
+    "Labels", "check_column", "column_length", "encode_labels", "is_missing_value", "owned",
+    "to_float_array", "to_numpy",
 ]
 
 IntArray = npt.NDArray[np.intp]
@@ -30,8 +31,54 @@ def readonly(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return view
 
 
+def owned(arr: npt.NDArray[Any], sources: Sequence[npt.NDArray[Any]] = ()) -> npt.NDArray[Any]:
+    """A read-only array that shares no memory with the caller's data.
+
+    ``arr`` is kept (as a read-only view) when it is an array made during the conversion: it owns
+    its memory (no ``base``) and overlaps none of ``sources``, the caller's numpy columns. Anything
+    else (a view of a data frame's buffer, or the caller's own array) is copied.
+    """
+    if arr.base is not None or any(np.may_share_memory(arr, s) for s in sources):
+        arr = arr.copy()
+    return readonly(arr)
+
+
+def _describe(col: object) -> str:
+    """What a bad column is, for an error message: "a generator", "a set", "a scalar int 5"."""
+    if isinstance(col, Iterator):
+        return f"a {type(col).__name__} (an iterator can be read only once; pass a list)"
+    if isinstance(col, (set, frozenset)):
+        return "a set (a set has no order, so its values cannot line up with the rows; pass a list)"
+    if isinstance(col, (str, bytes)):
+        text = repr(col) if len(col) <= 40 else repr(col[:40]) + "…"
+        return f"a {type(col).__name__} {text} (pass a list of values, one per deal)"
+    if isinstance(col, Mapping):
+        return f"a {type(col).__name__} (pass a list of values, one per deal)"
+    ndim = getattr(col, "ndim", None)
+    if isinstance(ndim, int) and ndim != 1:
+        shape = getattr(col, "shape", "?")
+        return f"a {ndim}-D {type(col).__name__} of shape {shape} (pass one column)"
+    return f"a scalar {type(col).__name__} {col!r:.60} (pass a list of values, one per deal)"
+
+
+def check_column(name: str, col: object) -> None:
+    """`DataTypeError` unless ``col`` is a one-dimensional sequence of values (a list, tuple, range,
+    1-D numpy array or a data-frame column); the message says what it is instead."""
+    ndim = getattr(col, "ndim", 1)
+    ok = (
+        hasattr(col, "__len__")
+        and hasattr(col, "__getitem__")
+        and not isinstance(col, (str, bytes, Mapping, set, frozenset))
+        and (not isinstance(ndim, int) or ndim == 1)
+    )
+    if not ok:
+        raise DataTypeError(f"column {name!r} must be a sequence of values, got {_describe(col)}")
+
+
 def column_length(data: Mapping[str, Any], names: Sequence[str]) -> int:
     """The common length of the named columns; `RaggedColumnsError` if they differ."""
+    for name in names:
+        check_column(name, data[name])
     lengths = {name: len(data[name]) for name in names}
     if len(set(lengths.values())) > 1:
         detail = ", ".join(f"{k!r} has {v}" for k, v in lengths.items())
@@ -72,9 +119,14 @@ def to_numpy(col: object) -> npt.NDArray[Any]:
         else:
             out = to_np()
         return np.asarray(out)
-    if isinstance(col, (str, bytes)) or not hasattr(col, "__len__"):
-        raise DataTypeError(f"a column must be a sequence of values, got {col!r}")
-    return np.asarray(col, dtype=object)
+    if isinstance(col, (str, bytes, set, frozenset, Mapping)) or not hasattr(col, "__len__"):
+        raise DataTypeError(f"a column must be a sequence of values, got {_describe(col)}")
+    arr = np.asarray(col, dtype=object)
+    if arr.ndim != 1:
+        raise DataTypeError(
+            f"a column must be one-dimensional, got values of shape {arr.shape} (pass one column)"
+        )
+    return arr
 
 
 def is_missing_value(value: object) -> bool:
@@ -173,7 +225,12 @@ def _factorized(col: Any) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]] | Non
 
 
 def encode_labels(col: object, *, field: str) -> Labels:
-    """Encode a label column; missing values (None, NaN, empty strings) become the label None."""
+    """Encode a label column; missing values (None, NaN, empty or blank strings, NA) become the
+    label None, whatever the input (list, numpy, pandas, polars or pyarrow, categorical or not).
+
+    A column that mixes numbers and strings (``[1, "1"]``) is a `DataError` naming two rows: its
+    labels would otherwise merge or split silently.
+    """
     decoded = _categorical(col)
     if decoded is None:
         decoded = _factorized(col)
@@ -183,7 +240,7 @@ def encode_labels(col: object, *, field: str) -> Labels:
         if (codes < 0).any():
             categories = np.append(categories, np.array([None], dtype=object))
             codes = np.where(codes < 0, len(categories) - 1, codes)
-        return Labels(readonly(codes), readonly(categories))
+        return _labels(codes, categories)
     arr = to_numpy(col)
     kind = arr.dtype.kind
     if kind in "iu" and len(arr):
@@ -194,7 +251,7 @@ def encode_labels(col: object, *, field: str) -> Labels:
             lookup = np.cumsum(present) - 1
             categories = np.empty(len(values), dtype=object)
             categories[:] = (values + low).tolist()
-            return Labels(readonly(lookup[arr - low].astype(np.intp)), readonly(categories))
+            return _labels(lookup[arr - low].astype(np.intp), categories)
     if kind == "U":
         missing = arr == ""
     elif kind == "f":
@@ -210,6 +267,7 @@ def encode_labels(col: object, *, field: str) -> Labels:
     try:
         uniques, inverse = _unique_inverse(present_values)
     except TypeError:
+        _check_one_kind(present_values, np.flatnonzero(~missing), field)
         as_text = np.array([str(v) for v in present_values.tolist()])
         uniques, inverse = np.unique(as_text, return_inverse=True)
     categories = np.empty(len(uniques) + has_missing, dtype=object)
@@ -219,7 +277,61 @@ def encode_labels(col: object, *, field: str) -> Labels:
         codes[~missing] = inverse.ravel()
     else:
         codes = inverse.ravel().astype(np.intp, copy=False)
+    return _labels(codes, categories)
+
+
+def _labels(codes: IntArray, categories: npt.NDArray[Any]) -> Labels:
+    """Labels from freshly made codes, with every missing-like category (None, NaN, NA, empty or
+    blank strings) merged into one None category at the end (dropped when no deal has it).
+
+    Works on the categories (few) and remaps the codes once only if some category is missing.
+    """
+    categories = np.array(categories, dtype=object)  # our own copy (a frame's categories are not)
+    blank = _missing_categories(categories)
+    if blank.any():
+        keep = np.flatnonzero(~blank)
+        remap = np.full(len(categories), len(keep), dtype=np.intp)
+        remap[keep] = np.arange(len(keep))
+        codes = remap[codes]
+        used = bool((codes == len(keep)).any())
+        kept = categories[keep]
+        categories = np.empty(len(keep) + used, dtype=object)
+        categories[: len(keep)] = kept
+        if used:
+            categories[-1] = None
     return Labels(readonly(codes), readonly(categories))
+
+
+def _missing_categories(categories: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Missing entries of an object array of distinct labels, blank strings included."""
+    if not len(categories):
+        return np.zeros(0, dtype=bool)
+    missing = _missing_objects(categories)
+    is_text = np.fromiter((type(v) is str for v in categories.tolist()), bool, len(categories))
+    if is_text.any():
+        text = categories[is_text].astype(str)
+        missing[is_text] |= np.char.str_len(np.char.strip(text)) == 0
+    return missing
+
+
+def _check_one_kind(values: npt.NDArray[Any], rows: IntArray, field: str) -> None:
+    """`DataError` if a label column mixes strings with other values (numbers, dates…)."""
+    is_text = np.fromiter((isinstance(v, str) for v in values.tolist()), bool, len(values))
+    if is_text.all() or not is_text.any():
+        return
+    first_text, first_other = int(np.argmax(is_text)), int(np.argmax(~is_text))
+    other = values[first_other]
+    kind = "numbers" if isinstance(other, (int, float, np.number)) else (
+        f"values of type {type(other).__name__}"
+    )
+    found = sorted(
+        [(int(rows[first_text]), values[first_text]), (int(rows[first_other]), other)]
+    )
+    detail = " and ".join(f"{value!r} in row {row} of the data" for row, value in found)
+    raise DataError(
+        f"{field} mixes {kind} and strings ({detail}); a label such as 1 and '1' would be "
+        "merged or split silently, so give the column one type (e.g. all strings)"
+    )
 
 
 def _missing_objects(arr: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:

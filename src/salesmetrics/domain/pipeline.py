@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
+import re
+import threading
+import warnings
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -15,6 +18,7 @@ from salesmetrics.domain.columns import (
     Labels,
     column_length,
     encode_labels,
+    owned,
     readonly,
     to_float_array,
     to_numpy,
@@ -33,8 +37,10 @@ from salesmetrics.domain.stage import (
 from salesmetrics.errors import (
     CurrencyError,
     DataError,
+    DataQualityWarning,
     DataTypeError,
     DuplicateDealError,
+    SalesMetricsError,
     UnknownStageError,
     choices,
     where,
@@ -51,6 +57,17 @@ DEAL_ATTRIBUTES = (
     "id", "amount", "stage", "created", "close_date", "owner", "probability", "currency",
 )  # fmt: skip
 _HISTORY_COLUMNS = ("id", "stage", "date")
+#: Attributes whose one-edit misspellings (``"ammount"``) in ``columns`` warn; ``id`` is too short
+#: (``"ip"``, ``"ad"`` and ``"bid"`` are real fields).
+_TYPO_TARGETS = tuple(a for a in DEAL_ATTRIBUTES if len(a) >= 4)
+#: Common field names one edit from an attribute that are words of their own, not typos.
+_REAL_WORDS = frozenset({"state", "states", "stake", "staged", "owned"})
+
+#: Guards every change to a pipeline's caches, and every walk over them, across threads. One lock
+#: for all pipelines: each hold is a dict operation (computations run outside it), and a pipeline
+#: stays picklable.
+_CACHE_LOCK = threading.Lock()
+_ABSENT = object()
 
 
 class StageHistory:
@@ -131,6 +148,16 @@ class Pipeline:
         "_amount", "_amount_missing", "_cache", "_close", "_created", "_currency", "_history",
         "_ids", "_labels", "_probability", "_stage", "_stages",
     )  # fmt: skip
+
+    def __new__(cls, *args: object, **kwargs: object) -> Pipeline:
+        """Refuse ``Pipeline(deals)``: the constructors are the classmethods."""
+        if args:
+            raise DataTypeError(
+                "Pipeline() takes no positional arguments; build a pipeline with "
+                "Pipeline.from_deals(deals, stages), Pipeline.from_columns(data, stages) or "
+                "Pipeline.read_csv(path, stages)"
+            )
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -235,6 +262,7 @@ class Pipeline:
         currency: str | None = None,
         history: Mapping[str, Any] | Any | None = None,
         history_columns: Mapping[str, str] | None = None,
+        stage_entered: Mapping[str, str] | None = None,
         timezone: str | dt.tzinfo | None = None,
         allow_close_before_created: bool = False,
     ) -> Pipeline:
@@ -244,7 +272,7 @@ class Pipeline:
         Parameters
         ----------
         data
-            Mapping of column name to a sequence of values.
+            Mapping of column name (str) to a sequence of values, one per deal.
         stages
             The sales process (default `DEFAULT_STAGES`).
         columns
@@ -252,13 +280,22 @@ class Pipeline:
             not given are looked up under their own name (``id``, ``amount``, ``stage``,
             ``created``, ``close_date``, ``owner``, ``probability``, ``currency``); only ``id`` and
             ``stage`` are required. Keys that are not Deal attributes become label fields to group
-            by, e.g. ``{"product": "product"}``.
+            by, e.g. ``{"product": "product"}``. A key that is a Deal attribute in another case
+            (``"Amount"``) is an error; a key one edit away from one (``"ammount"``,
+            ``"clsoe_date"``) loads as a field with a `DataQualityWarning` asking whether the
+            attribute was meant (words such as ``"state"`` do not warn), and so does a data
+            column named like an unmapped attribute in another case (``Amount``).
         currency
             ISO 4217 code of every amount. If not given, a ``currency`` column is used when present;
             it must hold one currency (`CurrencyError` otherwise).
         history
             Stage history: columns ``id``, ``stage`` and ``date`` (renamed by ``history_columns``),
             one row per stage entered.
+        stage_entered
+            Stage name → column of ``data`` holding the date each deal entered that stage (empty
+            where it did not), e.g. ``{"Engaging": "engage_date"}``: a wide stage history, the
+            shape of HubSpot's "Date entered" columns. It loads into the same `StageHistory` as
+            ``history`` (both may be given).
         timezone
             Time zone whose calendar dates timestamps become (default UTC).
         allow_close_before_created
@@ -270,11 +307,24 @@ class Pipeline:
         Missing amounts (empty, None, NaN) load on every deal: they count 0 in value totals and are
         left out of averages. Missing ``created`` and ``close_date`` load too, except that a closed
         deal must have a close date. Amounts in float are rounded to the currency's minor unit.
+        Missing labels (None, NaN, empty or blank strings) become the label None.
+
+        The pipeline owns its data: it copies every column that it would otherwise share with
+        ``data`` (a numpy array given as is, or a view of a frame's buffer), so that changing
+        ``data`` afterwards changes nothing in the pipeline. Columns that had to be converted
+        anyway (strings, dates to days, amounts to minor units) are not copied twice.
+
+        Errors name the deal and its row, counted from 0 over the rows of ``data`` (``row 9 of
+        the data``); an unknown stage lists every unknown value with its count.
         """
         process = validate_stages(stages)
         mapping = _resolve_columns(data, columns)
-        n = column_length(data, list(mapping.values()))
+        wide = _resolve_stage_entered(data, stage_entered, process)
+        n = column_length(data, [*mapping.values(), *wide.values()])
         zone = to_zone(timezone)
+        # The caller's own numpy arrays: a result that overlaps one of them is copied.
+        sources = [data[c] for c in {*mapping.values(), *wide.values()}
+                   if isinstance(data[c], np.ndarray)]
 
         ids = _ids(to_numpy(data[mapping["id"]]))
         _check_unique(ids)
@@ -330,18 +380,24 @@ class Pipeline:
             for name, source in mapping.items()
             if name not in DEAL_ATTRIBUTES or name == "owner"
         }
-        events = None
+        parts = []
         if history is not None:
-            events = _history(history, history_columns, process, ids, zone)
+            parts.append(_history(history, history_columns, process, ids, zone))
+        if wide:
+            parts.append(_wide_history(data, wide, process, ids, zone))
+        events = None
+        if parts:
+            rows, codes, days = parts[0] if len(parts) == 1 else _merge_events(*parts)
+            events = StageHistory(owned(rows), owned(codes), owned(days, _arrays(history)))
         return cls(
             stages=process,
-            ids=readonly(ids),
-            amount_minor=readonly(amount_minor),
-            amount_missing=None if amount_missing is None else readonly(amount_missing),
-            stage_codes=readonly(stage_codes),
-            created=readonly(created),
-            close_date=readonly(close_date),
-            probability=None if probability is None else readonly(probability),
+            ids=owned(ids, sources),
+            amount_minor=owned(amount_minor, sources),
+            amount_missing=None if amount_missing is None else owned(amount_missing, sources),
+            stage_codes=owned(stage_codes, sources),
+            created=owned(created, sources),
+            close_date=owned(close_date, sources),
+            probability=None if probability is None else owned(probability, sources),
             labels=labels,
             currency=code,
             history=events,
@@ -360,7 +416,10 @@ class Pipeline:
     ) -> Pipeline:
         """Read a CSV export (header row; empty cells are missing values) with the stdlib.
 
-        ``columns`` and the other keyword options are those of `from_columns`.
+        ``columns`` and the other keyword options (``currency``, ``history``,
+        ``stage_entered``…) are those of `from_columns`. Errors name the row of the data and the
+        line of the file where its record starts (the header is line 1), e.g.
+        ``deal 'D-9' (row 9 of the data, line 11 of sales.csv)``.
 
         Examples
         --------
@@ -371,12 +430,16 @@ class Pipeline:
         >>> Pipeline.read_csv(path)
         Pipeline(2 deals: 1 open, 1 won, 0 lost, 0 no decision)
         """
-        from salesmetrics.io.csv import read_columns
+        from salesmetrics.io.csv import read_columns_and_lines
 
-        return cls.from_columns(
-            read_columns(path, delimiter=delimiter, encoding=encoding), stages,
-            columns=columns, **options,
-        )
+        table, lines = read_columns_and_lines(path, delimiter=delimiter, encoding=encoding)
+        try:
+            return cls.from_columns(table, stages, columns=columns, **options)
+        except SalesMetricsError as error:
+            located = _with_lines(error, lines, os.path.basename(os.fspath(path)))
+            if located is error:
+                raise
+            raise located from None
 
     # -- columns --------------------------------------------------------------------------------
     @property
@@ -458,20 +521,14 @@ class Pipeline:
     def amounts_below_2_53(self) -> bool:
         """True if the total of all amounts [minor units] is below 2**53, so that every partial
         sum is exact in float64 (the bincount kernels rely on it)."""
-        cached = self._cache.get("bounded")
-        if cached is None:
-            cached = float(self._amount.sum(dtype=np.float64)) < 2.0**52
-            self._cache["bounded"] = cached
-        return cached
+        return self._cached("bounded", lambda: float(self._amount.sum(dtype=np.float64)) < 2.0**52)
 
     @property
     def outcome_codes(self) -> npt.NDArray[np.intp]:
         """Outcome of each deal as the int value of `Outcome` (0 open, 1 won…)."""
-        cached = self._cache.get("outcome")
-        if cached is None:
-            cached = readonly(process_facts(self._stages).outcomes[self._stage])
-            self._cache["outcome"] = cached
-        return cached
+        return self._cached(
+            "outcome", lambda: readonly(process_facts(self._stages).outcomes[self._stage])
+        )
 
     @property
     def created(self) -> DateArray:
@@ -532,18 +589,17 @@ class Pipeline:
         Built once per pipeline in one vectorized pass (``bitwise_or.reduceat`` over the history,
         which is grouped by deal; split across threads for long histories) and cached.
         """
-        cached = self._cache.get("reached")
-        if cached is None:
+        def compute() -> npt.NDArray[np.uint32]:
             n_open = self.n_open_stages
             bit_of_stage = np.zeros(len(self._stages), dtype=np.uint32)
             bit_of_stage[:n_open] = np.left_shift(1, np.arange(n_open)).astype(np.uint32)
-            cached = bit_of_stage[self._stage]
+            masks = bit_of_stage[self._stage]
             events = self._history
             if events is not None and len(events):
-                _or_history_bits(cached, events, bit_of_stage)
-            cached = readonly(cached)
-            self._cache["reached"] = cached
-        return cached
+                _or_history_bits(masks, events, bit_of_stage)
+            return readonly(masks)
+
+        return self._cached("reached", compute)
 
     # -- views ----------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -576,30 +632,42 @@ class Pipeline:
             history=None if self._history is None else self._history.take(keep),
         )
 
+    def _cached(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered under ``key`` (a per-pipeline fact such as the outcomes).
+
+        Safe under threads by construction: every change to the cache, and every walk over it
+        (`_row_range`), holds the cache lock; ``compute`` runs outside it, so at worst two threads
+        compute the same value and the first one stored is the one every caller gets.
+        """
+        found: T | None = self._cache.get(key)
+        if found is not None:
+            return found
+        value = compute()
+        with _CACHE_LOCK:
+            kept: T = self._cache.setdefault(key, value)
+        return kept
+
     def _memo(
         self, key: Hashable, compute: Callable[[], T], keep: Callable[[T], bool] | None = None
     ) -> T:
         """``compute()``, remembered under ``key`` for this (immutable) pipeline.
 
         Keeps the 32 most recent results for which ``keep`` (if given) is true. Safe under
-        threads: at worst two threads compute the same value and one is kept.
+        threads: the memo changes only under the cache lock; at worst two threads compute the
+        same value and one is kept.
         """
-        memo: dict[Hashable, Any] | None = self._cache.get("memo")
-        if memo is None:
-            memo = self._cache.setdefault("memo", {})
-        try:
-            found: T = memo[key]
-            return found
-        except KeyError:
-            pass
+        memo: dict[Hashable, Any] = self._cached("memo", dict)
+        found = memo.get(key, _ABSENT)
+        if found is not _ABSENT:
+            result: T = found
+            return result
         value = compute()
         if keep is not None and not keep(value):
             return value
-        if len(memo) >= 32:
-            # Another thread may change the dict meanwhile: then skip the trim.
-            with contextlib.suppress(RuntimeError, StopIteration):
-                memo.pop(next(iter(memo)), None)
-        memo[key] = value
+        with _CACHE_LOCK:
+            while len(memo) >= 32:
+                del memo[next(iter(memo))]
+            memo[key] = value
         return value
 
     def _row_range(self, start: int, stop: int) -> Pipeline:
@@ -622,7 +690,9 @@ class Pipeline:
             currency=self._currency,
             history=None,
         )
-        for key, value in self._cache.items():
+        with _CACHE_LOCK:  # a snapshot: other threads may be filling the cache
+            cached = list(self._cache.items())
+        for key, value in cached:
             if isinstance(value, np.ndarray):  # per-row caches only; results are not shared
                 part._cache[key] = value[start:stop]
             elif key != "memo":
@@ -881,16 +951,18 @@ def _or_history_bits(
 
 # -- construction helpers ----------------------------------------------------------------------
 def _resolve_columns(data: Any, columns: Mapping[str, str] | None) -> dict[str, str]:
-    if not hasattr(data, "__getitem__"):
-        raise DataTypeError(
-            f"data must be a mapping of column name to values or a data frame, got {type(data)!r}"
-        )
+    """Deal attribute or field → column of ``data``; checks the keys of ``columns`` for typos."""
     available = _column_names(data)
     if columns is not None and not isinstance(columns, Mapping):
         raise DataTypeError(
             f"columns must be a mapping of attribute to column name, got {columns!r}"
         )
     given = dict(columns or {})
+    for key, source in given.items():
+        if not isinstance(key, str) or not isinstance(source, str):
+            raise DataTypeError(
+                f"columns: keys and column names must be str, got {key!r}: {source!r}"
+            )
     mapping: dict[str, str] = {}
     for attribute in DEAL_ATTRIBUTES:
         source = given.pop(attribute, attribute)
@@ -901,23 +973,189 @@ def _resolve_columns(data: Any, columns: Mapping[str, str] | None) -> dict[str, 
                 f"column {source!r} (for {attribute!r}) is not in the data; columns are "
                 f"{choices(sorted(available))}"
             )
+    doubts: list[str] = []
     for field, source in given.items():
+        if field.lower() in DEAL_ATTRIBUTES:
+            raise DataError(
+                f"columns: key {field!r} is not a Deal attribute; did you mean "
+                f"{field.lower()!r}? Deal attributes are lower case: {choices(DEAL_ATTRIBUTES)}"
+            )
         if source not in available:
             raise DataError(
                 f"column {source!r} (for field {field!r}) is not in the data; columns are "
                 f"{choices(sorted(available))}"
             )
         mapping[field] = source
+        near = [a for a in _TYPO_TARGETS if _one_edit(field.lower(), a)]
+        if near and field.lower() not in _REAL_WORDS:
+            doubts.append(
+                f"key {field!r} is not a Deal attribute, so it loads as a label field named "
+                f"{field!r}; did you mean {near[0]!r}? (If {field!r} is a field of its own, "
+                "this warning can be ignored.)"
+            )
+    used = set(mapping.values())
+    for name in available:
+        attribute = name.lower()
+        if attribute != name and attribute in DEAL_ATTRIBUTES and attribute not in mapping \
+                and name not in used:
+            doubts.append(
+                f"column {name!r} is ignored: it looks like the Deal attribute {attribute!r}, "
+                f"which is not mapped; pass columns={{{attribute!r}: {name!r}}} to use it"
+            )
+    if doubts:
+        warnings.warn("columns: " + "; ".join(doubts), DataQualityWarning, stacklevel=3)
     return mapping
 
 
-def _column_names(data: Any) -> list[str]:
+def _one_edit(a: str, b: str) -> bool:
+    """True if ``a`` becomes ``b`` by one insertion, deletion, substitution or swap of two
+    adjacent letters (and ``a != b``)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        )
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    return short[i:] == long[i + 1:]
+
+
+def _column_names(data: Any, what: str = "data") -> list[str]:
+    """The column names of a mapping or data frame; `DataTypeError` for anything that is not
+    one (a Series, a polars LazyFrame, a list…), non-str names, and `DataError` for a name that
+    occurs twice (pandas allows it)."""
+    kind, module = type(data).__name__, type(data).__module__.split(".")[0]
+    if kind == "LazyFrame":
+        raise DataTypeError(
+            f"{what} is a polars LazyFrame; call .collect() and pass the DataFrame"
+        )
+    if kind in ("Series", "Array", "ChunkedArray") or isinstance(data, np.ndarray):
+        raise DataTypeError(
+            f"{what} is a {module} {kind} (one column); pass a DataFrame (e.g. series.to_frame()) "
+            "or a dict of column name to values"
+        )
     names = getattr(data, "column_names", None)  # pyarrow
     if names is None:
         names = getattr(data, "columns", None)  # pandas, polars
-    if names is None:
-        names = list(data.keys()) if hasattr(data, "keys") else []
+    if names is None and isinstance(data, Mapping):
+        names = list(data.keys())
+    if names is None or not hasattr(data, "__getitem__"):
+        raise DataTypeError(
+            f"{what} must be a mapping of column name to values or a data frame, got "
+            f"{type(data)!r}"
+        )
+    names = list(names)
+    for name in names:
+        if not isinstance(name, str):
+            raise DataTypeError(
+                f"{what}: column names must be str, got {name!r} ({type(name).__name__}); rename "
+                "the columns, e.g. frame.columns = frame.columns.astype(str)"
+            )
+    if len(set(names)) != len(names):
+        twice = sorted(n for n, count in Counter(names).items() if count > 1)
+        raise DataError(
+            f"{what}: column {', '.join(map(repr, twice))} occurs more than once; column names "
+            "must be unique (rename or drop the duplicates)"
+        )
     return [str(n) for n in names]
+
+
+def _resolve_stage_entered(
+    data: Any, stage_entered: Mapping[str, str] | None, stages: tuple[Stage, ...]
+) -> dict[str, str]:
+    """The ``stage_entered`` mapping, checked: every key a stage, every value a column."""
+    if stage_entered is None:
+        return {}
+    if not isinstance(stage_entered, Mapping):
+        raise DataTypeError(
+            f"stage_entered must be a mapping of stage name to date column, got {stage_entered!r}"
+        )
+    names = [s.name for s in stages]
+    unknown = [k for k in stage_entered if k not in names]
+    if unknown:
+        raise UnknownStageError(
+            f"stage_entered: {', '.join(map(repr, unknown))} "
+            f"{'is not a stage' if len(unknown) == 1 else 'are not stages'} of the process; "
+            f"valid stages are {choices(names)}"
+        )
+    available = _column_names(data)
+    missing = [(stage, col) for stage, col in stage_entered.items() if col not in available]
+    if missing:
+        listed = ", ".join(f"column {col!r} (for stage {stage!r})" for stage, col in missing)
+        raise DataError(
+            f"stage_entered: {listed} {'is' if len(missing) == 1 else 'are'} not in the data; "
+            f"columns are {choices(sorted(available))}"
+        )
+    return dict(stage_entered)
+
+
+Events = tuple[IntArray, IntArray, DateArray]
+
+
+def _wide_history(
+    data: Any, wide: Mapping[str, str], stages: tuple[Stage, ...], ids: npt.NDArray[Any],
+    zone: dt.tzinfo | None,
+) -> Events:
+    """Events from one date column per stage: deal ``row`` entered the stage on that date
+    (no event where the date is missing). Sorted by row, date, then stage."""
+    index = {s.name: i for i, s in enumerate(stages)}
+    rows, codes, days = [], [], []
+    for stage, column in wide.items():
+        entered = to_date_array(data[column], field=column, ids=ids, timezone=zone)
+        have = np.flatnonzero(~np.isnat(entered))
+        rows.append(have.astype(np.intp, copy=False))
+        codes.append(np.full(len(have), index[stage], dtype=np.intp))
+        days.append(entered[have])
+    all_rows, all_codes = np.concatenate(rows), np.concatenate(codes)
+    all_days = np.concatenate(days).astype("datetime64[D]", copy=False)
+    order = np.lexsort((all_codes, all_days, all_rows))
+    return all_rows[order], all_codes[order], all_days[order]
+
+
+def _merge_events(first: Events, second: Events) -> Events:
+    """Two event lists as one, sorted by row, date and stage, without repeated events."""
+    rows, codes, days = (np.concatenate([a, b]) for a, b in zip(first, second, strict=True))
+    order = np.lexsort((codes, days, rows))
+    rows, codes, days = rows[order], codes[order], days[order]
+    if len(rows) > 1:
+        keep = np.ones(len(rows), dtype=bool)
+        keep[1:] = (rows[1:] != rows[:-1]) | (codes[1:] != codes[:-1]) | (days[1:] != days[:-1])
+        rows, codes, days = rows[keep], codes[keep], days[keep]
+    return rows, codes, days
+
+
+def _arrays(table: Any) -> list[npt.NDArray[Any]]:
+    """The numpy arrays among the columns of a mapping (the caller's memory)."""
+    if not isinstance(table, Mapping):
+        return []
+    return [v for v in table.values() if isinstance(v, np.ndarray)]
+
+
+_DATA_ROW = re.compile(r"row (\d+) of the data")
+
+
+def _with_lines(error: SalesMetricsError, lines: Sequence[int], name: str) -> SalesMetricsError:
+    """``error`` with ", line N of <name>" after each "row R of the data" of its message."""
+    message = str(error)
+
+    def line(match: re.Match[str]) -> str:
+        row = int(match.group(1))
+        if row >= len(lines):
+            return match.group(0)
+        return f"{match.group(0)}, line {lines[row]} of {name}"
+
+    located = _DATA_ROW.sub(line, message)
+    if located == message:
+        return error
+    try:
+        return type(error)(located)
+    except Exception:
+        return error
 
 
 def _ids(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -927,19 +1165,20 @@ def _ids(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
             row = int(np.flatnonzero(bad)[0])
             what = ("is missing" if np.isnan(arr[row])
                     else f"must be a str or int, got {float(arr[row])!r}")
-            raise (DataError if np.isnan(arr[row]) else DataTypeError)(f"row {row}: id {what}")
+            error = DataError if np.isnan(arr[row]) else DataTypeError
+            raise error(f"{where(None, row)}id {what}")
         return arr.astype(np.int64)
     if arr.dtype.kind in "iuU":
         if arr.dtype.kind == "U" and (np.char.str_len(arr) == 0).any():
             row = int(np.flatnonzero(np.char.str_len(arr) == 0)[0])
-            raise DataError(f"row {row}: id is missing")
+            raise DataError(f"{where(None, row)}id is missing")
         return arr
     values = arr.tolist()
     for row, value in enumerate(values):
         if value is None or value == "" or (isinstance(value, float) and value != value):
-            raise DataError(f"row {row}: id is missing")
+            raise DataError(f"{where(None, row)}id is missing")
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise DataTypeError(f"row {row}: id must be a str or int, got {value!r}")
+            raise DataTypeError(f"{where(None, row)}id must be a str or int, got {value!r}")
     if all(isinstance(v, int) for v in values):
         return np.asarray(values, dtype=np.int64)
     return np.asarray([str(v) for v in values], dtype=str)
@@ -954,29 +1193,53 @@ def _check_unique(ids: npt.NDArray[Any]) -> None:
     if len(dup):
         first, second = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
         raise DuplicateDealError(
-            f"deal {ids[first].item()!r} occurs twice, in rows {first} and {second}; deal ids must "
-            "be unique"
+            f"deal {ids[first].item()!r} occurs twice, in row {first} of the data and in row "
+            f"{second} of the data; deal ids must be unique"
         )
 
 
 def _stage_codes(col: object, stages: tuple[Stage, ...], ids: npt.NDArray[Any]) -> IntArray:
+    """Each deal's stage as an index into ``stages``; `UnknownStageError` listing every value
+    that is not a stage (with how many deals have it and the first of them)."""
     labels = encode_labels(col, field="stage")
     index = {s.name: i for i, s in enumerate(stages)}
-    lookup = np.empty(len(labels.categories), dtype=np.intp)
-    for k, name in enumerate(labels.categories.tolist()):
+    categories = labels.categories.tolist()
+    lookup = np.zeros(len(categories), dtype=np.intp)
+    unknown = []
+    for k, name in enumerate(categories):
         code = index.get(name) if isinstance(name, str) else None
         if code is None:
-            rows = np.flatnonzero(labels.codes == k)
-            if len(rows) == 0:
-                lookup[k] = 0
-                continue
-            row = int(rows[0])
-            what = "is missing" if name is None else f"{name!r} is not a stage of the process"
-            raise UnknownStageError(
-                f"{where(ids[row].item(), row)}stage {what}; valid stages are "
-                f"{choices(index)}"
-            )
-        lookup[k] = code
+            unknown.append(k)
+        else:
+            lookup[k] = code
+    if unknown:
+        counts = np.bincount(labels.codes, minlength=len(categories))
+        unknown = [k for k in unknown if counts[k]]
+    if unknown:
+        present, first_rows = np.unique(labels.codes, return_index=True)
+        first = dict(zip(present.tolist(), first_rows.tolist(), strict=True))
+        unknown.sort(key=lambda k: first[k])
+
+        def what(k: int) -> str:
+            name = categories[k]
+            return "is missing" if name is None else f"{name!r} is not a stage of the process"
+
+        valid = f"valid stages are {choices(index)}"
+        if len(unknown) == 1:
+            k = unknown[0]
+            row = first[k]
+            many = f" (in {counts[k]:,} deals; this is the first)" if counts[k] > 1 else ""
+            raise UnknownStageError(f"{where(ids[row].item(), row)}stage {what(k)}{many}; {valid}")
+        listed = []
+        for k in unknown:
+            name, row, count = categories[k], first[k], int(counts[k])
+            value = "missing" if name is None else repr(name)
+            deals = f"{count:,} deal{'s' if count != 1 else ''}"
+            listed.append(f"{value} in {deals} (first: {where(ids[row].item(), row)[:-2]})")
+        raise UnknownStageError(
+            f"stage: {len(unknown)} values are not stages of the process: {', '.join(listed)}; "
+            f"{valid}"
+        )
     return lookup[labels.codes]
 
 
@@ -1001,9 +1264,32 @@ def _history(
     stages: tuple[Stage, ...],
     ids: npt.NDArray[Any],
     zone: dt.tzinfo | None,
-) -> StageHistory:
+) -> Events:
+    """The events of a long stage history (one row per stage entered), sorted by row and date.
+
+    Rows in its error messages count over the history (``row 3 of the history``)."""
+    try:
+        return _history_events(history, history_columns, stages, ids, zone)
+    except SalesMetricsError as error:
+        message = str(error)
+        if " of the data" not in message:
+            raise
+        try:
+            relabelled = type(error)(message.replace(" of the data", " of the history"))
+        except Exception:
+            raise error from None
+        raise relabelled from None
+
+
+def _history_events(
+    history: Any,
+    history_columns: Mapping[str, str] | None,
+    stages: tuple[Stage, ...],
+    ids: npt.NDArray[Any],
+    zone: dt.tzinfo | None,
+) -> Events:
     names = {k: k for k in _HISTORY_COLUMNS} | dict(history_columns or {})
-    available = _column_names(history)
+    available = _column_names(history, "history")
     for key in _HISTORY_COLUMNS:
         if names[key] not in available:
             raise DataError(
@@ -1028,7 +1314,7 @@ def _history(
         if not in_order.all():  # exports are often already grouped by deal and dated in order
             sort = np.lexsort((dates, rows))
             rows, codes, dates = rows[sort], codes[sort], dates[sort]
-    return StageHistory(readonly(rows), readonly(codes), readonly(dates))
+    return rows, codes, dates
 
 
 def _rows_of_ids(ids: npt.NDArray[Any], wanted: npt.NDArray[Any]) -> IntArray:

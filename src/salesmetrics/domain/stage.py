@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import functools
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -12,7 +13,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.errors import DataError, DataTypeError
+from salesmetrics.errors import DataError, DataQualityWarning, DataTypeError
 
 __all__ = [
     "DEFAULT_STAGES", "LOST", "NO_DECISION", "OPEN", "WON", "Outcome", "ProcessFacts", "Stage",
@@ -150,7 +151,9 @@ def validate_stages(stages: Iterable[Stage] | Sequence[Stage]) -> tuple[Stage, .
     """Check a sales process and return it as a tuple.
 
     A process is an ordered sequence of `Stage`: open stages in funnel order, then the closed
-    ones. Names are unique; several closed stages may share an outcome.
+    ones. Names are unique; several closed stages may share an outcome. A process without a won
+    stage in which a stage looks like one (probability 1, or "won" in its name) gets a
+    `DataQualityWarning`: no deal of it can ever be won.
     """
     if isinstance(stages, (str, bytes)):
         raise DataTypeError(f"stages must be a sequence of Stage, got {stages!r}")
@@ -179,4 +182,17 @@ def validate_stages(stages: Iterable[Stage] | Sequence[Stage]) -> tuple[Stage, .
         raise DataError("stages: a sales process needs at least one open stage")
     if len([s for s in result if not s.is_closed]) > 16:
         raise DataError("stages: at most 16 open stages are supported")
+    if not any(s.outcome is Outcome.WON for s in result):
+        looks_won = [s for s in result if s.probability == 1.0 or "won" in s.name.lower()]
+        if looks_won:
+            stage = looks_won[0]
+            warnings.warn(
+                f"stages: the process has no won stage, so no deal can ever be won (win rates "
+                f"and won revenue are 0); stage {stage.name!r} has probability "
+                f"{stage.probability!r} but outcome {stage.outcome.name}. If it is where won "
+                f"deals go, give it the won outcome: Stage({stage.name!r}, {stage.probability!r}, "
+                "Outcome.WON)",
+                DataQualityWarning,
+                stacklevel=3,
+            )
     return result
