@@ -8,7 +8,6 @@ line each, starting ``warning:``; those of the metrics are the report's "Data qu
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 from collections import Counter
@@ -52,7 +51,9 @@ def _period(text: str) -> Period:
     try:
         return as_period(text)
     except SalesMetricsError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+        message = str(error)
+        raise argparse.ArgumentTypeError(
+            message if text in message else f"{text!r}: {message}") from None
 
 
 def _stages(spec: str) -> tuple[Stage, ...]:
@@ -90,30 +91,15 @@ def _column(item: str) -> tuple[str, str]:
 
 
 def _read(path: str, args: argparse.Namespace) -> dict[str, npt.NDArray[np.str_]]:
-    """One CSV file as columns; a file that cannot be read or decoded is a `DataError` naming
-    it."""
+    """One CSV file as columns (`read_columns` names the file and line of what it cannot read)."""
     try:
         return read_columns(path, delimiter=args.delimiter, encoding=args.encoding)
-    except UnicodeDecodeError as first:
-        # The reader decodes in chunks: decode the whole file to find the line.
-        with open(path, "rb") as handle:
-            raw = handle.read()
-        error = first
-        try:
-            raw.decode(args.encoding)
-        except UnicodeDecodeError as whole:
-            error = whole
-        line = raw.count(b"\n", 0, error.start) + 1
-        encoding = "utf-8" if args.encoding == "utf-8-sig" else args.encoding
-        raise DataError(
-            f"{path!r} line {line} is not {encoding} text: {error.reason} at byte "
-            f"{error.object[error.start:error.start + 1]!r}; give the file's encoding with "
-            "--encoding, e.g. --encoding latin-1 or --encoding cp1252"
-        ) from None
-    except LookupError:
-        raise DataError(f"--encoding {args.encoding!r} is not an encoding Python knows") from None
-    except csv.Error as error:
-        raise DataError(f"{path!r} is not a CSV file that can be read: {error}") from None
+    except DataError as error:
+        if isinstance(error.__context__, UnicodeDecodeError):  # say it in the command's terms
+            raise DataError(
+                f"{error}; on the command line: --encoding latin-1 or --encoding cp1252"
+            ) from None
+        raise
 
 
 def _stage_counts(values: npt.NDArray[np.str_]) -> str:

@@ -16,6 +16,7 @@ import datetime as dt
 import html
 import io
 import math
+import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -54,6 +55,25 @@ class Section:
 NO_AMOUNTS = "no amounts"
 
 
+_FUNCTION_PREFIX = re.compile(r"((?:\w+\(\), )*\w+\(\)): (.*)")
+
+
+def _add_line(found: list[str], line: str) -> None:
+    """Add ``line`` to ``found`` unless it is there; ``f(): text`` joins ``g(): text`` as
+    ``g(), f(): text`` (the same finding of several metrics is said once)."""
+    if line in found:
+        return
+    match = _FUNCTION_PREFIX.fullmatch(line)
+    if match:
+        for i, other in enumerate(found):
+            seen = _FUNCTION_PREFIX.fullmatch(other)
+            if seen and seen.group(2) == match.group(2):
+                if match.group(1) not in seen.group(1).split(", "):
+                    found[i] = f"{seen.group(1)}, {match.group(1)}: {match.group(2)}"
+                return
+    found.append(line)
+
+
 @contextlib.contextmanager
 def _data_quality(found: list[str]) -> Iterator[None]:
     """Collect the `DataQualityWarning` messages raised inside, one line each and each once, into
@@ -63,9 +83,7 @@ def _data_quality(found: list[str]) -> Iterator[None]:
         yield
     for item in caught:
         if issubclass(item.category, DataQualityWarning):
-            line = " ".join(str(item.message).split())
-            if line not in found:
-                found.append(line)
+            _add_line(found, " ".join(str(item.message).split()))
         else:
             warnings.warn_explicit(item.message, item.category, item.filename, item.lineno,
                                    source=item.source)
