@@ -178,7 +178,8 @@ def test_a_missing_id_is_an_error_in_every_adapter():
 def test_a_missing_id_in_a_csv_names_the_row(tmp_path):
     path = tmp_path / "opps.csv"
     path.write_text("Id,StageName,IsClosed,IsWon\n1,A,false,false\n,A,false,false\n")
-    with pytest.raises(DataError, match=r"row 1 of the data.*Id is missing"):
+    with pytest.raises(DataError, match=r"row 1 of the data, line 3 of 'opps.csv': Id is "
+                                        r"missing"):
         read_salesforce(path)
 
 
@@ -262,9 +263,33 @@ def test_row_numbers_in_adapter_messages_say_what_they_count(tmp_path):
                         {"id": 2, "stage_id": 1, "status": "pending"}], stages=stages)
     path = tmp_path / "opps.csv"
     path.write_text("Id,StageName,IsClosed,IsWon\n1,A,false,false\n2,A,maybe,false\n")
-    with pytest.raises(DataError, match=r"deal '2' \(row 1 of the data\): IsClosed must be "
-                                        r"true or false, got 'maybe'"):
+    with pytest.raises(DataError, match=r"deal '2' \(row 1 of the data, line 3 of 'opps.csv'\): "
+                                        r"IsClosed must be true or false, got 'maybe'"):
         read_salesforce(path)
+    multiline = tmp_path / "notes.csv"
+    multiline.write_text('id,stage,note,created\n1,Proposal,"two\nlines",2024-01-02\n'
+                         '2,Proposal,x,someday\n')
+    with pytest.raises(DataError, match=r"deal '2' \(row 1 of the data, line 4 of 'notes.csv'\): "
+                                        r"created: cannot read the date 'someday'"):
+        read_records(multiline)
     with pytest.raises(DataError, match=r"deal '9' \(record 1\): createdate: cannot read"):
         read_hubspot([_deal("8", "contractsent", "default"),
                       _deal("9", "contractsent", "default", createdate="soon")])
+
+
+# -- Nested values in API records -----------------------------------------------------------------
+@pytest.mark.parametrize("record", [
+    {"Id": "1", "StageName": [1], "CloseDate": None},
+    {"Id": "1", "StageName": "A", "IsClosed": [1], "IsWon": 0},
+    {"Id": [1], "StageName": "A", "IsClosed": 0, "IsWon": 0},
+    {"Id": "1", "StageName": "A", "IsClosed": 0, "IsWon": 0, "StageSortOrder": [1]},
+])
+def test_lists_in_salesforce_records_are_errors_that_name_them(record):
+    with pytest.raises(SalesMetricsError, match=r"\[1\]"):
+        read_salesforce([record])
+
+
+def test_read_records_checks_the_probability_scale_without_a_probability_column():
+    with pytest.raises(sm.errors.OptionError, match="probability_scale must be 'percent' or "
+                                                    "'fraction', got 'basis points'"):
+        read_records([{"id": 1, "stage": "Proposal"}], probability_scale="basis points")

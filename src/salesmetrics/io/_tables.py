@@ -15,7 +15,7 @@ from salesmetrics.domain.columns import is_missing_value, to_float_array, to_num
 from salesmetrics.domain.dates import to_date, to_date_array
 from salesmetrics.domain.stage import Stage
 from salesmetrics.errors import DataError, DataTypeError, OptionError, choices, where
-from salesmetrics.io.csv import read_columns
+from salesmetrics.io.csv import read_columns_and_lines
 
 __all__ = [
     "DEFAULT_ENCODING",
@@ -31,8 +31,8 @@ __all__ = [
     "parse_flags",
     "parse_probability",
     "records_to_columns",
-    "source_rows",
     "subset",
+    "text_of",
 ]
 
 #: Column name → values (numpy arrays or lists), as read from a file or API records.
@@ -45,21 +45,31 @@ DEFAULT_ENCODING = "utf-8-sig"
 class Rows:
     """How messages name a row of a table: what it counts, and its position in the source.
 
-    API records are ``record 9`` (the position in the list the caller passed); rows of a file
-    or of columns are ``row 9 of the data`` (the header not counted, so line 11 of a CSV with
-    one header line). ``index`` maps the rows of a filtered table back to the source's.
+    API records are ``record 9`` (the position in the list the caller passed); rows of columns
+    are ``row 9 of the data``; rows of a CSV file also give their line, ``row 9 of the data,
+    line 11 of 'sales.csv'``. ``index`` maps the rows of a filtered table back to the source's.
     """
 
-    __slots__ = ("index", "records")
+    __slots__ = ("file", "index", "lines", "records")
 
-    def __init__(self, *, records: bool, index: npt.NDArray[np.intp] | None = None) -> None:
+    def __init__(
+        self, *, records: bool, index: npt.NDArray[np.intp] | None = None,
+        lines: Sequence[int] | None = None, file: str | None = None,
+    ) -> None:
         self.records = records
         self.index = index
+        self.lines = lines
+        self.file = file
 
     def name(self, row: int) -> str:
-        """``record 9`` or ``row 9 of the data`` for the table's row ``row``."""
+        """``record 9``, ``row 9 of the data`` or ``row 9 of the data, line 11 of 'x.csv'``
+        for the table's row ``row``."""
         at = row if self.index is None else int(self.index[row])
-        return f"record {at}" if self.records else f"row {at} of the data"
+        if self.records:
+            return f"record {at}"
+        if self.lines is not None and at < len(self.lines):
+            return f"row {at} of the data, line {self.lines[at]} of {self.file!r}"
+        return f"row {at} of the data"
 
     def where(self, deal: object, row: int) -> str:
         """The ``deal '7' (record 9): `` prefix of a message (without a deal: ``record 9: ``)."""
@@ -70,18 +80,7 @@ class Rows:
     def take(self, keep: npt.NDArray[np.bool_]) -> Rows:
         """The rows kept by the mask ``keep``, still named by their position in the source."""
         index = np.flatnonzero(keep) if self.index is None else self.index[keep]
-        return Rows(records=self.records, index=index)
-
-
-def source_rows(source: object) -> Rows:
-    """How to name the rows of the table that `load_table` reads from ``source``."""
-    if isinstance(source, (str, os.PathLike)) or hasattr(source, "columns"):
-        return Rows(records=False)
-    if isinstance(source, Mapping) and all(
-        isinstance(v, (list, tuple, np.ndarray)) for v in source.values()
-    ):
-        return Rows(records=False)
-    return Rows(records=True)
+        return Rows(records=self.records, index=index, lines=self.lines, file=self.file)
 
 
 def subset(table: Table, keep: npt.NDArray[np.bool_]) -> Table:
@@ -89,37 +88,63 @@ def subset(table: Table, keep: npt.NDArray[np.bool_]) -> Table:
     return {name: to_numpy(values)[keep] for name, values in table.items()}
 
 
+def text_of(values: object) -> npt.NDArray[np.str_]:
+    """Any column as text, ``str()`` of each value (of nested lists or dicts in API records
+    too)."""
+    arr = to_numpy(values)
+    if arr.dtype.kind == "U":
+        return arr
+    try:
+        return arr.astype(str)
+    except (TypeError, ValueError):  # a list or other sequence in an object column
+        return np.array([str(v) for v in arr.tolist()], dtype=str)
+
+
 def _where(rows: Rows | None, deal: object, row: int) -> str:
     return where(deal, row) if rows is None else rows.where(deal, row)
+
+
+def _deal(ids: Any, row: int) -> object:
+    """The deal id of ``row`` for a message (None if there are no ids, or it is missing)."""
+    if ids is None:
+        return None
+    deal = to_numpy(ids)[row]
+    deal = deal.item() if isinstance(deal, np.generic) else deal
+    return None if is_missing_value(deal) else deal
 
 
 def load_table(
     source: object, *, what: str, envelope: Sequence[str] = (), drop: Iterable[str] = (),
     merge: Iterable[str] = (), delimiter: str = ",", encoding: str = DEFAULT_ENCODING,
-) -> Table:
+) -> tuple[Table, Rows]:
     """A table from a CSV path, a list of record dicts, an API response envelope (a dict holding
-    the records under one of ``envelope``), or a mapping of columns.
+    the records under one of ``envelope``), or a mapping of columns; and how messages name its
+    rows (`Rows`).
 
     Record keys in ``drop`` (e.g. Salesforce's ``attributes``) are ignored; nested dicts under
     ``merge`` (e.g. HubSpot's ``properties``) are merged into the record; other nested dicts
     become ``key.subkey`` columns. ``delimiter`` and ``encoding`` are those of a CSV file.
     """
+    columns = Rows(records=False)
     if isinstance(source, (str, os.PathLike)):
-        return dict(read_columns(source, delimiter=delimiter, encoding=encoding))
+        table, lines = read_columns_and_lines(source, delimiter=delimiter, encoding=encoding)
+        return dict(table), Rows(records=False, lines=lines,
+                                 file=os.path.basename(os.fspath(source)))
     if isinstance(source, Mapping):
         for key in envelope:
             if key in source:
-                return records_to_columns(_records(source[key], what), drop=drop, merge=merge)
+                records = records_to_columns(_records(source[key], what), drop=drop, merge=merge)
+                return records, Rows(records=True)
         if all(isinstance(v, (list, tuple, np.ndarray)) for v in source.values()):
-            return dict(source)
+            return dict(source), columns
         raise DataTypeError(
             f"{what}: a dict must be an API response with the records under "
             f"{choices(envelope)}, or a mapping of column name to values; got keys "
             f"{choices(list(source)[:8])}"
         )
     if hasattr(source, "columns") and hasattr(source, "__getitem__"):  # a data frame
-        return {str(name): to_numpy(source[name]) for name in source.columns}
-    return records_to_columns(_records(source, what), drop=drop, merge=merge)
+        return {str(name): to_numpy(source[name]) for name in source.columns}, columns
+    return records_to_columns(_records(source, what), drop=drop, merge=merge), Rows(records=True)
 
 
 def _records(value: object, what: str) -> list[Mapping[str, Any]]:
@@ -183,6 +208,13 @@ def deal_ids(values: object, *, field: str, what: str, rows: Rows) -> npt.NDArra
         text = arr.astype(str)
     else:
         items = arr.tolist()
+        for row, value in enumerate(items):
+            if isinstance(value, bool) or not (
+                isinstance(value, (str, int, float, np.generic)) or is_missing_value(value)
+            ):
+                raise DataTypeError(
+                    f"{what}: {rows.name(row)}: {field} must be a str or int, got {value!r}"
+                )
         missing = np.array([is_missing_value(v) for v in items], dtype=bool)
         text = np.array([str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
                          for v in items], dtype=str)
@@ -202,7 +234,7 @@ def own_probability(
     """Each deal's own probability where it differs from its stage's, else NaN (the stage's
     applies, and follows a later change to the stage's probability)."""
     default = {s.name: s.probability for s in process}
-    names, inverse = np.unique(to_numpy(stage).astype(str), return_inverse=True)
+    names, inverse = np.unique(text_of(stage), return_inverse=True)
     stage_default = np.array([default.get(name, np.nan) for name in names.tolist()],
                              dtype=np.float64)[inverse.reshape(-1)]
     return np.where(np.isclose(probability, stage_default), np.nan, probability)
@@ -240,16 +272,16 @@ def parse_probability(
     Salesforce, Pipedrive) or ``"fraction"`` (0–1: HubSpot) column."""
     if scale not in ("percent", "fraction"):
         raise OptionError(f"probability_scale must be 'percent' or 'fraction', got {scale!r}")
-    probs = to_float_array(values, field=field, ids=ids)
+    probs = to_float_array(values, field=field,
+                           ids=None if ids is None else text_of(ids))
     high = 100.0 if scale == "percent" else 1.0
     bad = (probs < 0) | (probs > high) | np.isinf(probs)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         hint = (" (the values look like percents: pass probability_scale='percent')"
                 if scale == "fraction" and 1 < probs[row] <= 100 else "")
-        deal = None if ids is None else np.asarray(ids)[row].item()
         raise DataError(
-            f"{_where(rows, deal, row)}{field} must be in [0, {high:g}] "
+            f"{_where(rows, _deal(ids, row), row)}{field} must be in [0, {high:g}] "
             f"as a {scale}, got {float(probs[row])!r}{hint}"
         )
     return probs / 100.0 if scale == "percent" else probs
@@ -289,10 +321,8 @@ def parse_dates(
     except (DataError, DataTypeError):
         pass
     out = np.empty(len(arr), dtype="datetime64[D]")
-    id_arr = None if ids is None else np.asarray(ids)
     for row, value in enumerate(arr.tolist()):
-        deal = None if id_arr is None else id_arr[row].item()
-        day = _one_date(value, field, row, deal, formats, timezone, rows, epoch_ms)
+        day = _one_date(value, field, row, _deal(ids, row), formats, timezone, rows, epoch_ms)
         out[row] = np.datetime64("NaT") if day is None else np.datetime64(day, "D")
     return out
 
@@ -312,7 +342,7 @@ def _epoch_days(
             # bools and date objects are no stamps; ints and integral floats may be
             keep = np.array([not isinstance(v, bool) and isinstance(v, (str, int, float))
                              for v in arr.tolist()], dtype=bool)
-            text = np.where(keep, arr, "").astype(str)
+            text = text_of(np.where(keep, arr, ""))
         else:
             text = arr
         parts = np.char.partition(np.char.strip(text), ".")
@@ -365,10 +395,10 @@ def _one_date(
         return to_date(value, field=field, deal_id=deal, row=row, timezone=timezone)
     except (DataError, DataTypeError):
         tried = ", ".join(repr(f) for f in formats) or "none given"
-        stamps = "epoch milliseconds, " if epoch_ms else ""
+        understood = "ISO dates, epoch milliseconds" if epoch_ms else "ISO dates"
         raise DataError(
-            f"{_where(rows, deal, row)}{field}: cannot read the date {value!r}; ISO dates, "
-            f"{stamps}and the date_formats given ({tried}) are understood"
+            f"{_where(rows, deal, row)}{field}: cannot read the date {value!r}; {understood} "
+            f"and the date_formats given ({tried}) are understood"
         ) from None
 
 
@@ -386,12 +416,13 @@ def parse_flags(
     arr = to_numpy(values)
     if arr.dtype == bool:
         return arr
-    text = np.char.lower(np.char.strip(arr.astype(str)))
+    text = np.char.lower(np.char.strip(text_of(arr)))
     true, false, absent = np.isin(text, _TRUE), np.isin(text, _FALSE), np.isin(text, _ABSENT)
     bad = ~(true | false | absent)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        deal = None if ids is None else np.asarray(ids)[row].item()
         value = arr.tolist()[row]
-        raise DataError(f"{_where(rows, deal, row)}{field} must be true or false, got {value!r}")
+        raise DataError(
+            f"{_where(rows, _deal(ids, row), row)}{field} must be true or false, got {value!r}"
+        )
     return true | (absent & missing)

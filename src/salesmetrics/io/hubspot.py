@@ -27,8 +27,8 @@ from salesmetrics.io._tables import (
     parse_dates,
     parse_flags,
     parse_probability,
-    source_rows,
     subset,
+    text_of,
 )
 
 __all__ = ["HUBSPOT_DEFAULT_PIPELINE", "read_hubspot"]
@@ -147,9 +147,8 @@ def read_hubspot(
     """
     what = "read_hubspot()"
     zone = to_zone(timezone)
-    table = load_table(deals, what=what, envelope=("results",), merge=("properties",),
-                       drop=("associations",), encoding=encoding, delimiter=delimiter)
-    rows = source_rows(deals)
+    table, rows = load_table(deals, what=what, envelope=("results",), merge=("properties",),
+                             drop=("associations",), encoding=encoding, delimiter=delimiter)
     stage_col = _find(table, "stage")
     if _find(table, "id") is None or stage_col is None:
         raise DataError(f"{what}: deals need an id and a dealstage; columns are "
@@ -297,7 +296,7 @@ def _stage_names(values: object, by_key: dict[str, str]) -> npt.NDArray[Any]:
     missing, unknown ids as given (the pipeline then names them)."""
     raw = to_numpy(values)
     missing = np.array([is_missing_value(v) for v in raw.tolist()], dtype=bool)
-    keys, inverse = np.unique(np.where(missing, "", raw).astype(str), return_inverse=True)
+    keys, inverse = np.unique(text_of(np.where(missing, "", raw)), return_inverse=True)
     stripped = [key.strip() for key in keys.tolist()]
     named = np.array([by_key.get(key, key) for key in stripped], dtype=object)
     out = named[inverse.reshape(-1)]

@@ -24,8 +24,8 @@ from salesmetrics.io._tables import (
     load_table,
     parse_flags,
     parse_probability,
-    source_rows,
     subset,
+    text_of,
 )
 
 __all__ = ["read_pipedrive"]
@@ -133,8 +133,7 @@ def read_pipedrive(
     what = "read_pipedrive()"
     zone = to_zone(timezone)
     options = {"encoding": encoding, "delimiter": delimiter}
-    table = load_table(deals, what=what, envelope=("data",), **options)
-    rows = source_rows(deals)
+    table, rows = load_table(deals, what=what, envelope=("data",), **options)
     for key in ("id", "stage", "status"):
         if _find(table, key) is None:
             raise DataError(f"{what}: deals need {' or '.join(map(repr, _ALIASES[key]))}; "
@@ -142,7 +141,7 @@ def read_pipedrive(
     defs = _StageDefs(stages, options)
     raw_ids = _keys(table[_find(table, "id") or ""]).tolist()  # for messages
     raw_status = to_numpy(table[_find(table, "status") or ""])
-    status = np.char.lower(np.char.strip(raw_status.astype(str)))
+    status = np.char.lower(np.char.strip(text_of(raw_status)))
     bad = ~np.isin(status, ["open", "won", "lost", "deleted"])
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -218,7 +217,7 @@ def _keys(values: object) -> npt.NDArray[np.str_]:
     """`_key` of each value."""
     arr = to_numpy(values)
     if arr.dtype.kind in "iuU":
-        return np.char.strip(arr.astype(str))
+        return np.char.strip(text_of(arr))
     return np.array([_key(v) for v in arr.tolist()], dtype=str)
 
 
@@ -231,13 +230,12 @@ class _StageDefs:
             self.given = tuple(s for s in stages if isinstance(s, Stage))
             stages = [{"id": s.name, "name": s.name} for s in self.given]
         what = "read_pipedrive(stages=...)"
-        table = load_table(stages, what=what, envelope=("data",), **options)
+        table, at = load_table(stages, what=what, envelope=("data",), **options)
         for name in ("id", "name"):
             if name not in table:
                 raise DataError(f"{what}: stage records need {name!r}")
-        self.name = to_numpy(table["name"]).astype(str)
+        self.name = text_of(table["name"])
         n = len(self.name)
-        at = source_rows(stages)
         self.id = _keys(table["id"])
         self.active = (parse_flags(table["active_flag"], field="active_flag", missing=True,
                                    ids=self.name, rows=at)
@@ -248,7 +246,7 @@ class _StageDefs:
         self.order = (_order(table["order_nr"], self.name, what)
                       if "order_nr" in table else np.arange(n, dtype=float))
         self.pipeline = _keys(table["pipeline_id"]) if "pipeline_id" in table else np.full(n, "")
-        names = (to_numpy(table["pipeline_name"]).astype(str) if "pipeline_name" in table
+        names = (text_of(table["pipeline_name"]) if "pipeline_name" in table
                  else np.full(n, ""))
         #: pipeline name (as an export's "Deal - Pipeline" gives it) → pipeline id
         self.pipeline_ids = {str(name): str(pid) for name, pid in zip(

@@ -6,15 +6,16 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from salesmetrics.domain.columns import to_numpy
 from salesmetrics.domain.dates import to_zone
 from salesmetrics.domain.pipeline import DEAL_ATTRIBUTES, Pipeline
 from salesmetrics.domain.stage import DEFAULT_STAGES, Stage
+from salesmetrics.errors import check_option
 from salesmetrics.io._tables import (
     DEFAULT_ENCODING,
     load_table,
     parse_dates,
     parse_probability,
-    source_rows,
 )
 
 __all__ = ["read_records"]
@@ -82,36 +83,38 @@ def read_records(
     >>> deal.amount, deal.probability, deal.close_date, deal.owner
     (1200.5, 0.45, datetime.date(2024, 3, 31), 'ana')
     """
+    check_option("read_records", "probability_scale", probability_scale, ("percent", "fraction"))
     zone = to_zone(timezone)
     options = {"delimiter": delimiter, "encoding": encoding}
-    table = load_table(source, what="read_records()", envelope=envelope, **options)
-    rows = source_rows(source)
+    table, rows = load_table(source, what="read_records()", envelope=envelope, **options)
     mapping = {k: k for k in DEAL_ATTRIBUTES if k in table} | dict(columns or {})
     data: dict[str, Any] = {}
+    ids = to_numpy(table[mapping["id"]]) if mapping.get("id") in table else None
     for attribute, name in mapping.items():
         if name not in table:
             data[attribute] = None  # from_columns names the missing column
             continue
         values = table[name]
         if attribute == "probability":
-            values = parse_probability(values, scale=probability_scale, field=name, rows=rows)
+            values = parse_probability(values, scale=probability_scale, field=name, ids=ids,
+                                       rows=rows)
         elif attribute in ("created", "close_date"):
-            values = parse_dates(values, field=name, formats=date_formats, timezone=zone,
-                                 epoch_ms=True, rows=rows)
+            values = parse_dates(values, field=name, ids=ids, formats=date_formats,
+                                 timezone=zone, epoch_ms=True, rows=rows)
         data[attribute] = values
     missing = [a for a, v in data.items() if v is None]
     for attribute in missing:
         del data[attribute]
     events = None
     if history is not None:
-        hist = load_table(history, what="read_records(history=...)", envelope=envelope,
+        hist, hist_rows = load_table(history, what="read_records(history=...)", envelope=envelope,
                           **options)
         names = {"id": "id", "stage": "stage", "date": "date"} | dict(history_columns or {})
         events = {key: hist.get(name, []) for key, name in names.items()}
         if names["date"] in hist:
             events["date"] = parse_dates(hist[names["date"]], field="history date",
                                          formats=date_formats, timezone=zone, epoch_ms=True,
-                                         rows=source_rows(history))
+                                         rows=hist_rows)
     return Pipeline.from_columns(
         data, stages,
         columns={a: a for a in data} | {a: mapping[a] for a in missing},

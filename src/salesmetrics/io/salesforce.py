@@ -27,8 +27,8 @@ from salesmetrics.io._tables import (
     parse_dates,
     parse_flags,
     parse_probability,
-    source_rows,
     subset,
+    text_of,
 )
 
 __all__ = ["read_salesforce"]
@@ -126,8 +126,7 @@ def read_salesforce(
     what = "read_salesforce()"
     zone = to_zone(timezone)
     options = {"encoding": encoding, "delimiter": delimiter}
-    table = load_table(opportunities, what=what, envelope=_ENVELOPE, drop=_DROP, **options)
-    rows = source_rows(opportunities)
+    table, rows = load_table(opportunities, what=what, envelope=_ENVELOPE, drop=_DROP, **options)
     for name in ("Id", "StageName"):
         column(table, name, what=what)
     if "IsDeleted" in table:
@@ -184,13 +183,12 @@ def _process(
     if isinstance(stages, Sequence) and stages and all(isinstance(s, Stage) for s in stages):
         return tuple(stages)
     what = "read_salesforce(stages=...)"
-    meta = load_table(stages, what=what, envelope=_ENVELOPE, drop=_DROP, **options)
+    meta, at = load_table(stages, what=what, envelope=_ENVELOPE, drop=_DROP, **options)
     label = first_present(meta, ("MasterLabel", "ApiName", "StageName"))
     if label is None:
         raise DataError(f"{what}: OpportunityStage records need MasterLabel or ApiName")
-    names = np.asarray(meta[label], dtype=object).astype(str)
+    names = text_of(meta[label])
     n = len(names)
-    at = source_rows(stages)
     active = (parse_flags(meta["IsActive"], field="IsActive", missing=True, ids=names, rows=at)
               if "IsActive" in meta else np.ones(n, bool))
     closed = parse_flags(column(meta, "IsClosed", what=what), field="IsClosed", ids=names,
@@ -201,7 +199,7 @@ def _process(
     order = (_sort_order(meta["SortOrder"], names, field="SortOrder", what=what)
              if "SortOrder" in meta else np.arange(n, dtype=float))
     order = np.where(np.isnan(order), np.inf, order)  # unnumbered stages after the numbered
-    used = set(np.asarray(table["StageName"], dtype=object).astype(str).tolist())
+    used = set(text_of(table["StageName"]).tolist())
     keep = [i for i in range(n) if active[i] or names[i] in used]
     return _ordered([(str(names[i]), float(np.nan_to_num(prob[i])),
                       _outcome(bool(closed[i]), bool(won[i])), float(order[i])) for i in keep])
@@ -236,7 +234,7 @@ def _infer_process(table: Table, probability: Any, ids: Any, rows: Rows) -> tupl
               if "IsClosed" in table else None)
     won = (parse_flags(table["IsWon"], field="IsWon", ids=ids, rows=rows) if "IsWon" in table
            else None)
-    order = (_sort_order(table["StageSortOrder"], names.astype(str), field="StageSortOrder",
+    order = (_sort_order(table["StageSortOrder"], text_of(names), field="StageSortOrder",
                          what="read_salesforce()")
              if "StageSortOrder" in table else None)
     found: dict[str, tuple[Outcome, list[float], float]] = {}
@@ -277,9 +275,8 @@ def _history(
     options: Any,
 ) -> dict[str, Any]:
     what = "read_salesforce(history=...)"
-    table = load_table(history, what=what, envelope=_ENVELOPE, drop=_DROP, **options)
-    rows = source_rows(history)
-    ids = np.asarray(column(table, "OpportunityId", what=what)).astype(str)
+    table, rows = load_table(history, what=what, envelope=_ENVELOPE, drop=_DROP, **options)
+    ids = text_of(column(table, "OpportunityId", what=what))
     keep = np.isin(ids, np.array(sorted(loaded), dtype=str))  # rows of deals not loaded: left out
     if "IsDeleted" in table:
         keep &= ~parse_flags(table["IsDeleted"], field="IsDeleted", rows=rows)
