@@ -350,3 +350,12 @@ def test_no_traceback_from_the_module():
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_load_warnings_are_one_line_each(capsys, good_csv):
+    code, out, err = run(capsys, "report", str(good_csv), "--column", "ammount=amount")
+    assert code == 0
+    assert out.startswith("Pipeline review")
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: ")
+    assert "'ammount'" in lines[0] and "'amount'" in lines[0]
