@@ -253,6 +253,7 @@ def deals_csv(tmp_path: Path) -> Path:
     (["--by", "nosuch"], "nosuch"),
     (["--currency", "dollars"], "DOLLARS"),
     (["--bogus-option"], "--bogus-option"),
+    (["--delimiter", ";;"], "';;'"),
     ([], None),
 ])
 def test_bad_options_give_one_line(capsys, good_csv, argv, expected):
@@ -296,6 +297,14 @@ def test_encoding_option_reads_the_file(capsys, tmp_path):
                          "--stages", "Café:0.5,Won:1:won,Lost:0:lost")
     assert code == 0, err
     assert "Café" in out
+
+
+def test_tab_delimiter(capsys, tmp_path):
+    path = tmp_path / "tabs.tsv"
+    path.write_text("id\tstage\tamount\nA\tProposal\t10\n", encoding="utf-8")
+    code, out, err = run(capsys, "report", str(path), "--delimiter", "tab")
+    assert code == 0, err
+    assert "Proposal" in out
 
 
 def test_unknown_encoding(capsys, deals_csv):

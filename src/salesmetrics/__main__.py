@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -90,6 +89,15 @@ def _column(item: str) -> tuple[str, str]:
     return attribute, name
 
 
+def _delimiter(text: str) -> str:
+    """``--delimiter``: one character (``tab`` or ``\\t`` for a tab)."""
+    value = "\t" if text in ("tab", "\\t") else text
+    if len(value) != 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the cell separator is one character, e.g. ';' or tab")
+    return value
+
+
 def _read(path: str, args: argparse.Namespace) -> dict[str, npt.NDArray[np.str_]]:
     """One CSV file as columns (`read_columns` names the file and line of what it cannot read)."""
     try:
@@ -103,9 +111,11 @@ def _read(path: str, args: argparse.Namespace) -> dict[str, npt.NDArray[np.str_]
 
 
 def _stage_counts(values: npt.NDArray[np.str_]) -> str:
-    counts = Counter(str(v).strip() for v in values.tolist())
-    shown = [f"{name!r} ({n:,})" for name, n in counts.most_common(30)]
-    more = len(counts) - len(shown)
+    """The distinct values of a stage column with their counts, most frequent first."""
+    names, counts = np.unique(np.char.strip(values), return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:30]
+    shown = [f"{str(names[i])!r} ({int(counts[i]):,})" for i in order]
+    more = len(names) - len(shown)
     return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
 
 
@@ -178,7 +188,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="map a deal attribute to a CSV column, e.g. id=opportunity_id")
     report.add_argument("--currency", help="ISO 4217 code of the amounts")
     report.add_argument("--encoding", help="text encoding of the CSV files (default utf-8)")
-    report.add_argument("--delimiter", help="cell separator of the CSV files (default ,)")
+    report.add_argument("--delimiter", type=_delimiter,
+                        help="cell separator of the CSV files (default ,; tab for a tab)")
     report.add_argument("--allow-close-before-created", action="store_true",
                         help="load deals closed before they were created")
     report.add_argument("--html", metavar="FILE",
