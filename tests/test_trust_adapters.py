@@ -293,3 +293,15 @@ def test_read_records_checks_the_probability_scale_without_a_probability_column(
     with pytest.raises(sm.errors.OptionError, match="probability_scale must be 'percent' or "
                                                     "'fraction', got 'basis points'"):
         read_records([{"id": 1, "stage": "Proposal"}], probability_scale="basis points")
+
+
+def test_pipedrive_export_names_its_pipelines(tmp_path):
+    path = tmp_path / "deals.csv"
+    path.write_text("Deal - ID,Deal - Stage,Deal - Status,Deal - Value,Deal - Pipeline\n"
+                    "1,Qualified,open,1000,Sales\n4,Qualified,open,4000,Partners\n"
+                    "5,Proposal Made,open,8000,Partners\n")
+    stages = load("pipedrive_two_pipelines_stages.json")
+    partners = read_pipedrive(path, stages=stages, pipeline="Partners")
+    assert sorted(partners.ids) == ["4", "5"]
+    assert sm.weighted_pipeline(partners) == pytest.approx(4_000 * 0.1 + 8_000 * 0.3)
+    assert sm.weighted_pipeline(read_pipedrive(path, stages=stages, pipeline=1)) == 200

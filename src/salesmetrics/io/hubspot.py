@@ -63,7 +63,7 @@ _ALIASES = {
     "owner": ("hubspot_owner_id", "Deal owner", "Deal Owner"),
     "currency": ("deal_currency_code", "Currency"),
     "forecast_probability": ("hs_forecast_probability", "Forecast probability"),
-    "stage_probability": ("hs_deal_stage_probability", "Deal probability"),
+    "stage_probability": ("hs_deal_stage_probability",),
     "deal_type": ("dealtype", "Deal Type"),
 }
 _ENTERED = "hs_date_entered_"

@@ -270,7 +270,8 @@ class _StageDefs:
         """The open stages of ``pipeline`` (all, if None) in order, and id/name → name."""
         if self.given is not None:
             return self.given, {s.name: s.name for s in self.given}
-        mine = (self.pipeline == pipeline if pipeline is not None and (self.pipeline != "").any()
+        # all stages where the definitions do not say (or know) the deals' pipeline
+        mine = (self.pipeline == pipeline if pipeline is not None and pipeline in self.pipeline
                 else np.ones(len(self.name), bool))
         rows = np.flatnonzero(mine & (self.active | np.isin(self.id, list(used))
                                       | np.isin(self.name, list(used))))
