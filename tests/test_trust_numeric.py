@@ -66,23 +66,27 @@ def test_won_totals_past_the_limit_raise(call):
         call(p)
 
 
+def yen(amounts, stages, **extra):
+    n = len(amounts)
+    return Pipeline.from_columns({"id": range(n), "amount": amounts, "stage": stages, **extra},
+                                 currency="JPY")
+
+
 def test_a_total_over_two_stages_past_the_limit_raises():
-    # Each stage's total fits; the pipeline value adds the stages up: a group's selected deals
-    # must add up (the summary holds every total a metric may form from it).
-    p = Pipeline.from_columns({"id": [1, 2], "amount": [6e18, 6e18],
-                               "stage": ["Meeting", "Proposal"]}, currency="JPY")
+    # Each stage's total fits (5.4e18 yen); the pipeline value adds the stages up: a group's
+    # selected deals must add up (the summary holds every total a metric may form from it).
+    p = yen([9e15] * 1200, ["Meeting", "Proposal"] * 600)
     by_stage = sm.pipeline_value(p, by="stage")
-    assert (by_stage["Meeting"], by_stage["Proposal"]) == (6e18, 6e18)
+    assert (by_stage["Meeting"], by_stage["Proposal"]) == (5.4e18, 5.4e18)
     with pytest.raises(AmountError, match="pipeline_value\\(\\): amounts add up to "
-                                          "12000000000000000000 minor units"):
+                                          "10800000000000000000 minor units"):
         sm.pipeline_value(p)
 
 
 def test_a_total_over_outcomes_past_the_limit_raises():
-    p = Pipeline.from_columns({"id": [1, 2], "amount": [6e18, 6e18],
-                               "stage": ["Closed won", "Closed lost"],
-                               "close_date": ["2024-01-01", "2024-02-01"]}, currency="JPY")
-    assert sm.won_revenue(p, period="2024-01") == 6e18
+    p = yen([9e15] * 1200, ["Closed won", "Closed lost"] * 600,
+            close_date=["2024-01-01", "2024-02-01"] * 600)
+    assert sm.won_revenue(p, period="2024-01") == 5.4e18
     with pytest.raises(AmountError):
         sm.average_deal_size(p, outcome="closed")
 
@@ -99,25 +103,20 @@ def test_groups_that_fit_are_exact_while_the_whole_does_not():
 
 
 def test_totals_up_to_the_limit_are_exact():
-    # JPY has no minor unit: 2**62 + (2**62 - 1024) yen = 2**63 - 1024, exactly.
-    amounts = [2.0**62, 2.0**62 - 1024]
-    p = Pipeline.from_columns({"id": [1, 2], "amount": amounts, "stage": ["Meeting"] * 2},
-                              currency="JPY")
-    assert int(summarize_open(p).arrays["amount"].sum()) == 2**63 - 1024
-    assert sm.pipeline_value(p) == float(2**63 - 1024)
-    one_more = Pipeline.from_columns({"id": [1, 2, 3], "amount": [*amounts, 1024.0],
-                                      "stage": ["Meeting"] * 3}, currency="JPY")
-    with pytest.raises(AmountError, match="9223372036854775808"):
-        sm.pipeline_value(one_more)
+    # 1023 deals of 2**53 yen (the largest amount) and one of 2**53 - 1: exactly 2**63 - 1.
+    amounts = [2.0**53] * 1023 + [2.0**53 - 1]
+    p = yen(amounts, ["Meeting"] * 1024)
+    assert int(summarize_open(p).arrays["amount"].sum()) == LIMIT
+    assert sm.pipeline_value(p) == float(LIMIT)
+    with pytest.raises(AmountError, match="9223372036854775808 minor units"):
+        sm.pipeline_value(yen([*amounts, 1.0], ["Meeting"] * 1025))
 
 
 def test_summaries_that_add_past_the_limit_raise():
-    p = Pipeline.from_columns({"id": [1], "amount": [2.0**62], "stage": ["Meeting"]},
-                              currency="JPY")
-    half = summarize_open(p)
-    assert int((half + summarize_open(p.filter(np.zeros(1, bool)))).arrays["amount"].sum()) \
-        == 2**62
-    with pytest.raises(AmountError):
+    half = summarize_open(yen([9e15] * 600, ["Meeting"] * 600))
+    empty = summarize_open(yen([], []))
+    assert int((half + empty).arrays["amount"].sum()) == 600 * 9 * 10**15
+    with pytest.raises(AmountError, match="9223372036854775807"):
         half + half
 
 
@@ -152,22 +151,21 @@ def test_group_sum_is_exact_or_raises():
 
 
 def test_per_amount_limit_is_stated_per_currency():
-    with pytest.raises(AmountError, match=r"92233720368547758\.07") as info:
-        Pipeline.from_columns({"id": ["X"], "amount": [1e17], "stage": ["Meeting"]})
+    # The message said 900719925474 for every currency (the limit of 4-decimal currencies).
+    with pytest.raises(AmountError, match=r"90071992547409\.92") as info:
+        Pipeline.from_columns({"id": ["X"], "amount": [1e14], "stage": ["Meeting"]})
     assert "'X'" in str(info.value)
-    assert "1e+17" in str(info.value)
-    with pytest.raises(AmountError, match="9223372036854775807"):
-        Pipeline.from_columns({"id": [1], "amount": [1e19], "stage": ["Meeting"]}, currency="JPY")
-    with pytest.raises(AmountError, match=r"9223372036854775\.807"):
-        Pipeline.from_columns({"id": [1], "amount": [1e16], "stage": ["Meeting"]}, currency="KWD")
+    assert "100000000000000.0" in str(info.value)
+    with pytest.raises(AmountError, match="9007199254740992"):
+        yen([1e16], ["Meeting"])
+    with pytest.raises(AmountError, match=r"9007199254740\.992"):
+        Pipeline.from_columns({"id": [1], "amount": [1e13], "stage": ["Meeting"]}, currency="KWD")
 
 
-def test_amounts_past_2_53_minor_units_convert_exactly():
-    # Formerly refused (the message said 900719925474); now exact up to 2**63 - 1 minor units.
-    p = Pipeline.from_columns({"id": [1, 2], "amount": [5e16, 2.0**55 + 2**4],
-                               "stage": ["Meeting"] * 2})
-    assert p.amount_minor.tolist() == [5 * 10**18, 100 * (2**55 + 2**4)]
-    assert sm.pipeline_value(p, by="stage")["Meeting"] == 5e16 + 2.0**55 + 2**4
+def test_the_largest_amount_loads_exactly():
+    p = Pipeline.from_columns({"id": [1], "amount": [90071992547409.92], "stage": ["Meeting"]})
+    assert p.amount_minor.tolist() == [2**53]
+    assert yen([2.0**53], ["Meeting"]).amount_minor.tolist() == [2**53]
 
 
 # -- memory bounded by the data --------------------------------------------------------------------
@@ -231,17 +229,25 @@ def test_sparse_grouping_equals_dense_grouping(monkeypatch):
     p = sm.datasets.sample_pipeline()
     by = ["owner", "team", "source"]
     calls = [
-        lambda: sm.pipeline_value(p, by=by),
-        lambda: sm.win_rate(p, by=by, basis="value"),
-        lambda: sm.sales_cycle_length(p, by=by, statistic=90, outcome="closed"),
-        lambda: sm.conversion_from_stage(p, by=by),
-        lambda: sm.sales_velocity(p, by=by, period="2024-Q2"),
+        lambda p: sm.pipeline_value(p, by=by),
+        lambda p: sm.win_rate(p, by=by, basis="value"),
+        lambda p: sm.sales_cycle_length(p, by=by, statistic=90, outcome="closed"),
+        lambda p: sm.conversion_from_stage(p, by=by),
+        lambda p: sm.sales_velocity(p, by=by, period="2024-Q2"),
     ]
-    dense = [repr(call()) for call in calls]
+
+    def run(p):
+        """Each result's repr and the messages of the warnings it gave (the sample's open deals
+        without an amount rightly make the open-pipeline total warn)."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results = [repr(call(p)) for call in calls]
+        return results, [str(w.message) for w in caught]
+
+    dense = run(p)
     monkeypatch.setattr(summary_module, "DENSE_GROUPS_PER_DEAL", 0)
     monkeypatch.setattr(summary_module, "DENSE_GROUPS_MIN", 0)
-    p = p.filter(np.ones(len(p), bool))  # no remembered tallies
-    assert [repr(call()) for call in calls] == dense
+    assert run(p.filter(np.ones(len(p), bool))) == dense  # a fresh pipeline: no remembered tallies
 
 
 @given(rows=deal_rows(), data=st.data(), q=st.sampled_from(["median", 10, 90]))

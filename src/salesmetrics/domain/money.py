@@ -1,15 +1,15 @@
 """Money: ISO 4217 currency codes and exact integer minor units.
 
 Amounts are stored as ``int64`` minor units (cents for USD, yen for JPY, fils for KWD), so that
-totals are exact and do not depend on the order of the deals or how they were split. One amount,
-and every total of amounts, is at most 2**63 - 1 minor units (`MAX_MINOR_UNITS`), e.g.
-92233720368547758.07 USD or 9223372036854775807 JPY; past it, an `AmountError`, never a wrapped
-number.
+totals are exact and do not depend on the order of the deals or how they were split.
+
+One amount is at most 2**53 minor units (`MAX_AMOUNT_MINOR_UNITS`), the range in which a float64,
+as amounts are read, holds every whole number of minor units: 90071992547409.92 USD or
+9007199254740992 JPY (`max_amount`). Totals of amounts are exact to 2**63 - 1 minor units
+(`MAX_MINOR_UNITS`); past either limit, an `AmountError`, never a rounded or wrapped number.
 """
 
 from __future__ import annotations
-
-from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +17,8 @@ import numpy.typing as npt
 from salesmetrics.errors import AmountError, DataError, DataTypeError, where
 
 __all__ = [
-    "MAX_MINOR_UNITS", "max_amount", "minor_exponent", "normalize_currency", "to_minor_units",
+    "MAX_AMOUNT_MINOR_UNITS", "MAX_MINOR_UNITS", "max_amount", "minor_exponent",
+    "normalize_currency", "to_minor_units",
 ]
 
 # ISO 4217 currencies whose minor unit is not 1/100 (the default).
@@ -28,9 +29,11 @@ _EXPONENTS: dict[str, int] = {
     "CLF": 4, "UYW": 4,
 }  # fmt: skip
 
-#: Largest amount, and largest total of amounts, in minor units: 2**63 - 1 (the largest int64).
+#: Largest amount of one deal [minor units]: 2**53, up to which a float64 holds every whole
+#: number, so that an amount read as a float converts to minor units exactly.
+MAX_AMOUNT_MINOR_UNITS = 2**53
+#: Largest total of amounts [minor units]: 2**63 - 1, the largest int64.
 MAX_MINOR_UNITS = 2**63 - 1
-_FLOAT_EXACT = 2.0**53  # below this, amount × 10**exponent is an exact float64 product
 
 
 def normalize_currency(code: object) -> str | None:
@@ -59,13 +62,13 @@ def minor_exponent(currency: str | None) -> int:
 
 
 def max_amount(exponent: int) -> str:
-    """The largest amount [major units] of a currency with ``exponent`` decimal places, exactly:
-    2**63 - 1 minor units.
+    """The largest amount of one deal [major units] in a currency with ``exponent`` decimal
+    places, written exactly: 2**53 minor units (`MAX_AMOUNT_MINOR_UNITS`).
 
     >>> max_amount(2), max_amount(0), max_amount(3)
-    ('92233720368547758.07', '9223372036854775807', '9223372036854775.807')
+    ('90071992547409.92', '9007199254740992', '9007199254740.992')
     """
-    whole, fraction = divmod(MAX_MINOR_UNITS, 10**exponent)
+    whole, fraction = divmod(MAX_AMOUNT_MINOR_UNITS, 10**exponent)
     return f"{whole}.{fraction:0{exponent}d}" if exponent else str(whole)
 
 
@@ -78,41 +81,26 @@ def to_minor_units(
 
     Returns the minor units (0 where missing) and a mask of missing amounts, or None when none is
     missing. Raises `DataError` naming the first negative or infinite amount, and `AmountError`
-    for one past 2**63 - 1 minor units (the message states that limit in the currency's units).
-
-    Each float converts exactly: amounts below 2**53 minor units through one float product (exact
-    there), larger ones through the float's exact rational value.
+    for one past 2**53 minor units, stating that limit in the currency's major units.
     """
     scaled = amounts * (10.0**exponent)
     missing = np.isnan(scaled)
-    bad = ~missing & ((scaled < 0) | ~np.isfinite(scaled) | (scaled >= 2.0**63))
+    bad = ~missing & ((scaled < 0) | ~np.isfinite(scaled) | (scaled > MAX_AMOUNT_MINOR_UNITS))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         value = float(amounts[row])
         deal = None if ids is None else ids[row].item()
-        where_ = where(deal, row)
         if value < 0 or not np.isfinite(value):
             what = "must be >= 0" if value < 0 else "must be finite"
-            raise DataError(f"{where_}amount {what}, got {value!r}")
+            raise DataError(f"{where(deal, row)}amount {what}, got {value!r}")
         raise AmountError(
-            f"{where_}amount must be at most {max_amount(exponent)} (2**63 - 1 minor units at "
-            f"{exponent} decimal places), got {value!r}; load amounts this large in a larger unit "
-            f"(thousands)"
+            f"{where(deal, row)}amount must be at most {max_amount(exponent)} (2**53 minor units "
+            f"at {exponent} decimal places: past it a float64 cannot hold every "
+            f"{'cent' if exponent == 2 else 'minor unit'}), got {value!r}; load amounts this "
+            f"large in a larger unit (thousands)"
         )
     has_missing = bool(missing.any())
     if has_missing:
         scaled = np.where(missing, 0.0, scaled)
     minor = np.rint(scaled).astype(np.int64)
-    large = np.flatnonzero(scaled >= _FLOAT_EXACT)
-    if len(large):  # rare: the float product may have rounded; use the exact value
-        unit = 10**exponent
-        for row in large.tolist():
-            exact = round(Fraction(float(amounts[row])) * unit)
-            if exact > MAX_MINOR_UNITS:
-                deal = None if ids is None else ids[row].item()
-                raise AmountError(
-                    f"{where(deal, row)}amount must be at most {max_amount(exponent)} (2**63 - 1 "
-                    f"minor units at {exponent} decimal places), got {float(amounts[row])!r}"
-                )
-            minor[row] = exact
     return minor, (missing if has_missing else None)
