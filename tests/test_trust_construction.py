@@ -303,6 +303,13 @@ def test_labels_mixing_numbers_and_strings_are_an_error(make):
         Pipeline.from_columns(data)
 
 
+@pytest.mark.parametrize("make", [list, lambda v: pd.Series(v, dtype=object)])
+def test_a_list_as_a_label_is_named(make):
+    data = {"id": ["A", "B"], "stage": ["Proposal", "Meeting"], "currency": make(["USD", [1]])}
+    with pytest.raises(DataTypeError, match=r"row 1 of the data: currency must be a single value"):
+        Pipeline.from_columns(data)
+
+
 BLANKS = ["ana", "", "   ", None, "ana"]
 
 

@@ -210,15 +210,19 @@ def _factorized(col: Any) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]] | Non
         codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False))
         uniques = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
     elif dtype in ("object", "string", "str") and callable(getattr(col, "factorize", None)):
-        raw, index = col.factorize()  # pandas
+        try:
+            raw, index = col.factorize()  # pandas
+        except TypeError:  # unhashable values (lists): the general path names them
+            return None
         codes, uniques = np.asarray(raw), np.asarray(index, dtype=object)
         if not all(isinstance(u, str) for u in uniques.tolist()):
             return None
     else:
         return None
-    blank = uniques == ""
+    text = uniques.astype(str)
+    blank = _blank(text)
     keep = np.flatnonzero(~blank)
-    order = keep[np.argsort(uniques[keep].astype(str), kind="stable")]
+    order = keep[np.argsort(text[keep], kind="stable")]
     new_code = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the extra slot maps code -1
     new_code[order] = np.arange(len(order))
     return new_code[codes], uniques[order]
@@ -232,14 +236,19 @@ def encode_labels(col: object, *, field: str) -> Labels:
     labels would otherwise merge or split silently.
     """
     decoded = _categorical(col)
+    clean = False
     if decoded is None:
         decoded = _factorized(col)
+        clean = True  # its categories are non-blank strings
     if decoded is not None:
         raw_codes, categories = decoded
         codes = raw_codes.astype(np.intp)
-        if (codes < 0).any():
+        has_missing = bool((codes < 0).any())
+        if has_missing:
             categories = np.append(categories, np.array([None], dtype=object))
             codes = np.where(codes < 0, len(categories) - 1, codes)
+        if clean:
+            return Labels(readonly(codes), readonly(np.array(categories, dtype=object)))
         return _labels(codes, categories)
     arr = to_numpy(col)
     kind = arr.dtype.kind
@@ -251,7 +260,7 @@ def encode_labels(col: object, *, field: str) -> Labels:
             lookup = np.cumsum(present) - 1
             categories = np.empty(len(values), dtype=object)
             categories[:] = (values + low).tolist()
-            return _labels(lookup[arr - low].astype(np.intp), categories)
+            return Labels(readonly(lookup[arr - low].astype(np.intp)), readonly(categories))
     if kind == "U":
         missing = arr == ""
     elif kind == "f":
@@ -277,17 +286,26 @@ def encode_labels(col: object, *, field: str) -> Labels:
         codes[~missing] = inverse.ravel()
     else:
         codes = inverse.ravel().astype(np.intp, copy=False)
-    return _labels(codes, categories)
+    blank = None
+    if uniques.dtype.kind in "iufb":
+        blank = np.zeros(len(categories), dtype=bool)
+        blank[len(uniques):] = True
+    elif uniques.dtype.kind == "U":
+        blank = np.append(_blank(uniques), np.ones(int(has_missing), dtype=bool))
+    return _labels(codes, categories, blank)
 
 
-def _labels(codes: IntArray, categories: npt.NDArray[Any]) -> Labels:
+def _labels(
+    codes: IntArray, categories: npt.NDArray[Any], blank: npt.NDArray[np.bool_] | None = None
+) -> Labels:
     """Labels from freshly made codes, with every missing-like category (None, NaN, NA, empty or
     blank strings) merged into one None category at the end (dropped when no deal has it).
 
     Works on the categories (few) and remaps the codes once only if some category is missing.
     """
     categories = np.array(categories, dtype=object)  # our own copy (a frame's categories are not)
-    blank = _missing_categories(categories)
+    if blank is None:
+        blank = _missing_categories(categories)
     if blank.any():
         keep = np.flatnonzero(~blank)
         remap = np.full(len(categories), len(keep), dtype=np.intp)
@@ -309,13 +327,24 @@ def _missing_categories(categories: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     missing = _missing_objects(categories)
     is_text = np.fromiter((type(v) is str for v in categories.tolist()), bool, len(categories))
     if is_text.any():
-        text = categories[is_text].astype(str)
-        missing[is_text] |= np.char.str_len(np.char.strip(text)) == 0
+        missing[is_text] |= _blank(categories[is_text].astype(str))
     return missing
 
 
+def _blank(text: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Empty or whitespace-only entries of a str array."""
+    return np.asarray(np.char.str_len(np.char.strip(text)) == 0, dtype=bool)
+
+
 def _check_one_kind(values: npt.NDArray[Any], rows: IntArray, field: str) -> None:
-    """`DataError` if a label column mixes strings with other values (numbers, dates…)."""
+    """`DataError` if a label column mixes strings with other values (numbers, dates…);
+    `DataTypeError` for a value that is not a label at all (a list, a dict, an array)."""
+    for k, value in enumerate(values.tolist()):
+        if isinstance(value, (list, dict, set, np.ndarray)):
+            raise DataTypeError(
+                f"row {int(rows[k])} of the data: {field} must be a single value (a str or a "
+                f"number), got {type(value).__name__} {value!r:.60}"
+            )
     is_text = np.fromiter((isinstance(v, str) for v in values.tolist()), bool, len(values))
     if is_text.all() or not is_text.any():
         return
