@@ -49,9 +49,6 @@ CONTAINERS = [as_list, as_unicode, as_object]
         "1677110400000",  # epoch milliseconds (HubSpot's adapter reads those, not a date column)
         "2024-W01",  # ISO week date
         "2024-01-01T10",  # hour without minutes
-        "0000-01-01",  # year 0 does not exist
-        "2024-13-01",
-        "2024-02-30",
         "2024-1-1",
         "01/02/2024",
         "+2024-01-01",
@@ -65,6 +62,30 @@ def test_undocumented_date_strings_are_data_errors(container, bad):
     assert "created" in message
     assert repr(bad) in message
     assert "YYYY-MM-DD" in message  # says which formats are read
+
+
+@pytest.mark.parametrize("container", CONTAINERS)
+@pytest.mark.parametrize(
+    "bad",
+    ["0000-01-01", "2024-13-01", "2024-00-10", "2024-02-30", "2023-02-29", "2100-02-29",
+     "2024-04-31", "2024-01-00", "2024-01-01T24:00"],
+)
+def test_dates_that_do_not_exist_are_data_errors(container, bad):
+    with pytest.raises(DataError) as info:
+        Pipeline.from_columns(cols(container(["2024-01-01", bad])))
+    message = str(info.value)
+    assert "deal 'D-2' (row 1" in message
+    assert f"created {bad!r} is not a date that exists" in message
+
+
+@pytest.mark.parametrize("years", [(1, 4), (1599, 1602), (1899, 1902), (1999, 2101), (9997, 10000)])
+def test_vectorized_parse_agrees_with_numpy_on_every_day(years):
+    first, end = (np.datetime64(f"{y:04d}-01-01") if y < 10000 else np.datetime64("10000-01-01")
+                  for y in years)
+    days = np.arange(first, end)
+    text = days.astype("U10")
+    assert (to_date_array(text, field="created") == days).all()
+    assert (to_date_array(text.astype(object), field="created") == days).all()
 
 
 @pytest.mark.parametrize("bad", ["1704067200", "-002024-01", "20240101", "2024-W01"])

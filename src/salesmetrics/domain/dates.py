@@ -124,11 +124,15 @@ def to_date(
             return result
         value = value.astype("datetime64[us]").item()
     if isinstance(value, str):
-        parsed = iso_date(value.strip())
+        text = value.strip()
+        parsed = iso_date(text)
         if parsed is None:
-            raise DataError(
-                f"{where(deal_id, row)}{field} must be {FORMATS}, got {value!r}"
-            )
+            if _ISO_DATE.fullmatch(text) or _ISO_DATETIME.fullmatch(text):
+                raise DataError(
+                    f"{where(deal_id, row)}{field} {value!r} is not a date that exists: years "
+                    "are 0001..9999, months 01..12, days those of the month, hours 00..23"
+                )
+            raise DataError(f"{where(deal_id, row)}{field} must be {FORMATS}, got {value!r}")
         value = parsed
     if isinstance(value, dt.datetime):
         try:
@@ -211,29 +215,54 @@ def _first_outside(dates: npt.NDArray[np.datetime64]) -> int | None:
 # The code points of a ``YYYY-MM-DD`` string: the lowest and the span at each position.
 _LOW = np.array([48, 48, 48, 48, 45, 48, 48, 45, 48, 48], dtype=np.uint32)
 _WIDTH = np.array([9, 9, 9, 9, 0, 9, 9, 0, 9, 9], dtype=np.uint32)
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+_ZERO = ord("0")
 
 
 def _parse_iso_days(arr: npt.NDArray[np.generic]) -> npt.NDArray[np.datetime64] | None:
     """Parse ``YYYY-MM-DD`` strings (and empty ones) in a few numpy passes, else None.
 
-    The shape is checked first, digit and dash at each position, because numpy's own parser
-    also reads ``"1704067200"`` (the year 1,704,067,200), ``"-002024-01"`` and ``"today"``.
+    Not numpy's own parser: it also reads ``"1704067200"`` (the year 1,704,067,200),
+    ``"-002024-01"`` and ``"today"``. The code points are checked to be digits and dashes in
+    place, year, month and day are checked to be a real date in years 1..9999, and the day
+    number is computed from them (H. Hinnant's ``days_from_civil``), twice as fast as numpy's
+    parser. None sends every value through `to_date`, whose error names the first bad one.
     """
     if arr.dtype == object:
         if not all(type(v) is str for v in arr.tolist()):
             return None
         arr = arr.astype(str)
-    if arr.dtype.kind != "U":
+    if arr.dtype.kind != "U" or arr.ndim != 1:
         return None
-    if arr.dtype.itemsize != 40:  # not <U10
-        if not np.isin(np.char.str_len(cast("npt.NDArray[np.str_]", arr)), (0, 10)).all():
-            return None
-        arr = arr.astype("<U10")
+    wide = arr.dtype.itemsize != 40  # not <U10: only strings of 0 or 10 characters parse here
+    if wide and not np.isin(np.char.str_len(cast("npt.NDArray[np.str_]", arr)), (0, 10)).all():
+        return None
+    arr = np.ascontiguousarray(arr, dtype=np.dtype("=U10"))
     codes = arr.view(np.uint32).reshape(len(arr), 10)
     shaped = ((codes - _LOW) <= _WIDTH).all(axis=1)
-    if not shaped.all() and (codes[~shaped] != 0).any():  # only empty strings may differ
+    c = codes.astype(np.int32)
+    year = c[:, 0] * 1000 + c[:, 1] * 100 + c[:, 2] * 10 + c[:, 3] - _ZERO * 1111
+    month = c[:, 5] * 10 + c[:, 6] - _ZERO * 11
+    day = c[:, 8] * 10 + c[:, 9] - _ZERO * 11
+    empty = None
+    if not shaped.all():
+        empty = ~shaped
+        if (codes[empty] != 0).any():  # only empty strings may have another shape
+            return None
+        year[empty], month[empty], day[empty] = 2000, 1, 1
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    known_month = (month >= 1) & (month <= 12)
+    last = _MONTH_DAYS[np.where(known_month, month, 0)] + (leap & (month == 2))
+    if not (known_month & (year >= 1) & (day >= 1) & (day <= last)).all():
         return None
-    days = arr.astype("datetime64[D]")
-    if (days < _FIRST).any():  # "0000-01-01"; NaT compares False
-        return None
+    y = year - (month <= 2)  # years start in March: the leap day is the year's last
+    era = y // 400
+    year_of_era = y - era * 400
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days: npt.NDArray[np.datetime64] = (era * 146097 + day_of_era - 719468).astype(
+        np.int64
+    ).view("datetime64[D]")
+    if empty is not None:
+        days[empty] = NAT
     return days
