@@ -223,6 +223,11 @@ def test_deal_messages_name_the_field_and_deal(make, error, message):
         (lambda: "20170701" in Period.parse("2017-Q3"), DataError, ["'20170701'"]),
         (lambda: Period.parse("2017-Q3").contains(["2017-07-01", "1704067200"]), DataError,
          ["row 1", "'1704067200'"]),
+        (lambda: Period.parse("FY2024", calendar="x"), DataTypeError,
+         ["calendar must be a FiscalCalendar or None, got 'x'"]),
+        (lambda: Period("2024-01-01", "2024-02-01", calendar="x"), DataTypeError,
+         ["calendar must be a FiscalCalendar"]),
+        (lambda: FiscalCalendar().fiscal_year("2024-13-01"), DataError, ["'2024-13-01'"]),
         (lambda: Period.range("2024-Q3", "2024-Q1"), DataError,
          ["'2024-Q1'", "before", "'2024-Q3'"]),
     ],
@@ -243,6 +248,7 @@ def test_periods_at_the_edges_work():
         Period.parse("FY9999", calendar=FiscalCalendar(start_month=2, naming="start"))
     assert Period.year(5).label == "0005" and Period.parse("0005-Q2").label == "0005-Q2"
     assert Period.range("2024-Q1", "2024-Q1") == [Period.parse("2024-Q1")]
+    assert FiscalCalendar(start_month=2).fiscal_year("2024-02-01") == 2025
     assert Period.parse("2017-Q3").contains(["2017-07-01", "2017-10-01", None]).tolist() == [
         True, False, False]
 

@@ -69,8 +69,9 @@ class FiscalCalendar:
         return _fitting(f"FY{fiscal_year:04d}",
                         lambda: dt.date(fiscal_year - shift, self.start_month, 1))
 
-    def fiscal_year(self, day: dt.date) -> int:
-        """The fiscal year that ``day`` falls in."""
+    def fiscal_year(self, day: dt.date | str) -> int:
+        """The fiscal year that ``day`` (a date or ``'YYYY-MM-DD'``) falls in."""
+        day = _to_date(day, "day")
         year = day.year if day.month >= self.start_month else day.year - 1
         if self.naming == "end" and self.start_month != 1:
             year += 1
@@ -129,6 +130,13 @@ def _fitting(what: str, compute: Callable[[], _T]) -> _T:
             f"Period: {what} does not fit in the dates {_RANGE} (a period's end, the day "
             "after its last day, must be one of them too)"
         ) from None
+
+
+def _check_calendar(function: str, calendar: object) -> None:
+    if calendar is not None and not isinstance(calendar, FiscalCalendar):
+        raise DataTypeError(
+            f"{function}(): calendar must be a FiscalCalendar or None, got {calendar!r}"
+        )
 
 
 def _to_date(value: object, name: str) -> dt.date:
@@ -201,7 +209,9 @@ class Period:
     #: What kind of period: decides its label and the step of `shift`.
     kind: PeriodKind = attrs.field(default="custom", kw_only=True)
     #: The fiscal calendar for fiscal years and quarters, None for calendar periods.
-    calendar: FiscalCalendar | None = attrs.field(default=None, kw_only=True)
+    calendar: FiscalCalendar | None = attrs.field(
+        default=None, kw_only=True, validator=lambda _, __, value: _check_calendar("Period", value)
+    )
     _start64: np.datetime64 = attrs.field(init=False, eq=False, repr=False)
     _end64: np.datetime64 = attrs.field(init=False, eq=False, repr=False)
     _start_day: np.int64 = attrs.field(init=False, eq=False, repr=False)
@@ -280,6 +290,7 @@ class Period:
             For text in none of these forms, or a period outside the dates a date can hold
             (``"9999"``, ``"0000-01"``), with the reason.
         """
+        _check_calendar("Period.parse", calendar)
         if isinstance(text, Period):
             return text
         if not isinstance(text, str):
