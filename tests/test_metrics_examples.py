@@ -13,6 +13,12 @@ def history(*pairs):
     return list(pairs)
 
 
+def one_unrecorded():
+    """The warning about one lost deal (L2) with no stage history."""
+    return pytest.warns(DataQualityWarning,
+                        match="1 closed deal that was not won has no record of the stages")
+
+
 @pytest.fixture
 def funnel():
     """W1 won straight through; W2 won, skipped Meeting; L1 lost after Proposal; L2 lost with no
@@ -36,17 +42,20 @@ def funnel():
 
 
 def test_conversion_implied(funnel):
-    c = sm.conversion_from_stage(funnel)
+    with one_unrecorded():
+        c = sm.conversion_from_stage(funnel)
     # closed deals: W1, W2 reach all (won); L1 reaches up to Proposal; L2 only the first stage.
     assert c == {"Initial contact": 2 / 4, "Discovery": 2 / 3, "Meeting": 2 / 3,
                  "Proposal": 2 / 3, "Negotiation": 1.0}
-    v = sm.conversion_from_stage(funnel, basis="value")
+    with one_unrecorded():
+        v = sm.conversion_from_stage(funnel, basis="value")
     assert v["Initial contact"] == pytest.approx(400 / 1000)
     assert v["Proposal"] == pytest.approx(400 / 600)
 
 
 def test_conversion_visited(funnel):
-    c = sm.conversion_from_stage(funnel, skipped="visited")
+    with one_unrecorded():
+        c = sm.conversion_from_stage(funnel, skipped="visited")
     # W2 did not enter Initial contact nor Meeting; L2 counts in the first stage only.
     assert c == {"Initial contact": 1 / 3, "Discovery": 2 / 3, "Meeting": 1 / 2,
                  "Proposal": 2 / 3, "Negotiation": 1.0}
@@ -58,24 +67,29 @@ def test_conversion_without_history_uses_current_stage():
         Deal("L", 1, "Closed lost", close_date="2024-01-02"),
         Deal("O", 1, "Proposal"),
     ])
-    assert sm.conversion_from_stage(p)["Discovery"] == 1.0
-    funnel = sm.funnel_counts(p)
+    with one_unrecorded():
+        assert sm.conversion_from_stage(p)["Discovery"] == 1.0
+    with one_unrecorded():
+        funnel = sm.funnel_counts(p)
     assert funnel == {"Initial contact": 3, "Discovery": 2, "Meeting": 2, "Proposal": 2,
                       "Negotiation": 1, "Closed won": 1}
 
 
 def test_funnel_and_stage_conversion(funnel):
-    counts = sm.funnel_counts(funnel)
+    with one_unrecorded():
+        counts = sm.funnel_counts(funnel)
     # implied: W1, W2 reach every stage; L1 up to Proposal; L2 the first; O1 up to Meeting
     assert counts == {"Initial contact": 5, "Discovery": 4, "Meeting": 4, "Proposal": 3,
                       "Negotiation": 2, "Closed won": 2}
-    steps = sm.stage_conversion(funnel)
+    with one_unrecorded():
+        steps = sm.stage_conversion(funnel)
     assert steps["Initial contact"] == pytest.approx(4 / 5)
     assert steps["Negotiation"] == pytest.approx(2 / 2)
 
 
 def test_grouped_conversion_is_nested(funnel):
-    by_owner = sm.conversion_from_stage(funnel, by="owner")
+    with one_unrecorded():
+        by_owner = sm.conversion_from_stage(funnel, by="owner")
     assert list(by_owner) == ["a", "b"]
     assert by_owner["a"]["Proposal"] == pytest.approx(1 / 2)
     assert by_owner["b"]["Initial contact"] == pytest.approx(1 / 2)
@@ -161,8 +175,10 @@ def test_missing_amounts_count_zero_in_values_and_are_left_out_of_averages():
         Deal("C", None, "Closed won", close_date="2024-01-01"),
         Deal("D", 50, "Closed won", close_date="2024-01-01"),
     ])
-    assert sm.pipeline_value(p) == 100
-    assert sm.won_revenue(p) == 50
+    with pytest.warns(DataQualityWarning, match="1 of the 2 open deals has no amount"):
+        assert sm.pipeline_value(p) == 100
+    with pytest.warns(DataQualityWarning, match="1 of the 2 won deals has no amount"):
+        assert sm.won_revenue(p) == 50
     assert sm.average_deal_size(p) == 50
     assert sm.win_rate(p) == 1.0
 

@@ -17,6 +17,10 @@ from salesmetrics.metrics.velocity import finalize_velocity, summarize_velocity
 from salesmetrics.metrics.win_rates import finalize_win_rate
 
 PERIOD = "2023-Q3"
+# Random pipelines have open deals without an amount (and, now and then, lost deals that all have
+# amount 0): value metrics rightly warn about those. These properties are about the numbers.
+AMOUNT_WARNINGS = pytest.mark.filterwarnings(
+    r"ignore:.*(no amount|has an amount|amount 0):salesmetrics.errors.DataQualityWarning")
 RATES = [
     lambda p, **k: sm.win_rate(p, **k),
     lambda p, **k: sm.win_rate(p, basis="value", **k),
@@ -42,6 +46,7 @@ def same(a, b):
     return np.allclose(scalars(a), scalars(b), equal_nan=True, rtol=1e-12, atol=1e-9)
 
 
+@AMOUNT_WARNINGS
 @given(deal_rows(), st.sampled_from([None, PERIOD]), st.sampled_from([None, "owner", "team"]))
 def test_rates_are_fractions(rows, period, by):
     p = build(rows)
@@ -57,6 +62,7 @@ def test_rates_are_fractions(rows, period, by):
             assert math.isnan(x) or 0.0 <= x <= 1.0
 
 
+@AMOUNT_WARNINGS
 @given(deal_rows(), st.sampled_from([None, PERIOD]))
 def test_weighted_at_most_open_total(rows, period):
     p = build(rows)
@@ -80,6 +86,7 @@ METRICS = {
 }
 
 
+@AMOUNT_WARNINGS
 @pytest.mark.parametrize("name", list(METRICS))
 @given(rows=deal_rows(min_size=1), data=st.data())
 def test_invariant_to_deal_order(name, rows, data):
@@ -93,6 +100,7 @@ def test_invariant_to_deal_order(name, rows, data):
             assert list(ra) == list(rb)
 
 
+@AMOUNT_WARNINGS
 @given(deal_rows())
 def test_group_totals_add_up_to_the_whole(rows):
     p = build(rows)
@@ -106,6 +114,7 @@ def test_group_totals_add_up_to_the_whole(rows):
         p, period=PERIOD).opportunities
 
 
+@AMOUNT_WARNINGS
 @given(deal_rows())
 def test_per_group_results_equal_the_filtered_pipeline(rows):
     p = build(rows)
@@ -119,6 +128,7 @@ def test_per_group_results_equal_the_filtered_pipeline(rows):
         assert same(value, sm.conversion_from_stage(sub, skipped="visited"))
 
 
+@AMOUNT_WARNINGS
 @given(deal_rows(), st.sampled_from([2, 10, 1000]))
 def test_scaling_amounts(rows, factor):
     p = build(rows)
@@ -133,6 +143,7 @@ def test_scaling_amounts(rows, factor):
     assert same(sm.sales_cycle_length(q), sm.sales_cycle_length(p))
 
 
+@AMOUNT_WARNINGS
 @given(rows=deal_rows(), data=st.data())
 def test_split_and_merge_gives_the_whole(rows, data):
     p = build(rows)
@@ -163,6 +174,7 @@ def test_split_and_merge_gives_the_whole(rows, data):
     assert same(finalize_velocity(vel), sm.sales_velocity(p, period=PERIOD, **kw))
 
 
+@AMOUNT_WARNINGS
 @given(deal_rows())
 def test_views_partition_the_deals(rows):
     p = build(rows)

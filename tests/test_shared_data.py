@@ -4,6 +4,7 @@ import pytest
 
 import salesmetrics as sm
 from salesmetrics import Outcome, Pipeline, Stage
+from salesmetrics.errors import DataQualityWarning
 
 MAVEN_STAGES = (
     Stage("Prospecting", 0.1), Stage("Engaging", 0.5),
@@ -33,9 +34,16 @@ def test_maven_quoted_figures(maven):
     assert sm.win_rate(maven) == pytest.approx(4238 / (4238 + 2473))
     assert round(sm.win_rate(maven), 3) == 0.632
     assert sm.sales_cycle_length(maven, statistic="median", outcome="closed") == 45
-    # lost deals carry close_value 0, so the value win rate is degenerate
-    assert sm.win_rate(maven, basis="value") == 1.0
-    assert sm.pipeline_value(maven) == 0.0
+    # lost deals carry close_value 0, so the value win rate is degenerate, and says so
+    with pytest.warns(DataQualityWarning, match="all 2,473 lost deals have amount 0"):
+        assert sm.win_rate(maven, basis="value") == 1.0
+    # open deals have no close_value: the open total is not a measured 0
+    with pytest.warns(DataQualityWarning, match="none of the 2,089 open deals has an amount"):
+        assert sm.pipeline_value(maven) == 0.0
+    # no stage history: lost deals count as reaching only Prospecting, and that is said
+    with pytest.warns(DataQualityWarning, match="2,473 closed deals that were not won have no "
+                                                "record of the stages they reached"):
+        assert sm.conversion_from_stage(maven)["Engaging"] == 1.0
 
 
 def test_maven_grouped_totals(maven):

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.errors import DataTypeError, OptionError
+from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError
 from salesmetrics.metrics._grouped import GroupedResult
-from salesmetrics.metrics._summary import Summary
+from salesmetrics.metrics._summary import Summary, window_mask
 
-__all__ = ["check_pipeline", "check_zero_division", "divide", "result"]
+__all__ = [
+    "amount_facts",
+    "check_pipeline",
+    "check_zero_division",
+    "divide",
+    "plural",
+    "result",
+    "warn_missing_amounts",
+    "warn_zeroed_losses",
+]
 
 T = TypeVar("T")
 
@@ -24,12 +36,107 @@ def check_pipeline(function: str, p: object) -> Pipeline:
     return p
 
 
-def check_zero_division(function: str, zero_division: object) -> float:
-    if isinstance(zero_division, bool) or not isinstance(zero_division, (int, float)):
+def check_zero_division(
+    function: str, zero_division: object, *, low: float = 0.0, high: float = 1.0
+) -> float:
+    """``zero_division`` as a float: nan, or a number in ``[low, high]`` (the metric's range, so
+    that the fallback value is never outside what the metric documents)."""
+    if (
+        isinstance(zero_division, (bool, np.bool_))
+        or not isinstance(zero_division, (int, float, np.integer, np.floating))
+        or not (math.isnan(zero_division) or low <= zero_division <= high)
+    ):
+        upper = "" if math.isinf(high) else f" to {high:g}"
         raise OptionError(
-            f"{function}(): zero_division must be a number or nan, got {zero_division!r}"
+            f"{function}(): zero_division must be nan or a number from {low:g}{upper}, "
+            f"got {zero_division!r}"
         )
     return float(zero_division)
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``"1 deal"``, ``"2,473 deals"``."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+_AMOUNT_FIX = (
+    "map the CRM's amount column (columns={'amount': ...}) or fill the amounts in the CRM; to "
+    "measure only deals with an amount, use p.filter(~p.amount_missing)"
+)
+
+
+def warn_missing_amounts(
+    function: str, missing: int, total: int, *, deals: str = "deals",
+    effect: str = "counted as 0", stacklevel: int = 3,
+) -> None:
+    """Warn (`DataQualityWarning`) that ``missing`` of the ``total`` deals that a value metric
+    adds up have no amount, saying what the metric did with them (``effect``) and the fix.
+
+    ``deals`` names the deals, plural (``"open deals"``, ``"deals in the value win rate"``).
+    Nothing happens when ``missing`` is 0, so metrics call it with counts from the tallies they
+    already have (``count - valued`` of an ``outcomes`` summary, or `amount_facts`).
+    ``stacklevel=3`` points at the caller of a public metric that calls this directly.
+    """
+    if not missing:
+        return
+    one = deals.replace("deals", "deal", 1)
+    if missing == total:
+        head = (f"the 1 {one} has no amount" if total == 1
+                else f"none of the {total:,} {deals} has an amount")
+    else:
+        head = f"{missing:,} of the {total:,} {deals} {'has' if missing == 1 else 'have'} no amount"
+    warnings.warn(
+        f"{function}(): {head}, {effect}. Fix: {_AMOUNT_FIX}",
+        DataQualityWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def warn_zeroed_losses(
+    function: str, lost_valued: int, lost_value: int, won_value: int, *, stacklevel: int = 3
+) -> None:
+    """Warn when every lost deal (lost or no decision) with an amount has amount 0 while some
+    won deal has one: a value-based win rate is then 1.0 wherever something was won.
+
+    CRMs that zero a deal's amount when it is lost (the Maven export does) produce this.
+    ``lost_valued`` counts the lost deals with an amount, ``lost_value`` and ``won_value`` are
+    the sums of their amounts [minor units].
+    """
+    if not lost_valued or lost_value or not won_value:
+        return
+    head = ("the 1 lost deal has amount 0" if lost_valued == 1
+            else f"all {lost_valued:,} lost deals have amount 0")
+    warnings.warn(
+        f"{function}(): {head}, so the value win rate is 1.0 wherever a deal was won: the CRM "
+        "probably sets a deal's amount to 0 when it is lost. Fix: load the amount each lost deal "
+        "had before it was lost (see 'Lost deals with amount 0' in the definitions guide), or use "
+        "basis='unit'",
+        DataQualityWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def amount_facts(
+    p: Pipeline, period: Period | None, view: str
+) -> npt.NDArray[np.int64]:
+    """Per outcome (open, won, lost, no decision), the deals in the window of ``period`` and
+    ``view`` (see `window_mask`): row 0 counts them, row 1 those without an amount.
+
+    For metrics whose tallies do not count missing amounts: one vectorized pass, remembered by
+    the pipeline (callers that only need row 1 skip it when ``p.has_missing_amounts`` is False).
+    """
+    def compute() -> npt.NDArray[np.int64]:
+        outcome = p.outcome_codes
+        selected = window_mask(p, period, view)
+        if selected is not None:
+            outcome = outcome[selected]
+        missing = p.amount_missing if selected is None else p.amount_missing[selected]
+        facts = np.stack([np.bincount(outcome, minlength=4),
+                          np.bincount(outcome[missing], minlength=4)]).astype(np.int64)
+        facts.flags.writeable = False
+        return facts
+
+    return p._memo(("amount_facts", period, view), compute)
 
 
 def divide(

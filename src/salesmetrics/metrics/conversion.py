@@ -3,31 +3,121 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.domain.period import PeriodLike
+from salesmetrics._kernels import group_count, group_sum, take
+from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.errors import check_option
-from salesmetrics.metrics._common import check_pipeline, check_zero_division, divide, result
+from salesmetrics.domain.stage import LOST
+from salesmetrics.errors import DataQualityWarning, check_option
+from salesmetrics.metrics._common import (
+    amount_facts,
+    check_pipeline,
+    check_zero_division,
+    divide,
+    plural,
+    result,
+    warn_missing_amounts,
+    warn_zeroed_losses,
+)
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._options import Basis, By, Skipped, View
 from salesmetrics.metrics._summary import (
+    Grouping,
     Summary,
     check_view,
     grouping,
     make_summary,
     normalize_by,
     resolve_period,
+    rows_of,
+    window_mask,
 )
-from salesmetrics.metrics._tallies import run_chunked, tally_reached
+from salesmetrics.metrics._tallies import reached_open_stages, run_chunked, tally_reached
 
-__all__ = ["conversion_from_stage", "funnel_counts", "stage_conversion", "summarize_reached"]
+__all__ = [
+    "conversion_from_stage",
+    "funnel_counts",
+    "stage_conversion",
+    "summarize_reached",
+    "tally_reached_next",
+]
 
 StageRates = GroupedResult[float]
+Arrays = dict[str, npt.NDArray[Any]]
+
+# What assuming "reached only the first stage" does to each metric.
+_UNREACHED_EFFECT = {
+    "conversion_from_stage": "conversion from every later stage is overstated",
+    "stage_conversion": "conversion from the first stage is understated and from later ones "
+                        "overstated",
+    "funnel_counts": "every later stage's count is understated",
+}
+
+
+def _closed_without_stages(p: Pipeline, period: Period | None, view: str) -> int:
+    """Closed deals in the window, not won, with no open stage on record (no history and a
+    closed current stage): those the reach rules count as having entered only the first stage.
+
+    Their rows are found in one vectorized pass and remembered by the pipeline, so that a
+    pipeline with a full history pays nothing more on later calls."""
+    def everywhere() -> npt.NDArray[np.intp]:
+        unreached = (p.outcome_codes >= LOST) & (p.reached_mask() == 0)
+        rows: npt.NDArray[np.intp] = np.flatnonzero(unreached)
+        return rows
+
+    rows = p._memo(("closed_without_stages",), everywhere)
+    if not len(rows) or period is None:
+        return len(rows)
+
+    def in_window() -> int:
+        window = window_mask(p, period, view)
+        return len(rows) if window is None else int(np.count_nonzero(window[rows]))
+
+    return p._memo(("closed_without_stages", period, view), in_window)
+
+
+def _warn_unreached(function: str, p: Pipeline, period: Period | None, view: str) -> None:
+    n = _closed_without_stages(p, period, view)
+    if not n:
+        return
+    verb, it, counts = (("was not won has", "it", "counts") if n == 1
+                        else ("were not won have", "they", "count"))
+    warnings.warn(
+        f"{function}(): {plural(n, 'closed deal')} that {verb} no record of the stages {it} "
+        f"reached (no stage history), so {it} {counts} as having reached only the first stage, "
+        f"{p.open_stage_names[0]!r}: {_UNREACHED_EFFECT[function]}. Fix: load the stage history "
+        "with history= on Pipeline.from_columns or read_csv, or, where the export has one date "
+        "column per stage, stage_entered={'Engaging': 'engage_date', ...}",
+        DataQualityWarning,
+        stacklevel=3,
+    )
+
+
+def _warn_value(function: str, p: Pipeline, summary: Summary, period: Period | None,
+                view: str, outcomes: slice) -> None:
+    """Warnings of a value basis: deals of ``outcomes`` in the window without an amount (they
+    count 0), and (for rates) lost deals that all have amount 0."""
+    facts = amount_facts(p, period, view) if p.has_missing_amounts else None
+    if facts is not None:
+        deals = "closed deals" if outcomes.start else "deals"
+        warn_missing_amounts(function, int(facts[1, outcomes].sum()),
+                             int(facts[0, outcomes].sum()), deals=deals,
+                             effect="counted as 0", stacklevel=4)
+    if function == "funnel_counts":
+        return
+    lost = summary.arrays["count"][:, :, 2]
+    if not lost.any():
+        return
+    facts = amount_facts(p, period, view)
+    lost_valued = int(facts[0, LOST:].sum() - facts[1, LOST:].sum())
+    warn_zeroed_losses(function, lost_valued, int(summary.arrays["value"][:, :, 2].sum()),
+                       int(summary.arrays["won_value"].sum()), stacklevel=4)
 
 
 def summarize_reached(
@@ -162,6 +252,10 @@ def conversion_from_stage(
     check_option("conversion_from_stage", "basis", basis, ("unit", "value"))
     zero = check_zero_division("conversion_from_stage", zero_division)
     summary = summarize_reached(p, skipped=skipped, period=period, view=view, by=by)
+    chosen = resolve_period("conversion_from_stage", period)
+    _warn_unreached("conversion_from_stage", p, chosen, view)
+    if basis == "value":
+        _warn_value("conversion_from_stage", p, summary, chosen, view, slice(1, None))
     a = summary.arrays["count" if basis == "unit" else "value"]
     rates = divide(a[:, :, 1], a[:, :, 1] + a[:, :, 2], zero)
     return _per_stage(summary, rates, "conversion_from_stage", summary.context[0])
@@ -227,6 +321,10 @@ def funnel_counts(
     check_option("funnel_counts", "basis", basis, ("unit", "value"))
     summary = summarize_reached(p, skipped=skipped, period=period, view=view, by=by,
                                 function="funnel_counts")
+    chosen = resolve_period("funnel_counts", period)
+    _warn_unreached("funnel_counts", p, chosen, view)
+    if basis == "value":
+        _warn_value("funnel_counts", p, summary, chosen, view, slice(0, None))
     table = _funnel_table(summary, basis)
     if basis == "value":
         table = table / summary.context[2]
@@ -311,6 +409,52 @@ def stage_conversion(
     zero = check_zero_division("stage_conversion", zero_division)
     summary = summarize_reached(p, skipped=skipped, period=period, view=view, by=by,
                                 function="stage_conversion")
-    table = _funnel_table(summary, basis)
-    rates = divide(table[:, 1:], table[:, :-1], zero)
+    chosen = resolve_period("stage_conversion", period)
+    _warn_unreached("stage_conversion", p, chosen, view)
+    if basis == "value":
+        _warn_value("stage_conversion", p, summary, chosen, view, slice(0, None))
+    key = "count" if basis == "unit" else "value"
+    by_class = summary.arrays[key]  # [group, stage, class (open, won, closed not won)]
+    reached = by_class.sum(axis=2)
+    if skipped == "implied":
+        # Reaching k + 1 implies reaching k: the deals that reached both reached k + 1.
+        both = reached[:, 1:]
+    else:
+        both = summarize_reached_next(p, summary, chosen, view).arrays[key]
+    won_from_last = by_class[:, -1:, 1]  # won deals that reached the last open stage
+    rates = divide(np.concatenate([both, won_from_last], axis=1), reached, zero)
     return _per_stage(summary, rates, "stage_conversion", summary.context[0])
+
+
+def summarize_reached_next(
+    p: Pipeline, reached: Summary, period: Period | None, view: str
+) -> Summary:
+    """For ``skipped="visited"``: deals that entered both open stage *k* and *k + 1*, by group ×
+    *k*, with the groups of ``reached`` (the `summarize_reached` summary of the same call)."""
+    g = grouping(p, reached.by)
+    arrays = run_chunked(p, g, tally_reached_next, period, view)
+    return make_summary("reached_next", g, arrays["deals"], arrays, reached.context)
+
+
+def tally_reached_next(p: Pipeline, g: Grouping, period: Period | None, view: str) -> Arrays:
+    """Deals in the window whose visited stages include both open stage *k* and *k + 1*, by
+    group × *k*: ``count`` and ``value`` [minor units]; ``deals`` per group.
+
+    A deal's stages are a bitmask, so "both" is ``mask & (mask >> 1)``; one vectorized step per
+    stage (a handful), never per deal.
+    """
+    rows = rows_of(window_mask(p, period, view))
+    both = reached_open_stages(p, rows, "visited")
+    both = both & (both >> 1)
+    amount = take(p.amount_minor, rows)
+    keys = None if g.keys is None else take(g.keys, rows)
+    pairs = max(p.n_open_stages - 1, 0)
+    count = np.zeros((g.n, pairs), np.int64)
+    value = np.zeros((g.n, pairs), np.int64)
+    for k in range(pairs):
+        hit = ((both >> k) & 1).astype(bool)
+        hit_keys = None if keys is None else keys[hit]
+        count[:, k] = group_count(hit_keys, g.n, int(np.count_nonzero(hit)))
+        value[:, k] = group_sum(hit_keys, g.n, amount[hit], bounded=p.amounts_below_2_53)
+    return {"count": count, "value": value,
+            "deals": group_count(keys, g.n, len(both))}

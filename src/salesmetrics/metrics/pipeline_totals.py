@@ -10,15 +10,26 @@ import numpy.typing as npt
 
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import WON
+from salesmetrics.domain.stage import OPEN, WON
 from salesmetrics.errors import DataError, DataTypeError, UnknownStageError, choices
-from salesmetrics.metrics._common import result
+from salesmetrics.metrics._common import amount_facts, result, warn_missing_amounts
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._options import By, View
-from salesmetrics.metrics._summary import Summary
+from salesmetrics.metrics._summary import Summary, resolve_period
 from salesmetrics.metrics._tallies import summarize_open, summarize_outcomes
 
 __all__ = ["finalize_weighted", "pipeline_value", "weighted_pipeline", "won_revenue"]
+
+
+def _warn_open_without_amount(function: str, p: Pipeline, summary: Summary,
+                              period: PeriodLike | None) -> None:
+    """Warn when open deals that an ``open`` summary adds up have no amount (they count 0)."""
+    if not p.has_missing_amounts:
+        return
+    missing = int(amount_facts(p, resolve_period(function, period), "period")[1, OPEN])
+    warn_missing_amounts(function, missing, int(summary.arrays["count"].sum()),
+                         deals="open deals", effect="counted as 0, so the total is understated",
+                         stacklevel=4)
 
 
 def _stage_probabilities(
@@ -138,6 +149,7 @@ def weighted_pipeline(
     """
     summary = summarize_open(p, by=by, period=period)
     probs = _stage_probabilities(summary, p.stage_probabilities, probabilities)
+    _warn_open_without_amount("weighted_pipeline", p, summary, period)
     return finalize_weighted(summary, probs)
 
 
@@ -207,6 +219,7 @@ def pipeline_value(
     0.3
     """
     summary = summarize_open(p, by=by, period=period, function="pipeline_value")
+    _warn_open_without_amount("pipeline_value", p, summary, period)
     return result(summary, summary.arrays["amount"].sum(axis=1) / summary.context[1],
                   "pipeline_value")
 
@@ -272,5 +285,9 @@ def won_revenue(
     (3000.3, 1000.1)
     """
     summary = summarize_outcomes(p, by=by, period=period, view=view, function="won_revenue")
+    won = summary.arrays["count"][:, WON]
+    warn_missing_amounts("won_revenue", int(won.sum() - summary.arrays["valued"][:, WON].sum()),
+                         int(won.sum()), deals="won deals",
+                         effect="counted as 0, so the total is understated")
     return result(summary, summary.arrays["value"][:, WON] / summary.context[0],
                   "won_revenue")

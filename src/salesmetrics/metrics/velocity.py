@@ -14,7 +14,12 @@ from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
 from salesmetrics.errors import OptionError, check_option
-from salesmetrics.metrics._common import check_pipeline, check_zero_division, result
+from salesmetrics.metrics._common import (
+    check_pipeline,
+    check_zero_division,
+    result,
+    warn_missing_amounts,
+)
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._options import By, Opportunities, View
 from salesmetrics.metrics._summary import (
@@ -195,8 +200,13 @@ def sales_velocity(
     >>> v.opportunities, v.average_deal_value, v.win_rate, v.cycle_days, v.revenue_per_day
     (3, 20000.0, 0.5, 30.0, 1000.0)
     """
-    zero = check_zero_division("sales_velocity", zero_division)
+    zero = check_zero_division("sales_velocity", zero_division, high=math.inf)
     summary = summarize_velocity(p, period=period, by=by, opportunities=opportunities, view=view)
+    won = summary.arrays["count"][:, WON]
+    warn_missing_amounts(
+        "sales_velocity", int(won.sum() - summary.arrays["valued"][:, WON].sum()), int(won.sum()),
+        deals="won deals", effect="left out of the average deal value V",
+    )
     return finalize_velocity(summary, zero_division=zero)
 
 
@@ -270,17 +280,31 @@ def velocity_change(
         "opportunities": opportunities, "average_deal_value": average_deal_value,
         "win_rate": win_rate, "cycle_days": cycle_days,
     }
-    arrays = {}
-    for name, value in factors.items():
-        try:
-            arr = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise OptionError(
-                f"velocity_change(): {name} must be a number > 0, got {value!r}"
-            ) from None
-        if not (np.isfinite(arr) & (arr > 0)).all():
-            raise OptionError(f"velocity_change(): {name} must be finite and > 0, got {value!r}")
-        arrays[name] = arr
+    arrays = {name: _factor(name, value) for name, value in factors.items()}
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{name} has shape {a.shape}" for name, a in arrays.items()
+                           if a.ndim)
+        raise OptionError(
+            f"velocity_change(): the factors do not broadcast together: {shapes}; give scalars "
+            "or arrays whose shapes broadcast (numpy rules)"
+        ) from None
     ratio = (arrays["opportunities"] * arrays["average_deal_value"] * arrays["win_rate"]
              / arrays["cycle_days"])
     return float(ratio) if ratio.ndim == 0 else ratio
+
+
+def _factor(name: str, value: object) -> npt.NDArray[np.float64]:
+    """A lever's factor as a float array: numbers only (no bools, strings or None), > 0."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nesting
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "iuf":
+        raise OptionError(f"velocity_change(): {name} must be a number > 0 or an array of them, "
+                          f"got {value!r}")
+    out = arr.astype(np.float64)
+    if not (np.isfinite(out) & (out > 0)).all():
+        raise OptionError(f"velocity_change(): {name} must be finite and > 0, got {value!r}")
+    return out

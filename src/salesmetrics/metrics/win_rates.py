@@ -14,13 +14,22 @@ from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import LOST, NO_DECISION, OPEN, WON
 from salesmetrics.errors import OptionError, check_option
-from salesmetrics.metrics._common import check_zero_division, divide, result
+from salesmetrics.metrics._common import (
+    check_zero_division,
+    divide,
+    result,
+    warn_missing_amounts,
+    warn_zeroed_losses,
+)
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._options import Basis, By, NoDecision, OpenDeals, View
-from salesmetrics.metrics._summary import Summary, as_of_date, resolve_period
+from salesmetrics.metrics._summary import Summary, as_of_date, resolve_period, window_mask
 from salesmetrics.metrics._tallies import summarize_outcomes
 
-__all__ = ["OutcomeShares", "finalize_win_rate", "outcome_shares", "win_rate"]
+__all__ = ["MAX_STALE_DAYS", "OutcomeShares", "finalize_win_rate", "outcome_shares", "win_rate"]
+
+#: The largest ``stale_after`` [days]: 10,000 years (use None for "never stale").
+MAX_STALE_DAYS = 3_652_425
 
 
 def _stale_before(
@@ -28,13 +37,42 @@ def _stale_before(
 ) -> np.datetime64 | None:
     if stale_after is None:
         return None
-    if isinstance(stale_after, bool) or not isinstance(stale_after, int) or stale_after < 0:
+    if (
+        isinstance(stale_after, (bool, np.bool_))
+        or not isinstance(stale_after, (int, np.integer))
+        or not 0 <= stale_after <= MAX_STALE_DAYS
+    ):
         raise OptionError(
-            f"{function}(): stale_after must be a whole number of days >= 0 or None, "
-            f"got {stale_after!r}"
+            f"{function}(): stale_after must be a whole number of days from 0 to "
+            f"{MAX_STALE_DAYS:,} (10,000 years), or None for no ageing, got {stale_after!r}"
         )
     reference = as_of_date(as_of, resolve_period(function, period))
-    return reference - np.timedelta64(stale_after, "D")
+    return reference - np.timedelta64(int(stale_after), "D")
+
+
+def _warn_value_basis(
+    function: str, p: Pipeline, summary: Summary, *, open_deals: str = "exclude",
+    no_decision: str = "lost", stale_before: np.datetime64 | None = None,
+    period: PeriodLike | None = None, view: str = "period",
+) -> None:
+    """The data-quality warnings of a value-based win rate or share, from its ``outcomes``
+    summary: deals in it without an amount (they count 0), and lost deals all of amount 0."""
+    a = summary.arrays
+    lost = [LOST] if no_decision == "exclude" else [LOST, NO_DECISION]
+    counted = [WON, *lost, *([OPEN] if open_deals == "lost" else [])]
+    total = int(a["count"][:, counted].sum())
+    missing = total - int(a["valued"][:, counted].sum())
+    if open_deals != "lost" and stale_before is not None:
+        total += int(a["stale_count"].sum())
+        if p.has_missing_amounts and a["stale_count"].any():
+            stale = (p.outcome_codes == OPEN) & p.amount_missing & (p.created < stale_before)
+            window = window_mask(p, resolve_period(function, period), view)
+            missing += int(np.count_nonzero(stale if window is None else stale & window))
+    deals = "deals in the value win rate" if function == "win_rate" else "closed deals"
+    warn_missing_amounts(function, missing, total, deals=deals,
+                         effect="counted as 0", stacklevel=4)
+    warn_zeroed_losses(function, int(a["valued"][:, lost].sum()), int(a["value"][:, lost].sum()),
+                       int(a["value"][:, WON].sum()), stacklevel=4)
 
 
 @overload
@@ -172,6 +210,9 @@ def win_rate(
     summary = summarize_outcomes(
         p, by=by, period=period, view=view, function="win_rate", stale_before=stale
     )
+    if basis == "value":
+        _warn_value_basis("win_rate", p, summary, open_deals=open_deals, no_decision=no_decision,
+                          stale_before=stale, period=period, view=view)
     return finalize_win_rate(
         summary, basis=basis, open_deals=open_deals, no_decision=no_decision, zero_division=zero
     )
@@ -282,6 +323,8 @@ def outcome_shares(
     """
     check_option("outcome_shares", "basis", basis, ("unit", "value"))
     summary = summarize_outcomes(p, by=by, period=period, view=view, function="outcome_shares")
+    if basis == "value":
+        _warn_value_basis("outcome_shares", p, summary)
     a = summary.arrays["count" if basis == "unit" else "value"]
     closed = a[:, 1:].sum(axis=1)
     shares = divide(a[:, 1:], closed[:, None], math.nan)
