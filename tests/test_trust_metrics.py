@@ -116,6 +116,18 @@ def test_velocity_says_won_deals_without_amount_are_left_out_of_v():
     assert "1 of the 2 won deals has no amount" in message and "left out" in message
 
 
+def test_velocity_says_won_deals_are_left_out_of_l():
+    p = Pipeline.from_deals([
+        Deal("A", 100, "Closed won", created="2024-01-01", close_date="2024-01-11"),
+        Deal("B", 100, "Closed won", close_date=CLOSE),
+        Deal("C", 100, "Closed lost", close_date=CLOSE, history=[("Meeting", "2024-01-01")]),
+    ])
+    v, message = one_warning(lambda: sm.sales_velocity(p))
+    assert v.cycle_days == 10.0   # A only
+    assert "L leaves out 1 won deal without a created date" in message
+    assert "of 2 won deals" in message
+
+
 def test_value_win_rate_counts_decided_deals_without_amount():
     p = Pipeline.from_deals([Deal("A", 100, "Closed won", close_date=CLOSE),
                              Deal("B", None, "Closed lost", close_date=CLOSE),
@@ -137,7 +149,7 @@ def test_value_win_rate_counts_stale_open_deals_without_amount():
 
 def test_pipelines_with_every_amount_do_not_warn():
     p = Pipeline.from_deals([Deal("A", 100, "Proposal"),
-                             Deal("B", 100, "Closed won", close_date=CLOSE),
+                             Deal("B", 100, "Closed won", created="2024-01-01", close_date=CLOSE),
                              Deal("C", 100, "Closed lost", close_date=CLOSE,
                                   history=[("Meeting", "2024-01-01")])])
     sm.pipeline_value(p), sm.weighted_pipeline(p), sm.won_revenue(p)

@@ -218,7 +218,14 @@ def conversion_from_stage(
     by
         Field name(s) to group by.
     zero_division
-        The rate for a stage that no closed deal reached (default nan).
+        The rate for a stage that no closed deal reached: nan (default) or a number in [0, 1].
+
+    Warns
+    -----
+    DataQualityWarning
+        When closed deals that were not won have no record of the stages they reached (they
+        count as reaching only the first stage; load ``history=`` or ``stage_entered=``), and,
+        with ``basis="value"``, when deals lack an amount or every lost deal has amount 0.
 
     Returns
     -------
@@ -382,12 +389,16 @@ def stage_conversion(
     by: By = None,
     zero_division: float = math.nan,
 ) -> StageRates | GroupedResult[StageRates]:
-    r"""Stage-to-stage conversion: of the deals that reached stage *k*, the share that reached the
-    next stage (for the last open stage: the share won).
+    r"""Stage-to-stage conversion: of the deals that reached stage *k*, the share that also reached
+    the next stage (for the last open stage: the share won).
 
     $$
-    s_k = \frac{n_\text{reached } k+1}{n_\text{reached } k}
+    s_k = \frac{n_\text{reached } k \text{ and } k+1}{n_\text{reached } k}
     $$
+
+    Under ``skipped="implied"`` reaching *k + 1* implies reaching *k*, so this is the ratio of
+    consecutive `funnel_counts`; under ``"visited"`` a later stage can be reached more often than
+    an earlier one, and counting the deals that reached both keeps the rate in [0, 1].
 
     Counts every deal in the window (see `funnel_counts`), so deals still open in stage *k*
     lower $s_k$; restrict ``period`` to a closed-out window for a settled funnel.

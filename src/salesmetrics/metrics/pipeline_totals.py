@@ -126,8 +126,8 @@ def weighted_pipeline(
     -----
     Salesforce calls this the *expected revenue* (Amount × Probability); HubSpot the *weighted
     amount* (amount × deal-stage probability); Pipedrive the *weighted value*. Deals without an
-    amount count 0. Stage sums are exact in minor units; probabilities apply to the few per-stage
-    sums, not to every deal.
+    amount count 0, with a `DataQualityWarning` giving their count. Stage sums are exact in minor
+    units; probabilities apply to the few per-stage sums, not to every deal.
 
     References
     ----------
@@ -209,7 +209,8 @@ def pipeline_value(
     Notes
     -----
     Called *pipeline* or *open pipeline* in most CRMs (Salesforce's "Pipeline" forecast category
-    sums a subset of it). Deals without an amount count 0.
+    sums a subset of it). Deals without an amount count 0, with a `DataQualityWarning` giving
+    their count.
 
     Examples
     --------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -13,10 +14,11 @@ import numpy.typing as npt
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
-from salesmetrics.errors import OptionError, check_option
+from salesmetrics.errors import DataQualityWarning, OptionError, check_option
 from salesmetrics.metrics._common import (
     check_pipeline,
     check_zero_division,
+    plural,
     result,
     warn_missing_amounts,
 )
@@ -172,12 +174,18 @@ def sales_velocity(
         ``"period"`` (default): V, W and L over the deals closed in the period; ``"cohort"``: over
         the deals created in it (as in `win_rate`).
     zero_division
-        Revenue per day when the cycle length is 0 days (default nan).
+        Revenue per day when the cycle length is 0 days: nan (default) or a number >= 0.
 
     Returns
     -------
     Velocity or GroupedResult
         The four levers and ``revenue_per_day``; nan levers where nothing was won or closed.
+
+    Warns
+    -----
+    DataQualityWarning
+        When won deals are left out of *V* (no amount) or of *L* (no created date, or closed
+        before they were created), with their counts.
 
     See Also
     --------
@@ -202,12 +210,36 @@ def sales_velocity(
     """
     zero = check_zero_division("sales_velocity", zero_division, high=math.inf)
     summary = summarize_velocity(p, period=period, by=by, opportunities=opportunities, view=view)
-    won = summary.arrays["count"][:, WON]
+    a = summary.arrays
+    won = a["count"][:, WON]
     warn_missing_amounts(
-        "sales_velocity", int(won.sum() - summary.arrays["valued"][:, WON].sum()), int(won.sum()),
+        "sales_velocity", int(won.sum() - a["valued"][:, WON].sum()), int(won.sum()),
         deals="won deals", effect="left out of the average deal value V",
     )
+    _warn_left_out_of_cycle(int(a["cycle_unknown"][:, WON].sum()),
+                            int(a["cycle_negative"][:, WON].sum()), int(won.sum()))
     return finalize_velocity(summary, zero_division=zero)
+
+
+def _warn_left_out_of_cycle(unknown: int, negative: int, won: int) -> None:
+    """Warn when won deals are left out of the cycle length L (no created date, or closed before
+    they were created), with their counts and the fix."""
+    if not unknown and not negative:
+        return
+    reasons = []
+    if unknown:
+        reasons.append(f"{plural(unknown, 'won deal')} without a created date (map the created "
+                       "column, columns={'created': ...}, or fill it in the CRM)")
+    if negative:
+        reasons.append(f"{plural(negative, 'won deal')} closed before "
+                       f"{'it was' if negative == 1 else 'they were'} created (fix the dates in "
+                       "the CRM)")
+    warnings.warn(
+        f"sales_velocity(): the cycle length L leaves out {' and '.join(reasons)}, of {won:,} won "
+        "deals",
+        DataQualityWarning,
+        stacklevel=3,
+    )
 
 
 def finalize_velocity(summary: Summary, *, zero_division: float = math.nan

@@ -170,7 +170,8 @@ def win_rate(
     as_of
         Reference day for ``stale_after`` (default: the period's last day, else today in UTC).
     zero_division
-        The value when nothing is decided (default nan). Never inf, never an exception.
+        The value when nothing is decided: nan (default) or a number in [0, 1]. Never inf, never
+        an exception.
 
     Returns
     -------
@@ -179,8 +180,10 @@ def win_rate(
 
     Notes
     -----
-    Deals without an amount count 0 in the value basis. See `outcome_shares` for the won,
-    lost and no-decision shares together.
+    Deals without an amount count 0 in the value basis, with a `DataQualityWarning` giving their
+    count; so does a value basis where every lost deal has amount 0 (CRMs that zero the amount
+    of a lost deal make the value win rate 1.0). See `outcome_shares` for the won, lost and
+    no-decision shares together.
 
     References
     ----------
