@@ -12,6 +12,19 @@ Accepted values, and nothing else:
 - missing cells: None, NaN, pandas' NA and NaT, empty or blank strings, and the strings
   ``"NaT"``, ``"nan"``, ``"NaN"``, ``"None"`` and ``"null"``.
 
+With ``date_formats=`` (an option of `Pipeline.from_columns`, ``read_csv`` and the adapters), a
+string in none of the forms above is also tried against:
+
+- a list of `~datetime.datetime.strptime` formats, in order, such as ``["%d/%m/%Y", "%d.%m.%Y"]``
+  (a format without a time directive reads a plain date, never shifted by ``timezone``);
+- or ``"dateutil"``: python-dateutil's flexible parser (``"March 1, 2024"``, ``"1 Mar 2024
+  10:00"``). It reads ambiguous numeric dates month first (``"01/03/2024"`` is January 3): give
+  explicit formats for day-first data. A string that lacks the year, month or day (``"March"``)
+  is an error, never filled in from today, and so is a time-zone name it does not know
+  (``"EST"``).
+
+Each distinct string is parsed once, so a long column of few dates costs little.
+
 Anything else is an error naming the deal, row, field and value: digit strings such as
 ``"1704067200"`` (epoch seconds are not a date; the HubSpot adapter reads its epoch
 milliseconds itself), ISO basic ``"20240101"``, week dates ``"2024-W01"``, signed or
@@ -27,16 +40,25 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, Literal, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from salesmetrics.domain.columns import is_missing_value, to_numpy
-from salesmetrics.errors import DataError, DataTypeError, where
+from salesmetrics.errors import DataError, DataTypeError, OptionError, where
 
-__all__ = ["FORMATS", "NAT", "iso_date", "to_date", "to_date_array", "to_zone"]
+__all__ = [
+    "FORMATS", "NAT", "DateFormats", "check_date_formats", "iso_date", "to_date", "to_date_array",
+    "to_zone",
+]
+
+#: The ``date_formats=`` option: strptime formats tried in order, or ``"dateutil"``.
+DateFormats: TypeAlias = Sequence[str] | Literal["dateutil"] | None
+#: ``date_formats`` once checked: a tuple of formats, ``"dateutil"``, or None.
+Formats: TypeAlias = tuple[str, ...] | Literal["dateutil"] | None
 
 NAT = np.datetime64("NaT", "D")
 #: The date strings that parse, for error messages.
@@ -71,6 +93,85 @@ def to_zone(timezone: str | dt.tzinfo | None) -> dt.tzinfo | None:
     raise DataTypeError(f"timezone must be a str or tzinfo, got {timezone!r}")
 
 
+def check_date_formats(date_formats: object) -> Formats:
+    """The ``date_formats=`` option checked: None, ``"dateutil"`` or a tuple of strptime formats.
+
+    Raises
+    ------
+    OptionError
+        For a single format given as a bare str (put it in a list), an empty format, or a format
+        with no ``%`` directive.
+    DataTypeError
+        For anything that is not a str or a sequence of str.
+    """
+    if date_formats is None or date_formats == "dateutil":
+        return cast("Formats", date_formats)
+    if isinstance(date_formats, str):
+        raise OptionError(
+            f"date_formats must be a list of strptime formats such as ['%d/%m/%Y'] or 'dateutil', "
+            f"got the str {date_formats!r}; put a single format in a list: [{date_formats!r}]"
+        )
+    if not isinstance(date_formats, Sequence):
+        raise DataTypeError(
+            "date_formats must be a list of strptime formats such as ['%d/%m/%Y'] or 'dateutil', "
+            f"got {date_formats!r}"
+        )
+    formats = tuple(date_formats)
+    for fmt in formats:
+        if not isinstance(fmt, str):
+            raise DataTypeError(f"date_formats: each format must be a str, got {fmt!r}")
+        if "%" not in fmt:
+            raise OptionError(
+                f"date_formats: {fmt!r} has no strptime directive such as %d, %m or %Y; "
+                "formats look like '%d/%m/%Y'"
+            )
+    return formats or None
+
+
+#: strptime directives that read a time of day (a format without one reads a plain date).
+_TIME_DIRECTIVE = re.compile(r"%[HIMSfzZpcXT]")
+_DATEUTIL_A = dt.datetime(2000, 1, 1, 0, 0, 0)
+_DATEUTIL_B = dt.datetime(2001, 2, 2, 1, 1, 1)
+
+
+def _parse_with(text: str, formats: Formats) -> dt.date | dt.datetime | str | None:
+    """``text`` read by ``date_formats``: a date, a date-time, None if none matches, or the
+    reason it cannot be a date (a str) when it looks like one but is incomplete."""
+    if formats is None:
+        return None
+    if formats == "dateutil":
+        from dateutil import parser  # lazily: a 10 ms import, needed only here
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:  # twice, with different defaults: a part the string lacks comes out different
+                a = parser.parse(text, default=_DATEUTIL_A)
+                b = parser.parse(text, default=_DATEUTIL_B)
+            except (ValueError, OverflowError):
+                return None
+        if caught:
+            return f"has a time zone that python-dateutil does not know ({caught[0].message})"
+        if a.date() != b.date():
+            return "lacks the year, month or day (it is never filled in from today)"
+        return a if a.hour == b.hour else a.date()
+    for fmt in formats:
+        try:
+            parsed = dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return parsed if _TIME_DIRECTIVE.search(fmt.replace("%%", "")) else parsed.date()
+    return None
+
+
+def _accepted(formats: Formats) -> str:
+    """The forms a date string may take, for an error message."""
+    if formats is None:
+        return FORMATS
+    if formats == "dateutil":
+        return f"{FORMATS}, or a date python-dateutil reads (date_formats='dateutil')"
+    return f"{FORMATS}, or match date_formats {list(formats)!r}"
+
+
 def _is_missing(value: object) -> bool:
     """A missing cell, or a date column's spelled-out missing value (``"NaT"``, ``"null"``…)."""
     if isinstance(value, str) and value.strip() in _MISSING_WORDS:
@@ -101,8 +202,12 @@ def to_date(
     deal_id: object = None,
     row: int | None = None,
     timezone: dt.tzinfo | None = None,
+    formats: Formats = None,
 ) -> dt.date | None:
     """One value in an accepted form (see the module docs) as a calendar date, or None if missing.
+
+    ``formats`` is the checked ``date_formats=`` option (see `check_date_formats`), tried on
+    strings that are not ISO dates.
 
     Raises
     ------
@@ -132,7 +237,14 @@ def to_date(
                     f"{where(deal_id, row)}{field} {value!r} is not a date that exists: years "
                     "are 0001..9999, months 01..12, days those of the month, hours 00..23"
                 )
-            raise DataError(f"{where(deal_id, row)}{field} must be {FORMATS}, got {value!r}")
+            found = _parse_with(text, formats)
+            if isinstance(found, str):
+                raise DataError(f"{where(deal_id, row)}{field} {value!r} {found}")
+            if found is None:
+                raise DataError(
+                    f"{where(deal_id, row)}{field} must be {_accepted(formats)}, got {value!r}"
+                )
+            parsed = found
         value = parsed
     if isinstance(value, dt.datetime):
         try:
@@ -157,13 +269,15 @@ def to_date_array(
     field: str,
     ids: npt.NDArray[np.generic] | None = None,
     timezone: dt.tzinfo | None = None,
+    formats: Formats = None,
 ) -> npt.NDArray[np.datetime64]:
     """A column of dates as ``datetime64[D]`` with NaT for missing values.
 
     ``datetime64`` columns of any unit are floored to days without a copy per element; columns of
-    ``YYYY-MM-DD`` strings are checked and parsed by numpy in a few vectorized passes; anything
-    else goes through `to_date` one value at a time. Only the forms listed in the module docs
-    are read.
+    ``YYYY-MM-DD`` strings are checked and parsed by numpy in a few vectorized passes; with
+    ``formats`` (the checked ``date_formats=`` option), a column of other strings is parsed once
+    per distinct string; anything else goes through `to_date` one value at a time. Only the forms
+    listed in the module docs are read.
 
     Raises
     ------
@@ -190,15 +304,53 @@ def to_date_array(
             fast = None
         if fast is not None:
             return fast
+    if formats is not None and len(arr):
+        text = _as_text(arr)
+        if text is not None:
+            return _parse_distinct(text, field=field, ids=ids, timezone=timezone, formats=formats)
     out = np.empty(len(arr), dtype="datetime64[D]")
     seq: Sequence[object] = arr.tolist()
     for row, value in enumerate(seq):
         day = to_date(
             value, field=field, deal_id=None if ids is None else ids[row].item(), row=row,
-            timezone=timezone,
+            timezone=timezone, formats=formats,
         )
         out[row] = NAT if day is None else np.datetime64(day, "D")
     return out
+
+
+def _as_text(arr: npt.NDArray[Any]) -> npt.NDArray[np.str_] | None:
+    """A column of strings (None and NaN as empty strings) as a str array, else None."""
+    if arr.dtype.kind == "U":
+        return arr
+    if arr.dtype != object:
+        return None
+    values = arr.tolist()
+    if not all(type(v) is str or v is None or (type(v) is float and v != v) for v in values):
+        return None
+    return np.array(["" if type(v) is not str else v for v in values], dtype=str)
+
+
+def _parse_distinct(
+    text: npt.NDArray[np.str_],
+    *,
+    field: str,
+    ids: npt.NDArray[np.generic] | None,
+    timezone: dt.tzinfo | None,
+    formats: Formats,
+) -> npt.NDArray[np.datetime64]:
+    """A str column parsed by `to_date` once per distinct string, in order of first occurrence
+    (so that an error names the first bad row)."""
+    uniques, first, inverse = np.unique(text, return_index=True, return_inverse=True)
+    days = np.empty(len(uniques), dtype="datetime64[D]")
+    for k in np.argsort(first, kind="stable").tolist():
+        row = int(first[k])
+        day = to_date(
+            str(uniques[k]), field=field, deal_id=None if ids is None else ids[row].item(),
+            row=row, timezone=timezone, formats=formats,
+        )
+        days[k] = NAT if day is None else np.datetime64(day, "D")
+    return days[inverse.ravel()]
 
 
 def _first_outside(dates: npt.NDArray[np.datetime64]) -> int | None:

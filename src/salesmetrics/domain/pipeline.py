@@ -23,7 +23,13 @@ from salesmetrics.domain.columns import (
     to_float_array,
     to_numpy,
 )
-from salesmetrics.domain.dates import to_date_array, to_zone
+from salesmetrics.domain.dates import (
+    DateFormats,
+    Formats,
+    check_date_formats,
+    to_date_array,
+    to_zone,
+)
 from salesmetrics.domain.deal import Deal
 from salesmetrics.domain.money import minor_exponent, normalize_currency, to_minor_units
 from salesmetrics.domain.period import PeriodLike, as_period
@@ -264,6 +270,7 @@ class Pipeline:
         history_columns: Mapping[str, str] | None = None,
         stage_entered: Mapping[str, str] | None = None,
         timezone: str | dt.tzinfo | None = None,
+        date_formats: DateFormats = None,
         allow_close_before_created: bool = False,
     ) -> Pipeline:
         """Build a pipeline from columns: a dict of lists or arrays, or a pandas or polars
@@ -298,6 +305,12 @@ class Pipeline:
             ``history`` (both may be given).
         timezone
             Time zone whose calendar dates timestamps become (default UTC).
+        date_formats
+            How to read date strings that are not ISO 8601 (``YYYY-MM-DD`` or an ISO date-time,
+            always read): a list of `~datetime.datetime.strptime` formats tried in order, such
+            as ``["%d/%m/%Y"]``, or ``"dateutil"`` for python-dateutil's flexible parser
+            (month first for ambiguous numeric dates). Default None: ISO only. Applies to
+            ``created``, ``close_date`` and the history dates.
         allow_close_before_created
             Load deals closed before they were created instead of raising; cycle metrics leave
             them out.
@@ -322,6 +335,7 @@ class Pipeline:
         wide = _resolve_stage_entered(data, stage_entered, process)
         n = column_length(data, [*mapping.values(), *wide.values()])
         zone = to_zone(timezone)
+        formats = check_date_formats(date_formats)
         # The caller's own numpy arrays: a result that overlaps one of them is copied.
         sources = [data[c] for c in {*mapping.values(), *wide.values()}
                    if isinstance(data[c], np.ndarray)]
@@ -342,7 +356,9 @@ class Pipeline:
         def dates(name: str) -> DateArray:
             if name not in mapping:
                 return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-            return to_date_array(data[mapping[name]], field=name, ids=ids, timezone=zone)
+            return to_date_array(
+                data[mapping[name]], field=name, ids=ids, timezone=zone, formats=formats
+            )
 
         created, close_date = dates("created"), dates("close_date")
         closed = outcomes != Outcome.OPEN
@@ -382,9 +398,9 @@ class Pipeline:
         }
         parts = []
         if history is not None:
-            parts.append(_history(history, history_columns, process, ids, zone))
+            parts.append(_history(history, history_columns, process, ids, zone, formats))
         if wide:
-            parts.append(_wide_history(data, wide, process, ids, zone))
+            parts.append(_wide_history(data, wide, process, ids, zone, formats))
         events = None
         if parts:
             rows, codes, days = parts[0] if len(parts) == 1 else _merge_events(*parts)
@@ -412,12 +428,14 @@ class Pipeline:
         columns: Mapping[str, str] | None = None,
         delimiter: str = ",",
         encoding: str = "utf-8-sig",
+        date_formats: DateFormats = None,
         **options: Any,
     ) -> Pipeline:
         """Read a CSV export (header row; empty cells are missing values) with the stdlib.
 
-        ``columns`` and the other keyword options (``currency``, ``history``,
-        ``stage_entered``…) are those of `from_columns`. Errors name the row of the data and the
+        ``columns``, ``date_formats`` and the other keyword options (``currency``, ``history``,
+        ``stage_entered``, ``timezone``…) are those of `from_columns`; ``delimiter`` and
+        ``encoding`` are the file's. Errors name the row of the data and the
         line of the file where its record starts (the header is line 1), e.g.
         ``deal 'D-9' (row 9 of the data, line 11 of sales.csv)``.
 
@@ -434,7 +452,9 @@ class Pipeline:
 
         table, lines = read_columns_and_lines(path, delimiter=delimiter, encoding=encoding)
         try:
-            return cls.from_columns(table, stages, columns=columns, **options)
+            return cls.from_columns(
+                table, stages, columns=columns, date_formats=date_formats, **options
+            )
         except SalesMetricsError as error:
             located = _with_lines(error, lines, os.path.basename(os.fspath(path)))
             if located is error:
@@ -539,6 +559,25 @@ class Pipeline:
     def close_date(self) -> DateArray:
         """Expected (open deals) or actual (closed deals) close dates [datetime64[D]]."""
         return self._close
+
+    @property
+    def latest_date(self) -> np.datetime64:
+        """The latest date on record [datetime64[D]], NaT if the pipeline has none.
+
+        The latest of the created dates, the close dates of closed deals (an open deal's close
+        date is only expected) and the stage-history dates. It is the one default for ``as_of``
+        wherever a metric takes one, so that no result depends on the clock.
+        """
+        def compute() -> np.datetime64:
+            closed = self.outcome_codes != Outcome.OPEN
+            parts = [self._created, self._close[closed]]
+            if self._history is not None:
+                parts.append(self._history.dates)
+            days = np.concatenate(parts)
+            days = days[~np.isnat(days)]
+            return days.max() if len(days) else np.datetime64("NaT", "D")
+
+        return self._cached("latest_date", compute)
 
     @property
     def probability(self) -> npt.NDArray[np.float64]:
@@ -1099,14 +1138,16 @@ Events = tuple[IntArray, IntArray, DateArray]
 
 def _wide_history(
     data: Any, wide: Mapping[str, str], stages: tuple[Stage, ...], ids: npt.NDArray[Any],
-    zone: dt.tzinfo | None,
+    zone: dt.tzinfo | None, formats: Formats,
 ) -> Events:
     """Events from one date column per stage: deal ``row`` entered the stage on that date
     (no event where the date is missing). Sorted by row, date, then stage."""
     index = {s.name: i for i, s in enumerate(stages)}
     rows, codes, days = [], [], []
     for stage, column in wide.items():
-        entered = to_date_array(data[column], field=column, ids=ids, timezone=zone)
+        entered = to_date_array(
+            data[column], field=column, ids=ids, timezone=zone, formats=formats
+        )
         have = np.flatnonzero(~np.isnat(entered))
         rows.append(have.astype(np.intp, copy=False))
         codes.append(np.full(len(have), index[stage], dtype=np.intp))
@@ -1264,12 +1305,13 @@ def _history(
     stages: tuple[Stage, ...],
     ids: npt.NDArray[Any],
     zone: dt.tzinfo | None,
+    formats: Formats,
 ) -> Events:
     """The events of a long stage history (one row per stage entered), sorted by row and date.
 
     Rows in its error messages count over the history (``row 3 of the history``)."""
     try:
-        return _history_events(history, history_columns, stages, ids, zone)
+        return _history_events(history, history_columns, stages, ids, zone, formats)
     except SalesMetricsError as error:
         message = str(error)
         if " of the data" not in message:
@@ -1287,6 +1329,7 @@ def _history_events(
     stages: tuple[Stage, ...],
     ids: npt.NDArray[Any],
     zone: dt.tzinfo | None,
+    formats: Formats,
 ) -> Events:
     names = {k: k for k in _HISTORY_COLUMNS} | dict(history_columns or {})
     available = _column_names(history, "history")
@@ -1303,7 +1346,8 @@ def _history_events(
     rows = _rows_of_ids(ids, event_ids)
     codes = _stage_codes(history[names["stage"]], stages, event_ids)
     dates = to_date_array(
-        history[names["date"]], field="history date", ids=event_ids, timezone=zone
+        history[names["date"]], field="history date", ids=event_ids, timezone=zone,
+        formats=formats,
     )
     if np.isnat(dates).any():
         row = int(np.flatnonzero(np.isnat(dates))[0])
