@@ -448,7 +448,7 @@ class Pipeline:
         >>> Pipeline.read_csv(path)
         Pipeline(2 deals: 1 open, 1 won, 0 lost, 0 no decision)
         """
-        from salesmetrics.io.csv import read_columns_and_lines
+        from salesmetrics._csv import read_columns_and_lines
 
         table, lines = read_columns_and_lines(path, delimiter=delimiter, encoding=encoding)
         try:
