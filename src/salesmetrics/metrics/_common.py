@@ -13,7 +13,7 @@ import numpy.typing as npt
 from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError
-from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics._grouped import GroupedResult, Unit
 from salesmetrics.metrics._summary import Summary, window_mask
 
 __all__ = [
@@ -157,13 +157,15 @@ def divide(
 
 def result(
     summary: Summary, values: list[T] | npt.NDArray[Any], name: str,
-    convert: Callable[[Any], T] | None = None,
+    convert: Callable[[Any], T] | None = None, *, unit: Unit = "number",
+    currency: str | None = None,
 ) -> T | GroupedResult[T]:
-    """A scalar for an ungrouped summary, else a `GroupedResult` over its keys."""
+    """A scalar for an ungrouped summary, else a `GroupedResult` over its keys (``unit`` and
+    ``currency`` say how it prints)."""
     items: list[Any] = values.tolist() if isinstance(values, np.ndarray) else list(values)
     if convert is not None:
         items = [convert(v) for v in items]
     if not summary.by:
         return items[0]  # type: ignore[no-any-return]
     keys: list[Hashable] = list(summary.keys)
-    return GroupedResult(summary.by, keys, items, name=name)
+    return GroupedResult(summary.by, keys, items, name=name, unit=unit, currency=currency)

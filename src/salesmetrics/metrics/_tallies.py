@@ -34,7 +34,6 @@ from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import OPEN, WON
 from salesmetrics.errors import AmountError
 from salesmetrics.metrics._common import check_pipeline
-from salesmetrics.metrics._options import By, View
 from salesmetrics.metrics._summary import (
     Grouping,
     Summary,
@@ -46,6 +45,7 @@ from salesmetrics.metrics._summary import (
     rows_of,
     window_mask,
 )
+from salesmetrics.metrics.options import By, View
 
 __all__ = [
     "MONEY_TOTALS",

@@ -26,7 +26,6 @@ from salesmetrics.metrics._common import (
     warn_zeroed_losses,
 )
 from salesmetrics.metrics._grouped import GroupedResult
-from salesmetrics.metrics._options import Basis, By, Skipped, View
 from salesmetrics.metrics._summary import (
     Grouping,
     Summary,
@@ -39,6 +38,7 @@ from salesmetrics.metrics._summary import (
     window_mask,
 )
 from salesmetrics.metrics._tallies import reached_open_stages, run_chunked, tally_reached
+from salesmetrics.metrics.options import Basis, By, Skipped, View
 
 __all__ = [
     "conversion_from_stage",

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics._render import format_days, format_money, format_number, format_rate, html_table
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
@@ -23,7 +24,6 @@ from salesmetrics.metrics._common import (
     warn_missing_amounts,
 )
 from salesmetrics.metrics._grouped import GroupedResult
-from salesmetrics.metrics._options import By, Opportunities, View
 from salesmetrics.metrics._summary import (
     Summary,
     check_view,
@@ -33,6 +33,7 @@ from salesmetrics.metrics._summary import (
     resolve_period,
 )
 from salesmetrics.metrics._tallies import run_chunked, tally_velocity
+from salesmetrics.metrics.options import By, Opportunities, View
 
 __all__ = ["Velocity", "sales_velocity", "velocity_change"]
 
@@ -57,29 +58,34 @@ class Velocity:
     #: ISO code of the currency, for display.
     currency: str | None = attrs.field(default=None, repr=False)
 
+    def _cells(self) -> list[tuple[str, str]]:
+        """The levers as printed: lever name, formatted value."""
+        return [
+            ("opportunities", format_number(self.opportunities)),
+            ("average_deal_value", format_money(self.average_deal_value, self.currency)),
+            ("win_rate", format_rate(self.win_rate)),
+            ("cycle_days", format_days(self.cycle_days)),
+            ("revenue_per_day", format_money(self.revenue_per_day, self.currency)),
+        ]
+
     def __repr__(self) -> str:
-        unit = f" {self.currency}" if self.currency else ""
+        c = dict(self._cells())
         return (
-            f"Velocity(revenue_per_day={self.revenue_per_day:,.2f}{unit}: "
-            f"opportunities={self.opportunities:,} × average_deal_value="
-            f"{self.average_deal_value:,.2f} × win_rate={self.win_rate:.4g} ÷ "
-            f"cycle_days={self.cycle_days:.4g})"
+            f"Velocity(revenue_per_day={c['revenue_per_day']}: opportunities="
+            f"{c['opportunities']} × average_deal_value={c['average_deal_value']} × win_rate="
+            f"{c['win_rate']} ÷ cycle_days={c['cycle_days']})"
         )
 
     def _repr_html_(self) -> str:
-        import html
-
-        unit = html.escape(self.currency or "")
+        c = dict(self._cells())
         rows = [
-            ("Opportunities (N)", f"{self.opportunities:,}"),
-            ("Average deal value (V)", f"{self.average_deal_value:,.2f} {unit}"),
-            ("Win rate (W)", f"{self.win_rate:.1%}"),
-            ("Cycle length (L)", f"{self.cycle_days:.1f} days"),
-            ("Revenue per day", f"<b>{self.revenue_per_day:,.2f} {unit}</b>"),
+            ("Opportunities (N)", c["opportunities"]),
+            ("Average deal value (V)", c["average_deal_value"]),
+            ("Win rate (W)", c["win_rate"]),
+            ("Cycle length (L)", c["cycle_days"]),
+            ("Revenue per day", c["revenue_per_day"]),
         ]
-        body = "".join(f"<tr><td>{a}</td><td style='text-align:right'>{b}</td></tr>"
-                       for a, b in rows)
-        return f"<table><tbody>{body}</tbody></table>"
+        return html_table(None, rows)
 
 
 def summarize_velocity(
