@@ -71,7 +71,10 @@ def test_win_rates_by_group_and_whole():
     ax = plot.win_rates(p, by="team", period="2024-Q2")
     render(ax)
     unit = sm.win_rate(p, by="team", period="2024-Q2")
-    assert [bar.get_height() for bar in ax.patches[:3]] == pytest.approx(list(unit.values()))
+    heights = [bar.get_height() for bar in ax.patches[:3]]
+    assert heights == pytest.approx(sorted(unit.values(), reverse=True))  # highest first
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert [unit[name] for name in names] == pytest.approx(heights)
     assert "2024-Q2" in ax.get_title()
     whole = plot.win_rates(p, by=None)
     assert len(whole.patches) == 2

@@ -270,9 +270,9 @@ def test_row_numbers_in_adapter_messages_say_what_they_count(tmp_path):
     multiline.write_text('id,stage,note,created\n1,Proposal,"two\nlines",2024-01-02\n'
                          '2,Proposal,x,someday\n')
     with pytest.raises(DataError, match=r"deal '2' \(row 1 of the data, line 4 of 'notes.csv'\): "
-                                        r"created: cannot read the date 'someday'"):
+                                        r"created must be an ISO date .*got 'someday'"):
         read_records(multiline)
-    with pytest.raises(DataError, match=r"deal '9' \(record 1\): createdate: cannot read"):
+    with pytest.raises(DataError, match=r"deal '9' \(record 1\): createdate must be an ISO"):
         read_hubspot([_deal("8", "contractsent", "default"),
                       _deal("9", "contractsent", "default", createdate="soon")])
 

@@ -42,22 +42,28 @@ from salesmetrics.metrics import (
 )
 
 if TYPE_CHECKING:
-    from salesmetrics import datasets, io, plot
+    from salesmetrics import datasets, io, plot, report
 
 __version__ = "0.1.0"
 
 
-_LAZY_SUBMODULES = ("datasets", "io", "plot")
+_LAZY_SUBMODULES = ("datasets", "io", "plot", "report")
 
 
 def __getattr__(name: str) -> Any:
-    """Load the submodules ``datasets``, ``io`` and ``plot`` on first use, keeping
-    ``import salesmetrics`` cheap."""
+    """Load the submodules ``datasets``, ``io``, ``plot`` and ``report`` on first use, keeping
+    ``import salesmetrics`` cheap (none of them imports matplotlib before it draws)."""
     if name in _LAZY_SUBMODULES:
         import importlib
 
         return importlib.import_module(f"salesmetrics.{name}")
     raise AttributeError(f"module 'salesmetrics' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names, the lazy submodules among them (for completion in a notebook)."""
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "DEFAULT_STAGES",
@@ -81,6 +87,7 @@ __all__ = [
     "outcome_shares",
     "pipeline_value",
     "plot",
+    "report",
     "sales_cycle_length",
     "sales_velocity",
     "stage_conversion",

@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from salesmetrics.domain.columns import is_missing_value
 from salesmetrics.domain.period import PeriodLike, as_period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import OPEN
-from salesmetrics.errors import check_option
+from salesmetrics.errors import OptionError, check_option
 from salesmetrics.metrics import (
     GroupedResult,
     funnel_counts,
@@ -26,7 +27,7 @@ from salesmetrics.metrics import (
     weighted_pipeline,
     win_rate,
 )
-from salesmetrics.metrics._options import Basis, By, Skipped, View
+from salesmetrics.metrics._options import Basis, By, CycleOutcome, Skipped, View
 
 __all__ = [
     "cycle_length_distribution",
@@ -54,6 +55,23 @@ def _money_label(p: Pipeline) -> str:
 
 def _title(text: str, period: PeriodLike | None) -> str:
     return text if period is None else f"{text} — {as_period(period).label}"
+
+
+#: How a group of deals without a label (None) is named on an axis.
+MISSING_LABEL = "(none)"
+
+
+def _group_name(key: object) -> str:
+    """A group key as an axis label: fields joined by " / ", a missing label as "(none)"."""
+    if isinstance(key, tuple):
+        return " / ".join(_group_name(k) for k in key)
+    return MISSING_LABEL if is_missing_value(key) else str(key)
+
+
+def _empty(ax: Any, text: str) -> None:
+    """Say ``text`` in the middle of an axes that has nothing to draw, with no value axis."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#444")
+    ax.set_yticks([])
 
 
 def funnel(
@@ -124,29 +142,41 @@ def pipeline_by_stage(
     names = list(p.open_stage_names)
     x = np.arange(len(names))
     ax = _axes(ax)
+    ax.set_title(_title("Open vs weighted pipeline by stage", period))
+    ax.set_xticks(x, names, rotation=20, ha="right")
+    in_window = p.open if period is None else p.open.closing_in(period)
+    if not len(in_window) or in_window.amount_missing.all():
+        # nothing to draw: say why, instead of an axis around 0 ("−0")
+        _empty(ax, "no open deals" if not len(in_window) else "no amounts on open deals")
+        return ax
     ax.bar(x - 0.2, [open_.get(n, 0.0) for n in names], 0.4, label="open", color=_GREY)
     ax.bar(x + 0.2, [weighted.get(n, 0.0) for n in names], 0.4, label="weighted", color=_BLUE)
-    ax.set_xticks(x, names, rotation=20, ha="right")
     ax.set_ylabel(f"pipeline {_money_label(p)}")
+    ax.set_ylim(bottom=0)
+    if max(open_.values(), default=0.0) <= 0:
+        ax.set_ylim(0, 1)  # open deals of amount 0: an axis from 0, never around it
     ax.yaxis.set_major_formatter(_thousands())
     ax.legend(frameon=False)
-    ax.set_title(_title("Open vs weighted pipeline by stage", period))
     return ax
 
 
 def win_rates(
     p: Pipeline,
     *,
-    by: By = "owner",
+    by: By = None,
     period: PeriodLike | None = None,
     view: View = "period",
+    top: int = 20,
     ax: Any = None,
     **options: Any,
 ) -> Any:
     """Unit and value win rate per group, side by side [fraction].
 
-    ``options`` go to `win_rate` (``open_deals``, ``no_decision``…). With
-    ``by=None``, one pair of bars for the whole pipeline.
+    ``by`` is the field(s) to group by, as in `win_rate`; without it (the default), one pair of
+    bars for the whole pipeline. Groups are sorted by unit win rate, highest first (groups
+    without a closed deal last); only the first ``top`` (default 20) are drawn, and the title
+    says how many were left out. ``options`` go to `win_rate` (``open_deals``,
+    ``no_decision``…).
 
     Examples
     --------
@@ -154,8 +184,12 @@ def win_rates(
     >>> from salesmetrics.datasets import sample_pipeline
     >>> ax = win_rates(sample_pipeline(), by="team")
     >>> [t.get_text() for t in ax.get_xticklabels()]
-    ['Enterprise', 'Mid-market', 'SMB']
+    ['SMB', 'Mid-market', 'Enterprise']
     """
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise OptionError(f"win_rates(): top must be a whole number of groups, 1 or more, "
+                          f"got {top!r}")
+
     def rates(basis: Basis) -> GroupedResult[float]:
         result = win_rate(p, by=by, period=period, view=view, basis=basis, **options)
         if isinstance(result, GroupedResult):
@@ -163,19 +197,29 @@ def win_rates(
         return GroupedResult((), ["all"], [result], name="win_rate")
 
     unit, value = rates("unit"), rates("value")
-    names = [" / ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in unit]
+    keys = list(unit)
+    unit_rates = np.array([unit[k] for k in keys], dtype=np.float64)
+    # highest unit win rate first, groups without a closed deal (nan) last, then by name
+    order = sorted(range(len(keys)), key=lambda i: (
+        np.isnan(unit_rates[i]), -np.nan_to_num(unit_rates[i]), _group_name(keys[i])))
+    left_out = max(len(keys) - top, 0)
+    shown = [keys[i] for i in order[:top]]
+    names = [_group_name(k) for k in shown]
     x = np.arange(len(names))
     ax = _axes(ax)
-    ax.bar(x - 0.2, list(unit.values()), 0.4, label="unit (deals)", color=_BLUE)
-    ax.bar(x + 0.2, list(value.values()), 0.4, label="value (amount)", color=_ORANGE)
+    ax.bar(x - 0.2, [unit[k] for k in shown], 0.4, label="unit (deals)", color=_BLUE)
+    ax.bar(x + 0.2, [value[k] for k in shown], 0.4, label="value (amount)", color=_ORANGE)
     ax.set_xticks(x, names, rotation=30 if len(names) > 4 else 0,
                   ha="right" if len(names) > 4 else "center")
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(_percent())
     ax.set_ylabel("win rate")
-    ax.legend(frameon=False)
-    group = ", ".join(unit.by) if unit.by else "pipeline"
-    ax.set_title(_title(f"Win rate by {group}", period))
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    title = f"Win rate by {', '.join(unit.by)}" if unit.by else "Win rate, whole pipeline"
+    if left_out:
+        title += (f"\ntop {top} of {len(keys):,} groups by unit win rate; "
+                  f"{left_out:,} left out")
+    ax.set_title(_title(title, period))
     return ax
 
 
@@ -228,7 +272,7 @@ def velocity_levers(
 def cycle_length_distribution(
     p: Pipeline,
     *,
-    outcome: str = "won",
+    outcome: CycleOutcome = "won",
     period: PeriodLike | None = None,
     view: View = "period",
     bins: int | str = "auto",

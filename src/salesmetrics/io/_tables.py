@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -12,9 +13,16 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics.domain.columns import is_missing_value, to_float_array, to_numpy
-from salesmetrics.domain.dates import to_date, to_date_array
-from salesmetrics.domain.stage import Stage
-from salesmetrics.errors import DataError, DataTypeError, OptionError, choices, where
+from salesmetrics.domain.dates import Formats, to_date_array
+from salesmetrics.domain.stage import Outcome, Stage
+from salesmetrics.errors import (
+    DataError,
+    DataTypeError,
+    OptionError,
+    SalesMetricsError,
+    choices,
+    where,
+)
 from salesmetrics.io.csv import read_columns_and_lines
 
 __all__ = [
@@ -26,11 +34,13 @@ __all__ = [
     "deal_ids",
     "first_present",
     "load_table",
+    "ordered_process",
     "own_probability",
     "parse_dates",
     "parse_flags",
     "parse_probability",
     "records_to_columns",
+    "stage_history",
     "subset",
     "text_of",
 ]
@@ -240,8 +250,16 @@ def own_probability(
     return np.where(np.isclose(probability, stage_default), np.nan, probability)
 
 
+def ordered_process(stages: Iterable[tuple[str, float, Outcome, float]]) -> tuple[Stage, ...]:
+    """The process from ``(name, probability, outcome, sort order)`` of each stage: ordered by
+    outcome, in the order of `Outcome` (open stages first, then won, lost and no decision),
+    then by sort order; stages that tie keep the order given."""
+    ordered = sorted(stages, key=lambda s: (s[2], s[3]))
+    return tuple(Stage(name, prob, outcome) for name, prob, outcome, _ in ordered)
+
+
 def date_column(
-    table: Table, names: Sequence[str], *, ids: Any, formats: Sequence[str] = (),
+    table: Table, names: Sequence[str], *, ids: Any, formats: Formats = None,
     timezone: dt.tzinfo | None = None, epoch_ms: bool = False, rows: Rows | None = None,
 ) -> npt.NDArray[np.datetime64]:
     """The first of the date columns ``names`` parsed by `parse_dates`; NaT if none."""
@@ -250,6 +268,25 @@ def date_column(
         return np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[D]")
     return parse_dates(table[name], field=name, ids=ids, formats=formats, timezone=timezone,
                        epoch_ms=epoch_ms, rows=rows)
+
+
+def stage_history(
+    source: object, *, what: str, loaded: npt.NDArray[np.str_], envelope: Sequence[str] = (),
+    formats: Formats = None, timezone: dt.tzinfo | None = None, epoch_ms: bool = False,
+    delimiter: str = ",", encoding: str = DEFAULT_ENCODING,
+) -> dict[str, Any]:
+    """A stage history given as a CSV path, records or columns ``id``, ``stage`` (as the deals
+    name their stages) and ``date``, one row per stage entered: the ``history=`` option of the
+    adapters whose CRM has no history object of its own. Rows of deals that were not loaded
+    (``loaded``: the ids of those that were) are left out, as for the deals themselves."""
+    table, rows = load_table(source, what=what, envelope=envelope, delimiter=delimiter,
+                             encoding=encoding)
+    ids = deal_ids(column(table, "id", what=what), field="id", what=what, rows=rows)
+    stage = column(table, "stage", what=what)
+    dates = parse_dates(column(table, "date", what=what), field="history date", ids=ids,
+                        formats=formats, timezone=timezone, epoch_ms=epoch_ms, rows=rows)
+    keep = np.isin(ids, loaded)
+    return {"id": ids[keep], "stage": to_numpy(stage)[keep], "date": dates[keep]}
 
 
 def column(table: Table, name: str, *, what: str, required: bool = True) -> Any:
@@ -291,16 +328,20 @@ _DAY_MS = 86_400_000
 
 
 def parse_dates(
-    values: object, *, field: str, ids: Any = None, formats: Sequence[str] = (),
+    values: object, *, field: str, ids: Any = None, formats: Formats = None,
     timezone: dt.tzinfo | None = None, epoch_ms: bool = False, rows: Rows | None = None,
 ) -> npt.NDArray[np.datetime64]:
-    """Dates from ISO strings (with or without time and offset), ``datetime64``, date objects
-    or, failing those, the ``strptime`` formats given (e.g. ``"%m/%d/%Y"`` for a US-locale
-    Salesforce report export).
+    """Dates read by the library's one date parser (`salesmetrics.domain.dates.to_date_array`):
+    ISO strings (with or without time and offset), ``datetime64``, date objects and, with
+    ``formats`` (the checked ``date_formats=`` option), ``strptime`` formats such as
+    ``"%m/%d/%Y"`` for a US-locale Salesforce report export, or ``"dateutil"``.
 
     With ``epoch_ms`` (HubSpot's API and older exports), 12- and 13-digit numbers and digit
     strings are milliseconds since 1970-01-01 UTC (1973-03-03 to 2286-11-20), converted in one
     pass: never the ISO basic date that ``"1677110400000"`` also spells (1677-11-04).
+
+    Errors are the parser's, with the row named as ``rows`` names it (``record 9``, or the row
+    and line of a CSV file).
     """
     arr = to_numpy(values)
     if epoch_ms and len(arr):
@@ -312,19 +353,37 @@ def parse_dates(
             if rest.any():
                 out[rest] = parse_dates(
                     arr[rest], field=field, ids=None if ids is None else np.asarray(ids)[rest],
-                    formats=formats, timezone=timezone,
+                    formats=formats, timezone=timezone, epoch_ms=True,
                     rows=(rows or Rows(records=False)).take(rest),
                 )
             return out
     try:
-        return to_date_array(arr, field=field, timezone=timezone)
-    except (DataError, DataTypeError):
-        pass
-    out = np.empty(len(arr), dtype="datetime64[D]")
-    for row, value in enumerate(arr.tolist()):
-        day = _one_date(value, field, row, _deal(ids, row), formats, timezone, rows, epoch_ms)
-        out[row] = np.datetime64("NaT") if day is None else np.datetime64(day, "D")
-    return out
+        return to_date_array(arr, field=field, timezone=timezone, formats=formats)
+    except (DataError, DataTypeError) as error:
+        raise _renamed(error, ids, rows, epoch_ms, formats is None) from None
+
+
+_DATA_ROW = re.compile(r"row (\d+) of the data: ")
+
+
+def _renamed(
+    error: SalesMetricsError, ids: Any, rows: Rows | None, epoch_ms: bool, no_formats: bool
+) -> SalesMetricsError:
+    """The date parser's ``error`` with its ``row 9 of the data: `` prefix naming the deal and
+    the row as ``rows`` names row 9 of the table (its record, or its line in the file); with
+    ``epoch_ms``, saying that epoch milliseconds are read too; without ``date_formats``, for a
+    date in another form, how to read it."""
+    message = str(error)
+    found = _DATA_ROW.match(message)
+    if found:
+        row = int(found.group(1))
+        message = _where(rows, _deal(ids, row), row) + message[found.end():]
+    if epoch_ms:
+        message += " (epoch milliseconds, 12 or 13 digits, are read too)"
+    if no_formats and isinstance(error, DataError) and " must be an ISO date " in message:
+        message += ("; to read dates in another form, pass date_formats=['%m/%d/%Y'] (strptime "
+                    "formats) or date_formats='dateutil'")
+    return type(error)(message)
 
 
 def _epoch_days(
@@ -377,29 +436,6 @@ def _utc_offsets_ms(ms: npt.NDArray[np.int64], zone: dt.tzinfo) -> npt.NDArray[n
     for row in changing.tolist():
         out[row] = offset(int(ms[row]))
     return out
-
-
-def _one_date(
-    value: object, field: str, row: int, deal: object, formats: Sequence[str],
-    timezone: dt.tzinfo | None, rows: Rows | None, epoch_ms: bool,
-) -> dt.date | None:
-    text = value.strip() if isinstance(value, str) else value
-    if isinstance(text, str):
-        for fmt in formats:
-            try:
-                return to_date(dt.datetime.strptime(text, fmt), field=field, row=row,
-                               timezone=timezone)
-            except ValueError:
-                continue
-    try:
-        return to_date(value, field=field, deal_id=deal, row=row, timezone=timezone)
-    except (DataError, DataTypeError):
-        tried = ", ".join(repr(f) for f in formats) or "none given"
-        understood = "ISO dates, epoch milliseconds" if epoch_ms else "ISO dates"
-        raise DataError(
-            f"{_where(rows, deal, row)}{field}: cannot read the date {value!r}; {understood} "
-            f"and the date_formats given ({tried}) are understood"
-        ) from None
 
 
 _TRUE = ("1", "1.0", "true", "t", "yes", "y")

@@ -11,10 +11,16 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics.domain.columns import is_missing_value, to_numpy
-from salesmetrics.domain.dates import to_zone
+from salesmetrics.domain.dates import DateFormats, Formats, check_date_formats, to_zone
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome, Stage
-from salesmetrics.errors import DataError, DataTypeError, UnknownStageError, choices
+from salesmetrics.errors import (
+    DataError,
+    DataTypeError,
+    OptionError,
+    UnknownStageError,
+    choices,
+)
 from salesmetrics.io._tables import (
     DEFAULT_ENCODING,
     Rows,
@@ -23,10 +29,12 @@ from salesmetrics.io._tables import (
     deal_ids,
     first_present,
     load_table,
+    ordered_process,
     own_probability,
     parse_dates,
     parse_flags,
     parse_probability,
+    stage_history,
     subset,
     text_of,
 )
@@ -76,14 +84,17 @@ def _find(table: Table, key: str) -> str | None:
 
 def read_hubspot(
     deals: object,
+    stages: object = None,
     *,
-    pipelines: object = None,
     pipeline: str | None = None,
+    history: object = None,
     currency: str | None = None,
     timezone: str | dt.tzinfo | None = None,
-    date_formats: Sequence[str] = (),
     encoding: str = DEFAULT_ENCODING,
     delimiter: str = ",",
+    date_formats: DateFormats = None,
+    allow_close_before_created: bool = False,
+    pipelines: object = None,
 ) -> Pipeline:
     """Build a `Pipeline` from HubSpot deals.
 
@@ -92,23 +103,34 @@ def read_hubspot(
     deals
         The CRM API's deal objects (a list, or a response ``{"results": [...]}``; each object's
         ``properties`` are read), or a deals export (CSV path) with HubSpot's column headers.
-    pipelines
-        The pipelines API's response (``{"results": [pipeline, ...]}``), a list of pipelines or
-        one pipeline: each with ``id``, ``label`` and ``stages`` (``id``, ``label``,
-        ``displayOrder``, ``metadata.probability`` as a 0–1 string, ``metadata.isClosed``).
-        Default: HubSpot's default Sales Pipeline (`HUBSPOT_DEFAULT_PIPELINE`).
+    stages
+        The sales process: the pipelines API's response (``{"results": [pipeline, ...]}``), a
+        list of pipelines or one pipeline, each with ``id``, ``label`` and ``stages`` (``id``,
+        ``label``, ``displayOrder``, ``metadata.probability`` as a 0–1 string,
+        ``metadata.isClosed``); or a sequence of `Stage` named as the deals' ``dealstage``
+        values. Default: HubSpot's default Sales Pipeline (`HUBSPOT_DEFAULT_PIPELINE`).
     pipeline
         Id or label of the pipeline to read, when the deals span several. A deal without a
         ``pipeline`` is in HubSpot's ``default`` pipeline, as in HubSpot.
+    history
+        More stage history than the ``hs_date_entered_*`` properties hold: a CSV path, records
+        or columns ``id`` (the deal's), ``stage`` (a stage id or label) and ``date`` (ISO or
+        epoch milliseconds), one row per stage entered. Rows of deals not loaded are left out.
     currency
         ISO code of the amounts; by default ``deal_currency_code`` (one currency only) or none.
     timezone
         Time zone whose calendar dates the timestamps become (default UTC, HubSpot's).
-    date_formats
-        ``strptime`` formats for dates that are neither ISO nor epoch milliseconds.
     encoding, delimiter
         Of a deals export (default UTF-8, with or without a byte-order mark, and ``","``). A
         file in another encoding is a `DataError` naming the file and line.
+    date_formats
+        How to read dates that are neither ISO nor epoch milliseconds: ``strptime`` formats
+        tried in order, or ``"dateutil"``; as in `Pipeline.from_columns`.
+    allow_close_before_created
+        Load deals closed before they were created instead of raising; cycle metrics leave them
+        out and say how many. As in `Pipeline.from_columns`.
+    pipelines
+        The former name of ``stages`` (the pipeline definitions), still accepted.
 
     Returns
     -------
@@ -130,7 +152,6 @@ def read_hubspot(
     all, is an error (never silently lost). Dates are ISO timestamps or epoch milliseconds
     (``"1677110400000"``, what the API sends), in every date property including
     ``hs_date_entered_*``. A deal without an id is an error. Other properties are ignored.
-    Deals closed before they were created load; cycle metrics leave them out and say how many.
 
     Examples
     --------
@@ -147,13 +168,21 @@ def read_hubspot(
     """
     what = "read_hubspot()"
     zone = to_zone(timezone)
+    formats = check_date_formats(date_formats)
+    if pipelines is not None:
+        if stages is not None:
+            raise OptionError(f"{what}: give the pipeline definitions once, as stages=... "
+                              "(pipelines= is its former name)")
+        stages = pipelines
     table, rows = load_table(deals, what=what, envelope=("results",), merge=("properties",),
                              drop=("associations",), encoding=encoding, delimiter=delimiter)
     stage_col = _find(table, "stage")
     if _find(table, "id") is None or stage_col is None:
         raise DataError(f"{what}: deals need an id and a dealstage; columns are "
                         f"{choices(sorted(table)[:40])}")
-    definition, keep = _choose(_pipelines(pipelines), table, pipeline)
+    given = _given_stages(stages)
+    definitions = [_definition(given)] if given else _pipelines(stages)
+    definition, keep = _choose(definitions, table, pipeline)
     if keep is not None:
         table, rows = subset(table, keep), rows.take(keep)
     ids = _ids(table, rows, what)
@@ -167,10 +196,10 @@ def read_hubspot(
                 parse_probability(table[name], scale="fraction", field=name, ids=ids, rows=rows))
 
     forecast, stage_prob = probability("forecast_probability"), probability("stage_probability")
-    process = _stages(definition, stage, stage_prob)
+    process = given or _stages(definition, stage, stage_prob)
 
     def dates(key: str) -> Any:
-        return date_column(table, _ALIASES[key], ids=ids, formats=date_formats, timezone=zone,
+        return date_column(table, _ALIASES[key], ids=ids, formats=formats, timezone=zone,
                            epoch_ms=True, rows=rows)
 
     data: dict[str, Any] = {
@@ -193,17 +222,39 @@ def read_hubspot(
     if currency_col and currency is None:
         data["currency"] = table[currency_col]
         columns["currency"] = "currency"
-    history = _history(table, ids, by_key, str(definition.get("label", "")), date_formats, zone,
-                       rows)
+    events = _history(table, ids, by_key, str(definition.get("label", "")), formats, zone,
+                      rows)
+    if history is not None:
+        given_events = stage_history(
+            history, what="read_hubspot(history=...)", loaded=ids, envelope=("results",),
+            formats=formats, timezone=zone, epoch_ms=True, delimiter=delimiter,
+            encoding=encoding)
+        given_events["stage"] = _stage_names(given_events["stage"], by_key)
+        events = given_events if events is None else {
+            key: [*events[key], *given_events[key].tolist()] for key in events}
     try:
         return Pipeline.from_columns(
-            data, process, columns=columns, currency=currency, history=history, timezone=zone,
-            allow_close_before_created=True,
+            data, process, columns=columns, currency=currency, history=events, timezone=zone,
+            date_formats=formats, allow_close_before_created=allow_close_before_created,
         )
     except UnknownStageError as error:
         raise UnknownStageError(
-            f"{error}; pass pipelines=... with the pipelines API's stage definitions"
+            f"{error}; pass stages=... with the pipelines API's stage definitions"
         ) from None
+
+
+def _given_stages(stages: object) -> tuple[Stage, ...] | None:
+    """``stages`` as the process itself, when it is a sequence of `Stage`."""
+    if isinstance(stages, Sequence) and stages and all(isinstance(s, Stage) for s in stages):
+        return tuple(s for s in stages if isinstance(s, Stage))
+    return None
+
+
+def _definition(stages: tuple[Stage, ...]) -> Mapping[str, Any]:
+    """One pipeline whose stages are the `Stage` objects given, named (id and label) as they
+    are."""
+    return {"id": "default", "label": "", "stages": [
+        {"id": s.name, "label": s.name, "displayOrder": k} for k, s in enumerate(stages)]}
 
 
 def _pipelines(pipelines: object) -> list[Mapping[str, Any]]:
@@ -218,8 +269,8 @@ def _pipelines(pipelines: object) -> list[Mapping[str, Any]]:
         isinstance(p, Mapping) and "stages" in p for p in pipelines
     ) or not pipelines:
         raise DataTypeError(
-            "read_hubspot(): pipelines must be the pipelines API response, a list of pipelines "
-            "or one pipeline, each with 'id', 'label' and 'stages'"
+            "read_hubspot(): stages must be the pipelines API response, a list of pipelines "
+            "or one pipeline, each with 'id', 'label' and 'stages', or a sequence of Stage"
         )
     return list(pipelines)
 
@@ -341,9 +392,7 @@ def _stages(
         outcome = Outcome.WON if closed and prob == 1.0 else Outcome.LOST if closed \
             else Outcome.OPEN
         rows.append((label, float(prob), outcome, float(spec.get("displayOrder", order))))
-    rank = {Outcome.OPEN: 0, Outcome.WON: 1, Outcome.LOST: 2, Outcome.NO_DECISION: 3}
-    rows.sort(key=lambda r: (rank[r[2]], r[3]))
-    return tuple(Stage(name, prob, outcome) for name, prob, outcome, _ in rows)
+    return ordered_process(rows)
 
 
 def _deals_probability(
@@ -361,7 +410,7 @@ def _deals_probability(
 
 
 def _history(
-    table: Table, ids: Any, by_key: dict[str, str], pipeline_label: str, formats: Sequence[str],
+    table: Table, ids: Any, by_key: dict[str, str], pipeline_label: str, formats: Formats,
     zone: dt.tzinfo | None, rows: Rows,
 ) -> dict[str, Any] | None:
     """Stage-entry dates: API properties ``hs_date_entered_<stage id>``, or export columns

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics.domain.columns import is_missing_value, to_numpy
-from salesmetrics.domain.dates import to_zone
+from salesmetrics.domain.dates import DateFormats, check_date_formats, to_zone
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome, Stage
 from salesmetrics.errors import DataError, choices
@@ -24,6 +24,7 @@ from salesmetrics.io._tables import (
     load_table,
     parse_flags,
     parse_probability,
+    stage_history,
     subset,
     text_of,
 )
@@ -59,14 +60,16 @@ def _find(table: Table, key: str) -> str | None:
 
 def read_pipedrive(
     deals: object,
-    *,
     stages: object,
+    *,
     pipeline: int | str | None = None,
+    history: object = None,
     currency: str | None = None,
     timezone: str | dt.tzinfo | None = None,
-    date_formats: Sequence[str] = (),
     encoding: str = DEFAULT_ENCODING,
     delimiter: str = ",",
+    date_formats: DateFormats = None,
+    allow_close_before_created: bool = False,
 ) -> Pipeline:
     """Build a `Pipeline` from Pipedrive deals.
 
@@ -87,16 +90,24 @@ def read_pipedrive(
         its stages (each Pipedrive pipeline has its own, often with the same names). With
         it, a deal without a ``pipeline_id`` is an error. Without it, the deals' one pipeline
         (from ``pipeline_id``, else from their stages) gives the stages.
+    history
+        Stage history (e.g. from the deals' ``/flow`` updates): a CSV path, records or columns
+        ``id`` (the deal's), ``stage`` (a stage id or name) and ``date``, one row per stage
+        entered. Rows of deals not loaded are left out.
     currency
         ISO code of the amounts; by default the deals' ``currency`` (one only) or none.
     timezone
         Time zone whose calendar dates the timestamps become (default UTC, Pipedrive's).
-    date_formats
-        ``strptime`` formats for dates that are not ISO.
     encoding, delimiter
         Of the CSV files given (default UTF-8, with or without a byte-order mark, and ``","``;
         Pipedrive exports in a European locale may use ``";"``). A file in another encoding
         is a `DataError` naming the file and line.
+    date_formats
+        How to read dates that are not ISO: ``strptime`` formats tried in order, or
+        ``"dateutil"``; as in `Pipeline.from_columns`.
+    allow_close_before_created
+        Load deals closed before they were created instead of raising; cycle metrics leave them
+        out and say how many. As in `Pipeline.from_columns`.
 
     Returns
     -------
@@ -132,6 +143,7 @@ def read_pipedrive(
     """
     what = "read_pipedrive()"
     zone = to_zone(timezone)
+    formats = check_date_formats(date_formats)
     options = {"encoding": encoding, "delimiter": delimiter}
     table, rows = load_table(deals, what=what, envelope=("data",), **options)
     for key in ("id", "stage", "status"):
@@ -161,7 +173,7 @@ def read_pipedrive(
     n = len(ids)
 
     def dates(key: str) -> Any:
-        return date_column(table, _ALIASES[key], ids=ids, formats=date_formats, timezone=zone,
+        return date_column(table, _ALIASES[key], ids=ids, formats=formats, timezone=zone,
                            rows=rows)
 
     won_time, lost_time, close_time = dates("won_time"), dates("lost_time"), dates("close_time")
@@ -193,13 +205,23 @@ def read_pipedrive(
     changed = dates("stage_change")
     entered = np.where(np.isnat(changed), created, changed)
     closed = (status != "open") & ~np.isnat(entered)
-    history = {"id": ids[closed], "stage": stage_name[closed], "date": entered[closed]}
+    events: dict[str, Any] = {"id": ids[closed], "stage": stage_name[closed],
+                              "date": entered[closed]}
+    if history is not None:
+        given = stage_history(history, what="read_pipedrive(history=...)", loaded=ids,
+                              envelope=("data",), formats=formats, timezone=zone,
+                              delimiter=delimiter, encoding=encoding)
+        given["stage"] = _stage_names(given["stage"], keys)
+        events = {key: np.concatenate([np.asarray(events[key], dtype=object),
+                                       np.asarray(given[key], dtype=object)])
+                  for key in events}
+        events["date"] = events["date"].astype("datetime64[D]")
     process = (*open_stages, Stage(WON_STAGE, 1.0, Outcome.WON),
                Stage(LOST_STAGE, 0.0, Outcome.LOST))
     return Pipeline.from_columns(
         data, process, columns=columns, currency=currency,
-        history=history if closed.any() else None, timezone=zone,
-        allow_close_before_created=True,
+        history=events if len(events["id"]) else None, timezone=zone,
+        date_formats=formats, allow_close_before_created=allow_close_before_created,
     )
 
 

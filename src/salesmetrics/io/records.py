@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from salesmetrics.domain.columns import to_numpy
-from salesmetrics.domain.dates import to_zone
+from salesmetrics.domain.dates import DateFormats, check_date_formats, to_zone
 from salesmetrics.domain.pipeline import DEAL_ATTRIBUTES, Pipeline
 from salesmetrics.domain.stage import DEFAULT_STAGES, Stage
 from salesmetrics.errors import check_option
@@ -27,14 +27,14 @@ def read_records(
     *,
     columns: Mapping[str, str] | None = None,
     probability_scale: str = "fraction",
-    date_formats: Sequence[str] = (),
     envelope: Sequence[str] = ("records", "results", "data", "items"),
-    delimiter: str = ",",
-    encoding: str = DEFAULT_ENCODING,
     history: object = None,
     history_columns: Mapping[str, str] | None = None,
     currency: str | None = None,
     timezone: str | dt.tzinfo | None = None,
+    encoding: str = DEFAULT_ENCODING,
+    delimiter: str = ",",
+    date_formats: DateFormats = None,
     allow_close_before_created: bool = False,
 ) -> Pipeline:
     """Build a `Pipeline` from any CRM's deals, with a column mapping.
@@ -53,22 +53,24 @@ def read_records(
     probability_scale
         ``"fraction"`` (0–1, the default; HubSpot) or ``"percent"`` (0–100; Salesforce,
         Pipedrive, most exports). A value outside the scale is an error that names it.
-    date_formats
-        ``strptime`` formats tried for dates that are not ISO or epoch milliseconds, e.g.
-        ``("%m/%d/%Y", "%d.%m.%Y")``.
     envelope
         Keys under which an API response holds its records.
-    delimiter
-        Field separator of a CSV export (``";"`` in many European locales).
-    encoding
-        Encoding of a CSV export (default UTF-8, with or without a byte-order mark; e.g.
-        ``"cp1252"`` for a Windows export). A file in another encoding is a `DataError` naming
-        the file and line.
     history, history_columns
         Stage history (``id``, ``stage``, ``date``) as a CSV path, records or columns, with
         its own column mapping.
-    currency, timezone, allow_close_before_created
-        As in `from_columns`.
+    currency, timezone
+        As in `Pipeline.from_columns`.
+    encoding, delimiter
+        Of a CSV export (default UTF-8, with or without a byte-order mark, and ``","``; e.g.
+        ``encoding="cp1252", delimiter=";"`` for a Windows export in a European locale). A file
+        in another encoding is a `DataError` naming the file and line.
+    date_formats
+        How to read dates that are neither ISO nor epoch milliseconds: ``strptime`` formats
+        tried in order, e.g. ``["%m/%d/%Y", "%d.%m.%Y"]``, or ``"dateutil"``; as in
+        `Pipeline.from_columns`.
+    allow_close_before_created
+        As in `Pipeline.from_columns`: load deals closed before they were created (cycle
+        metrics leave them out and say how many) instead of raising.
 
     Examples
     --------
@@ -85,6 +87,7 @@ def read_records(
     """
     check_option("read_records", "probability_scale", probability_scale, ("percent", "fraction"))
     zone = to_zone(timezone)
+    formats = check_date_formats(date_formats)
     options = {"delimiter": delimiter, "encoding": encoding}
     table, rows = load_table(source, what="read_records()", envelope=envelope, **options)
     mapping = {k: k for k in DEAL_ATTRIBUTES if k in table} | dict(columns or {})
@@ -99,7 +102,7 @@ def read_records(
             values = parse_probability(values, scale=probability_scale, field=name, ids=ids,
                                        rows=rows)
         elif attribute in ("created", "close_date"):
-            values = parse_dates(values, field=name, ids=ids, formats=date_formats,
+            values = parse_dates(values, field=name, ids=ids, formats=formats,
                                  timezone=zone, epoch_ms=True, rows=rows)
         data[attribute] = values
     missing = [a for a, v in data.items() if v is None]
@@ -113,11 +116,11 @@ def read_records(
         events = {key: hist.get(name, []) for key, name in names.items()}
         if names["date"] in hist:
             events["date"] = parse_dates(hist[names["date"]], field="history date",
-                                         formats=date_formats, timezone=zone, epoch_ms=True,
+                                         formats=formats, timezone=zone, epoch_ms=True,
                                          rows=hist_rows)
     return Pipeline.from_columns(
         data, stages,
         columns={a: a for a in data} | {a: mapping[a] for a in missing},
-        currency=currency, history=events, timezone=zone,
+        currency=currency, history=events, timezone=zone, date_formats=formats,
         allow_close_before_created=allow_close_before_created,
     )

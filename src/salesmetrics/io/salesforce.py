@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics.domain.columns import is_missing_value, to_float_array, to_numpy
-from salesmetrics.domain.dates import to_zone
+from salesmetrics.domain.dates import DateFormats, Formats, check_date_formats, to_zone
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome, Stage
 from salesmetrics.errors import DataError, DataTypeError
@@ -23,6 +23,7 @@ from salesmetrics.io._tables import (
     deal_ids,
     first_present,
     load_table,
+    ordered_process,
     own_probability,
     parse_dates,
     parse_flags,
@@ -46,14 +47,15 @@ FIELDS = {
 
 def read_salesforce(
     opportunities: object,
-    *,
     stages: object = None,
+    *,
     history: object = None,
     currency: str | None = None,
     timezone: str | dt.tzinfo | None = None,
-    date_formats: Sequence[str] = (),
     encoding: str = DEFAULT_ENCODING,
     delimiter: str = ",",
+    date_formats: DateFormats = None,
+    allow_close_before_created: bool = False,
 ) -> Pipeline:
     """Build a `Pipeline` from Salesforce opportunities.
 
@@ -80,12 +82,17 @@ def read_salesforce(
         currency only, convert first) or none.
     timezone
         Time zone whose calendar dates ``CreatedDate`` timestamps become (default UTC, the API's).
-    date_formats
-        ``strptime`` formats for dates that are not ISO, e.g. ``("%m/%d/%Y",)`` for a US report.
     encoding, delimiter
         Of the CSV files given (default UTF-8, with or without a byte-order mark, and ``","``;
         e.g. ``encoding="cp1252", delimiter=";"`` for a report exported in a European locale).
         A file in another encoding is a `DataError` naming the file and line.
+    date_formats
+        How to read dates that are not ISO: ``strptime`` formats tried in order, e.g.
+        ``["%m/%d/%Y"]`` for a US report, or ``"dateutil"``; as in `Pipeline.from_columns`.
+    allow_close_before_created
+        Load opportunities closed before they were created (demo and sandbox orgs hold such
+        deals) instead of raising; cycle metrics leave them out and say how many. As in
+        `Pipeline.from_columns`.
 
     Returns
     -------
@@ -103,9 +110,9 @@ def read_salesforce(
     (``ExpectedRevenue``, which is Amount × Probability, fiscal fields, custom ``__c`` fields)
     is ignored.
 
-    Real orgs break rules: demo and sandbox orgs hold deals created after their close date. Such
-    deals load (``allow_close_before_created``); cycle-length metrics leave them out and say how
-    many (`DataQualityWarning`).
+    Real orgs break rules: demo and sandbox orgs hold deals created after their close date. The
+    error that names the first such deal says to pass ``allow_close_before_created=True``; they
+    then load, and cycle-length metrics leave them out and say how many (`DataQualityWarning`).
 
     Examples
     --------
@@ -125,6 +132,7 @@ def read_salesforce(
     """
     what = "read_salesforce()"
     zone = to_zone(timezone)
+    formats = check_date_formats(date_formats)
     options = {"encoding": encoding, "delimiter": delimiter}
     table, rows = load_table(opportunities, what=what, envelope=_ENVELOPE, drop=_DROP, **options)
     for name in ("Id", "StageName"):
@@ -142,7 +150,7 @@ def read_salesforce(
     own = own_probability(probability, stage_names, process)
 
     def dates(name: str) -> Any:
-        return date_column(table, (name,), ids=ids, formats=date_formats, timezone=zone,
+        return date_column(table, (name,), ids=ids, formats=formats, timezone=zone,
                            rows=rows)
 
     data: dict[str, Any] = {
@@ -168,10 +176,10 @@ def read_salesforce(
             columns[field] = field
     events = None
     if history is not None:
-        events = _history(history, set(ids.tolist()), date_formats, zone, options)
+        events = _history(history, set(ids.tolist()), formats, zone, options)
     return Pipeline.from_columns(
         data, process, columns=columns, currency=currency, history=events, timezone=zone,
-        allow_close_before_created=True,
+        date_formats=formats, allow_close_before_created=allow_close_before_created,
     )
 
 
@@ -215,6 +223,8 @@ def _sort_order(
         pass
     for name, value in zip(np.asarray(names).tolist(), to_numpy(values).tolist(), strict=True):
         try:
+            if isinstance(value, bool):
+                raise TypeError("a flag is no sort order")
             if not is_missing_value(value):
                 float(value)
         except (TypeError, ValueError):
@@ -264,14 +274,13 @@ def _infer_process(table: Table, probability: Any, ids: Any, rows: Rows) -> tupl
 
 
 def _ordered(rows: list[tuple[str, float, Outcome, float]]) -> tuple[Stage, ...]:
-    """Open stages in sort order, then won, then the other closed ones."""
-    rank = {Outcome.OPEN: 0, Outcome.WON: 1, Outcome.LOST: 2, Outcome.NO_DECISION: 3}
-    rows.sort(key=lambda r: (rank[r[2]], r[3], r[0]))
-    return tuple(Stage(name, prob, outcome) for name, prob, outcome, _ in rows)
+    """Open stages in sort order, then won, then the other closed ones; by name where the
+    sort orders tie."""
+    return ordered_process(sorted(rows, key=lambda r: r[0]))
 
 
 def _history(
-    history: object, loaded: set[str], formats: Sequence[str], zone: dt.tzinfo | None,
+    history: object, loaded: set[str], formats: Formats, zone: dt.tzinfo | None,
     options: Any,
 ) -> dict[str, Any]:
     what = "read_salesforce(history=...)"
