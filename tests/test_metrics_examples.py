@@ -232,7 +232,7 @@ def test_sums_stay_exact_beyond_float_precision():
     exact = sum(round(a * 100) for a in amounts)
     assert int(p.amount_minor.sum()) == exact
     assert not p.amounts_below_2_53
-    from salesmetrics.metrics._tallies import summarize_open
+    from salesmetrics.metrics._summarize import summarize_open
 
     summary = summarize_open(p, by="owner")
     assert int(summary.arrays["amount"].sum()) == exact

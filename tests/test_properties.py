@@ -9,11 +9,15 @@ from hypothesis import strategies as st
 from strategies import build, deal_rows
 
 import salesmetrics as sm
-from salesmetrics.metrics._tallies import summarize_open, summarize_outcomes
-from salesmetrics.metrics.conversion import summarize_reached
+from salesmetrics.metrics._summarize import (
+    summarize_open,
+    summarize_outcomes,
+    summarize_reached,
+    summarize_velocity,
+)
 from salesmetrics.metrics.cycle import finalize_cycle_length
 from salesmetrics.metrics.pipeline_totals import finalize_weighted
-from salesmetrics.metrics.velocity import finalize_velocity, summarize_velocity
+from salesmetrics.metrics.velocity import finalize_velocity
 from salesmetrics.metrics.win_rates import finalize_win_rate
 
 PERIOD = "2023-Q3"

@@ -20,8 +20,7 @@ import salesmetrics._kernels as kernels
 import salesmetrics.metrics._summary as summary_module
 from salesmetrics import Pipeline
 from salesmetrics.errors import AmountError, DataError, DataQualityWarning
-from salesmetrics.metrics._tallies import summarize_open, summarize_outcomes
-from salesmetrics.metrics.conversion import summarize_reached
+from salesmetrics.metrics._summarize import summarize_open, summarize_outcomes, summarize_reached
 from salesmetrics.metrics.cycle import finalize_cycle_length
 from salesmetrics.metrics.pipeline_totals import finalize_weighted
 from salesmetrics.metrics.win_rates import finalize_win_rate

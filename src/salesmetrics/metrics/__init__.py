@@ -1,16 +1,42 @@
-"""Metric functions, one module per family. Each takes a Pipeline and keyword-only options."""
+"""Metric functions, one module per family. Each takes a Pipeline and keyword-only options.
+
+The options' vocabulary (``Basis``, ``View``, ``CycleOutcome``…) is `salesmetrics.metrics.options`,
+re-exported here for type annotations.
+"""
 
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics.conversion import conversion_from_stage, funnel_counts, stage_conversion
 from salesmetrics.metrics.cycle import average_deal_size, sales_cycle_length
+from salesmetrics.metrics.options import (
+    Basis,
+    By,
+    CycleOutcome,
+    DealOutcome,
+    NoDecision,
+    OpenDeals,
+    Opportunities,
+    Skipped,
+    Statistic,
+    View,
+)
 from salesmetrics.metrics.pipeline_totals import pipeline_value, weighted_pipeline, won_revenue
 from salesmetrics.metrics.velocity import Velocity, sales_velocity, velocity_change
 from salesmetrics.metrics.win_rates import OutcomeShares, outcome_shares, win_rate
 
 __all__ = [
+    "Basis",
+    "By",
+    "CycleOutcome",
+    "DealOutcome",
     "GroupedResult",
+    "NoDecision",
+    "OpenDeals",
+    "Opportunities",
     "OutcomeShares",
+    "Skipped",
+    "Statistic",
     "Velocity",
+    "View",
     "average_deal_size",
     "conversion_from_stage",
     "funnel_counts",

@@ -29,43 +29,36 @@ from salesmetrics._kernels import (
     parallel_map,
     take,
 )
-from salesmetrics.domain.period import Period, PeriodLike
+from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import OPEN, WON
+from salesmetrics.domain.stage import LOST, NO_DECISION, OPEN, WON, Outcome
 from salesmetrics.errors import AmountError
-from salesmetrics.metrics._common import check_pipeline
 from salesmetrics.metrics._summary import (
     Grouping,
-    Summary,
-    check_view,
-    grouping,
-    make_summary,
-    normalize_by,
-    resolve_period,
     rows_of,
     window_mask,
 )
-from salesmetrics.metrics.options import By, View
 
 __all__ = [
     "MONEY_TOTALS",
     "N_OUTCOMES",
     "amount_error",
     "amounts_fit",
+    "reached_open_stages",
     "run_chunked",
-    "summarize_open",
-    "summarize_outcomes",
     "tally_in_play",
     "tally_open",
     "tally_outcomes",
     "tally_reached",
+    "tally_reached_next",
     "tally_velocity",
 ]
 
 IntArray = npt.NDArray[np.intp]
 #: Tally name → array whose first axis runs over groups (a `DayCounts` for ``cycle_hist``).
 Arrays = dict[str, Any]
-N_OUTCOMES = 4
+#: Columns of an outcome tally: one per `Outcome` (open, won, lost, no decision).
+N_OUTCOMES = len(Outcome)
 #: Tallies of minor units whose totals over the last axis a metric may add up (stages, outcomes,
 #: or classes of deals that reached a stage): they are checked against 2**63 - 1.
 MONEY_TOTALS = ("amount", "value")
@@ -77,9 +70,9 @@ def run_chunked(
     """``tally(p, g, *args, **kwargs)``, over row chunks on worker threads when ``p`` is large.
 
     Each chunk is a view of the pipeline's rows; the chunks' tallies are added up (histograms
-    padded to the widest). The result is remembered by the (immutable) pipeline, so that metrics
-    that share a tally (unit and value win rates, outcome shares…) pass over the deals once; its
-    arrays are read-only.
+    padded to the widest). The result is remembered by the pipeline (whose columns never
+    change), so that metrics that share a tally (unit and value win rates, outcome shares…) pass
+    over the deals once; its arrays are read-only.
 
     Sums of minor units are exact; one past 2**63 - 1 raises `AmountError` naming the group. The
     checks cost nothing while the pipeline's total amount is below 2**62 (`amounts_fit`).
@@ -284,12 +277,14 @@ def _tally_cycles(
 
 
 def tally_velocity(
-    p: Pipeline, g: Grouping, period: Period | None, opportunities: str, view: str = "period"
+    p: Pipeline, g: Grouping, period: Period | None, opportunities: str, view: str = "period",
+    *, stale_before: np.datetime64 | None = None,
 ) -> Arrays:
-    """The outcome tally of the deals in the window with their cycles (`tally_outcomes`),
-    plus ``opportunities``: the N of the velocity equation per group (every deal when there is
-    no period; else see `tally_in_play`)."""
-    out = tally_outcomes(p, g, period, view, cycles=True)
+    """The outcome tally of the deals in the window with their cycles (`tally_outcomes`, with
+    ``stale_before`` for the win rate's ``stale_after``), plus ``opportunities``: the N of the
+    velocity equation per group (every deal when there is no period; else see
+    `tally_in_play`)."""
+    out = tally_outcomes(p, g, period, view, stale_before=stale_before, cycles=True)
     if period is None:
         out["opportunities"] = group_count(g.keys, g.n, len(p))
     else:
@@ -342,8 +337,10 @@ def _stage_bits(n_open: int) -> npt.NDArray[np.int64]:
     return ((masks[None, :] >> np.arange(n_open)[:, None]) & 1).astype(np.int64)
 
 
-# Outcome classes of the reach tally: still open, won, closed without a win.
-_REACH_CLASS = np.array([0, 1, 2, 2], dtype=np.intp)
+# Outcome code → class of the reach tally: 0 still open, 1 won, 2 closed without a win.
+_REACH_CLASS = np.zeros(N_OUTCOMES, dtype=np.intp)
+_REACH_CLASS[WON] = 1
+_REACH_CLASS[[LOST, NO_DECISION]] = 2
 _MAX_MASK_CELLS = 1 << 22
 
 
@@ -392,42 +389,25 @@ def tally_reached(
     }
 
 
-def summarize_open(
-    p: Pipeline, *, by: By = None, period: PeriodLike | None = None,
-    function: str = "weighted_pipeline",
-) -> Summary:
-    """Open deals (expected to close in ``period``) by group × stage: the summary behind
-    `weighted_pipeline` and `pipeline_value`."""
-    check_pipeline(function, p)
-    g = grouping(p, normalize_by(function, by))
-    try:
-        arrays = run_chunked(p, g, tally_open, resolve_period(function, period))
-    except AmountError as error:
-        raise AmountError(f"{function}(): {error}") from None
-    context = (p.stage_names, p.minor_unit, p.currency)
-    return make_summary("open", g, arrays["count"].sum(axis=1), arrays, context)
+def tally_reached_next(p: Pipeline, g: Grouping, period: Period | None, view: str) -> Arrays:
+    """Deals in the window whose visited stages include both open stage *k* and *k + 1*, by
+    group × *k*: ``count`` and ``value`` [minor units]; ``deals`` per group.
 
-
-def summarize_outcomes(
-    p: Pipeline,
-    *,
-    by: By = None,
-    period: PeriodLike | None = None,
-    view: View = "period",
-    function: str,
-    stale_before: np.datetime64 | None = None,
-    cycles: bool = False,
-    histogram: bool = False,
-) -> Summary:
-    """Deals in the window by group × outcome: the summary behind win rates, won revenue, deal
-    size and cycle length (see `tally_outcomes`)."""
-    check_pipeline(function, p)
-    check_view(function, view)
-    g = grouping(p, normalize_by(function, by))
-    try:
-        arrays = run_chunked(p, g, tally_outcomes, resolve_period(function, period), view,
-                             stale_before=stale_before, cycles=cycles, histogram=histogram)
-    except AmountError as error:
-        raise AmountError(f"{function}(): {error}") from None
-    context = (p.minor_unit, p.currency, None if stale_before is None else str(stale_before))
-    return make_summary("outcomes", g, arrays["count"].sum(axis=1), arrays, context)
+    A deal's stages are a bitmask, so "both" is ``mask & (mask >> 1)``; one vectorized step per
+    stage (a handful), never per deal.
+    """
+    rows = rows_of(window_mask(p, period, view))
+    both = reached_open_stages(p, rows, "visited")
+    both = both & (both >> 1)
+    amount = take(p.amount_minor, rows)
+    keys = None if g.keys is None else take(g.keys, rows)
+    pairs = max(p.n_open_stages - 1, 0)
+    count = np.zeros((g.n, pairs), np.int64)
+    value = np.zeros((g.n, pairs), np.int64)
+    for k in range(pairs):
+        hit = ((both >> k) & 1).astype(bool)
+        hit_keys = None if keys is None else keys[hit]
+        count[:, k] = group_count(hit_keys, g.n, int(np.count_nonzero(hit)))
+        value[:, k] = group_sum(hit_keys, g.n, amount[hit], bounded=p.amounts_below_2_53)
+    return {"count": count, "value": value,
+            "deals": group_count(keys, g.n, len(both))}

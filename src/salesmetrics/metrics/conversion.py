@@ -10,14 +10,12 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics._kernels import group_count, group_sum, take
 from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import LOST
 from salesmetrics.errors import DataQualityWarning, check_option
 from salesmetrics.metrics._common import (
     amount_facts,
-    check_pipeline,
     check_zero_division,
     divide,
     plural,
@@ -26,27 +24,11 @@ from salesmetrics.metrics._common import (
     warn_zeroed_losses,
 )
 from salesmetrics.metrics._grouped import GroupedResult
-from salesmetrics.metrics._summary import (
-    Grouping,
-    Summary,
-    check_view,
-    grouping,
-    make_summary,
-    normalize_by,
-    resolve_period,
-    rows_of,
-    window_mask,
-)
-from salesmetrics.metrics._tallies import reached_open_stages, run_chunked, tally_reached
+from salesmetrics.metrics._summarize import summarize_reached, summarize_reached_next
+from salesmetrics.metrics._summary import Summary, resolve_period, window_mask
 from salesmetrics.metrics.options import Basis, By, Skipped, View
 
-__all__ = [
-    "conversion_from_stage",
-    "funnel_counts",
-    "stage_conversion",
-    "summarize_reached",
-    "tally_reached_next",
-]
+__all__ = ["conversion_from_stage", "funnel_counts", "stage_conversion"]
 
 StageRates = GroupedResult[float]
 Arrays = dict[str, npt.NDArray[Any]]
@@ -118,27 +100,6 @@ def _warn_value(function: str, p: Pipeline, summary: Summary, period: Period | N
     lost_valued = int(facts[0, LOST:].sum() - facts[1, LOST:].sum())
     warn_zeroed_losses(function, lost_valued, int(summary.arrays["value"][:, :, 2].sum()),
                        int(summary.arrays["won_value"].sum()), stacklevel=4)
-
-
-def summarize_reached(
-    p: Pipeline,
-    *,
-    skipped: Skipped = "implied",
-    period: PeriodLike | None = None,
-    view: View = "period",
-    by: By = None,
-    function: str = "conversion_from_stage",
-) -> Summary:
-    """Deals that reached each open stage, by group × stage × (open, won, closed not won)."""
-    check_pipeline(function, p)
-    check_option(function, "skipped", skipped, ("implied", "visited"))
-    g = grouping(p, normalize_by(function, by))
-    check_view(function, view)
-    chosen = resolve_period(function, period)
-    p.reached_mask()  # built once, before the chunks share it
-    arrays = run_chunked(p, g, tally_reached, chosen, view, skipped)
-    context = (p.open_stage_names, p.won_stage_name, p.minor_unit, skipped)
-    return make_summary("reached", g, arrays["deals"], arrays, context)
 
 
 def _per_stage(summary: Summary, table: npt.NDArray[np.float64], name: str,
@@ -435,37 +396,3 @@ def stage_conversion(
     won_from_last = by_class[:, -1:, 1]  # won deals that reached the last open stage
     rates = divide(np.concatenate([both, won_from_last], axis=1), reached, zero)
     return _per_stage(summary, rates, "stage_conversion", summary.context[0])
-
-
-def summarize_reached_next(
-    p: Pipeline, reached: Summary, period: Period | None, view: str
-) -> Summary:
-    """For ``skipped="visited"``: deals that entered both open stage *k* and *k + 1*, by group ×
-    *k*, with the groups of ``reached`` (the `summarize_reached` summary of the same call)."""
-    g = grouping(p, reached.by)
-    arrays = run_chunked(p, g, tally_reached_next, period, view)
-    return make_summary("reached_next", g, arrays["deals"], arrays, reached.context)
-
-
-def tally_reached_next(p: Pipeline, g: Grouping, period: Period | None, view: str) -> Arrays:
-    """Deals in the window whose visited stages include both open stage *k* and *k + 1*, by
-    group × *k*: ``count`` and ``value`` [minor units]; ``deals`` per group.
-
-    A deal's stages are a bitmask, so "both" is ``mask & (mask >> 1)``; one vectorized step per
-    stage (a handful), never per deal.
-    """
-    rows = rows_of(window_mask(p, period, view))
-    both = reached_open_stages(p, rows, "visited")
-    both = both & (both >> 1)
-    amount = take(p.amount_minor, rows)
-    keys = None if g.keys is None else take(g.keys, rows)
-    pairs = max(p.n_open_stages - 1, 0)
-    count = np.zeros((g.n, pairs), np.int64)
-    value = np.zeros((g.n, pairs), np.int64)
-    for k in range(pairs):
-        hit = ((both >> k) & 1).astype(bool)
-        hit_keys = None if keys is None else keys[hit]
-        count[:, k] = group_count(hit_keys, g.n, int(np.count_nonzero(hit)))
-        value[:, k] = group_sum(hit_keys, g.n, amount[hit], bounded=p.amounts_below_2_53)
-    return {"count": count, "value": value,
-            "deals": group_count(keys, g.n, len(both))}

@@ -13,8 +13,8 @@ from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataQualityWarning, OptionError, check_option
 from salesmetrics.metrics._common import divide, result
 from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics._summarize import summarize_outcomes
 from salesmetrics.metrics._summary import Summary
-from salesmetrics.metrics._tallies import summarize_outcomes
 from salesmetrics.metrics.options import By, CycleOutcome, View
 
 __all__ = ["average_deal_size", "finalize_cycle_length", "sales_cycle_length"]

@@ -14,8 +14,8 @@ from salesmetrics.domain.stage import OPEN, WON
 from salesmetrics.errors import DataError, DataTypeError, UnknownStageError, choices
 from salesmetrics.metrics._common import amount_facts, result, warn_missing_amounts
 from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics._summarize import summarize_open, summarize_outcomes
 from salesmetrics.metrics._summary import Summary, resolve_period
-from salesmetrics.metrics._tallies import summarize_open, summarize_outcomes
 from salesmetrics.metrics.options import By, View
 
 __all__ = ["finalize_weighted", "pipeline_value", "weighted_pipeline", "won_revenue"]

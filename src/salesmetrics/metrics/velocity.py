@@ -15,24 +15,16 @@ from salesmetrics._render import format_days, format_money, format_number, forma
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
-from salesmetrics.errors import DataQualityWarning, OptionError, check_option
+from salesmetrics.errors import DataQualityWarning, OptionError
 from salesmetrics.metrics._common import (
-    check_pipeline,
     check_zero_division,
     plural,
     result,
     warn_missing_amounts,
 )
 from salesmetrics.metrics._grouped import GroupedResult
-from salesmetrics.metrics._summary import (
-    Summary,
-    check_view,
-    grouping,
-    make_summary,
-    normalize_by,
-    resolve_period,
-)
-from salesmetrics.metrics._tallies import run_chunked, tally_velocity
+from salesmetrics.metrics._summarize import summarize_velocity
+from salesmetrics.metrics._summary import Summary
 from salesmetrics.metrics.options import By, Opportunities, View
 
 __all__ = ["Velocity", "sales_velocity", "velocity_change"]
@@ -86,23 +78,6 @@ class Velocity:
             ("Revenue per day", c["revenue_per_day"]),
         ]
         return html_table(None, rows)
-
-
-def summarize_velocity(
-    p: Pipeline, *, period: PeriodLike | None = None, by: By = None,
-    opportunities: Opportunities = "all", view: View = "period",
-) -> Summary:
-    """Deals closed (or created) in the period by group × outcome with their cycles, plus N per
-    group."""
-    check_pipeline("sales_velocity", p)
-    check_option("sales_velocity", "opportunities", opportunities,
-                 ("all", "created", "open", "closed"))
-    check_view("sales_velocity", view)
-    g = grouping(p, normalize_by("sales_velocity", by))
-    chosen = resolve_period("sales_velocity", period)
-    arrays = run_chunked(p, g, tally_velocity, chosen, opportunities, view)
-    present = arrays["count"].sum(axis=1) + arrays["opportunities"]
-    return make_summary("velocity", g, present, arrays, (p.minor_unit, p.currency, opportunities))
 
 
 @overload

@@ -22,8 +22,8 @@ from salesmetrics.metrics._common import (
     warn_zeroed_losses,
 )
 from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics._summarize import summarize_outcomes
 from salesmetrics.metrics._summary import Summary, as_of_date, resolve_period, window_mask
-from salesmetrics.metrics._tallies import summarize_outcomes
 from salesmetrics.metrics.options import Basis, By, NoDecision, OpenDeals, View
 
 __all__ = ["MAX_STALE_DAYS", "OutcomeShares", "finalize_win_rate", "outcome_shares", "win_rate"]

@@ -1,0 +1,161 @@
+"""Every summarize step of the metrics, together: pipeline in, mergeable `Summary` out.
+
+A metric is *summarize → merge → finalize*: the functions here check the arguments they share
+(the pipeline, ``by``, ``period``, ``view``), tally the selected deals with one vectorized pass
+(`salesmetrics.metrics._tallies`, in row chunks on threads for large pipelines), and return a
+`Summary` whose ``context`` holds what must agree for two summaries to add up. Summaries of parts
+of a pipeline add up (``a + b``) to the summary of the whole, with the keys in the whole's order;
+the metric modules hold the finalize steps.
+
+==========================  ====================================  =============================
+summary (``metric``)        behind                                tally
+==========================  ====================================  =============================
+``summarize_open``          weighted_pipeline, pipeline_value     `tally_open`
+``summarize_outcomes``      win_rate, outcome_shares,             `tally_outcomes`
+                            won_revenue, average_deal_size,
+                            sales_cycle_length
+``summarize_reached``       conversion_from_stage,                `tally_reached`
+                            stage_conversion, funnel_counts
+``summarize_reached_next``  stage_conversion (``"visited"``)      `tally_reached_next`
+``summarize_velocity``      sales_velocity                        `tally_velocity`
+==========================  ====================================  =============================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from salesmetrics.domain.period import Period, PeriodLike
+from salesmetrics.domain.pipeline import Pipeline
+from salesmetrics.errors import AmountError, check_option
+from salesmetrics.metrics._common import check_pipeline
+from salesmetrics.metrics._summary import (
+    Grouping,
+    Summary,
+    check_view,
+    grouping,
+    make_summary,
+    normalize_by,
+    resolve_period,
+)
+from salesmetrics.metrics._tallies import (
+    Arrays,
+    run_chunked,
+    tally_open,
+    tally_outcomes,
+    tally_reached,
+    tally_reached_next,
+    tally_velocity,
+)
+from salesmetrics.metrics.options import By, Opportunities, Skipped, View
+
+__all__ = [
+    "summarize_open",
+    "summarize_outcomes",
+    "summarize_reached",
+    "summarize_reached_next",
+    "summarize_velocity",
+]
+
+
+def _tally(function: str, p: Pipeline, g: Grouping, tally: Callable[..., Arrays], *args: Any,
+           **kwargs: Any) -> Arrays:
+    """`run_chunked`, with an `AmountError` that names the public metric."""
+    try:
+        return run_chunked(p, g, tally, *args, **kwargs)
+    except AmountError as error:
+        raise AmountError(f"{function}(): {error}") from None
+
+
+def summarize_open(
+    p: Pipeline, *, by: By = None, period: PeriodLike | None = None,
+    function: str = "weighted_pipeline",
+) -> Summary:
+    """Open deals (expected to close in ``period``) by group × stage: the summary behind
+    `weighted_pipeline` and `pipeline_value` (see `tally_open`)."""
+    check_pipeline(function, p)
+    g = grouping(p, normalize_by(function, by))
+    arrays = _tally(function, p, g, tally_open, resolve_period(function, period))
+    context = (p.stage_names, p.minor_unit, p.currency)
+    return make_summary("open", g, arrays["count"].sum(axis=1), arrays, context)
+
+
+def summarize_outcomes(
+    p: Pipeline,
+    *,
+    by: By = None,
+    period: PeriodLike | None = None,
+    view: View = "period",
+    function: str,
+    stale_before: np.datetime64 | None = None,
+    cycles: bool = False,
+    histogram: bool = False,
+) -> Summary:
+    """Deals in the window by group × outcome: the summary behind win rates, won revenue, deal
+    size and cycle length (see `tally_outcomes`)."""
+    check_pipeline(function, p)
+    check_view(function, view)
+    g = grouping(p, normalize_by(function, by))
+    arrays = _tally(function, p, g, tally_outcomes, resolve_period(function, period), view,
+                    stale_before=stale_before, cycles=cycles, histogram=histogram)
+    context = (p.minor_unit, p.currency, None if stale_before is None else str(stale_before))
+    return make_summary("outcomes", g, arrays["count"].sum(axis=1), arrays, context)
+
+
+def summarize_reached(
+    p: Pipeline,
+    *,
+    skipped: Skipped = "implied",
+    period: PeriodLike | None = None,
+    view: View = "period",
+    by: By = None,
+    function: str = "conversion_from_stage",
+) -> Summary:
+    """Deals that reached each open stage, by group × stage × (open, won, closed not won) (see
+    `tally_reached`)."""
+    check_pipeline(function, p)
+    check_option(function, "skipped", skipped, ("implied", "visited"))
+    g = grouping(p, normalize_by(function, by))
+    check_view(function, view)
+    chosen = resolve_period(function, period)
+    p.reached_mask()  # built once, before the chunks share it
+    arrays = _tally(function, p, g, tally_reached, chosen, view, skipped)
+    context = (p.open_stage_names, p.won_stage_name, p.minor_unit, skipped, p.currency)
+    return make_summary("reached", g, arrays["deals"], arrays, context)
+
+
+def summarize_reached_next(
+    p: Pipeline, reached: Summary, period: Period | None, view: str,
+    function: str = "stage_conversion",
+) -> Summary:
+    """For ``skipped="visited"``: deals that entered both open stage *k* and *k + 1*, by group ×
+    *k*, with the groups of ``reached`` (the `summarize_reached` summary of the same call)."""
+    g = grouping(p, reached.by)
+    p.reached_mask()  # built once, before the chunks share it
+    arrays = _tally(function, p, g, tally_reached_next, period, view)
+    return make_summary("reached_next", g, arrays["deals"], arrays, reached.context)
+
+
+def summarize_velocity(
+    p: Pipeline, *, period: PeriodLike | None = None, by: By = None,
+    opportunities: Opportunities = "all", view: View = "period",
+    stale_before: np.datetime64 | None = None,
+) -> Summary:
+    """Deals closed (or created) in the period by group × outcome with their cycles, plus N per
+    group (see `tally_velocity`); with ``stale_before``, the open deals created before that day
+    (the win rate W's ``stale_after``)."""
+    function = "sales_velocity"
+    check_pipeline(function, p)
+    check_option(function, "opportunities", opportunities, ("all", "created", "open", "closed"))
+    check_view(function, view)
+    g = grouping(p, normalize_by(function, by))
+    chosen = resolve_period(function, period)
+    arrays = _tally(function, p, g, tally_velocity, chosen, opportunities, view,
+                    stale_before=stale_before)
+    present = arrays["count"].sum(axis=1) + arrays["opportunities"]
+    context = (p.minor_unit, p.currency, opportunities,
+               None if stale_before is None else str(stale_before))
+    return make_summary("velocity", g, present, arrays, context)
