@@ -16,6 +16,7 @@ import pytest
 
 import salesmetrics as sm
 from salesmetrics import Deal, Pipeline, Stage
+from salesmetrics._render import NO_LABEL
 from salesmetrics.errors import DataError, DataQualityWarning, OptionError
 from salesmetrics.io import read_hubspot, read_pipedrive, read_records, read_salesforce
 
@@ -247,7 +248,7 @@ def test_a_missing_group_label_is_named_alike_in_plots():
     p = _many_owners(2)
     ax = sm.plot.win_rates(p, by="owner", ax=_ax())
     names = [t.get_text() for t in ax.get_xticklabels()]
-    assert sm.plot.MISSING_LABEL in names and "None" not in names
+    assert NO_LABEL in names and "None" not in names
 
 
 def test_pipeline_by_stage_without_amounts_says_so():
@@ -265,7 +266,7 @@ def test_pipeline_by_stage_without_amounts_says_so():
 
 
 def test_plot_options_are_the_metrics_typed_literals():
-    from salesmetrics.metrics import _options as options
+    from salesmetrics.metrics import options
 
     hints = typing.get_type_hints(sm.plot.cycle_length_distribution)
     metric = typing.get_type_hints(sm.sales_cycle_length)
@@ -291,8 +292,10 @@ def test_review_prints_money_rates_and_missing_labels_one_way():
         text = sm.report.pipeline_review(_review_pipeline(), by="owner")
         page = sm.report.pipeline_review_html(_review_pipeline(), by="owner")
     assert not re.search(r"\d[eE][+-]\d", text)  # no %g exponents
-    assert "3,667,472 EUR" in text  # money: thousands separators and the currency
+    assert "EUR 1,222,490" in text  # money: thousands separators and the currency
+    velocity = [line.split() for line in text.splitlines() if line.startswith("  (none)")]
+    assert velocity and all("EUR" in row for row in velocity[1:])  # by owner: money in EUR
     assert "None" not in text and "nan" not in text
     assert "(none)" in text and "(none)" in page
-    assert re.search(r"\b75\.0%", text)  # rates: percentages, one decimal
-    assert "percent" in text  # the precision is stated
+    assert re.search(r"\b75\.0 %", text)  # rates: percentages, one decimal
+    assert "Rates are percentages to 1 decimal" in text  # the precision is stated

@@ -57,7 +57,7 @@ def worked_example() -> Pipeline:
 # -- item 7: "reached" counts closed deals ---------------------------------------------------------
 def test_reached_counts_closed_deals_worked_example():
     rows = section(pipeline_review(worked_example()), "Conversion to win from each stage")
-    assert rows == [["Lead", "4", "2", "50.0%"], ["Demo", "3", "2", "66.7%"]]
+    assert rows == [["Lead", "4", "2", "50.0 %"], ["Demo", "3", "2", "66.7 %"]]
 
 
 def test_reached_times_rate_is_the_won_count_on_the_sample():
@@ -70,7 +70,7 @@ def test_reached_times_rate_is_the_won_count_on_the_sample():
         reached_n, won_n = int(reached.replace(",", "")), int(won_here.replace(",", ""))
         assert won_n == won  # implied rule: a won deal passed every open stage
         assert reached_n >= won_n
-        assert rate == f"{won_n / reached_n:.1%}"
+        assert rate == f"{won_n / reached_n:.1%}".replace("%", " %")
 
 
 # -- item 4: amounts that are missing are said, not shown as 0 ------------------------------------
@@ -90,13 +90,13 @@ def test_no_amounts_at_all_is_said_not_zero():
     assert rows["Discovery"] == ["no amounts", "no amounts"]
     assert rows["Total"] == ["no amounts", "no amounts"]
     assert rows["Meeting"] == ["0", "0"]  # no open deal there: a true 0
-    assert section(text, "Win rate")[0] == ["all", "50.0%", "no amounts"]
+    assert section(text, "Win rate")[0] == ["all", "50.0 %", "no amounts"]
     velocity = dict((row[0], row[1]) for row in section(text, "Sales velocity"))
     assert velocity["V average won deal"] == "no amounts"
     assert velocity["revenue per day"] == "no amounts"
     assert "2 of 2 open deals have no amount" in text
     page = pipeline_review_html(no_amounts())
-    assert "<td>no amounts</td>" in page
+    assert re.search(r"<td[^>]*>no amounts</td>", page)
     assert "2 of 2 open deals have no amount" in page
 
 
@@ -111,9 +111,9 @@ def test_open_deals_without_amount_are_counted():
         }, currency="EUR")
     text = pipeline_review(p)
     rows = {row[0]: row[1:] for row in section(text, "Open pipeline by stage")}
-    assert rows["Discovery"][0] == "100 EUR"  # one of its two deals has an amount
+    assert rows["Discovery"][0] == "EUR 100"  # one of its two deals has an amount
     assert rows["Proposal"] == ["no amounts", "no amounts"]
-    assert rows["Total"][0] == "100 EUR"
+    assert rows["Total"][0] == "EUR 100"
     assert "2 of 3 open deals have no amount" in text
     assert "2 of 3 open deals have no amount" in pipeline_review_html(p)
 

@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from salesmetrics.domain.columns import is_missing_value
+from salesmetrics._render import format_label
 from salesmetrics.domain.period import PeriodLike, as_period
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import OPEN
 from salesmetrics.errors import OptionError, check_option
 from salesmetrics.metrics import (
     GroupedResult,
@@ -27,7 +26,15 @@ from salesmetrics.metrics import (
     weighted_pipeline,
     win_rate,
 )
-from salesmetrics.metrics._options import Basis, By, CycleOutcome, Skipped, View
+from salesmetrics.metrics.options import (
+    CYCLE_OUTCOMES,
+    OUTCOME_CODES,
+    Basis,
+    By,
+    CycleOutcome,
+    Skipped,
+    View,
+)
 
 __all__ = [
     "cycle_length_distribution",
@@ -55,17 +62,6 @@ def _money_label(p: Pipeline) -> str:
 
 def _title(text: str, period: PeriodLike | None) -> str:
     return text if period is None else f"{text} — {as_period(period).label}"
-
-
-#: How a group of deals without a label (None) is named on an axis.
-MISSING_LABEL = "(none)"
-
-
-def _group_name(key: object) -> str:
-    """A group key as an axis label: fields joined by " / ", a missing label as "(none)"."""
-    if isinstance(key, tuple):
-        return " / ".join(_group_name(k) for k in key)
-    return MISSING_LABEL if is_missing_value(key) else str(key)
 
 
 def _empty(ax: Any, text: str) -> None:
@@ -126,6 +122,9 @@ def pipeline_by_stage(
     ax: Any = None,
 ) -> Any:
     """Open and weighted pipeline by open stage, side by side [currency].
+
+    Without an open deal that has an amount, the chart says so ("no amounts on open deals", or
+    "no open deals") instead of drawing an axis around 0.
 
     Examples
     --------
@@ -201,10 +200,10 @@ def win_rates(
     unit_rates = np.array([unit[k] for k in keys], dtype=np.float64)
     # highest unit win rate first, groups without a closed deal (nan) last, then by name
     order = sorted(range(len(keys)), key=lambda i: (
-        np.isnan(unit_rates[i]), -np.nan_to_num(unit_rates[i]), _group_name(keys[i])))
+        np.isnan(unit_rates[i]), -np.nan_to_num(unit_rates[i]), format_label(keys[i])))
     left_out = max(len(keys) - top, 0)
     shown = [keys[i] for i in order[:top]]
-    names = [_group_name(k) for k in shown]
+    names = [format_label(k) for k in shown]
     x = np.arange(len(names))
     ax = _axes(ax)
     ax.bar(x - 0.2, [unit[k] for k in shown], 0.4, label="unit (deals)", color=_BLUE)
@@ -291,10 +290,9 @@ def cycle_length_distribution(
     >>> [line.get_label() for line in ax.get_lines()][:2]
     ['mean 78 days', 'median 64 days']
     """
-    check_option("cycle_length_distribution", "outcome", outcome, ("won", "lost", "closed"))
+    check_option("cycle_length_distribution", "outcome", outcome, CYCLE_OUTCOMES)
     check_option("cycle_length_distribution", "view", view, ("period", "cohort"))
-    codes = p.outcome_codes
-    wanted = {"won": codes == 1, "lost": codes >= 2, "closed": codes != OPEN}[outcome]
+    wanted = np.isin(p.outcome_codes, OUTCOME_CODES[outcome])
     if period is not None:
         chosen = as_period(period)
         wanted = wanted & chosen.contains(p.close_date if view == "period" else p.created)

@@ -6,6 +6,11 @@ What would make a number misleading is said in the report, not hidden behind it:
 show as "no amounts" (never as 0), and every `DataQualityWarning` that the metrics raise becomes a
 line of its "Data quality" section instead of a warning printed at the user. Rendering leaves the
 caller's global state alone (matplotlib's backend, pyplot's figures, rcParams).
+
+Cells print as every result of the package prints (`salesmetrics._render`): money in whole
+units with thousands separators and the currency, rates as percentages with one decimal, days
+with one decimal, ``n/a`` where there is no value, ``(none)`` for the group of deals without a
+label; the report says so under its title.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import contextlib
 import datetime as dt
 import html
 import io
-import math
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -24,19 +28,29 @@ from typing import Any
 import attrs
 import numpy as np
 
+from salesmetrics._render import (
+    MISSING,
+    NO_LABEL,
+    format_days,
+    format_label,
+    format_money,
+    format_number,
+    format_rate,
+    html_table,
+    text_table,
+)
 from salesmetrics.domain.period import Period, PeriodLike, as_period
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import OPEN, WON
 from salesmetrics.errors import DataQualityWarning
 from salesmetrics.metrics import (
     conversion_from_stage,
+    funnel_counts,
     pipeline_value,
     sales_cycle_length,
     sales_velocity,
     weighted_pipeline,
     win_rate,
 )
-from salesmetrics.metrics.conversion import summarize_reached
 
 __all__ = ["pipeline_review", "pipeline_review_html"]
 
@@ -89,23 +103,36 @@ def _data_quality(found: list[str]) -> Iterator[None]:
                                    source=item.source)
 
 
+#: Decimals of the rates (percentages) and of the money (major units) in the review.
+RATE_DIGITS, MONEY_DIGITS = 1, 0
+
+
 def _money(value: float, currency: str | None) -> str:
-    if math.isnan(value):
-        return "–"
-    return f"{value:,.0f}" + (f" {currency}" if currency else "")
+    return format_money(value, currency, digits=MONEY_DIGITS)
 
 
 def _pct(value: float) -> str:
-    return "–" if math.isnan(value) else f"{value:.1%}"
+    return format_rate(value, RATE_DIGITS)
 
 
 def _days(value: float) -> str:
-    return "–" if math.isnan(value) else f"{value:.1f} d"
+    return format_days(value)
+
+
+def _count(value: int) -> str:
+    return format_number(int(value))
 
 
 def _title(p: Pipeline, period: Period | None) -> str:
-    text = f"Pipeline review — {period.label if period else 'all time'} — {len(p):,} deals"
+    text = f"Pipeline review — {period.label if period else 'all time'} — {_count(len(p))} deals"
     return text + (f", {p.currency}" if p.currency else "")
+
+
+def _legend(p: Pipeline) -> str:
+    """How the review prints its numbers (the precision of rates and money), under its title."""
+    money = f"whole {p.currency}" if p.currency else "whole units of the amounts"
+    return (f"Rates are percentages to {RATE_DIGITS} decimal; money in {money}; days to 1 "
+            f"decimal; {MISSING} where there is no value; {NO_LABEL} for deals without a label.")
 
 
 def review_sections(
@@ -129,12 +156,10 @@ def _open_pipeline(p: Pipeline, chosen: Period | None) -> Section:
     cur = p.currency
     open_by_stage = pipeline_value(p, by="stage", period=chosen)
     weighted_by_stage = weighted_pipeline(p, by="stage", period=chosen)
-    is_open = p.outcome_codes == OPEN
-    if chosen is not None:
-        is_open &= chosen.contains(p.close_date)
+    in_window = p.open if chosen is None else p.open.closing_in(chosen)
     n_stages = len(p.stages)
-    deals = np.bincount(p.stage_codes[is_open], minlength=n_stages)
-    missing = np.bincount(p.stage_codes[is_open & p.amount_missing], minlength=n_stages)
+    deals = np.bincount(in_window.stage_codes, minlength=n_stages)
+    missing = np.bincount(in_window.stage_codes[in_window.amount_missing], minlength=n_stages)
 
     def cells(n: int, n_missing: int, open_: float, weighted: float) -> tuple[str, str]:
         if n and n_missing == n:
@@ -147,8 +172,8 @@ def _open_pipeline(p: Pipeline, chosen: Period | None) -> Section:
     total, total_missing = int(deals.sum()), int(missing.sum())
     rows.append(("Total", *cells(total, total_missing, sum(open_by_stage.values()),
                                  sum(weighted_by_stage.values()))))
-    notes = (f"{total_missing:,} of {total:,} open deals have no amount and are not in these "
-             "totals",) if total_missing else ()
+    notes = (f"{_count(total_missing)} of {_count(total)} open deals have no amount and are not "
+             "in these totals",) if total_missing else ()
     return Section(
         "Open pipeline by stage" + (" (expected to close in the period)" if chosen else ""),
         ("stage", "open", "weighted"), tuple(rows), notes)
@@ -171,23 +196,23 @@ def _sections(p: Pipeline, chosen: Period | None, by: str | None) -> list[Sectio
     if by:
         unit = win_rate(p, period=chosen, by=by)
         value = win_rate(p, period=chosen, by=by, basis="value")
-        wr_rows += [(str(k), _pct(unit[k]), value_pct(value[k])) for k in unit]
+        wr_rows += [(format_label(k), _pct(unit[k]), value_pct(value[k])) for k in unit]
     sections.append(Section("Win rate (closed deals; no decision counts as lost)",
                             (by or "", "unit", "value"), tuple(wr_rows)))
 
     # Closed deals only, as the title says: open deals have reached stages but have no outcome.
     conv = conversion_from_stage(p, period=chosen)
-    counts = summarize_reached(p, period=chosen).arrays["count"][0]
-    won, closed = counts[:, WON], counts[:, WON:].sum(axis=1)
+    closed = funnel_counts(p.closed, period=chosen)
+    won = funnel_counts(p.won, period=chosen)
     sections.append(Section(
         "Conversion to win from each stage (closed deals that reached it)",
         ("stage", "reached", "won", "win rate"),
-        tuple((str(s), f"{int(closed[k]):,}", f"{int(won[k]):,}", _pct(conv[s]))
-              for k, s in enumerate(conv))))
+        tuple((str(s), _count(int(closed[s])), _count(int(won[s])), _pct(conv[s]))
+              for s in conv)))
 
     v = sales_velocity(p, period=chosen)
     sections.append(Section("Sales velocity = N × V × W ÷ L", ("lever", "value"), (
-        ("N opportunities", f"{v.opportunities:,}"),
+        ("N opportunities", _count(v.opportunities)),
         ("V average won deal", money(v.average_deal_value)),
         ("W win rate", _pct(v.win_rate)),
         ("L cycle (won)", _days(v.cycle_days)),
@@ -201,8 +226,8 @@ def _sections(p: Pipeline, chosen: Period | None, by: str | None) -> list[Sectio
     if by:
         per = sales_velocity(p, period=chosen, by=by)
         sections.append(Section(f"Velocity by {by}", (by, "N", "V", "W", "L", "per day"), tuple(
-            (str(k), f"{x.opportunities:,}", money(x.average_deal_value, None),
-             _pct(x.win_rate), _days(x.cycle_days), money(x.revenue_per_day, None))
+            (format_label(k), _count(x.opportunities), money(x.average_deal_value),
+             _pct(x.win_rate), _days(x.cycle_days), money(x.revenue_per_day))
             for k, x in per.items())))
     return sections
 
@@ -211,16 +236,7 @@ def _text_table(section: Section) -> list[str]:
     notes = [f"  - {note}" for note in section.notes]
     if not section.header:
         return [section.title, *notes]
-    table = [section.header, *section.rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(section.header))]
-
-    def line(cells: Sequence[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "  " + "  ".join([first, *rest])
-
-    return [section.title, line(section.header), "  " + "  ".join("-" * w for w in widths),
-            *(line(r) for r in section.rows), *notes]
+    return [section.title, *text_table(section.header, section.rows), *notes]
 
 
 def pipeline_review(
@@ -244,7 +260,7 @@ def pipeline_review(
     Pipeline review — 2024-Q2 — 2,000 deals, USD
     """
     chosen = None if period is None else as_period(period)
-    lines = [_title(p, chosen)]
+    lines = [_title(p, chosen), _legend(p)]
     for section in review_sections(p, period=chosen, by=by):
         lines += ["", *_text_table(section)]
     return "\n".join(lines)
@@ -255,8 +271,7 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#22
 max-width:1100px;margin:2em auto;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.1em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.4em 0}
-th,td{padding:.25em .8em;border-bottom:1px solid #ddd;text-align:right}
-th:first-child,td:first-child{text-align:left}
+th,td{padding:.25em .8em;border-bottom:1px solid #ddd}
 th{background:#f3f5f9}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:1em}
 .charts img{width:100%;border:1px solid #eee}
@@ -271,10 +286,7 @@ def _html_table(section: Section) -> str:
         items = "".join(f"<li>{html.escape(note)}</li>" for note in section.notes)
         return f"{title}<ul class='quality'>{items}</ul>"
     notes = "".join(f"<p class='note'>{html.escape(note)}</p>" for note in section.notes)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in section.header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-                   for row in section.rows)
-    return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
+    return f"{title}{html_table(section.header, section.rows)}{notes}"
 
 
 def _charts(p: Pipeline, period: Period | None, by: str | None) -> list[str]:
@@ -334,6 +346,7 @@ def pipeline_review_html(
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>{figures}{tables}"
+        f"<h1>{html.escape(title)}</h1><p class='note'>{html.escape(_legend(p))}</p>"
+        f"{figures}{tables}"
         f"<p class='note'>Made by salesmetrics on {made}.</p></body></html>"
     )
