@@ -14,6 +14,7 @@ the same finalize step serves one pipeline, a split one, or a distributed engine
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -191,22 +192,29 @@ class Summary:
 
     - ``metric``: which summarize step made it, e.g. ``"outcomes"``;
     - ``by``: the fields grouped by;
-    - ``keys``: group labels, one per row of every array (``(None,)`` when not grouped);
+    - ``keys``: group labels, one per row of every array (``(None,)`` when not grouped), in the
+      order of ``order``;
     - ``arrays``: tally name → array whose first axis runs over ``keys``: integer counts and sums
       [minor units, days], float only where noted; the cycle histogram ``cycle_hist`` is a sparse
       `DayCounts` [group, outcome] of whole days;
-    - ``context``: what must agree for two summaries to add up (stages, currency unit, options).
+    - ``context``: what must agree for two summaries to add up (stages, currency unit, options);
+    - ``order``: per field of ``by``, its labels in the pipeline's order (sorted labels with the
+      missing one last, a categorical's categories, the stages in process order); keys are
+      ordered by them, field by field, so that merged summaries list their keys as the whole
+      pipeline's summary does.
     """
 
-    __slots__ = ("arrays", "by", "context", "keys", "metric")
+    __slots__ = ("arrays", "by", "context", "keys", "metric", "order")
 
     def __init__(self, metric: str, by: tuple[str, ...], keys: tuple[Hashable, ...],
-                 arrays: Mapping[str, Any], context: tuple[Any, ...] = ()) -> None:
+                 arrays: Mapping[str, Any], context: tuple[Any, ...] = (),
+                 order: tuple[Any, ...] | None = None) -> None:
         self.metric = metric
         self.by = by
         self.keys = keys
         self.arrays = arrays
         self.context = context
+        self.order = _order_of_keys(by, keys) if order is None else order
 
     def __repr__(self) -> str:
         return (f"Summary({self.metric!r}, by={self.by!r}, {len(self.keys)} group(s), "
@@ -214,7 +222,8 @@ class Summary:
 
     def __add__(self, other: Summary) -> Summary:
         """The summary of both parts: groups matched by key, tallies added exactly (integer
-        sums past 2**63 - 1 raise `AmountError` instead of wrapping)."""
+        sums past 2**63 - 1 raise `AmountError` instead of wrapping), keys in the order of the
+        whole (see ``order``)."""
         if not isinstance(other, Summary):
             return NotImplemented
         if (self.metric, self.by, self.context) != (other.metric, other.by, other.context):
@@ -253,14 +262,16 @@ class Summary:
                     f"{error.total} minor units, past the largest exact total, 2**63 - 1 = "
                     f"{2**63 - 1}"
                 ) from None
-        order = np.array(sorted(range(len(keys)), key=lambda i: _sort_key(keys[i])),
-                         dtype=np.intp)
+        order = tuple(_merge_order(mine, theirs)
+                      for mine, theirs in zip(self.order, other.order, strict=True))
+        rows = _key_order(self.by, keys, order)
         return Summary(
             self.metric,
             self.by,
-            tuple(keys[i] for i in order),
-            {name: take_rows(a, order) for name, a in arrays.items()},
+            tuple(keys[i] for i in rows),
+            {name: take_rows(a, rows) for name, a in arrays.items()},
             self.context,
+            order,
         )
 
 
@@ -275,9 +286,71 @@ def take_rows(array: Any, rows: IntArray) -> Any:
     return array[rows]
 
 
-def _sort_key(key: Hashable) -> tuple[Any, ...]:
-    parts = key if isinstance(key, tuple) else (key,)
-    return tuple((p is None, type(p).__name__, p if p is not None else 0) for p in parts)
+def _sort_key(label: Hashable) -> tuple[Any, ...]:
+    """The order of labels that are not categorical: by value, the missing label (None) last."""
+    return (label is None, type(label).__name__, label if label is not None else 0)
+
+
+def _merge_order(mine: Any, theirs: Any) -> tuple[Hashable, ...]:
+    """One field's labels of both parts, in the order of the whole pipeline.
+
+    The same labels in the same order (a categorical's categories, the stages) stay as they are;
+    labels sorted in both parts (the order of labels that are not categorical) are sorted again;
+    otherwise ``theirs`` labels that ``mine`` lacks go after the label they follow in
+    ``theirs``, so that both parts' orders are kept and the result is deterministic.
+    """
+    left: tuple[Hashable, ...] = tuple(_labels_of(mine))
+    right: tuple[Hashable, ...] = tuple(_labels_of(theirs))
+    if left == right:
+        return left
+    if _sorted(left) and _sorted(right):
+        return tuple(sorted(set(left) | set(right), key=_sort_key))
+    merged = list(left)
+    known = set(left)
+    at = 0
+    for label in right:
+        if label in known:
+            at = merged.index(label) + 1
+        else:
+            merged.insert(at, label)
+            known.add(label)
+            at += 1
+    return tuple(merged)
+
+
+def _labels_of(labels: Any) -> list[Hashable]:
+    """A field's labels as a list (``order`` holds the pipeline's category arrays as they are)."""
+    return labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
+
+
+def _sorted(labels: tuple[Hashable, ...]) -> bool:
+    try:
+        keys = [_sort_key(label) for label in labels]
+        return all(a <= b for a, b in itertools.pairwise(keys))
+    except TypeError:
+        return False
+
+
+def _order_of_keys(by: tuple[str, ...], keys: tuple[Hashable, ...]
+                   ) -> tuple[tuple[Hashable, ...], ...]:
+    """``order`` of a summary made without one: each field's labels as its keys list them."""
+    if not by:
+        return ()
+    parts = [keys] if len(by) == 1 else list(zip(*keys, strict=True)) if keys else [()] * len(by)
+    return tuple(tuple(dict.fromkeys(part)) for part in parts)
+
+
+def _key_order(by: tuple[str, ...], keys: list[Hashable], order: tuple[Any, ...]) -> IntArray:
+    """Rows of ``keys`` sorted field by field by their labels' positions in ``order``."""
+    if not by:
+        return np.arange(len(keys), dtype=np.intp)
+    ranks = [{label: i for i, label in enumerate(labels)} for labels in order]
+    if len(by) == 1:
+        rank = [ranks[0][k] for k in keys]
+        return np.argsort(np.array(rank, dtype=np.intp), kind="stable").astype(np.intp)
+    columns = [np.array([r[k[i]] for k in keys], dtype=np.intp)  # type: ignore[index]
+               for i, r in enumerate(ranks)]
+    return np.lexsort(columns[::-1]).astype(np.intp)
 
 
 def make_summary(
@@ -289,9 +362,9 @@ def make_summary(
 ) -> Summary:
     """Keep the groups with ``present > 0`` and label them."""
     if not grouping.by:
-        return Summary(metric, (), (None,), dict(arrays), context)
+        return Summary(metric, (), (None,), dict(arrays), context, ())
     codes = np.flatnonzero(present)
     keys = grouping.decode(codes)
     if len(codes) < grouping.n:
         arrays = {k: take_rows(a, codes) for k, a in arrays.items()}
-    return Summary(metric, grouping.by, tuple(keys), arrays, context)
+    return Summary(metric, grouping.by, tuple(keys), arrays, context, grouping.categories)
