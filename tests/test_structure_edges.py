@@ -299,3 +299,18 @@ def test_review_prints_money_rates_and_missing_labels_one_way():
     assert "(none)" in text and "(none)" in page
     assert re.search(r"\b75\.0 %", text)  # rates: percentages, one decimal
     assert "Rates are percentages to 1 decimal" in text  # the precision is stated
+
+
+# -- the command line --------------------------------------------------------------------------
+def test_cli_date_format(tmp_path, capsys):
+    from salesmetrics.__main__ import main
+
+    path = tmp_path / "deals.csv"
+    path.write_text("id,stage,amount,created,close_date\n"
+                    "A,Closed won,100,02/01/2024,31/03/2024\nB,Meeting,50,03/01/2024,30/06/2024\n")
+    assert main(["report", str(path)]) == 2
+    assert "--date-format %d/%m/%Y" in capsys.readouterr().err
+    assert main(["report", str(path), "--date-format", "%d/%m/%Y"]) == 0
+    assert re.search(r"won\s+89\.0 days", capsys.readouterr().out)
+    assert main(["report", str(path), "--date-format", "dateutil", "--date-format", "%d"]) == 2
+    assert "give it alone" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from typing import NoReturn
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics.domain.dates import DateFormats
 from salesmetrics.domain.period import Period, as_period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import DEFAULT_STAGES, Stage, validate_stages
@@ -30,6 +31,7 @@ _STAGES_EXAMPLE = "--stages 'Prospecting:0.1,Engaging:0.5,Won:1:won,Lost:0:lost'
 #: Options that say how to read CSV files; the bundled sample has no use for them.
 _CSV_OPTIONS = {"stages": "--stages", "column": "--column", "currency": "--currency",
                 "encoding": "--encoding", "delimiter": "--delimiter",
+                "date_format": "--date-format",
                 "allow_close_before_created": "--allow-close-before-created"}
 
 
@@ -98,6 +100,18 @@ def _delimiter(text: str) -> str:
     return value
 
 
+def _date_formats(given: Sequence[str]) -> DateFormats:
+    """``--date-format`` (repeatable) as ``date_formats=``: strptime formats, or ``dateutil``."""
+    if not given:
+        return None
+    if "dateutil" in given:
+        if len(given) > 1:
+            raise DataError("--date-format dateutil reads every form it knows; give it alone, "
+                            "or strptime formats only")
+        return "dateutil"
+    return list(given)
+
+
 def _read(path: str, args: argparse.Namespace) -> dict[str, npt.NDArray[np.str_]]:
     """One CSV file as columns (`read_columns` names the file and line of what it cannot read)."""
     try:
@@ -157,6 +171,7 @@ def _load(paths: Sequence[str], args: argparse.Namespace) -> Pipeline:
     try:
         return Pipeline.from_columns(
             data, args.stages or DEFAULT_STAGES, columns=columns, currency=args.currency,
+            date_formats=_date_formats(args.date_format),
             allow_close_before_created=args.allow_close_before_created,
         )
     except UnknownStageError as error:
@@ -167,6 +182,11 @@ def _load(paths: Sequence[str], args: argparse.Namespace) -> Pipeline:
             f"{_STAGES_FORM}, e.g. {_STAGES_EXAMPLE}, or map another column with --column "
             f"stage=NAME ({files} columns are {choices(names)})"
         ) from None
+    except DataError as error:
+        if " must be an ISO date " not in str(error) or args.date_format:
+            raise
+        raise DataError(f"{error}; on the command line: --date-format %d/%m/%Y (a strptime "
+                        "format, repeatable) or --date-format dateutil") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -190,6 +210,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--encoding", help="text encoding of the CSV files (default utf-8)")
     report.add_argument("--delimiter", type=_delimiter,
                         help="cell separator of the CSV files (default ,; tab for a tab)")
+    report.add_argument("--date-format", action="append", default=[], metavar="FORMAT",
+                        help="how to read dates that are not ISO: a strptime format such as "
+                             "%%d/%%m/%%Y (repeat for several), or dateutil")
     report.add_argument("--allow-close-before-created", action="store_true",
                         help="load deals closed before they were created")
     report.add_argument("--html", metavar="FILE",
