@@ -17,16 +17,18 @@ import numpy.typing as npt
 
 from salesmetrics.errors import DataError, OptionError
 
-__all__ = ["read_columns", "read_columns_and_lines"]
+__all__ = ["DEFAULT_ENCODING", "read_columns", "read_columns_and_lines"]
 
 Columns = dict[str, npt.NDArray[np.str_]]
+#: The encoding every reader assumes: UTF-8, with or without a byte-order mark (Excel writes one).
+DEFAULT_ENCODING = "utf-8-sig"
 
 #: Serializes the rare reads that lift the stdlib's field size limit (a process-wide setting).
 _LIMIT_LOCK = threading.Lock()
 
 
 def read_columns(
-    path: str | os.PathLike[str], *, delimiter: str = ",", encoding: str = "utf-8-sig"
+    path: str | os.PathLike[str], *, delimiter: str = ",", encoding: str = DEFAULT_ENCODING
 ) -> Columns:
     """Read a CSV file with a header row into a dict of string columns ('' where a cell is empty).
 
@@ -38,7 +40,7 @@ def read_columns(
 
 
 def read_columns_and_lines(
-    path: str | os.PathLike[str], *, delimiter: str = ",", encoding: str = "utf-8-sig"
+    path: str | os.PathLike[str], *, delimiter: str = ",", encoding: str = DEFAULT_ENCODING
 ) -> tuple[Columns, list[int]]:
     """`read_columns`, plus the line of the file on which each row's record starts.
 

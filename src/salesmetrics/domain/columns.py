@@ -17,8 +17,8 @@ import numpy.typing as npt
 from salesmetrics.errors import DataError, DataTypeError, RaggedColumnsError, where
 
 __all__ = [
-    "Labels", "check_column", "column_length", "encode_labels", "is_missing_value", "owned",
-    "to_float_array", "to_numpy",
+    "Labels", "check_column", "column_length", "dense_span", "encode_labels",
+    "is_missing_value", "owned", "readonly", "to_float_array", "to_numpy",
 ]
 
 IntArray = npt.NDArray[np.intp]
@@ -41,6 +41,21 @@ def owned(arr: npt.NDArray[Any], sources: Sequence[npt.NDArray[Any]] = ()) -> np
     if arr.base is not None or any(np.may_share_memory(arr, s) for s in sources):
         arr = arr.copy()
     return readonly(arr)
+
+
+def dense_span(values: npt.NDArray[Any]) -> tuple[int, int] | None:
+    """``(low, size)`` of a lookup table indexed by ``value - low`` that covers all the integer
+    ``values``, when such a table is small: at most 4 entries per value, plus 1,024. None for
+    sparse, empty or non-integer values (look those up by sorting instead).
+
+    The one rule for dense-integer lookup tables (integer labels, deal id → row).
+    """
+    if values.dtype.kind not in "iu" or not len(values):
+        return None
+    low, high = int(values.min()), int(values.max())
+    if high - low > 4 * len(values) + 1024:
+        return None
+    return low, high - low + 1
 
 
 def _describe(col: object) -> str:
@@ -252,15 +267,15 @@ def encode_labels(col: object, *, field: str) -> Labels:
         return _labels(codes, categories)
     arr = to_numpy(col)
     kind = arr.dtype.kind
-    if kind in "iu" and len(arr):
-        low, high = int(arr.min()), int(arr.max())
-        if high - low <= 4 * len(arr) + 1024:
-            present = np.bincount(arr - low, minlength=high - low + 1) > 0
-            values = np.flatnonzero(present)
-            lookup = np.cumsum(present) - 1
-            categories = np.empty(len(values), dtype=object)
-            categories[:] = (values + low).tolist()
-            return Labels(readonly(lookup[arr - low].astype(np.intp)), readonly(categories))
+    span = dense_span(arr)
+    if span is not None:
+        low, size = span
+        present = np.bincount(arr - low, minlength=size) > 0
+        values = np.flatnonzero(present)
+        lookup = np.cumsum(present) - 1
+        categories = np.empty(len(values), dtype=object)
+        categories[:] = (values + low).tolist()
+        return Labels(readonly(lookup[arr - low].astype(np.intp)), readonly(categories))
     if kind == "U":
         missing = arr == ""
     elif kind == "f":

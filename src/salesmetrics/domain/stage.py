@@ -7,17 +7,25 @@ import functools
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.errors import DataError, DataQualityWarning, DataTypeError
+from salesmetrics.domain.columns import encode_labels
+from salesmetrics.errors import (
+    DataError,
+    DataQualityWarning,
+    DataTypeError,
+    UnknownStageError,
+    choices,
+    where,
+)
 
 __all__ = [
     "DEFAULT_STAGES", "LOST", "NO_DECISION", "OPEN", "WON", "Outcome", "ProcessFacts", "Stage",
-    "process_facts", "validate_stages",
+    "process_facts", "stage_codes", "validate_stages",
 ]
 
 
@@ -36,11 +44,6 @@ class Outcome(enum.IntEnum):
 
     def __repr__(self) -> str:
         return f"Outcome.{self.name}"
-
-    @property
-    def is_closed(self) -> bool:
-        """True for ``WON``, ``LOST`` and ``NO_DECISION``."""
-        return self is not Outcome.OPEN
 
 
 #: The outcome codes as plain ints, for array code on hot paths (an Enum attribute lookup costs
@@ -196,3 +199,50 @@ def validate_stages(stages: Iterable[Stage] | Sequence[Stage]) -> tuple[Stage, .
                 stacklevel=3,
             )
     return result
+
+
+def stage_codes(
+    col: object, stages: tuple[Stage, ...], ids: npt.NDArray[Any]
+) -> npt.NDArray[np.intp]:
+    """Each deal's stage as an index into ``stages``; `UnknownStageError` listing every value
+    that is not a stage (with how many deals have it and the first of them)."""
+    labels = encode_labels(col, field="stage")
+    index = {s.name: i for i, s in enumerate(stages)}
+    categories = labels.categories.tolist()
+    lookup = np.zeros(len(categories), dtype=np.intp)
+    unknown = []
+    for k, name in enumerate(categories):
+        code = index.get(name) if isinstance(name, str) else None
+        if code is None:
+            unknown.append(k)
+        else:
+            lookup[k] = code
+    if unknown:
+        counts = np.bincount(labels.codes, minlength=len(categories))
+        unknown = [k for k in unknown if counts[k]]
+    if unknown:
+        present, first_rows = np.unique(labels.codes, return_index=True)
+        first = dict(zip(present.tolist(), first_rows.tolist(), strict=True))
+        unknown.sort(key=lambda k: first[k])
+
+        def what(k: int) -> str:
+            name = categories[k]
+            return "is missing" if name is None else f"{name!r} is not a stage of the process"
+
+        valid = f"valid stages are {choices(index)}"
+        if len(unknown) == 1:
+            k = unknown[0]
+            row = first[k]
+            many = f" (in {counts[k]:,} deals; this is the first)" if counts[k] > 1 else ""
+            raise UnknownStageError(f"{where(ids[row].item(), row)}stage {what(k)}{many}; {valid}")
+        listed = []
+        for k in unknown:
+            name, row, count = categories[k], first[k], int(counts[k])
+            value = "missing" if name is None else repr(name)
+            deals = f"{count:,} deal{'s' if count != 1 else ''}"
+            listed.append(f"{value} in {deals} (first: {where(ids[row].item(), row)[:-2]})")
+        raise UnknownStageError(
+            f"stage: {len(unknown)} values are not stages of the process: {', '.join(listed)}; "
+            f"{valid}"
+        )
+    return lookup[labels.codes]

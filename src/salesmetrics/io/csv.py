@@ -6,6 +6,6 @@ without the domain depending on ``salesmetrics.io``; this module is its public h
 
 from __future__ import annotations
 
-from salesmetrics._csv import Columns, read_columns, read_columns_and_lines
+from salesmetrics._csv import DEFAULT_ENCODING, Columns, read_columns, read_columns_and_lines
 
-__all__ = ["Columns", "read_columns", "read_columns_and_lines"]
+__all__ = ["DEFAULT_ENCODING", "Columns", "read_columns", "read_columns_and_lines"]

@@ -1,0 +1,87 @@
+"""Deal ids: an id column read and checked, and ids resolved to row positions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from salesmetrics.domain.columns import dense_span
+from salesmetrics.errors import DataError, DataTypeError, DuplicateDealError, where
+
+__all__ = ["check_unique", "rows_of_ids", "to_ids"]
+
+IntArray = npt.NDArray[np.intp]
+
+
+def to_ids(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """An id column as int64 (integer ids, floats with no fraction included) or str ids;
+    `DataError` naming the row of a missing id, `DataTypeError` for one of another type."""
+    if arr.dtype.kind == "f":  # integer ids read as floats (a frame column with a gap)
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            what = ("is missing" if np.isnan(arr[row])
+                    else f"must be a str or int, got {float(arr[row])!r}")
+            error = DataError if np.isnan(arr[row]) else DataTypeError
+            raise error(f"{where(None, row)}id {what}")
+        return arr.astype(np.int64)
+    if arr.dtype.kind in "iuU":
+        if arr.dtype.kind == "U" and (np.char.str_len(arr) == 0).any():
+            row = int(np.flatnonzero(np.char.str_len(arr) == 0)[0])
+            raise DataError(f"{where(None, row)}id is missing")
+        return arr
+    values = arr.tolist()
+    for row, value in enumerate(values):
+        if value is None or value == "" or (isinstance(value, float) and value != value):
+            raise DataError(f"{where(None, row)}id is missing")
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise DataTypeError(f"{where(None, row)}id must be a str or int, got {value!r}")
+    if all(isinstance(v, int) for v in values):
+        return np.asarray(values, dtype=np.int64)
+    return np.asarray([str(v) for v in values], dtype=str)
+
+
+def check_unique(ids: npt.NDArray[Any]) -> None:
+    """`DuplicateDealError` naming both rows of the first id that occurs twice."""
+    if len(ids) < 2:
+        return
+    order = np.argsort(ids, kind="stable")
+    ordered = ids[order]
+    dup = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if len(dup):
+        first, second = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
+        raise DuplicateDealError(
+            f"deal {ids[first].item()!r} occurs twice, in row {first} of the data and in row "
+            f"{second} of the data; deal ids must be unique"
+        )
+
+
+def rows_of_ids(ids: npt.NDArray[Any], wanted: npt.NDArray[Any]) -> IntArray:
+    """Row position of each of ``wanted`` in ``ids`` (unique); `DataError` if absent.
+
+    Dense integer ids use a lookup table (one pass); others a sort and a binary search.
+    """
+    span = dense_span(ids) if wanted.dtype.kind in "iu" else None
+    if span is not None:
+        low, size = span
+        table = np.full(size, -1, dtype=np.intp)
+        table[ids - low] = np.arange(len(ids))
+        offset = wanted.astype(np.int64) - low
+        inside = (offset >= 0) & (offset < size)
+        rows = np.where(inside, table[np.where(inside, offset, 0)], -1)
+        _check_found(rows >= 0, wanted)
+        return rows
+    order = np.argsort(ids, kind="stable")
+    pos = np.searchsorted(ids[order], wanted)
+    pos = np.minimum(pos, max(len(ids) - 1, 0))
+    found = (ids[order][pos] == wanted) if len(ids) else np.zeros(len(wanted), bool)
+    _check_found(np.asarray(found), wanted)
+    return order[pos]
+
+
+def _check_found(found: npt.NDArray[np.bool_], wanted: npt.NDArray[Any]) -> None:
+    if not found.all():
+        row = int(np.flatnonzero(~found)[0])
+        raise DataError(f"history row {row}: deal {wanted[row].item()!r} is not in the pipeline")

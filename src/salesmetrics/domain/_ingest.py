@@ -1,0 +1,388 @@
+"""Building a pipeline: its constructors (`PipelineConstructors`, a base of `Pipeline`), and the
+checks and conversions of the caller's columns behind them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from salesmetrics._csv import DEFAULT_ENCODING, read_columns_and_lines
+from salesmetrics.domain._ids import check_unique, to_ids
+from salesmetrics.domain._names import DEAL_ATTRIBUTES, resolve_columns
+from salesmetrics.domain.columns import (
+    column_length,
+    encode_labels,
+    owned,
+    to_float_array,
+    to_numpy,
+)
+from salesmetrics.domain.dates import DateFormats, check_date_formats, to_date_array, to_zone
+from salesmetrics.domain.deal import Deal
+from salesmetrics.domain.history import load_history, resolve_stage_entered
+from salesmetrics.domain.money import minor_exponent, normalize_currency, to_minor_units
+from salesmetrics.domain.stage import (
+    DEFAULT_STAGES,
+    Outcome,
+    Stage,
+    process_facts,
+    stage_codes,
+    validate_stages,
+)
+from salesmetrics.errors import (
+    CurrencyError,
+    DataError,
+    DataTypeError,
+    SalesMetricsError,
+    where,
+)
+
+if TYPE_CHECKING:
+    from salesmetrics.domain.pipeline import Pipeline
+
+__all__ = ["PipelineConstructors", "deals_to_columns", "ingest_columns", "with_lines"]
+
+DateArray = npt.NDArray[np.datetime64]
+
+class PipelineConstructors:
+    """The constructors of `Pipeline` (a base class, so that they live with how a pipeline is
+    built; each returns a `Pipeline`)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_deals(
+        cls,
+        deals: Iterable[Deal],
+        stages: Sequence[Stage] = DEFAULT_STAGES,
+        *,
+        allow_close_before_created: bool = False,
+    ) -> Pipeline:
+        """Build a pipeline from `Deal` objects.
+
+        Parameters
+        ----------
+        deals
+            The deals. Every ``Deal.fields`` key becomes a label field (None where a deal lacks it).
+        stages
+            The sales process, open stages first in funnel order, then the closed ones.
+        allow_close_before_created
+            Load deals whose close date is before their created date instead of raising (real
+            exports have them, e.g. demo orgs created after their data). Cycle metrics leave such
+            deals out.
+        """
+        data, columns, history = deals_to_columns(deals)
+        return cls.from_columns(
+            data,
+            stages,
+            columns=columns,
+            history=history,
+            allow_close_before_created=allow_close_before_created,
+        )
+
+    @classmethod
+    def from_columns(
+        cls,
+        data: Mapping[str, Any] | Any,
+        stages: Sequence[Stage] = DEFAULT_STAGES,
+        *,
+        columns: Mapping[str, str] | None = None,
+        currency: str | None = None,
+        history: Mapping[str, Any] | Any | None = None,
+        history_columns: Mapping[str, str] | None = None,
+        stage_entered: Mapping[str, str] | None = None,
+        timezone: str | dt.tzinfo | None = None,
+        date_formats: DateFormats = None,
+        allow_close_before_created: bool = False,
+    ) -> Pipeline:
+        """Build a pipeline from columns: a dict of lists or arrays, or a pandas or polars
+        DataFrame or a pyarrow Table (read by duck typing; none of them is imported).
+
+        Parameters
+        ----------
+        data
+            Mapping of column name (str) to a sequence of values, one per deal.
+        stages
+            The sales process (default `DEFAULT_STAGES`).
+        columns
+            Deal attribute → column name in ``data``, e.g. ``{"id": "opportunity_id"}``. Attributes
+            not given are looked up under their own name (``id``, ``amount``, ``stage``,
+            ``created``, ``close_date``, ``owner``, ``probability``, ``currency``); only ``id`` and
+            ``stage`` are required. Keys that are not Deal attributes become label fields to group
+            by, e.g. ``{"product": "product"}``. A key that is a Deal attribute in another case
+            (``"Amount"``) is an error; a key one edit away from one (``"ammount"``,
+            ``"clsoe_date"``) loads as a field with a `DataQualityWarning` asking whether the
+            attribute was meant (words such as ``"state"`` do not warn), and so does a data
+            column named like an unmapped attribute in another case (``Amount``).
+        currency
+            ISO 4217 code of every amount. If not given, a ``currency`` column is used when present;
+            it must hold one currency (`CurrencyError` otherwise).
+        history
+            Stage history: columns ``id``, ``stage`` and ``date`` (renamed by ``history_columns``),
+            one row per stage entered.
+        stage_entered
+            Stage name → column of ``data`` holding the date each deal entered that stage (empty
+            where it did not), e.g. ``{"Engaging": "engage_date"}``: a wide stage history, the
+            shape of HubSpot's "Date entered" columns. It loads into the same `StageHistory` as
+            ``history`` (both may be given).
+        timezone
+            Time zone whose calendar dates timestamps become (default UTC).
+        date_formats
+            How to read date strings that are not ISO 8601 (``YYYY-MM-DD`` or an ISO date-time,
+            always read): a list of `~datetime.datetime.strptime` formats tried in order, such
+            as ``["%d/%m/%Y"]``, or ``"dateutil"`` for python-dateutil's flexible parser
+            (month first for ambiguous numeric dates). Default None: ISO only. Applies to
+            ``created``, ``close_date`` and the history dates.
+        allow_close_before_created
+            Load deals closed before they were created instead of raising; cycle metrics leave
+            them out.
+
+        Notes
+        -----
+        Missing amounts (empty, None, NaN) load on every deal: they count 0 in value totals and are
+        left out of averages. Missing ``created`` and ``close_date`` load too, except that a closed
+        deal must have a close date. Amounts in float are rounded to the currency's minor unit.
+        Missing labels (None, NaN, empty or blank strings) become the label None.
+
+        The pipeline owns its data: it copies every column that it would otherwise share with
+        ``data`` (a numpy array given as is, or a view of a frame's buffer), so that changing
+        ``data`` afterwards changes nothing in the pipeline. Columns that had to be converted
+        anyway (strings, dates to days, amounts to minor units) are not copied twice.
+
+        Errors name the deal and its row, counted from 0 over the rows of ``data`` (``row 9 of
+        the data``); an unknown stage lists every unknown value with its count.
+        """
+        return cast("Pipeline", cls(**ingest_columns(
+            data, stages, columns=columns, currency=currency, history=history,
+            history_columns=history_columns, stage_entered=stage_entered, timezone=timezone,
+            date_formats=date_formats, allow_close_before_created=allow_close_before_created,
+        )))
+
+    @classmethod
+    def read_csv(
+        cls,
+        path: str | os.PathLike[str],
+        stages: Sequence[Stage] = DEFAULT_STAGES,
+        *,
+        columns: Mapping[str, str] | None = None,
+        history: Mapping[str, Any] | Any | None = None,
+        history_columns: Mapping[str, str] | None = None,
+        stage_entered: Mapping[str, str] | None = None,
+        currency: str | None = None,
+        timezone: str | dt.tzinfo | None = None,
+        encoding: str = DEFAULT_ENCODING,
+        delimiter: str = ",",
+        date_formats: DateFormats = None,
+        allow_close_before_created: bool = False,
+    ) -> Pipeline:
+        """Read a CSV export (header row; empty cells are missing values) with the stdlib.
+
+        ``encoding`` and ``delimiter`` are the file's; the other options are those of
+        `from_columns`. Errors name the row of the data and the line of the file where its
+        record starts (the header is line 1), e.g. ``deal 'D-9' (row 9 of the data, line 11 of
+        sales.csv)``.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from salesmetrics import Pipeline
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "deals.csv"
+        >>> _ = path.write_text(
+        ...     "id,amount,stage,close_date\\nA,100,Closed won,2024-01-31\\nB,,Meeting,\\n")
+        >>> Pipeline.read_csv(path)
+        Pipeline(2 deals: 1 open, 1 won, 0 lost, 0 no decision)
+        """
+        table, lines = read_columns_and_lines(path, delimiter=delimiter, encoding=encoding)
+        try:
+            return cls.from_columns(
+                table, stages, columns=columns, currency=currency, history=history,
+                history_columns=history_columns, stage_entered=stage_entered, timezone=timezone,
+                date_formats=date_formats, allow_close_before_created=allow_close_before_created,
+            )
+        except SalesMetricsError as error:
+            located = with_lines(error, lines, os.path.basename(os.fspath(path)))
+            if located is error:
+                raise
+            raise located from None
+
+
+def deals_to_columns(
+    deals: Iterable[Deal],
+) -> tuple[dict[str, Any], dict[str, str], dict[str, list[Any]] | None]:
+    """``(data, columns, history)`` for `ingest_columns` from `Deal` objects: one column per
+    attribute and per ``Deal.fields`` key (None where a deal lacks it), and the long history."""
+    items = list(deals)
+    for row, deal in enumerate(items):
+        if not isinstance(deal, Deal):
+            raise DataTypeError(f"row {row}: expected a Deal, got {deal!r}")
+    field_names: list[str] = []
+    for deal in items:
+        for name in deal.fields:
+            if name not in field_names:
+                field_names.append(name)
+    data: dict[str, Any] = {
+        "id": [d.id for d in items],
+        "amount": np.array([np.nan if d.amount is None else d.amount for d in items], float),
+        "stage": [d.stage for d in items],
+        "created": [d.created for d in items],
+        "close_date": [d.close_date for d in items],
+        "owner": [d.owner for d in items],
+        "probability": np.array(
+            [np.nan if d.probability is None else d.probability for d in items], float
+        ),
+        "currency": [d.currency for d in items],
+    }
+    for name in field_names:
+        if name in DEAL_ATTRIBUTES:
+            raise DataError(f"Deal.fields: {name!r} is a Deal attribute, not a field")
+        data[name] = [d.fields.get(name) for d in items]
+    history: dict[str, list[Any]] = {"id": [], "stage": [], "date": []}
+    for deal in items:
+        for stage, day in deal.history:
+            history["id"].append(deal.id)
+            history["stage"].append(stage)
+            history["date"].append(day)
+    columns = {name: name for name in data}
+    if not any(d.owner is not None for d in items):
+        del columns["owner"]
+    return data, columns, (history if history["id"] else None)
+
+
+def ingest_columns(
+    data: Any,
+    stages: Sequence[Stage],
+    *,
+    columns: Mapping[str, str] | None,
+    currency: str | None,
+    history: Any,
+    history_columns: Mapping[str, str] | None,
+    stage_entered: Mapping[str, str] | None,
+    timezone: str | dt.tzinfo | None,
+    date_formats: DateFormats,
+    allow_close_before_created: bool,
+) -> dict[str, Any]:
+    """The checked, converted columns of ``data`` as the keyword arguments of ``Pipeline()``
+    (see `Pipeline.from_columns` for the options); every array is read-only and owned."""
+    process = validate_stages(stages)
+    mapping = resolve_columns(data, columns)
+    wide = resolve_stage_entered(data, stage_entered, process)
+    n = column_length(data, [*mapping.values(), *wide.values()])
+    zone = to_zone(timezone)
+    formats = check_date_formats(date_formats)
+    # The caller's own numpy arrays: a result that overlaps one of them is copied.
+    sources = [data[c] for c in {*mapping.values(), *wide.values()}
+               if isinstance(data[c], np.ndarray)]
+
+    ids = to_ids(to_numpy(data[mapping["id"]]))
+    check_unique(ids)
+
+    codes = stage_codes(data[mapping["stage"]], process, ids)
+    outcomes = process_facts(process).outcomes[codes]
+
+    code = _currency(data, mapping, currency)
+    if "amount" in mapping:
+        amounts = to_float_array(data[mapping["amount"]], field="amount", ids=ids)
+        amount_minor, amount_missing = to_minor_units(amounts, minor_exponent(code), ids)
+    else:
+        amount_minor, amount_missing = np.zeros(n, np.int64), np.ones(n, bool)
+
+    def dates(name: str) -> DateArray:
+        if name not in mapping:
+            return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+        return to_date_array(
+            data[mapping[name]], field=name, ids=ids, timezone=zone, formats=formats
+        )
+
+    created, close_date = dates("created"), dates("close_date")
+    closed = outcomes != Outcome.OPEN
+    no_close = closed & np.isnat(close_date)
+    if no_close.any():
+        row = int(np.flatnonzero(no_close)[0])
+        raise DataError(
+            f"{where(ids[row].item(), row)}close_date is missing on a closed deal "
+            f"(stage {process[codes[row]].name!r})"
+        )
+    if not allow_close_before_created:
+        backwards = close_date < created
+        if backwards.any():
+            row = int(np.flatnonzero(backwards)[0])
+            raise DataError(
+                f"{where(ids[row].item(), row)}close_date {close_date[row]} is before created "
+                f"{created[row]}; pass allow_close_before_created=True to load such deals"
+            )
+
+    probability = None
+    if "probability" in mapping:
+        probability = to_float_array(data[mapping["probability"]], field="probability", ids=ids)
+        bad = (probability < 0) | (probability > 1) | np.isinf(probability)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{where(ids[row].item(), row)}probability must be in [0, 1], got "
+                f"{float(probability[row])!r} (give 0.3 for 30 %)"
+            )
+        if np.isnan(probability).all():
+            probability = None
+
+    labels = {
+        name: encode_labels(data[source], field=name)
+        for name, source in mapping.items()
+        if name not in DEAL_ATTRIBUTES or name == "owner"
+    }
+    events = load_history(data, history, history_columns, wide, process, ids, zone, formats)
+    return dict(
+        stages=process,
+        ids=owned(ids, sources),
+        amount_minor=owned(amount_minor, sources),
+        amount_missing=None if amount_missing is None else owned(amount_missing, sources),
+        stage_codes=owned(codes, sources),
+        created=owned(created, sources),
+        close_date=owned(close_date, sources),
+        probability=None if probability is None else owned(probability, sources),
+        labels=labels,
+        currency=code,
+        history=events,
+    )
+
+
+def _currency(data: Any, mapping: Mapping[str, str], currency: str | None) -> str | None:
+    code = normalize_currency(currency)
+    if "currency" not in mapping:
+        return code
+    labels = encode_labels(data[mapping["currency"]], field="currency")
+    codes = {normalize_currency(c) for c in labels.categories.tolist()} | {code}
+    found = sorted(c for c in codes if c is not None)
+    if len(found) > 1:
+        raise CurrencyError(
+            f"deals are in several currencies ({', '.join(found)}); convert them to one currency "
+            "before building a Pipeline"
+        )
+    return found[0] if found else None
+
+
+_DATA_ROW = re.compile(r"row (\d+) of the data")
+
+
+def with_lines(error: SalesMetricsError, lines: Sequence[int], name: str) -> SalesMetricsError:
+    """``error`` with ", line N of <name>" after each "row R of the data" of its message."""
+    message = str(error)
+
+    def line(match: re.Match[str]) -> str:
+        row = int(match.group(1))
+        if row >= len(lines):
+            return match.group(0)
+        return f"{match.group(0)}, line {lines[row]} of {name}"
+
+    located = _DATA_ROW.sub(line, message)
+    if located == message:
+        return error
+    try:
+        return type(error)(located)
+    except Exception:
+        return error

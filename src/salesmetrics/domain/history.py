@@ -1,0 +1,285 @@
+"""The stage history of a pipeline's deals: `StageHistory`, how it loads (a long table of stage
+changes, or one date column per stage), and the open stages each deal reached.
+
+Deal ids are resolved to row positions when the history loads, so that queries never look ids up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from salesmetrics.domain._ids import rows_of_ids, to_ids
+from salesmetrics.domain._names import column_names
+from salesmetrics.domain.columns import column_length, owned, readonly, to_numpy
+from salesmetrics.domain.dates import Formats, to_date_array
+from salesmetrics.domain.stage import Stage, stage_codes
+from salesmetrics.errors import (
+    DataError,
+    DataTypeError,
+    SalesMetricsError,
+    UnknownStageError,
+    choices,
+    where,
+)
+
+__all__ = ["StageHistory", "load_history", "reached_masks", "resolve_stage_entered"]
+
+IntArray = npt.NDArray[np.intp]
+DateArray = npt.NDArray[np.datetime64]
+Events = tuple[IntArray, IntArray, DateArray]
+_HISTORY_COLUMNS = ("id", "stage", "date")
+
+
+class StageHistory:
+    """The stage history of a pipeline's deals, one row per stage entered, grouped by deal.
+
+    Events are sorted by deal row, then date. Deal ids were resolved to row positions when the
+    history was loaded, so queries never look ids up. Columns (read-only):
+
+    - ``rows``: row of the deal in its pipeline [intp], ascending;
+    - ``stages``: code of the stage entered (index into ``Pipeline.stages``) [intp];
+    - ``dates``: date the stage was entered [datetime64[D]].
+    """
+
+    __slots__ = ("dates", "rows", "stages")
+
+    def __init__(self, rows: IntArray, stages: IntArray, dates: DateArray) -> None:
+        self.rows = rows
+        self.stages = stages
+        self.dates = dates
+
+    def __repr__(self) -> str:
+        return f"StageHistory({len(self):,} events)"
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StageHistory):
+            return NotImplemented
+        return (
+            np.array_equal(self.rows, other.rows)
+            and np.array_equal(self.stages, other.stages)
+            and np.array_equal(self.dates, other.dates, equal_nan=True)
+        )
+
+    def rows_between(self, start: int, stop: int) -> StageHistory:
+        """The events of deals ``start`` to ``stop - 1``, rows renumbered from 0 (views of these
+        columns except ``rows``).
+
+        Events are grouped by deal row, so those deals' events are one contiguous range.
+        """
+        lo, hi = np.searchsorted(self.rows, [start, stop])
+        rows = self.rows[lo:hi] - start if start else self.rows[lo:hi]
+        return StageHistory(readonly(rows), self.stages[lo:hi], self.dates[lo:hi])
+
+    def take(self, keep: npt.NDArray[np.bool_]) -> StageHistory:
+        """The events of the deals where ``keep`` (a mask over deals) is True, rows renumbered."""
+        events = keep[self.rows]
+        new_rows = np.cumsum(keep, dtype=np.intp) - 1
+        return StageHistory(
+            readonly(new_rows[self.rows[events]]),
+            readonly(self.stages[events]),
+            readonly(self.dates[events]),
+        )
+
+
+def reached_masks(
+    codes: IntArray, n_open: int, n_stages: int, history: StageHistory | None
+) -> npt.NDArray[np.uint32]:
+    """Bit ``k`` set where the deal's history or current stage (``codes``) shows it entered open
+    stage ``k``, one vectorized pass (``bitwise_or.reduceat`` over the history, which is grouped
+    by deal; split across threads for long histories)."""
+    bit_of_stage = np.zeros(n_stages, dtype=np.uint32)
+    bit_of_stage[:n_open] = np.left_shift(1, np.arange(n_open)).astype(np.uint32)
+    masks = bit_of_stage[codes]
+    if history is not None and len(history):
+        _or_history_bits(masks, history, bit_of_stage)
+    return masks
+
+
+def _or_history_bits(
+    masks: npt.NDArray[np.uint32], events: StageHistory, bit_of_stage: npt.NDArray[np.uint32]
+) -> None:
+    """``masks[deal] |= OR of the bits of the stages in the deal's events``, in place."""
+    from salesmetrics import _kernels
+
+    rows = events.rows
+    new_deal = np.empty(len(rows), dtype=bool)
+    new_deal[0] = True
+    np.not_equal(rows[1:], rows[:-1], out=new_deal[1:])
+    starts = np.flatnonzero(new_deal)
+    bounds = _kernels.chunk_bounds(len(starts), 8 * _kernels.CHUNK_ROWS)
+    if len(bounds) == 1:
+        masks[rows[starts]] |= np.bitwise_or.reduceat(bit_of_stage.take(events.stages), starts)
+        return
+
+    def one(bound: tuple[int, int]) -> None:  # deals bound[0]..bound[1]: disjoint rows of masks
+        lo, hi = bound
+        first = int(starts[lo])
+        last = int(starts[hi]) if hi < len(starts) else len(rows)
+        bits = bit_of_stage.take(events.stages[first:last])
+        masks[rows[starts[lo:hi]]] |= np.bitwise_or.reduceat(bits, starts[lo:hi] - first)
+
+    _kernels.parallel_map(one, bounds)
+
+
+def load_history(
+    data: Any,
+    history: Any,
+    history_columns: Mapping[str, str] | None,
+    wide: Mapping[str, str],
+    stages: tuple[Stage, ...],
+    ids: npt.NDArray[Any],
+    zone: dt.tzinfo | None,
+    formats: Formats,
+) -> StageHistory | None:
+    """The `StageHistory` of the deals ``ids`` from a long ``history`` table and the wide
+    ``stage_entered`` columns of ``data`` (already checked by `resolve_stage_entered`), merged;
+    None if neither is given. Its columns share no memory with the caller's."""
+    parts = []
+    if history is not None:
+        parts.append(_long_history(history, history_columns, stages, ids, zone, formats))
+    if wide:
+        parts.append(_wide_history(data, wide, stages, ids, zone, formats))
+    if not parts:
+        return None
+    rows, codes, days = parts[0] if len(parts) == 1 else _merge_events(*parts)
+    return StageHistory(owned(rows), owned(codes), owned(days, _arrays(history)))
+
+
+def resolve_stage_entered(
+    data: Any, stage_entered: Mapping[str, str] | None, stages: tuple[Stage, ...]
+) -> dict[str, str]:
+    """The ``stage_entered`` mapping, checked: every key a stage, every value a column."""
+    if stage_entered is None:
+        return {}
+    if not isinstance(stage_entered, Mapping):
+        raise DataTypeError(
+            f"stage_entered must be a mapping of stage name to date column, got {stage_entered!r}"
+        )
+    names = [s.name for s in stages]
+    unknown = [k for k in stage_entered if k not in names]
+    if unknown:
+        raise UnknownStageError(
+            f"stage_entered: {', '.join(map(repr, unknown))} "
+            f"{'is not a stage' if len(unknown) == 1 else 'are not stages'} of the process; "
+            f"valid stages are {choices(names)}"
+        )
+    available = column_names(data)
+    missing = [(stage, col) for stage, col in stage_entered.items() if col not in available]
+    if missing:
+        listed = ", ".join(f"column {col!r} (for stage {stage!r})" for stage, col in missing)
+        raise DataError(
+            f"stage_entered: {listed} {'is' if len(missing) == 1 else 'are'} not in the data; "
+            f"columns are {choices(sorted(available))}"
+        )
+    return dict(stage_entered)
+
+
+def _wide_history(
+    data: Any, wide: Mapping[str, str], stages: tuple[Stage, ...], ids: npt.NDArray[Any],
+    zone: dt.tzinfo | None, formats: Formats,
+) -> Events:
+    """Events from one date column per stage: deal ``row`` entered the stage on that date
+    (no event where the date is missing). Sorted by row, date, then stage."""
+    index = {s.name: i for i, s in enumerate(stages)}
+    rows, codes, days = [], [], []
+    for stage, column in wide.items():
+        entered = to_date_array(
+            data[column], field=column, ids=ids, timezone=zone, formats=formats
+        )
+        have = np.flatnonzero(~np.isnat(entered))
+        rows.append(have.astype(np.intp, copy=False))
+        codes.append(np.full(len(have), index[stage], dtype=np.intp))
+        days.append(entered[have])
+    all_rows, all_codes = np.concatenate(rows), np.concatenate(codes)
+    all_days = np.concatenate(days).astype("datetime64[D]", copy=False)
+    order = np.lexsort((all_codes, all_days, all_rows))
+    return all_rows[order], all_codes[order], all_days[order]
+
+
+def _merge_events(first: Events, second: Events) -> Events:
+    """Two event lists as one, sorted by row, date and stage, without repeated events."""
+    rows, codes, days = (np.concatenate([a, b]) for a, b in zip(first, second, strict=True))
+    order = np.lexsort((codes, days, rows))
+    rows, codes, days = rows[order], codes[order], days[order]
+    if len(rows) > 1:
+        keep = np.ones(len(rows), dtype=bool)
+        keep[1:] = (rows[1:] != rows[:-1]) | (codes[1:] != codes[:-1]) | (days[1:] != days[:-1])
+        rows, codes, days = rows[keep], codes[keep], days[keep]
+    return rows, codes, days
+
+
+def _arrays(table: Any) -> list[npt.NDArray[Any]]:
+    """The numpy arrays among the columns of a mapping (the caller's memory)."""
+    if not isinstance(table, Mapping):
+        return []
+    return [v for v in table.values() if isinstance(v, np.ndarray)]
+
+
+def _long_history(
+    history: Any,
+    history_columns: Mapping[str, str] | None,
+    stages: tuple[Stage, ...],
+    ids: npt.NDArray[Any],
+    zone: dt.tzinfo | None,
+    formats: Formats,
+) -> Events:
+    """The events of a long stage history (one row per stage entered), sorted by row and date.
+
+    Rows in its error messages count over the history (``row 3 of the history``)."""
+    try:
+        return _history_events(history, history_columns, stages, ids, zone, formats)
+    except SalesMetricsError as error:
+        message = str(error)
+        if " of the data" not in message:
+            raise
+        try:
+            relabelled = type(error)(message.replace(" of the data", " of the history"))
+        except Exception:
+            raise error from None
+        raise relabelled from None
+
+
+def _history_events(
+    history: Any,
+    history_columns: Mapping[str, str] | None,
+    stages: tuple[Stage, ...],
+    ids: npt.NDArray[Any],
+    zone: dt.tzinfo | None,
+    formats: Formats,
+) -> Events:
+    names = {k: k for k in _HISTORY_COLUMNS} | dict(history_columns or {})
+    available = column_names(history, "history")
+    for key in _HISTORY_COLUMNS:
+        if names[key] not in available:
+            raise DataError(
+                f"history: column {names[key]!r} (for {key!r}) is missing; columns are "
+                f"{choices(sorted(available))}"
+            )
+    column_length(history, [names[k] for k in _HISTORY_COLUMNS])
+    event_ids = to_ids(to_numpy(history[names["id"]]))
+    if event_ids.dtype.kind != ids.dtype.kind:
+        event_ids = event_ids.astype(ids.dtype) if ids.dtype.kind == "U" else event_ids
+    rows = rows_of_ids(ids, event_ids)
+    codes = stage_codes(history[names["stage"]], stages, event_ids)
+    dates = to_date_array(
+        history[names["date"]], field="history date", ids=event_ids, timezone=zone,
+        formats=formats,
+    )
+    if np.isnat(dates).any():
+        row = int(np.flatnonzero(np.isnat(dates))[0])
+        raise DataError(f"{where(event_ids[row].item(), row)}history date is missing")
+    if len(rows) > 1:
+        step = rows[1:] - rows[:-1]
+        in_order = (step > 0) | ((step == 0) & (dates[1:] >= dates[:-1]))
+        if not in_order.all():  # exports are often already grouped by deal and dated in order
+            sort = np.lexsort((dates, rows))
+            rows, codes, dates = rows[sort], codes[sort], dates[sort]
+    return rows, codes, dates
