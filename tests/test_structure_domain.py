@@ -1,12 +1,18 @@
 """Issue 7, domain side: `date_formats=`, `Pipeline.latest_date`, one-way layers, chunk views that
 carry their history, one place per concept, and fiscal-year periods that need a calendar."""
 
+import ast
 import datetime as dt
+import pathlib
 
 import numpy as np
 import pytest
 
+import salesmetrics
+import salesmetrics as sm
+import salesmetrics._kernels as kernels
 from salesmetrics import Deal, Pipeline
+from salesmetrics.domain.history import reached_masks
 from salesmetrics.errors import DataError, DataTypeError, OptionError
 
 D = dt.date
@@ -129,3 +135,157 @@ def test_latest_date_is_nat_without_dates():
     p = Pipeline.from_deals([Deal("A", 1, "Meeting")])
     assert np.isnat(p.latest_date)
     assert np.isnat(Pipeline.from_deals([]).latest_date)
+
+
+# -- layers import one way ---------------------------------------------------------------------
+PACKAGE = pathlib.Path(salesmetrics.__file__).parent
+
+
+def _imports(path: pathlib.Path) -> set[str]:
+    """Every salesmetrics module ``path`` imports, at the top or inside a function."""
+    module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = module.rsplit(".", 1)[0] if path.name != "__init__.py" else module
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                name = f"{base}.{node.module}" if node.module else base
+            else:
+                name = node.module or ""
+            for alias in node.names:  # a submodule (from salesmetrics import _kernels) or a name
+                full = PACKAGE.parent / f"{name}.{alias.name}".replace(".", "/")
+                submodule = full.is_dir() or full.with_suffix(".py").exists()
+                found.add(f"{name}.{alias.name}" if submodule else name)
+    return {name for name in found if name == "salesmetrics" or name.startswith("salesmetrics.")}
+
+
+def _modules(sub: str) -> list[pathlib.Path]:
+    return sorted((PACKAGE / sub).rglob("*.py"))
+
+
+def test_domain_imports_only_the_bottom_layer_and_itself():
+    allowed = ("salesmetrics.errors", "salesmetrics._csv", "salesmetrics._kernels",
+               "salesmetrics.domain")
+    for path in _modules("domain"):
+        for name in _imports(path):
+            assert name.startswith(allowed), f"{path.name} imports {name}"
+
+
+def test_bottom_layer_imports_no_upper_layer():
+    for name in ("errors.py", "_csv.py", "_kernels.py"):
+        for imported in _imports(PACKAGE / name):
+            assert imported.startswith(("salesmetrics.errors", "salesmetrics._kernels")), (
+                f"{name} imports {imported}")
+
+
+def test_metrics_never_import_io_plot_or_report():
+    for path in _modules("metrics"):
+        for name in _imports(path):
+            assert not name.startswith(
+                ("salesmetrics.io", "salesmetrics.plot", "salesmetrics.report")
+            ), f"metrics/{path.name} imports {name}"
+
+
+def test_the_import_checker_sees_imports():
+    assert "salesmetrics._csv" in _imports(PACKAGE / "domain" / "_ingest.py")
+    assert "salesmetrics.domain.pipeline" in _imports(PACKAGE / "metrics" / "conversion.py")
+
+
+def test_no_module_over_500_lines():
+    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500}
+    assert not long, long
+
+
+def test_csv_reader_keeps_its_public_home():
+    from salesmetrics import _csv
+    from salesmetrics.io import csv
+
+    assert csv.read_columns is _csv.read_columns
+    assert csv.read_columns_and_lines is _csv.read_columns_and_lines
+
+
+# -- chunk views carry their history -----------------------------------------------------------
+def _with_history(n=400):
+    """Deals whose current stage is behind the stages their history shows (lost deals that had
+    reached Proposal): only the history says how far they got."""
+    rng = np.random.default_rng(7)
+    stage = rng.choice(["Meeting", "Proposal", "Closed won", "Closed lost"], n)
+    closed = np.isin(stage, ["Closed won", "Closed lost"])
+    ids = np.array([f"D-{k:04d}" for k in range(n)])
+    data = {"id": ids, "stage": stage, "amount": rng.integers(1, 100, n).astype(float),
+            "created": np.full(n, "2024-01-01"),
+            "close_date": np.where(closed, "2024-03-01", ""),
+            "team": rng.choice(["a", "b", "c"], n)}
+    hist_ids, hist_stage, hist_date = [], [], []
+    for k in range(n):
+        for s, day in (("Discovery", "2024-01-02"), ("Meeting", "2024-01-10"),
+                       ("Proposal", "2024-02-01"))[: rng.integers(1, 4)]:
+            hist_ids.append(ids[k])
+            hist_stage.append(s)
+            hist_date.append(day)
+    history = {"id": hist_ids, "stage": hist_stage, "date": hist_date}
+    return Pipeline.from_columns(data, columns={"team": "team"}, history=history)
+
+
+def test_row_range_reached_mask_equals_the_slice_without_a_prebuilt_mask():
+    p = _with_history()
+    whole = _with_history().reached_mask()
+    for start, stop in [(0, 1), (0, 97), (97, 194), (150, 400), (399, 400), (400, 400)]:
+        part = p._row_range(start, stop)
+        assert np.array_equal(part.reached_mask(), whole[start:stop])
+        assert part.history is not None
+        assert np.array_equal(part.ids, p.ids[start:stop])
+        assert part.labels("team").decoded().tolist() == \
+            p.labels("team").decoded()[start:stop].tolist()
+    assert "reached" not in p._cache  # nothing was built on the whole pipeline
+
+
+CONVERSION_CALLS = {
+    "from_stage": lambda p: sm.conversion_from_stage(p, by="team", skipped="visited"),
+    "stage": lambda p: sm.stage_conversion(p),
+    "funnel": lambda p: sm.funnel_counts(p),
+}
+
+
+@pytest.mark.parametrize("name", list(CONVERSION_CALLS))
+def test_chunked_conversion_equals_single_pass_without_a_prebuilt_mask(name, monkeypatch):
+    expected = CONVERSION_CALLS[name](_with_history())
+    original = Pipeline.reached_mask
+
+    def never_cached_on_the_whole(self):  # as if the metric forgot to build it first
+        if len(self) == 400:
+            return reached_masks(self.stage_codes, self.n_open_stages, len(self.stages),
+                                 self.history)
+        return original(self)
+
+    monkeypatch.setattr(Pipeline, "reached_mask", never_cached_on_the_whole)
+    monkeypatch.setattr(kernels, "CHUNK_ROWS", 37)
+    assert len(kernels.chunk_bounds(400)) > 5
+    result = CONVERSION_CALLS[name](_with_history())
+    assert repr(result) == repr(expected)
+    assert _flat(result) == pytest.approx(_flat(expected), nan_ok=True, rel=0, abs=0)
+
+
+def _flat(result):
+    """A result's numbers, nested results flattened, in order (NaN where n/a)."""
+    plain = result.to_dict() if hasattr(result, "to_dict") else result
+    if isinstance(plain, dict):
+        return [x for value in plain.values() for x in _flat(value)]
+    if isinstance(plain, (list, tuple)):
+        return [x for value in plain for x in _flat(value)]
+    return [float(plain)]
+
+
+def test_row_range_shares_whole_pipeline_facts_not_results():
+    p = _with_history()
+    p.outcome_codes  # noqa: B018
+    latest = p.latest_date
+    p._memo(("x",), lambda: 1)
+    part = p._row_range(10, 20)
+    assert np.array_equal(part.outcome_codes, p.outcome_codes[10:20])
+    assert part.latest_date == latest
+    assert "memo" not in part._cache
