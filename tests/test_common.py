@@ -46,6 +46,8 @@ def run(name, p, **kwargs):
 def floats(value):
     if isinstance(value, float):
         return [value]
+    if type(value) is int:  # funnel_counts: whole deals
+        return [float(value)]
     if isinstance(value, Velocity):
         return [value.average_deal_value, value.win_rate, value.cycle_days, value.revenue_per_day]
     if isinstance(value, OutcomeShares):

@@ -4,6 +4,8 @@ integer funnel counts, one clock-free default for as_of."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import STAGES, deal_rows
 
+import salesmetrics as sm
 from salesmetrics import Pipeline
 from salesmetrics.metrics._summarize import (
     summarize_open,
@@ -21,7 +24,7 @@ from salesmetrics.metrics._summarize import (
 
 AMOUNT_WARNINGS = pytest.mark.filterwarnings("ignore::salesmetrics.errors.DataQualityWarning")
 
-# -- merged summaries keep the whole's key order ---------------------------------------------------
+# -- merged summaries keep the whole's key order --------------------------------------------------
 
 #: A categorical's categories in an order that is not sorted, the missing label last.
 OWNER_ORDER = ["zed", "mo", "amy", "bo"]
@@ -89,3 +92,125 @@ def test_merged_categorical_summary_keeps_the_category_order():
                                                                                  function="t")
         assert merged.keys == whole.keys
     assert whole.keys == ("Proposal", "Closed won", "Closed lost")  # process order
+
+
+# -- one default for as_of: the latest date on record, never the clock --------------------------
+
+def _aged() -> Pipeline:
+    return sm.Pipeline.from_deals([
+        sm.Deal("W", 100, "Closed won", created="2024-01-01", close_date="2024-03-01"),
+        sm.Deal("L", 100, "Closed lost", created="2024-01-01", close_date="2024-03-10"),
+        sm.Deal("O1", 100, "Proposal", created="2024-01-05"),   # 65 days before 2024-03-10
+        sm.Deal("O2", 100, "Proposal", created="2024-03-01"),   # 9 days before
+    ])
+
+
+def test_as_of_defaults_to_the_latest_date_on_record_not_the_clock(monkeypatch):
+    p = _aged()
+    assert p.latest_date == np.datetime64("2024-03-10")
+    default = sm.win_rate(p, stale_after=30)
+    assert default == sm.win_rate(p, stale_after=30, as_of="2024-03-10") == pytest.approx(1 / 3)
+    # with a period, too: the same one default
+    assert sm.win_rate(p, stale_after=30, period="2024", view="cohort") == pytest.approx(1 / 3)
+
+
+def test_no_result_reads_the_clock():
+    import datetime as dt
+    from unittest import mock
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):  # pragma: no cover - must not be called
+            raise AssertionError("a metric read the clock")
+
+        @classmethod
+        def today(cls):  # pragma: no cover
+            raise AssertionError("a metric read the clock")
+
+    p = _aged()
+    with mock.patch("datetime.datetime", Frozen):
+        assert sm.win_rate(p, stale_after=30) == pytest.approx(1 / 3)
+        assert sm.sales_velocity(p, stale_after=30).win_rate == pytest.approx(1 / 3)
+
+
+# -- the velocity's W takes the win_rate policies --------------------------------------------------
+
+@pytest.mark.parametrize("policy", [
+    {}, {"open_deals": "lost"}, {"no_decision": "exclude"},
+    {"stale_after": 30}, {"stale_after": 30, "as_of": "2024-03-31"},
+])
+def test_velocity_win_rate_is_win_rate_under_the_same_policies(policy):
+    p = sm.Pipeline.from_deals([
+        sm.Deal("W", 100, "Closed won", created="2024-01-01", close_date="2024-03-01"),
+        sm.Deal("L", 100, "Closed lost", created="2024-01-01", close_date="2024-03-10"),
+        sm.Deal("O1", 100, "Proposal", created="2024-01-05"),
+        sm.Deal("O2", 100, "Proposal", created="2024-03-01"),
+        sm.Deal("N", 100, "No decision", created="2024-01-01", close_date="2024-03-05"),
+    ], (*sm.DEFAULT_STAGES, sm.Stage("No decision", 0.0, sm.Outcome.NO_DECISION)))
+    v = sm.sales_velocity(p, **policy)
+    assert v.win_rate == sm.win_rate(p, **policy)
+    grouped = sm.sales_velocity(p, by="stage", **policy)
+    rates = sm.win_rate(p, by="stage", **policy)
+    assert all(math.isclose(grouped[k].win_rate, rates[k]) or math.isnan(rates[k])
+               for k in rates)
+
+
+def test_lead_funnel_velocity_counts_open_leads_as_not_won():
+    leads = [sm.Deal(f"L{i}", 100, "Initial contact", created="2024-01-01") for i in range(8)]
+    won = [sm.Deal(f"W{i}", 100, "Closed won", created="2024-01-01", close_date="2024-01-11")
+           for i in range(2)]
+    p = sm.Pipeline.from_deals(leads + won)
+    assert sm.sales_velocity(p).win_rate == 1.0  # default unchanged: won ÷ closed
+    v = sm.sales_velocity(p, open_deals="lost")
+    assert v.win_rate == pytest.approx(0.2)
+    assert v.revenue_per_day == pytest.approx(10 * 100 * 0.2 / 10)
+
+
+def test_velocity_policies_are_checked():
+    with pytest.raises(sm.errors.OptionError, match="open_deals"):
+        sm.sales_velocity(_aged(), open_deals="won")
+    with pytest.raises(sm.errors.OptionError, match="stale_after"):
+        sm.sales_velocity(_aged(), stale_after=-1)
+
+
+# -- zero_division on every ratio metric -----------------------------------------------------------
+
+def test_every_ratio_metric_takes_zero_division():
+    import inspect
+
+    for name in ("win_rate", "outcome_shares", "conversion_from_stage", "stage_conversion",
+                 "sales_velocity", "sales_cycle_length", "average_deal_size"):
+        assert "zero_division" in inspect.signature(getattr(sm, name)).parameters, name
+
+
+def test_zero_division_fills_empty_groups():
+    p = sm.Pipeline.from_deals([sm.Deal("O", 100, "Proposal", created="2024-01-01")])
+    assert sm.outcome_shares(p, zero_division=0) == sm.OutcomeShares(0.0, 0.0, 0.0)
+    assert math.isnan(sm.outcome_shares(p).won)
+    assert sm.sales_cycle_length(p, zero_division=0) == 0.0
+    assert sm.sales_cycle_length(p, statistic="median", zero_division=0) == 0.0
+    assert sm.average_deal_size(p, zero_division=0) == 0.0
+    assert math.isnan(sm.average_deal_size(p))
+    for metric, bad in (("outcome_shares", 2), ("sales_cycle_length", -1),
+                        ("average_deal_size", "0")):
+        with pytest.raises(sm.errors.OptionError, match="zero_division"):
+            getattr(sm, metric)(p, zero_division=bad)
+
+
+# -- typed literals, integer funnel ----------------------------------------------------------------
+
+def test_statistic_accepts_numpy_percentiles_and_names_bad_values():
+    p = _aged()
+    assert sm.sales_cycle_length(p, statistic=np.float64(50)) == sm.sales_cycle_length(
+        p, statistic="median")
+    with pytest.raises(sm.errors.OptionError, match=r"statistic.*'mode'"):
+        sm.sales_cycle_length(p, statistic="mode")  # type: ignore[arg-type]
+
+
+def test_funnel_counts_are_integers():
+    from salesmetrics.datasets import sample_pipeline
+
+    funnel = sm.funnel_counts(sample_pipeline())
+    assert all(type(v) is int for v in funnel.values())
+    by_team = sm.funnel_counts(sample_pipeline(), by="team")
+    assert all(type(v) is int for g in by_team.values() for v in g.values())

@@ -161,16 +161,17 @@ def rows_of(mask: npt.NDArray[np.bool_] | None) -> IntArray | None:
     return None if mask is None else np.flatnonzero(mask)
 
 
-def as_of_date(as_of: object, period: Period | None) -> np.datetime64:
-    """Reference day for ages: ``as_of`` if given, else the period's last day, else today (UTC).
+def as_of_date(as_of: object, p: Pipeline) -> np.datetime64:
+    """Reference day for ages: ``as_of`` if given, else the latest date on record
+    (`Pipeline.latest_date`: the latest created date, close date of a closed deal or stage-history
+    date; NaT for a pipeline without dates, so that nothing ages). Never the clock.
 
     ``as_of`` is a date, a datetime (its calendar date) or an ISO date string; anything else,
     including an empty string or a missing value, is an error naming ``as_of`` and the value.
     """
     if as_of is None:
-        if period is not None:
-            return np.datetime64(period.end - dt.timedelta(days=1), "D")
-        return np.datetime64(dt.datetime.now(dt.UTC).date(), "D")
+        latest: np.datetime64 = p.latest_date.astype("datetime64[D]")
+        return latest
     if not isinstance(as_of, (dt.date, str, np.datetime64)):
         raise DataTypeError(f"as_of must be a date, got {as_of!r}")
     try:
@@ -181,7 +182,7 @@ def as_of_date(as_of: object, period: Period | None) -> np.datetime64:
         day = None
     if day is None:
         raise DataError(
-            f"as_of must be a date such as '2024-12-31' (or None for the period's last day), "
+            f"as_of must be a date such as '2024-12-31' (or None for the latest date on record), "
             f"got {as_of!r}"
         )
     return np.datetime64(day, "D")

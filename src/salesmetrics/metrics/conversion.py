@@ -23,7 +23,7 @@ from salesmetrics.metrics._common import (
     warn_missing_amounts,
     warn_zeroed_losses,
 )
-from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics._grouped import GroupedResult, Unit
 from salesmetrics.metrics._summarize import summarize_reached, summarize_reached_next
 from salesmetrics.metrics._summary import Summary, resolve_period, window_mask
 from salesmetrics.metrics.options import Basis, By, Skipped, View
@@ -102,9 +102,12 @@ def _warn_value(function: str, p: Pipeline, summary: Summary, period: Period | N
                        int(summary.arrays["won_value"].sum()), stacklevel=4)
 
 
-def _per_stage(summary: Summary, table: npt.NDArray[np.float64], name: str,
-               names: tuple[str, ...]) -> StageRates | GroupedResult[StageRates]:
-    per_group = [GroupedResult(("stage",), names, row.tolist(), name=name) for row in table]
+def _per_stage(summary: Summary, table: npt.NDArray[Any], name: str, names: tuple[str, ...],
+               unit: Unit = "rate") -> StageRates | GroupedResult[StageRates]:
+    """One result keyed by stage per group (``table`` is [group, stage])."""
+    currency = summary.context[4] if unit == "money" else None
+    per_group = [GroupedResult(("stage",), names, row.tolist(), name=name, unit=unit,
+                               currency=currency) for row in table]
     return result(summary, per_group, name)  # type: ignore[return-value]
 
 
@@ -209,13 +212,16 @@ def conversion_from_stage(
     ...          history=[("Discovery", "2024-01-01"), ("Proposal", "2024-02-01"),
     ...                   ("Closed lost", "2024-03-01")]),
     ... ])
-    >>> conversion_from_stage(p)
+    >>> rates = conversion_from_stage(p)
+    >>> rates["Proposal"], rates["Negotiation"]
+    (0.5, 1.0)
+    >>> rates
     conversion_from_stage by stage
-      Initial contact  0.5
-      Discovery        0.5
-      Meeting          0.5
-      Proposal         0.5
-      Negotiation      1
+      Initial contact   50.0 %
+      Discovery         50.0 %
+      Meeting           50.0 %
+      Proposal          50.0 %
+      Negotiation      100.0 %
     """
     check_option("conversion_from_stage", "basis", basis, ("unit", "value"))
     zero = check_zero_division("conversion_from_stage", zero_division)
@@ -276,7 +282,8 @@ def funnel_counts(
     Returns
     -------
     GroupedResult
-        Deals [count] (or amount [currency] with ``basis="value"``) keyed by stage name.
+        Deals [count, int] (or amount [major currency units, float] with ``basis="value"``)
+        keyed by stage name.
 
     Examples
     --------
@@ -293,18 +300,13 @@ def funnel_counts(
     _warn_unreached("funnel_counts", p, chosen, view)
     if basis == "value":
         _warn_value("funnel_counts", p, summary, chosen, view, slice(0, None))
-    table = _funnel_table(summary, basis)
-    if basis == "value":
-        table = table / summary.context[2]
-    names = (*summary.context[0], summary.context[1])
-    return _per_stage(summary, table, "funnel_counts", names)
-
-
-def _funnel_table(summary: Summary, basis: str) -> npt.NDArray[np.float64]:
     key = "count" if basis == "unit" else "value"
     reached = summary.arrays[key].sum(axis=2)
-    won = summary.arrays[f"won_{key}"][:, None]
-    return np.concatenate([reached, won], axis=1).astype(np.float64)
+    table = np.concatenate([reached, summary.arrays[f"won_{key}"][:, None]], axis=1)
+    names = (*summary.context[0], summary.context[1])
+    if basis == "unit":  # whole deals: int counts
+        return _per_stage(summary, table, "funnel_counts", names, unit="count")
+    return _per_stage(summary, table / summary.context[2], "funnel_counts", names, unit="money")
 
 
 @overload

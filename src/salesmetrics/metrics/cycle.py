@@ -7,29 +7,45 @@ import warnings
 from collections.abc import Sequence
 from typing import overload
 
+import numpy as np
+
 from salesmetrics._kernels import DayCounts
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataQualityWarning, OptionError, check_option
-from salesmetrics.metrics._common import divide, result
+from salesmetrics.metrics._common import (
+    check_zero_division,
+    divide,
+    result,
+    warn_missing_amounts,
+)
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summarize import summarize_outcomes
 from salesmetrics.metrics._summary import Summary
-from salesmetrics.metrics.options import By, CycleOutcome, View
+from salesmetrics.metrics.options import (
+    CYCLE_OUTCOMES,
+    DEAL_OUTCOMES,
+    OUTCOME_CODES,
+    STATISTICS,
+    By,
+    CycleOutcome,
+    DealOutcome,
+    Statistic,
+    View,
+)
 
-__all__ = ["average_deal_size", "finalize_cycle_length", "sales_cycle_length"]
+__all__ = ["average_deal_size", "check_statistic", "finalize_cycle_length", "sales_cycle_length"]
 
-# Outcome columns (open, won, lost, no decision) that each ``outcome=`` choice adds up.
-_OUTCOME_COLUMNS = {"won": [1], "lost": [2, 3], "closed": [1, 2, 3], "open": [0]}
-
-
-def _statistic(value: object) -> str | float:
-    if value in ("mean", "median"):
+def check_statistic(function: str, value: object) -> str | float:
+    """``statistic=`` (`Statistic`) checked: ``"mean"``, ``"median"`` or a percentile as a
+    float in [0, 100]; anything else is an `OptionError` naming the value and the choices."""
+    if value in STATISTICS:
         return str(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 100:
+    if (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)) and 0 <= value <= 100):
         return float(value)
     raise OptionError(
-        f"sales_cycle_length(): statistic must be 'mean', 'median' or a percentile in [0, 100], "
+        f"{function}(): statistic must be 'mean', 'median' or a percentile in [0, 100], "
         f"got {value!r}"
     )
 
@@ -38,40 +54,44 @@ def _statistic(value: object) -> str | float:
 def sales_cycle_length(
     p: Pipeline,
     *,
-    statistic: str | float = ...,
+    statistic: Statistic = ...,
     outcome: CycleOutcome = ...,
     period: PeriodLike | None = ...,
     view: View = ...,
     by: None = None,
+    zero_division: float = ...,
 ) -> float: ...
 @overload
 def sales_cycle_length(
     p: Pipeline,
     *,
-    statistic: str | float = ...,
+    statistic: Statistic = ...,
     outcome: CycleOutcome = ...,
     period: PeriodLike | None = ...,
     view: View = ...,
     by: str | Sequence[str],
+    zero_division: float = ...,
 ) -> GroupedResult[float]: ...
 @overload
 def sales_cycle_length(
     p: Pipeline,
     *,
-    statistic: str | float = ...,
+    statistic: Statistic = ...,
     outcome: CycleOutcome = ...,
     period: PeriodLike | None = ...,
     view: View = ...,
     by: By = ...,
+    zero_division: float = ...,
 ) -> float | GroupedResult[float]: ...
 def sales_cycle_length(
     p: Pipeline,
     *,
-    statistic: str | float = "mean",
+    statistic: Statistic = "mean",
     outcome: CycleOutcome = "won",
     period: PeriodLike | None = None,
     view: View = "period",
     by: By = None,
+    zero_division: float = math.nan,
 ) -> float | GroupedResult[float]:
     r"""Sales cycle length: days from created to close of closed deals [days].
 
@@ -96,11 +116,13 @@ def sales_cycle_length(
         The window: deals closed in the period (``view="period"``) or created in it (``"cohort"``).
     by
         Field name(s) to group by.
+    zero_division
+        The value where no deal qualifies: nan (default) or a number >= 0 [days].
 
     Returns
     -------
     float or GroupedResult
-        Cycle length [days]; nan where no deal qualifies.
+        Cycle length [days]; ``zero_division`` (nan) where no deal qualifies.
 
     Notes
     -----
@@ -119,32 +141,35 @@ def sales_cycle_length(
     >>> sales_cycle_length(p), sales_cycle_length(p, statistic=75)
     (20.0, 25.0)
     """
-    stat = _statistic(statistic)
-    check_option("sales_cycle_length", "outcome", outcome, ("won", "lost", "closed"))
+    stat = check_statistic("sales_cycle_length", statistic)
+    check_option("sales_cycle_length", "outcome", outcome, CYCLE_OUTCOMES)
+    zero = check_zero_division("sales_cycle_length", zero_division, high=math.inf)
     summary = summarize_outcomes(
         p, by=by, period=period, view=view, function="sales_cycle_length", cycles=True,
         histogram=stat != "mean",
     )
-    return finalize_cycle_length(summary, statistic=stat, outcome=outcome)
+    return finalize_cycle_length(summary, statistic=stat, outcome=outcome, zero_division=zero)
 
 
 def finalize_cycle_length(
     summary: Summary, *, statistic: str | float = "mean", outcome: str = "won",
-    function: str = "sales_cycle_length",
+    function: str = "sales_cycle_length", zero_division: float = math.nan,
 ) -> float | GroupedResult[float]:
     """Cycle length [days] from an ``outcomes`` summary made with ``cycles=True``."""
-    cols = _OUTCOME_COLUMNS[outcome]
+    cols = list(OUTCOME_CODES[outcome])
     a = summary.arrays
     _warn_left_out(function, int(a["cycle_negative"][:, cols].sum()),
                    int(a["cycle_unknown"][:, cols].sum()))
+    counted = a["cycle_count"][:, cols].sum(axis=1)
     if statistic == "mean":
-        values = divide(a["cycle_sum"][:, cols].sum(axis=1), a["cycle_count"][:, cols].sum(axis=1),
-                        math.nan)
+        values = divide(a["cycle_sum"][:, cols].sum(axis=1), counted, zero_division)
     else:
         q = 50.0 if statistic == "median" else float(statistic)
         hist: DayCounts = a["cycle_hist"]
         values = hist.combine(cols).percentile(q)
-    return result(summary, values, "sales_cycle_length")
+        if zero_division == zero_division:  # not nan
+            values[counted == 0] = zero_division
+    return result(summary, values, "sales_cycle_length", unit="days")
 
 
 def _warn_left_out(function: str, negative: int, unknown: int = 0) -> None:
@@ -173,36 +198,40 @@ def _warn_left_out(function: str, negative: int, unknown: int = 0) -> None:
 def average_deal_size(
     p: Pipeline,
     *,
-    outcome: CycleOutcome | str = ...,
+    outcome: DealOutcome = ...,
     period: PeriodLike | None = ...,
     view: View = ...,
     by: None = None,
+    zero_division: float = ...,
 ) -> float: ...
 @overload
 def average_deal_size(
     p: Pipeline,
     *,
-    outcome: CycleOutcome | str = ...,
+    outcome: DealOutcome = ...,
     period: PeriodLike | None = ...,
     view: View = ...,
     by: str | Sequence[str],
+    zero_division: float = ...,
 ) -> GroupedResult[float]: ...
 @overload
 def average_deal_size(
     p: Pipeline,
     *,
-    outcome: CycleOutcome | str = ...,
+    outcome: DealOutcome = ...,
     period: PeriodLike | None = ...,
     view: View = ...,
     by: By = ...,
+    zero_division: float = ...,
 ) -> float | GroupedResult[float]: ...
 def average_deal_size(
     p: Pipeline,
     *,
-    outcome: CycleOutcome | str = "won",
+    outcome: DealOutcome = "won",
     period: PeriodLike | None = None,
     view: View = "period",
     by: By = None,
+    zero_division: float = math.nan,
 ) -> float | GroupedResult[float]:
     r"""Average deal size: mean amount of the deals with an outcome [currency].
 
@@ -222,25 +251,40 @@ def average_deal_size(
         The window, as in `win_rate`.
     by
         Field name(s) to group by.
+    zero_division
+        The value where no deal with an amount qualifies: nan (default) or a number >= 0
+        [major currency units].
 
     Returns
     -------
     float or GroupedResult
-        Mean amount [major currency units]; nan where no deal qualifies. Deals without an amount
-        are left out of both sum and count.
+        Mean amount [major currency units]; ``zero_division`` (nan) where no deal qualifies.
+        Deals without an amount are left out of both sum and count.
+
+    Warns
+    -----
+    DataQualityWarning
+        When deals of the ``outcome`` have no amount (left out of the average), with their count.
 
     Examples
     --------
     >>> from salesmetrics import Deal, Pipeline, average_deal_size
     >>> p = Pipeline.from_deals([Deal("A", 20_000, "Closed won", close_date="2024-01-05"),
-    ...                          Deal("B", 10_000, "Closed won", close_date="2024-02-05"),
-    ...                          Deal("C", None, "Closed won", close_date="2024-02-05")])
+    ...                          Deal("B", 10_000, "Closed won", close_date="2024-02-05")])
     >>> average_deal_size(p)
     15000.0
     """
-    check_option("average_deal_size", "outcome", outcome, ("won", "lost", "closed", "open"))
+    check_option("average_deal_size", "outcome", outcome, DEAL_OUTCOMES)
+    zero = check_zero_division("average_deal_size", zero_division, high=math.inf)
     summary = summarize_outcomes(p, by=by, period=period, view=view, function="average_deal_size")
-    cols = _OUTCOME_COLUMNS[outcome]
+    cols = list(OUTCOME_CODES[outcome])
     a = summary.arrays
-    values = divide(a["value"][:, cols].sum(axis=1), a["valued"][:, cols].sum(axis=1), math.nan)
-    return result(summary, values / summary.context[0], "average_deal_size")
+    total = int(a["count"][:, cols].sum())
+    warn_missing_amounts("average_deal_size", total - int(a["valued"][:, cols].sum()), total,
+                         deals=f"{outcome} deals", effect="left out of the average")
+    valued = a["valued"][:, cols].sum(axis=1)
+    values = divide(a["value"][:, cols].sum(axis=1), valued, math.nan) / summary.context[0]
+    if zero == zero:  # not nan
+        values[valued == 0] = zero
+    return result(summary, values, "average_deal_size", unit="money",
+                  currency=summary.context[1])

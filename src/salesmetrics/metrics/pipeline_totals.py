@@ -159,7 +159,8 @@ def finalize_weighted(
     """Weighted pipeline [major units] from an ``open`` summary and per-stage probabilities."""
     a = summary.arrays
     minor = a["amount_default"] @ probabilities + a["weighted_override"]
-    return result(summary, minor / summary.context[1], "weighted_pipeline")
+    return result(summary, minor / summary.context[1], "weighted_pipeline", unit="money",
+                  currency=summary.context[2])
 
 
 @overload
@@ -222,7 +223,7 @@ def pipeline_value(
     summary = summarize_open(p, by=by, period=period, function="pipeline_value")
     _warn_open_without_amount("pipeline_value", p, summary, period)
     return result(summary, summary.arrays["amount"].sum(axis=1) / summary.context[1],
-                  "pipeline_value")
+                  "pipeline_value", unit="money", currency=summary.context[2])
 
 
 @overload
@@ -291,4 +292,4 @@ def won_revenue(
                          int(won.sum()), deals="won deals",
                          effect="counted as 0, so the total is understated")
     return result(summary, summary.arrays["value"][:, WON] / summary.context[0],
-                  "won_revenue")
+                  "won_revenue", unit="money", currency=summary.context[1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import warnings
 from collections.abc import Sequence
@@ -25,7 +26,8 @@ from salesmetrics.metrics._common import (
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summarize import summarize_velocity
 from salesmetrics.metrics._summary import Summary
-from salesmetrics.metrics.options import By, Opportunities, View
+from salesmetrics.metrics.options import By, NoDecision, OpenDeals, Opportunities, View
+from salesmetrics.metrics.win_rates import check_win_rate_policies, stale_before, win_rate_terms
 
 __all__ = ["Velocity", "sales_velocity", "velocity_change"]
 
@@ -41,7 +43,8 @@ class Velocity:
     opportunities: int
     #: V: mean amount of won deals [currency].
     average_deal_value: float
-    #: W: unit win rate of the closed deals [fraction].
+    #: W: unit win rate [fraction]: won ÷ closed by default, or under the `win_rate` policies
+    #: given to `sales_velocity`.
     win_rate: float
     #: L: mean cycle length of won deals, created → close [days].
     cycle_days: float
@@ -88,6 +91,10 @@ def sales_velocity(
     by: None = None,
     opportunities: Opportunities = ...,
     view: View = ...,
+    open_deals: OpenDeals = ...,
+    no_decision: NoDecision = ...,
+    stale_after: int | None = ...,
+    as_of: dt.date | str | None = ...,
     zero_division: float = ...,
 ) -> Velocity: ...
 @overload
@@ -98,6 +105,10 @@ def sales_velocity(
     by: str | Sequence[str],
     opportunities: Opportunities = ...,
     view: View = ...,
+    open_deals: OpenDeals = ...,
+    no_decision: NoDecision = ...,
+    stale_after: int | None = ...,
+    as_of: dt.date | str | None = ...,
     zero_division: float = ...,
 ) -> GroupedResult[Velocity]: ...
 @overload
@@ -108,6 +119,10 @@ def sales_velocity(
     by: By = ...,
     opportunities: Opportunities = ...,
     view: View = ...,
+    open_deals: OpenDeals = ...,
+    no_decision: NoDecision = ...,
+    stale_after: int | None = ...,
+    as_of: dt.date | str | None = ...,
     zero_division: float = ...,
 ) -> Velocity | GroupedResult[Velocity]: ...
 def sales_velocity(
@@ -117,6 +132,10 @@ def sales_velocity(
     by: By = None,
     opportunities: Opportunities = "all",
     view: View = "period",
+    open_deals: OpenDeals = "exclude",
+    no_decision: NoDecision = "lost",
+    stale_after: int | None = None,
+    as_of: dt.date | str | None = None,
     zero_division: float = math.nan,
 ) -> Velocity | GroupedResult[Velocity]:
     r"""Sales velocity: the revenue the pipeline produces per day [currency/day].
@@ -125,9 +144,11 @@ def sales_velocity(
     \text{revenue per day} = \frac{N \times V \times W}{L}
     $$
 
-    with *V* the mean amount of won deals, *W* the unit win rate (won ÷ closed, no-decision counted
-    as lost), and *L* the mean cycle length of won deals [days], all over the deals closed in the
-    period (every deal when there is no period), or created in it with ``view="cohort"``.
+    with *V* the mean amount of won deals, *W* the unit win rate (`win_rate` with the same
+    ``open_deals``, ``no_decision``, ``stale_after`` and ``as_of``; by default won ÷ closed, no
+    decision counted as lost), and *L* the mean cycle length of won deals [days], all over the
+    deals closed in the period (every deal when there is no period), or created in it with
+    ``view="cohort"``.
 
     Parameters
     ----------
@@ -154,6 +175,13 @@ def sales_velocity(
     view
         ``"period"`` (default): V, W and L over the deals closed in the period; ``"cohort"``: over
         the deals created in it (as in `win_rate`).
+    open_deals, no_decision, stale_after
+        The policies of the win rate *W*, as in `win_rate`: ``open_deals="lost"`` counts the open
+        deals in the window as not won (lead funnels, where most leads never close, get a
+        meaningful *W*); ``stale_after`` counts open deals older than that many days as lost.
+    as_of
+        Reference day for ``stale_after``. Default: the latest date on record
+        (`Pipeline.latest_date`), so that the result never depends on the clock.
     zero_division
         Revenue per day when the cycle length is 0 days: nan (default) or a number >= 0.
 
@@ -190,7 +218,10 @@ def sales_velocity(
     (3, 20000.0, 0.5, 30.0, 1000.0)
     """
     zero = check_zero_division("sales_velocity", zero_division, high=math.inf)
-    summary = summarize_velocity(p, period=period, by=by, opportunities=opportunities, view=view)
+    check_win_rate_policies("sales_velocity", open_deals, no_decision)
+    stale = stale_before("sales_velocity", p, stale_after, as_of)
+    summary = summarize_velocity(p, period=period, by=by, opportunities=opportunities, view=view,
+                                 stale_before=stale)
     a = summary.arrays
     won = a["count"][:, WON]
     warn_missing_amounts(
@@ -199,7 +230,8 @@ def sales_velocity(
     )
     _warn_left_out_of_cycle(int(a["cycle_unknown"][:, WON].sum()),
                             int(a["cycle_negative"][:, WON].sum()), int(won.sum()))
-    return finalize_velocity(summary, zero_division=zero)
+    return finalize_velocity(summary, zero_division=zero, open_deals=open_deals,
+                             no_decision=no_decision)
 
 
 def _warn_left_out_of_cycle(unknown: int, negative: int, won: int) -> None:
@@ -223,21 +255,24 @@ def _warn_left_out_of_cycle(unknown: int, negative: int, won: int) -> None:
     )
 
 
-def finalize_velocity(summary: Summary, *, zero_division: float = math.nan
-                      ) -> Velocity | GroupedResult[Velocity]:
-    """The velocity levers from a ``velocity`` summary."""
+def finalize_velocity(
+    summary: Summary, *, zero_division: float = math.nan, open_deals: str = "exclude",
+    no_decision: str = "lost",
+) -> Velocity | GroupedResult[Velocity]:
+    """The velocity levers from a ``velocity`` summary; *W* as `win_rate` finalizes it."""
     a = summary.arrays
     minor, currency = summary.context[0], summary.context[1]
     nan = math.nan
+    won_w, decided_w = win_rate_terms(a, open_deals=open_deals, no_decision=no_decision)
     # Few groups and five divisions each: plain floats beat a dozen tiny numpy calls.
     values = []
-    for n, won_value, valued, won, closed, days, cycles in zip(
+    for n, won_value, valued, won, decided, days, cycles in zip(
         a["opportunities"].tolist(), a["value"][:, WON].tolist(), a["valued"][:, WON].tolist(),
-        a["count"][:, WON].tolist(), a["count"][:, 1:].sum(axis=1).tolist(),
+        won_w.tolist(), decided_w.tolist(),
         a["cycle_sum"][:, WON].tolist(), a["cycle_count"][:, WON].tolist(), strict=True,
     ):
         v = won_value / valued / minor if valued else nan
-        w = won / closed if closed else nan
+        w = won / decided if decided else nan
         cycle = days / cycles if cycles else nan
         revenue = (n * v * w / cycle if cycle else zero_division) if cycle == cycle else nan
         values.append(Velocity(n, v, w, cycle, revenue, currency))

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
-from typing import overload
+from collections.abc import Mapping, Sequence
+from typing import Any, overload
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
+from salesmetrics._render import format_rate
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import LOST, NO_DECISION, OPEN, WON
 from salesmetrics.errors import OptionError, check_option
 from salesmetrics.metrics._common import (
+    check_pipeline,
     check_zero_division,
     divide,
     result,
@@ -26,15 +29,27 @@ from salesmetrics.metrics._summarize import summarize_outcomes
 from salesmetrics.metrics._summary import Summary, as_of_date, resolve_period, window_mask
 from salesmetrics.metrics.options import Basis, By, NoDecision, OpenDeals, View
 
-__all__ = ["MAX_STALE_DAYS", "OutcomeShares", "finalize_win_rate", "outcome_shares", "win_rate"]
+__all__ = [
+    "MAX_STALE_DAYS",
+    "OutcomeShares",
+    "check_win_rate_policies",
+    "finalize_win_rate",
+    "outcome_shares",
+    "stale_before",
+    "win_rate",
+    "win_rate_terms",
+]
 
 #: The largest ``stale_after`` [days]: 10,000 years (use None for "never stale").
 MAX_STALE_DAYS = 3_652_425
 
 
-def _stale_before(
-    function: str, stale_after: int | None, as_of: object, period: PeriodLike | None
+def stale_before(
+    function: str, p: Pipeline, stale_after: int | None, as_of: object
 ) -> np.datetime64 | None:
+    """The day before which an open deal was created to count as stale (``as_of −
+    stale_after``; ``as_of`` defaults to the latest date on record), or None without
+    ``stale_after``. Shared by `win_rate` and the win rate W of `sales_velocity`."""
     if stale_after is None:
         return None
     if (
@@ -46,8 +61,36 @@ def _stale_before(
             f"{function}(): stale_after must be a whole number of days from 0 to "
             f"{MAX_STALE_DAYS:,} (10,000 years), or None for no ageing, got {stale_after!r}"
         )
-    reference = as_of_date(as_of, resolve_period(function, period))
-    return reference - np.timedelta64(int(stale_after), "D")
+    check_pipeline(function, p)
+    return as_of_date(as_of, p) - np.timedelta64(int(stale_after), "D")
+
+
+def check_win_rate_policies(function: str, open_deals: object, no_decision: object) -> None:
+    """`OptionError` unless ``open_deals`` and ``no_decision`` are valid choices."""
+    check_option(function, "open_deals", open_deals, ("exclude", "lost"))
+    check_option(function, "no_decision", no_decision, ("lost", "exclude"))
+
+
+def win_rate_terms(
+    arrays: Mapping[str, Any], *, basis: str = "unit", open_deals: str = "exclude",
+    no_decision: str = "lost",
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per group, the won and the decided deals (or amounts, ``basis="value"``) of a win rate
+    under its policies, from the tallies of an ``outcomes`` or ``velocity`` summary.
+
+    The one definition of the win rate's numerator and denominator: `win_rate` and the *W* of
+    `sales_velocity` both finalize with it.
+    """
+    a = arrays["count" if basis == "unit" else "value"]
+    won = a[:, WON]
+    decided = won + a[:, LOST]
+    if no_decision == "lost":
+        decided = decided + a[:, NO_DECISION]
+    if open_deals == "lost":
+        decided = decided + a[:, OPEN]
+    elif "stale_count" in arrays:
+        decided = decided + arrays["stale_count" if basis == "unit" else "stale_value"]
+    return won, decided
 
 
 def _warn_value_basis(
@@ -171,7 +214,9 @@ def win_rate(
     by
         Field name(s) to group by.
     as_of
-        Reference day for ``stale_after`` (default: the period's last day, else today in UTC).
+        Reference day for ``stale_after``. Default: the latest date on record
+        (`Pipeline.latest_date`: the latest created date, close date of a closed deal or
+        stage-history date), whatever the period, so that the result never depends on the clock.
     zero_division
         The value when nothing is decided: nan (default) or a number in [0, 1]. Never inf, never
         an exception.
@@ -209,10 +254,9 @@ def win_rate(
     (0.5, 0.3)
     """
     check_option("win_rate", "basis", basis, ("unit", "value"))
-    check_option("win_rate", "open_deals", open_deals, ("exclude", "lost"))
-    check_option("win_rate", "no_decision", no_decision, ("lost", "exclude"))
+    check_win_rate_policies("win_rate", open_deals, no_decision)
     zero = check_zero_division("win_rate", zero_division)
-    stale = _stale_before("win_rate", stale_after, as_of, period)
+    stale = stale_before("win_rate", p, stale_after, as_of)
     summary = summarize_outcomes(
         p, by=by, period=period, view=view, function="win_rate", stale_before=stale
     )
@@ -233,16 +277,9 @@ def finalize_win_rate(
     zero_division: float = math.nan,
 ) -> float | GroupedResult[float]:
     """The win rate from an ``outcomes`` summary."""
-    a = summary.arrays["count" if basis == "unit" else "value"]
-    won = a[:, WON]
-    decided = won + a[:, LOST]
-    if no_decision == "lost":
-        decided = decided + a[:, NO_DECISION]
-    if open_deals == "lost":
-        decided = decided + a[:, OPEN]
-    elif "stale_count" in summary.arrays:
-        decided = decided + summary.arrays["stale_count" if basis == "unit" else "stale_value"]
-    return result(summary, divide(won, decided, zero_division), "win_rate")
+    won, decided = win_rate_terms(summary.arrays, basis=basis, open_deals=open_deals,
+                                  no_decision=no_decision)
+    return result(summary, divide(won, decided, zero_division), "win_rate", unit="rate")
 
 
 @attrs.frozen
@@ -256,6 +293,14 @@ class OutcomeShares:
     #: Share closed without a decision.
     no_decision: float
 
+    def _cells(self) -> list[tuple[str, str]]:
+        """The shares as printed: percentages with one decimal."""
+        return [("won", format_rate(self.won)), ("lost", format_rate(self.lost)),
+                ("no_decision", format_rate(self.no_decision))]
+
+    def __repr__(self) -> str:
+        return "OutcomeShares(" + ", ".join(f"{k}={v}" for k, v in self._cells()) + ")"
+
 
 @overload
 def outcome_shares(
@@ -265,6 +310,7 @@ def outcome_shares(
     period: PeriodLike | None = ...,
     view: View = ...,
     by: None = None,
+    zero_division: float = ...,
 ) -> OutcomeShares: ...
 @overload
 def outcome_shares(
@@ -274,6 +320,7 @@ def outcome_shares(
     period: PeriodLike | None = ...,
     view: View = ...,
     by: str | Sequence[str],
+    zero_division: float = ...,
 ) -> GroupedResult[OutcomeShares]: ...
 @overload
 def outcome_shares(
@@ -283,6 +330,7 @@ def outcome_shares(
     period: PeriodLike | None = ...,
     view: View = ...,
     by: By = ...,
+    zero_division: float = ...,
 ) -> OutcomeShares | GroupedResult[OutcomeShares]: ...
 def outcome_shares(
     p: Pipeline,
@@ -291,6 +339,7 @@ def outcome_shares(
     period: PeriodLike | None = None,
     view: View = "period",
     by: By = None,
+    zero_division: float = math.nan,
 ) -> OutcomeShares | GroupedResult[OutcomeShares]:
     r"""Won, lost and no-decision shares of the closed deals, together.
 
@@ -310,11 +359,13 @@ def outcome_shares(
         ``"unit"`` (deal counts) or ``"value"`` (amounts).
     period, view, by
         As in `win_rate`.
+    zero_division
+        Each share where nothing closed: nan (default) or a number in [0, 1].
 
     Returns
     -------
     OutcomeShares or GroupedResult
-        The three shares [fractions]; nan where nothing closed.
+        The three shares [fractions]; ``zero_division`` (nan) where nothing closed.
 
     Examples
     --------
@@ -325,15 +376,19 @@ def outcome_shares(
     ...     Deal(i, 100, s, close_date="2024-01-31")
     ...     for i, s in enumerate(["Won", "Won", "Lost", "Stalled"])], stages)
     >>> outcome_shares(p)
-    OutcomeShares(won=0.5, lost=0.25, no_decision=0.25)
+    OutcomeShares(won=50.0 %, lost=25.0 %, no_decision=25.0 %)
+    >>> outcome_shares(p).won
+    0.5
     """
     check_option("outcome_shares", "basis", basis, ("unit", "value"))
+    zero = check_zero_division("outcome_shares", zero_division)
     summary = summarize_outcomes(p, by=by, period=period, view=view, function="outcome_shares")
     if basis == "value":
         _warn_value_basis("outcome_shares", p, summary)
     a = summary.arrays["count" if basis == "unit" else "value"]
-    closed = a[:, 1:].sum(axis=1)
-    shares = divide(a[:, 1:], closed[:, None], math.nan)
+    closed_columns = [WON, LOST, NO_DECISION]
+    closed = a[:, closed_columns].sum(axis=1)
+    shares = divide(a[:, closed_columns], closed[:, None], zero)
     values = [OutcomeShares(*(float(x) for x in row)) for row in shares]
     return result(summary, values, "outcome_shares")
 
