@@ -11,7 +11,7 @@ import pytest
 import salesmetrics
 import salesmetrics as sm
 import salesmetrics._kernels as kernels
-from salesmetrics import Deal, Pipeline
+from salesmetrics import Deal, FiscalCalendar, Period, Pipeline
 from salesmetrics.domain.history import reached_masks
 from salesmetrics.errors import DataError, DataTypeError, OptionError
 
@@ -289,3 +289,30 @@ def test_row_range_shares_whole_pipeline_facts_not_results():
     assert np.array_equal(part.outcome_codes, p.outcome_codes[10:20])
     assert part.latest_date == latest
     assert "memo" not in part._cache
+
+
+# -- fiscal periods need a calendar; periods are equal by their dates ---------------------------
+@pytest.mark.parametrize("label", ["FY2025", "FY2025-Q1", "fy2025q1"])
+def test_fiscal_label_without_calendar_asks_for_one(label):
+    with pytest.raises(OptionError, match="calendar=FiscalCalendar"):
+        Period.parse(label)
+
+
+def test_metric_period_fy_without_calendar_is_an_error():
+    p = Pipeline.from_deals([Deal("A", 1, "Closed won", created="2024-01-01",
+                                  close_date="2024-02-01")])
+    with pytest.raises(OptionError, match="FY2024"):
+        sm.won_revenue(p, period="FY2024")
+    fiscal = Period.parse("FY2024", calendar=FiscalCalendar())
+    assert sm.won_revenue(p, period=fiscal) == sm.won_revenue(p, period="2024")
+
+
+def test_fiscal_quarter_of_a_january_calendar_equals_the_plain_quarter():
+    fiscal = Period.parse("FY2025-Q1", calendar=FiscalCalendar())
+    plain = Period.parse("2025-Q1")
+    assert fiscal == plain and hash(fiscal) == hash(plain)
+    assert {fiscal: 1}[plain] == 1
+    assert (fiscal.label, plain.label) == ("FY2025-Q1", "2025-Q1")  # the label is kept
+    assert Period.parse("FY2025", calendar=FiscalCalendar()) == Period.year(2025)
+    assert Period.parse("FY2025-Q1", calendar=FiscalCalendar(start_month=2)) != plain
+    assert Period("2025-01-01", "2025-04-01") == plain  # equal by dates

@@ -188,6 +188,9 @@ class Period:
     `FiscalCalendar`; ``Period(start, end)`` gives a custom range. Weeks are ISO weeks
     (Monday to Sunday, week 1 holds the year's first Thursday).
 
+    Two periods are equal (and hash alike) when they have the same dates: ``FY2025-Q1`` of a
+    calendar starting in January equals ``2025-Q1``; ``kind`` and ``calendar`` only name it.
+
     Examples
     --------
     >>> q = Period.parse("2017-Q2")
@@ -207,10 +210,11 @@ class Period:
     #: First day after the period (exclusive).
     end: dt.date = attrs.field(converter=_to_end)
     #: What kind of period: decides its label and the step of `shift`.
-    kind: PeriodKind = attrs.field(default="custom", kw_only=True)
+    kind: PeriodKind = attrs.field(default="custom", kw_only=True, eq=False)
     #: The fiscal calendar for fiscal years and quarters, None for calendar periods.
     calendar: FiscalCalendar | None = attrs.field(
-        default=None, kw_only=True, validator=lambda _, __, value: _check_calendar("Period", value)
+        default=None, kw_only=True, eq=False,
+        validator=lambda _, __, value: _check_calendar("Period", value),
     )
     _start64: np.datetime64 = attrs.field(init=False, eq=False, repr=False)
     _end64: np.datetime64 = attrs.field(init=False, eq=False, repr=False)
@@ -278,8 +282,9 @@ class Period:
         """Parse ``"2017-Q2"``, ``"2017-07"``, ``"2017-W05"``, ``"2017"``, ``"2017-07-04"``,
         ``"FY2025"`` or ``"FY2025-Q1"``.
 
-        Fiscal labels use ``calendar`` (default: fiscal years equal calendar years). Years are
-        1..9999, and a period must end by 9999-12-31.
+        Fiscal labels need ``calendar``, the `FiscalCalendar` that says when fiscal years start
+        (``FiscalCalendar()`` for fiscal years equal to calendar years). Years are 1..9999, and a
+        period must end by 9999-12-31.
 
         >>> Period.parse("FY2025-Q1", calendar=FiscalCalendar(start_month=2)).start
         datetime.date(2024, 2, 1)
@@ -289,6 +294,8 @@ class Period:
         DataError
             For text in none of these forms, or a period outside the dates a date can hold
             (``"9999"``, ``"0000-01"``), with the reason.
+        OptionError
+            For a fiscal label (``"FY2025"``) without ``calendar``.
         """
         _check_calendar("Period.parse", calendar)
         if isinstance(text, Period):
@@ -313,6 +320,13 @@ class Period:
     def _from_label(
         cls, kind: str, label: str, numbers: list[int], calendar: FiscalCalendar | None
     ) -> Period:
+        if kind in ("fq", "fy") and calendar is None:
+            raise OptionError(
+                f"Period.parse(): {label!r} is a fiscal period, and fiscal years start in a month of their own: "
+                f"pass the calendar, e.g. Period.parse({label!r}, calendar=FiscalCalendar("
+                "start_month=2)), or FiscalCalendar() for fiscal years equal to calendar years; "
+                f"a metric's period= takes that Period"
+            )
         fiscal = calendar or _CALENDAR_YEAR
         if kind == "fq":
             return fiscal.quarter(numbers[0], numbers[1])

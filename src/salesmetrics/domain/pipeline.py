@@ -46,11 +46,12 @@ DateArray = npt.NDArray[np.datetime64]
 
 
 class Pipeline(PipelineConstructors, PipelineExports):
-    """A sales process (its stages) and the deals in it, as immutable numpy columns.
+    """A sales process (its stages) and the deals in it, as read-only numpy columns.
 
     Build one with `from_deals`, `from_columns` or `read_csv`; every constructor
-    defaults ``stages`` to `DEFAULT_STAGES`. Metrics take a Pipeline and never
-    change it: every column is a read-only array.
+    defaults ``stages`` to `DEFAULT_STAGES`. A pipeline owns its columns (it copies any it
+    would share with the caller's data) and every column is a read-only array, so nothing,
+    metrics included, can change a pipeline once built.
 
     Columns (all of length ``len(p)``):
 
@@ -197,8 +198,12 @@ class Pipeline(PipelineConstructors, PipelineExports):
 
     @property
     def amounts_below_2_53(self) -> bool:
-        """True if the total of all amounts [minor units] is below 2**53, so that every partial
-        sum is exact in float64 (the bincount kernels rely on it)."""
+        """True if the total of all amounts [minor units] is surely below 2**53, so that every
+        partial sum is exact in float64 (the bincount kernels rely on it).
+
+        The total is summed in float64, which may round it; the test is against 2**52, half the
+        limit, so that a rounded total below 2**52 proves the exact one is below 2**53.
+        """
         return self._cached("bounded", lambda: float(self._amount.sum(dtype=np.float64)) < 2.0**52)
 
     @property
