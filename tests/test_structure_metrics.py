@@ -214,3 +214,55 @@ def test_funnel_counts_are_integers():
     assert all(type(v) is int for v in funnel.values())
     by_team = sm.funnel_counts(sample_pipeline(), by="team")
     assert all(type(v) is int for g in by_team.values() for v in g.values())
+
+
+# -- printed results --
+
+def test_printed_results_use_separators_currency_and_percentages_never_exponents():
+    p = sm.Pipeline.from_columns({
+        "id": ["A", "B", "C", "D"], "amount": [1_222_490, 5, 100, 100],
+        "stage": ["Proposal", "Proposal", "Closed won", "Closed lost"],
+        "created": ["2024-01-01"] * 4,
+        "close_date": [None, None, "2024-01-31", "2024-01-31"],
+        "owner": ["ana", None, "ana", None],
+    }, currency="USD")
+    text = repr(sm.pipeline_value(p, by="owner"))
+    assert "USD 1,222,490.00" in text and "e+" not in text
+    assert "(none)" in text and "None" not in text
+    assert "USD 5.00" in sm.pipeline_value(p, by="owner")._repr_html_()
+    rates = sm.win_rate(p, by="owner")
+    assert "100.0 %" in repr(rates) and "0.0 %" in repr(rates)
+    html = rates._repr_html_()
+    assert "(none)" in html and "100.0 %" in html
+    assert list(rates.to_pandas().index) == ["ana", "(none)"]
+    assert rates[None] == 0.0  # the mapping keeps the key None
+    assert "50.0 %" in repr(sm.outcome_shares(p))
+    v = repr(sm.sales_velocity(p))
+    assert "USD" in v and "%" in v and "days" in v and "e+" not in v
+
+
+def test_missing_group_prints_the_same_whether_none_or_nan():
+    from salesmetrics.metrics import GroupedResult
+
+    none = GroupedResult(("team",), ["a", None], [0.5, 0.25], name="win_rate", unit="rate")
+    nan = GroupedResult(("team",), ["a", float("nan")], [0.5, 0.25], name="win_rate",
+                        unit="rate")
+    assert repr(none) == repr(nan)
+    assert none._repr_html_() == nan._repr_html_()
+    assert list(none.to_pandas().index) == list(nan.to_pandas().index) == ["a", "(none)"]
+
+
+def test_amount_error_names_the_metric(monkeypatch):
+    from salesmetrics.errors import AmountError
+    from salesmetrics.metrics import _summarize
+
+    def overflow(*args, **kwargs):
+        raise AmountError("amounts add up past 2**63 - 1")
+
+    monkeypatch.setattr(_summarize, "run_chunked", overflow)
+    p = _aged()
+    for call, name in ((lambda: sm.sales_velocity(p), "sales_velocity"),
+                       (lambda: sm.funnel_counts(p), "funnel_counts"),
+                       (lambda: sm.conversion_from_stage(p), "conversion_from_stage")):
+        with pytest.raises(AmountError, match=rf"^{name}\(\): amounts add up"):
+            call()
