@@ -51,8 +51,8 @@ from salesmetrics.domain.columns import is_missing_value, to_numpy
 from salesmetrics.errors import DataError, DataTypeError, OptionError, where
 
 __all__ = [
-    "FORMATS", "NAT", "DateFormats", "check_date_formats", "iso_date", "to_date", "to_date_array",
-    "to_zone",
+    "FORMATS", "NAT", "RANGE", "DateFormats", "check_date_formats", "iso_date", "to_date",
+    "to_date_array", "to_day", "to_zone",
 ]
 
 #: The ``date_formats=`` option: strptime formats tried in order, or ``"dateutil"``.
@@ -75,7 +75,9 @@ _ISO_DATETIME = re.compile(
 _FIRST = np.datetime64("0001-01-01", "D")
 _LAST = np.datetime64("9999-12-31", "D")
 _SPAN = np.uint64(int(_LAST.astype(np.int64)) - int(_FIRST.astype(np.int64)))
-_RANGE = "the dates 0001-01-01 to 9999-12-31"
+#: The dates a ``datetime.date`` holds, the only ones a pipeline or a period may have.
+RANGE = "0001-01-01 to 9999-12-31"
+_RANGE = f"the dates {RANGE}"
 _MISSING_WORDS = frozenset(("NaT", "nan", "NaN", "None", "null"))
 
 
@@ -193,6 +195,37 @@ def iso_date(text: str) -> dt.date | dt.datetime | None:
     except ValueError:
         return None
     return None
+
+
+def to_day(value: object, *, field: str) -> dt.date:
+    """One required calendar day, for options and periods rather than data: a ``datetime.date``,
+    a ``datetime.datetime`` (its date, as given), a ``numpy.datetime64`` (not NaT) or an ISO date
+    string ``'YYYY-MM-DD'``; a date-time string is not a day.
+
+    Raises
+    ------
+    DataError
+        For a string that is not an ISO date, or a day outside 0001-01-01 to 9999-12-31.
+    DataTypeError
+        For a value of another type.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, np.datetime64) and not np.isnat(value):
+        day = value.astype("datetime64[D]")
+        if _first_outside(np.array([day])) is not None:
+            raise DataError(f"{field} {day} is outside {_RANGE}")
+        result: object = day.item()
+        assert isinstance(result, dt.date)
+        return result
+    if isinstance(value, str):
+        parsed = iso_date(value.strip())
+        if type(parsed) is not dt.date:  # not a date-time either
+            raise DataError(f"{field} must be an ISO date 'YYYY-MM-DD', got {value!r}")
+        return parsed
+    raise DataTypeError(f"{field} must be a date, got {value!r}")
 
 
 def to_date(

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics.domain.columns import to_numpy
-from salesmetrics.domain.dates import iso_date, to_date_array
+from salesmetrics.domain.dates import RANGE, to_date_array, to_day
 from salesmetrics.errors import DataError, DataTypeError, OptionError, check_option
 
 __all__ = ["FiscalCalendar", "Period", "PeriodKind", "PeriodLike"]
@@ -107,7 +107,7 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 #: The years a period can be in: those of ``datetime.date``.
 _YEARS = (1, 9999)
-_RANGE = "0001-01-01 to 9999-12-31"
+_RANGE = RANGE
 _T = TypeVar("_T")
 
 
@@ -140,21 +140,13 @@ def _check_calendar(function: str, calendar: object) -> None:
 
 
 def _to_date(value: object, name: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, np.datetime64) and not np.isnat(value):
-        day = value.astype("datetime64[D]")
-        if not np.datetime64("0001-01-01") <= day <= np.datetime64("9999-12-31"):
-            raise DataError(f"Period: {name} {day} is outside the dates {_RANGE}")
-        return _to_date(day.item(), name)
-    if isinstance(value, str):
-        day = iso_date(value.strip())
-        if type(day) is not dt.date:  # not a date-time either
-            raise DataError(f"Period: {name} must be an ISO date 'YYYY-MM-DD', got {value!r}")
-        return day
-    raise DataTypeError(f"Period: {name} must be a date, got {value!r}")
+    """A day given to a period (`salesmetrics.domain.dates.to_day`), errors prefixed "Period:"."""
+    try:
+        return to_day(value, field=name)
+    except DataError as error:
+        raise DataError(f"Period: {error}") from None
+    except DataTypeError as error:
+        raise DataTypeError(f"Period: {error}") from None
 
 
 # Label patterns, compiled on first use (``re`` caches them). [0-9], not \d: no other digits.
@@ -322,10 +314,10 @@ class Period:
     ) -> Period:
         if kind in ("fq", "fy") and calendar is None:
             raise OptionError(
-                f"Period.parse(): {label!r} is a fiscal period, and fiscal years start in a month of their own: "
-                f"pass the calendar, e.g. Period.parse({label!r}, calendar=FiscalCalendar("
-                "start_month=2)), or FiscalCalendar() for fiscal years equal to calendar years; "
-                f"a metric's period= takes that Period"
+                f"Period.parse(): {label!r} is a fiscal period, and fiscal years start in a "
+                f"month of their own: pass the calendar, e.g. Period.parse({label!r}, "
+                "calendar=FiscalCalendar(start_month=2)), or FiscalCalendar() for fiscal years "
+                "equal to calendar years; a metric's period= takes that Period"
             )
         fiscal = calendar or _CALENDAR_YEAR
         if kind == "fq":
