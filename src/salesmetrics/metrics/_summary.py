@@ -33,7 +33,7 @@ from salesmetrics.errors import (
     check_option,
 )
 
-__all__ = ["Grouping", "Summary", "grouping", "window_mask"]
+__all__ = ["MONEY_TOTALS", "Grouping", "Summary", "grouping", "window_mask"]
 
 IntArray = npt.NDArray[np.intp]
 
@@ -253,7 +253,7 @@ class Summary:
             their_rows[where] = theirs
             try:
                 arrays[name] = add_padded(mine_rows, their_rows, checked=True)
-                if name in _MONEY_TOTALS:
+                if name in MONEY_TOTALS:
                     check_row_totals(arrays[name])
             except SumOverflowError as error:
                 key = keys[error.cell // max(error.size // max(len(keys), 1), 1)]
@@ -276,8 +276,10 @@ class Summary:
         )
 
 
-#: Tallies of minor units whose totals over the last axis a finalize step may add up.
-_MONEY_TOTALS = ("amount", "value")
+#: Tallies of minor units whose totals over the last axis a metric may add up (stages, outcomes,
+#: or classes of deals that reached a stage): they are checked against 2**63 - 1, when chunks
+#: of a tally add up and when summaries merge.
+MONEY_TOTALS = ("amount", "value")
 
 
 def take_rows(array: Any, rows: IntArray) -> Any:

@@ -33,14 +33,9 @@ from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import LOST, NO_DECISION, OPEN, WON, Outcome
 from salesmetrics.errors import AmountError
-from salesmetrics.metrics._summary import (
-    Grouping,
-    rows_of,
-    window_mask,
-)
+from salesmetrics.metrics._summary import MONEY_TOTALS, Grouping, rows_of, window_mask
 
 __all__ = [
-    "MONEY_TOTALS",
     "N_OUTCOMES",
     "amount_error",
     "amounts_fit",
@@ -59,9 +54,6 @@ IntArray = npt.NDArray[np.intp]
 Arrays = dict[str, Any]
 #: Columns of an outcome tally: one per `Outcome` (open, won, lost, no decision).
 N_OUTCOMES = len(Outcome)
-#: Tallies of minor units whose totals over the last axis a metric may add up (stages, outcomes,
-#: or classes of deals that reached a stage): they are checked against 2**63 - 1.
-MONEY_TOTALS = ("amount", "value")
 
 
 def run_chunked(

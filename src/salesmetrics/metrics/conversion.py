@@ -31,7 +31,6 @@ from salesmetrics.metrics.options import Basis, By, Skipped, View
 __all__ = ["conversion_from_stage", "funnel_counts", "stage_conversion"]
 
 StageRates = GroupedResult[float]
-Arrays = dict[str, npt.NDArray[Any]]
 
 # What assuming "reached only the first stage" does to each metric.
 _UNREACHED_EFFECT = {
