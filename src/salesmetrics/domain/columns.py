@@ -265,7 +265,15 @@ def encode_labels(col: object, *, field: str) -> Labels:
         if clean:
             return Labels(readonly(codes), readonly(np.array(categories, dtype=object)))
         return _labels(codes, categories)
-    arr = to_numpy(col)
+    try:
+        arr = to_numpy(col)
+    except DataTypeError as error:
+        raise DataTypeError(f"{field}: {error}") from None
+    if arr.ndim != 1 or arr.dtype.names is not None:
+        raise DataTypeError(
+            f"{field} must hold one value per deal (a str or a number), got values of shape "
+            f"{arr.shape} and type {arr.dtype} (a nested or struct column?)"
+        )
     kind = arr.dtype.kind
     span = dense_span(arr)
     if span is not None:
@@ -294,6 +302,12 @@ def encode_labels(col: object, *, field: str) -> Labels:
         _check_one_kind(present_values, np.flatnonzero(~missing), field)
         as_text = np.array([str(v) for v in present_values.tolist()])
         uniques, inverse = np.unique(as_text, return_inverse=True)
+    if uniques.dtype == object:  # few distinct values: a container among them is no label
+        nested = [k for k, v in enumerate(uniques.tolist())
+                  if isinstance(v, (list, dict, set, tuple, np.ndarray))]
+        if nested:
+            first = int(np.flatnonzero(inverse.ravel() == nested[0])[0])
+            _check_one_kind(uniques[nested[:1]], np.flatnonzero(~missing)[first:first + 1], field)
     categories = np.empty(len(uniques) + has_missing, dtype=object)
     categories[: len(uniques)] = uniques.tolist()
     if has_missing:
@@ -355,7 +369,7 @@ def _check_one_kind(values: npt.NDArray[Any], rows: IntArray, field: str) -> Non
     """`DataError` if a label column mixes strings with other values (numbers, dates…);
     `DataTypeError` for a value that is not a label at all (a list, a dict, an array)."""
     for k, value in enumerate(values.tolist()):
-        if isinstance(value, (list, dict, set, np.ndarray)):
+        if isinstance(value, (list, dict, set, tuple, np.ndarray)):
             raise DataTypeError(
                 f"row {int(rows[k])} of the data: {field} must be a single value (a str or a "
                 f"number), got {type(value).__name__} {value!r:.60}"
