@@ -15,9 +15,10 @@ import numpy as np
 from salesmetrics._render import format_label
 from salesmetrics.domain.period import PeriodLike, as_period
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.errors import OptionError, check_option
+from salesmetrics.errors import OptionError
 from salesmetrics.metrics import (
     GroupedResult,
+    cycle_days,
     funnel_counts,
     pipeline_value,
     sales_velocity,
@@ -27,8 +28,6 @@ from salesmetrics.metrics import (
     win_rate,
 )
 from salesmetrics.metrics.options import (
-    CYCLE_OUTCOMES,
-    OUTCOME_CODES,
     Basis,
     By,
     CycleOutcome,
@@ -279,8 +278,8 @@ def cycle_length_distribution(
 ) -> Any:
     """Histogram of sales cycle lengths, created → close [days], with the mean and median.
 
-    Deals as in `sales_cycle_length` (without a created date, or closed
-    before created, left out).
+    The deals and days of `cycle_days`, i.e. those that `sales_cycle_length` counts (without a
+    created date, or closed before created, left out with a `DataQualityWarning`).
 
     Examples
     --------
@@ -290,14 +289,7 @@ def cycle_length_distribution(
     >>> [line.get_label() for line in ax.get_lines()][:2]
     ['mean 78 days', 'median 64 days']
     """
-    check_option("cycle_length_distribution", "outcome", outcome, CYCLE_OUTCOMES)
-    check_option("cycle_length_distribution", "view", view, ("period", "cohort"))
-    wanted = np.isin(p.outcome_codes, OUTCOME_CODES[outcome])
-    if period is not None:
-        chosen = as_period(period)
-        wanted = wanted & chosen.contains(p.close_date if view == "period" else p.created)
-    days = (p.close_date[wanted] - p.created[wanted]).astype(np.int64)
-    days = days[(days >= 0) & ~np.isnat(p.created[wanted])]
+    days = cycle_days(p, outcome=outcome, period=period, view=view)
     ax = _axes(ax)
     if len(days):
         ax.hist(days, bins=bins, color=_BLUE, alpha=0.85)

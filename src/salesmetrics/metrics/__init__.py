@@ -6,7 +6,7 @@ re-exported here for type annotations.
 
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics.conversion import conversion_from_stage, funnel_counts, stage_conversion
-from salesmetrics.metrics.cycle import average_deal_size, sales_cycle_length
+from salesmetrics.metrics.cycle import average_deal_size, cycle_days, sales_cycle_length
 from salesmetrics.metrics.options import (
     Basis,
     By,
@@ -39,6 +39,7 @@ __all__ = [
     "View",
     "average_deal_size",
     "conversion_from_stage",
+    "cycle_days",
     "funnel_counts",
     "outcome_shares",
     "pipeline_value",

@@ -39,6 +39,7 @@ __all__ = [
     "N_OUTCOMES",
     "amount_error",
     "amounts_fit",
+    "cycle_day_span",
     "reached_open_stages",
     "run_chunked",
     "tally_in_play",
@@ -239,6 +240,18 @@ def tally_outcomes(
     return out
 
 
+def cycle_day_span(
+    close_date: npt.NDArray[np.datetime64], created: npt.NDArray[np.datetime64]
+) -> npt.NDArray[np.int64]:
+    """Whole days created → close, per deal: the cycle length that the cycle metrics count.
+
+    Only deals with ``days >= 0`` count: a missing date (NaT) becomes the most negative int64,
+    so the same test drops deals without a created or close date and deals closed before they
+    were created.
+    """
+    return (close_date - created).astype(np.int64)
+
+
 def _tally_cycles(
     p: Pipeline, keys: IntArray, rows: IntArray | None, outcome: IntArray,
     count: npt.NDArray[np.int64], histogram: bool,
@@ -246,8 +259,7 @@ def _tally_cycles(
     shape = count.shape
     cells = count.size
     created = take(p.created, rows)
-    # NaT (no created date) becomes the most negative int64, so "days >= 0" drops it too.
-    days = (take(p.close_date, rows) - created).astype(np.int64)
+    days = cycle_day_span(take(p.close_date, rows), created)
     valid = np.flatnonzero((outcome != OPEN) & (days >= 0))
     valid_keys, valid_days = keys.take(valid), days.take(valid)
     cycle_count = group_count(valid_keys, cells).reshape(shape)

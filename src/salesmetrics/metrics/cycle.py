@@ -8,12 +8,14 @@ from collections.abc import Sequence
 from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 
-from salesmetrics._kernels import DayCounts
+from salesmetrics._kernels import DayCounts, take
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataQualityWarning, OptionError, check_option
 from salesmetrics.metrics._common import (
+    check_pipeline,
     check_zero_division,
     divide,
     result,
@@ -21,7 +23,14 @@ from salesmetrics.metrics._common import (
 )
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summarize import summarize_outcomes
-from salesmetrics.metrics._summary import Summary
+from salesmetrics.metrics._summary import (
+    Summary,
+    check_view,
+    resolve_period,
+    rows_of,
+    window_mask,
+)
+from salesmetrics.metrics._tallies import cycle_day_span
 from salesmetrics.metrics.options import (
     CYCLE_OUTCOMES,
     DEAL_OUTCOMES,
@@ -34,7 +43,13 @@ from salesmetrics.metrics.options import (
     View,
 )
 
-__all__ = ["average_deal_size", "check_statistic", "finalize_cycle_length", "sales_cycle_length"]
+__all__ = [
+    "average_deal_size",
+    "check_statistic",
+    "cycle_days",
+    "finalize_cycle_length",
+    "sales_cycle_length",
+]
 
 def check_statistic(function: str, value: object) -> str | float:
     """``statistic=`` (`Statistic`) checked: ``"mean"``, ``"median"`` or a percentile as a
@@ -151,6 +166,65 @@ def sales_cycle_length(
     return finalize_cycle_length(summary, statistic=stat, outcome=outcome, zero_division=zero)
 
 
+def cycle_days(
+    p: Pipeline,
+    *,
+    outcome: CycleOutcome = "won",
+    period: PeriodLike | None = None,
+    view: View = "period",
+) -> npt.NDArray[np.int64]:
+    """The cycle length of each deal that `sales_cycle_length` counts: whole days created → close.
+
+    Parameters
+    ----------
+    p
+        The pipeline.
+    outcome
+        ``"won"`` (default), ``"lost"`` (lost and no decision) or ``"closed"`` (all), as in
+        `sales_cycle_length`.
+    period, view
+        The window, as in `sales_cycle_length`: deals closed in the period (``view="period"``)
+        or created in it (``"cohort"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 days [days], one per deal counted, in the pipeline's row order (empty when no
+        deal qualifies). Its mean, median and percentiles are what `sales_cycle_length`
+        returns for the same options; use it for a histogram or a custom statistic.
+
+    Warns
+    -----
+    DataQualityWarning
+        As `sales_cycle_length`: deals without a created date, and deals closed before they
+        were created, are left out, with how many of each and the fix.
+
+    Examples
+    --------
+    >>> from salesmetrics import Deal, Pipeline, cycle_days
+    >>> p = Pipeline.from_deals([
+    ...     Deal("A", 100, "Closed won", created="2024-01-01", close_date="2024-01-11"),
+    ...     Deal("B", 100, "Closed lost", created="2024-01-01", close_date="2024-02-01"),
+    ...     Deal("C", 100, "Closed won", created="2024-02-01", close_date="2024-03-01")])
+    >>> cycle_days(p).tolist(), cycle_days(p, outcome="closed").tolist()
+    ([10, 29], [10, 31, 29])
+    >>> cycle_days(p, period="2024-01").tolist()
+    [10]
+    """
+    function = "cycle_days"
+    check_pipeline(function, p)
+    check_option(function, "outcome", outcome, CYCLE_OUTCOMES)
+    check_view(function, view)
+    rows = rows_of(window_mask(p, resolve_period(function, period), view))
+    chosen = np.isin(take(p.outcome_codes, rows), OUTCOME_CODES[outcome])
+    created = take(p.created, rows)[chosen]
+    days = cycle_day_span(take(p.close_date, rows)[chosen], created)
+    counted = days >= 0
+    unknown = int(np.isnat(created).sum())
+    _warn_left_out(function, len(days) - int(counted.sum()) - unknown, unknown, stacklevel=3)
+    return days[counted]
+
+
 def finalize_cycle_length(
     summary: Summary, *, statistic: str | float = "mean", outcome: str = "won",
     function: str = "sales_cycle_length", zero_division: float = math.nan,
@@ -172,7 +246,7 @@ def finalize_cycle_length(
     return result(summary, values, "sales_cycle_length", unit="days")
 
 
-def _warn_left_out(function: str, negative: int, unknown: int = 0) -> None:
+def _warn_left_out(function: str, negative: int, unknown: int = 0, *, stacklevel: int = 4) -> None:
     """One `DataQualityWarning` counting the closed deals left out of a cycle metric."""
     if not negative and not unknown:
         return
@@ -190,7 +264,7 @@ def _warn_left_out(function: str, negative: int, unknown: int = 0) -> None:
     warnings.warn(
         f"{function}(): left out {' and '.join(reasons)}; to count them, {' and '.join(fix)}",
         DataQualityWarning,
-        stacklevel=4,
+        stacklevel=stacklevel,
     )
 
 
