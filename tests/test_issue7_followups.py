@@ -71,3 +71,29 @@ def test_cycle_days_checks_its_options() -> None:
         cycle_days(_deals(), outcome="open")  # type: ignore[arg-type]
     with pytest.raises(OptionError, match="view"):
         cycle_days(_deals(), view="closed")  # type: ignore[arg-type]
+
+
+def test_cycle_and_velocity_say_the_same_about_left_out_deals() -> None:
+    """One warning for cycle metrics: counts of each kind and the fix for each, in both."""
+    p = Pipeline.from_deals([
+        Deal("A", 100, "Closed won", created="2024-01-01", close_date="2024-01-11"),
+        Deal("B", 100, "Closed won", close_date="2024-01-11"),
+        Deal("C", 100, "Closed won", close_date="2024-01-12"),
+        Deal("D", 100, "Closed won", created="2024-02-01", close_date="2024-01-11"),
+    ], allow_close_before_created=True)
+    messages = {}
+    for name, metric in (("sales_cycle_length", sales_cycle_length),
+                         ("sales_velocity", sm.sales_velocity)):
+        with pytest.warns(DataQualityWarning) as caught:
+            metric(p)
+        (message,) = [str(w.message) for w in caught if "created date" in str(w.message)]
+        assert message.startswith(f"{name}(): ")
+        messages[name] = message
+    assert "left out 1 deal whose close date is before its created date and 2 deals without " \
+           "a created date" in messages["sales_cycle_length"]
+    assert "the cycle length L leaves out 1 won deal whose close date is before its created " \
+           "date and 2 won deals without a created date, of 4 won deals" \
+           in messages["sales_velocity"]
+    for message in messages.values():
+        assert message.endswith("to count them, map the created column (columns={'created': "
+                                "...}) or fill it in the CRM and fix the dates in the CRM")

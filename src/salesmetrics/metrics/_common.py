@@ -23,6 +23,7 @@ __all__ = [
     "divide",
     "plural",
     "result",
+    "warn_left_out_of_cycle",
     "warn_missing_amounts",
     "warn_zeroed_losses",
 ]
@@ -87,6 +88,38 @@ def warn_missing_amounts(
         head = f"{missing:,} of the {total:,} {deals} {'has' if missing == 1 else 'have'} no amount"
     warnings.warn(
         f"{function}(): {head}, {effect}. Fix: {_AMOUNT_FIX}",
+        DataQualityWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def warn_left_out_of_cycle(
+    function: str, negative: int, unknown: int, *, deals: str = "deal",
+    lead: str = "left out", total: int | None = None, stacklevel: int = 3,
+) -> None:
+    """Warn (`DataQualityWarning`) that closed deals are left out of a cycle length: ``unknown``
+    without a created date, ``negative`` closed before they were created, with the fix for each.
+
+    ``deals`` names one deal (``"won deal"``), ``lead`` starts the sentence after the function
+    name (``"the cycle length L leaves out"``), and ``total``, when given, is the number of
+    ``deals`` the cycle was taken over (``", of 12 won deals"``). Nothing happens when both
+    counts are 0. ``stacklevel=3`` points at the caller of a public metric that calls this
+    directly.
+    """
+    if not negative and not unknown:
+        return
+    reasons, fix = [], []
+    if negative:
+        reasons.append(f"{plural(negative, deals)} whose close date is before "
+                       f"{'its' if negative == 1 else 'their'} created date")
+    if unknown:
+        reasons.append(f"{plural(unknown, deals)} without a created date")
+        fix.append("map the created column (columns={'created': ...}) or fill it in the CRM")
+    if negative:
+        fix.append("fix the dates in the CRM")
+    of = "" if total is None else f", of {plural(total, deals)}"
+    warnings.warn(
+        f"{function}(): {lead} {' and '.join(reasons)}{of}; to count them, {' and '.join(fix)}",
         DataQualityWarning,
         stacklevel=stacklevel,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import overload
 
@@ -13,12 +12,13 @@ import numpy.typing as npt
 from salesmetrics._kernels import DayCounts, take
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.errors import DataQualityWarning, OptionError, check_option
+from salesmetrics.errors import OptionError, check_option
 from salesmetrics.metrics._common import (
     check_pipeline,
     check_zero_division,
     divide,
     result,
+    warn_left_out_of_cycle,
     warn_missing_amounts,
 )
 from salesmetrics.metrics._grouped import GroupedResult
@@ -221,7 +221,7 @@ def cycle_days(
     days = cycle_day_span(take(p.close_date, rows)[chosen], created)
     counted = days >= 0
     unknown = int(np.isnat(created).sum())
-    _warn_left_out(function, len(days) - int(counted.sum()) - unknown, unknown, stacklevel=3)
+    warn_left_out_of_cycle(function, len(days) - int(counted.sum()) - unknown, unknown)
     return days[counted]
 
 
@@ -232,8 +232,8 @@ def finalize_cycle_length(
     """Cycle length [days] from an ``outcomes`` summary made with ``cycles=True``."""
     cols = list(OUTCOME_CODES[outcome])
     a = summary.arrays
-    _warn_left_out(function, int(a["cycle_negative"][:, cols].sum()),
-                   int(a["cycle_unknown"][:, cols].sum()))
+    warn_left_out_of_cycle(function, int(a["cycle_negative"][:, cols].sum()),
+                           int(a["cycle_unknown"][:, cols].sum()), stacklevel=4)
     counted = a["cycle_count"][:, cols].sum(axis=1)
     if statistic == "mean":
         values = divide(a["cycle_sum"][:, cols].sum(axis=1), counted, zero_division)
@@ -244,28 +244,6 @@ def finalize_cycle_length(
         if zero_division == zero_division:  # not nan
             values[counted == 0] = zero_division
     return result(summary, values, "sales_cycle_length", unit="days")
-
-
-def _warn_left_out(function: str, negative: int, unknown: int = 0, *, stacklevel: int = 4) -> None:
-    """One `DataQualityWarning` counting the closed deals left out of a cycle metric."""
-    if not negative and not unknown:
-        return
-    reasons = []
-    if negative:
-        reasons.append(f"{negative} deal{'s' if negative != 1 else ''} whose close date is before "
-                       f"{'its' if negative == 1 else 'their'} created date")
-    if unknown:
-        reasons.append(f"{unknown} deal{'s' if unknown != 1 else ''} without a created date")
-    fix = []
-    if unknown:
-        fix.append("map the created column (columns={'created': ...}) or fill it in the CRM")
-    if negative:
-        fix.append("fix the dates in the CRM")
-    warnings.warn(
-        f"{function}(): left out {' and '.join(reasons)}; to count them, {' and '.join(fix)}",
-        DataQualityWarning,
-        stacklevel=stacklevel,
-    )
 
 
 @overload

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -16,11 +15,11 @@ from salesmetrics._render import format_days, format_money, format_number, forma
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
-from salesmetrics.errors import DataQualityWarning, OptionError
+from salesmetrics.errors import OptionError
 from salesmetrics.metrics._common import (
     check_zero_division,
-    plural,
     result,
+    warn_left_out_of_cycle,
     warn_missing_amounts,
 )
 from salesmetrics.metrics._grouped import GroupedResult
@@ -228,31 +227,11 @@ def sales_velocity(
         "sales_velocity", int(won.sum() - a["valued"][:, WON].sum()), int(won.sum()),
         deals="won deals", effect="left out of the average deal value V",
     )
-    _warn_left_out_of_cycle(int(a["cycle_unknown"][:, WON].sum()),
-                            int(a["cycle_negative"][:, WON].sum()), int(won.sum()))
+    warn_left_out_of_cycle("sales_velocity", int(a["cycle_negative"][:, WON].sum()),
+                           int(a["cycle_unknown"][:, WON].sum()), deals="won deal",
+                           lead="the cycle length L leaves out", total=int(won.sum()))
     return finalize_velocity(summary, zero_division=zero, open_deals=open_deals,
                              no_decision=no_decision)
-
-
-def _warn_left_out_of_cycle(unknown: int, negative: int, won: int) -> None:
-    """Warn when won deals are left out of the cycle length L (no created date, or closed before
-    they were created), with their counts and the fix."""
-    if not unknown and not negative:
-        return
-    reasons = []
-    if unknown:
-        reasons.append(f"{plural(unknown, 'won deal')} without a created date (map the created "
-                       "column, columns={'created': ...}, or fill it in the CRM)")
-    if negative:
-        reasons.append(f"{plural(negative, 'won deal')} closed before "
-                       f"{'it was' if negative == 1 else 'they were'} created (fix the dates in "
-                       "the CRM)")
-    warnings.warn(
-        f"sales_velocity(): the cycle length L leaves out {' and '.join(reasons)}, of {won:,} won "
-        "deals",
-        DataQualityWarning,
-        stacklevel=3,
-    )
 
 
 def finalize_velocity(
