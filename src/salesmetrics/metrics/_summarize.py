@@ -121,7 +121,9 @@ def summarize_reached(
     g = grouping(p, normalize_by(function, by))
     check_view(function, view)
     chosen = resolve_period(function, period)
-    p.reached_mask()  # built once, before the chunks share it
+    # Not needed for correctness (a chunk view carries its history and would build its own
+    # bits): built once here, the chunks share slices of it instead of each recomputing them.
+    p.reached_mask()
     arrays = _tally(function, p, g, tally_reached, chosen, view, skipped)
     context = (p.open_stage_names, p.won_stage_name, p.minor_unit, skipped, p.currency)
     return make_summary("reached", g, arrays["deals"], arrays, context)
@@ -134,7 +136,9 @@ def summarize_reached_next(
     """For ``skipped="visited"``: deals that entered both open stage *k* and *k + 1*, by group ×
     *k*, with the groups of ``reached`` (the `summarize_reached` summary of the same call)."""
     g = grouping(p, reached.by)
-    p.reached_mask()  # built once, before the chunks share it
+    # Not needed for correctness (a chunk view carries its history and would build its own
+    # bits): built once here, the chunks share slices of it instead of each recomputing them.
+    p.reached_mask()
     arrays = _tally(function, p, g, tally_reached_next, period, view)
     return make_summary("reached_next", g, arrays["deals"], arrays, reached.context)
 
