@@ -97,3 +97,29 @@ def test_cycle_and_velocity_say_the_same_about_left_out_deals() -> None:
     for message in messages.values():
         assert message.endswith("to count them, map the created column (columns={'created': "
                                 "...}) or fill it in the CRM and fix the dates in the CRM")
+
+
+def test_grouped_results_with_nan_values_are_equal() -> None:
+    from salesmetrics import GroupedResult
+
+    def make(value: float) -> GroupedResult[float]:
+        return GroupedResult(("owner",), ["ana", None], [0.5, value], name="win_rate",
+                             unit="rate")
+
+    nan = float("nan")
+    assert make(nan) == make(float("nan"))   # two different nan objects
+    assert make(nan) == {"ana": 0.5, None: float("nan")}
+    assert make(nan) != make(0.0) and make(0.0) != make(nan)
+    assert make(0.25) != make(0.5) and make(0.5) == make(0.5)
+    # the same data twice: equal, whatever the nans
+    p = Pipeline.from_deals([
+        Deal("A", 100, "Closed won", created="2024-01-01", close_date="2024-01-11",
+             owner="ana"),
+        Deal("B", 100, "Proposal", created="2024-01-01", close_date="2024-03-01", owner="bo"),
+    ])
+    assert sales_cycle_length(p, by="owner")["bo"] != sales_cycle_length(p, by="owner")["bo"]
+    assert sales_cycle_length(p, by="owner") == sales_cycle_length(p, by="owner")
+    assert sm.sales_velocity(p, by="owner") == sm.sales_velocity(p, by="owner")
+    assert sm.outcome_shares(p, by="owner") == sm.outcome_shares(p, by="owner")
+    assert sales_cycle_length(p, by="owner") != sales_cycle_length(p, by="owner",
+                                                                   zero_division=0.0)

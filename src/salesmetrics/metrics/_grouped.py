@@ -106,10 +106,12 @@ class GroupedResult(Mapping[Hashable, V], Generic[V]):
         return len(self._data)
 
     def __eq__(self, other: object) -> bool:
+        """Same groups with the same values; nan equals nan here (a metric's "no deal
+        qualifies"), so two results of the same data compare equal."""
         if isinstance(other, GroupedResult):
-            return self._by == other._by and self._data == other._data
+            return self._by == other._by and _same(self._data, other._data)
         if isinstance(other, Mapping):
-            return self._data == dict(other)
+            return _same(self._data, dict(other))
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
@@ -213,6 +215,22 @@ def _named_cells(value: object) -> list[tuple[str, str]] | None:
         named: list[tuple[str, str]] = cells()
         return named
     return None
+
+
+def _same(a: object, b: object) -> bool:
+    """``a == b``, where nan equals nan, through mappings, sequences and attrs results
+    (`Velocity`, `OutcomeShares`)."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return (type(a) is type(b) and len(a) == len(b)
+                and all(_same(x, y) for x, y in zip(a, b, strict=True)))
+    if attrs.has(type(a)) and type(a) is type(b):
+        return all(_same(getattr(a, f.name), getattr(b, f.name))
+                   for f in attrs.fields(type(a)))
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    return bool(a == b)
 
 
 def _plain(value: object) -> Any:
