@@ -227,7 +227,7 @@ def _same(a: object, b: object) -> bool:
                 and all(_same(x, y) for x, y in zip(a, b, strict=True)))
     if attrs.has(type(a)) and type(a) is type(b):
         return all(_same(getattr(a, f.name), getattr(b, f.name))
-                   for f in attrs.fields(type(a)))
+                   for f in attrs.fields(type(a)))  # type: ignore[arg-type]
     if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
         return True
     return bool(a == b)
