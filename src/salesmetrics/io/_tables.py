@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics._csv import DEFAULT_ENCODING
 from salesmetrics.domain.columns import is_missing_value, to_float_array, to_numpy
 from salesmetrics.domain.dates import Formats, to_date_array
 from salesmetrics.domain.stage import Outcome, Stage
@@ -47,9 +48,6 @@ __all__ = [
 
 #: Column name → values (numpy arrays or lists), as read from a file or API records.
 Table = dict[str, Any]
-
-#: Encoding of CSV exports unless an adapter is told otherwise (UTF-8, with or without a BOM).
-DEFAULT_ENCODING = "utf-8-sig"
 
 
 class Rows:
