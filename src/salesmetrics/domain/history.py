@@ -7,8 +7,9 @@ Deal ids are resolved to row positions when the history loads, so that queries n
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +33,7 @@ __all__ = ["StageHistory", "load_history", "reached_masks", "resolve_stage_enter
 IntArray = npt.NDArray[np.intp]
 DateArray = npt.NDArray[np.datetime64]
 Events = tuple[IntArray, IntArray, DateArray]
+P = ParamSpec("P")
 _HISTORY_COLUMNS = ("id", "stage", "date")
 
 
@@ -223,6 +225,27 @@ def _arrays(table: Any) -> list[npt.NDArray[Any]]:
     return [v for v in table.values() if isinstance(v, np.ndarray)]
 
 
+def _rows_of_the_history(read: Callable[P, Events]) -> Callable[P, Events]:
+    """``read``, whose error messages count rows over the history (``row 3 of the history``)
+    instead of the data."""
+    @functools.wraps(read)
+    def relabelled(*args: P.args, **kwargs: P.kwargs) -> Events:
+        try:
+            return read(*args, **kwargs)
+        except SalesMetricsError as error:
+            message = str(error)
+            if " of the data" not in message:
+                raise
+            try:
+                again = type(error)(message.replace(" of the data", " of the history"))
+            except Exception:
+                raise error from None
+            raise again from None
+
+    return relabelled
+
+
+@_rows_of_the_history
 def _long_history(
     history: Any,
     history_columns: Mapping[str, str] | None,
@@ -234,27 +257,6 @@ def _long_history(
     """The events of a long stage history (one row per stage entered), sorted by row and date.
 
     Rows in its error messages count over the history (``row 3 of the history``)."""
-    try:
-        return _history_events(history, history_columns, stages, ids, zone, formats)
-    except SalesMetricsError as error:
-        message = str(error)
-        if " of the data" not in message:
-            raise
-        try:
-            relabelled = type(error)(message.replace(" of the data", " of the history"))
-        except Exception:
-            raise error from None
-        raise relabelled from None
-
-
-def _history_events(
-    history: Any,
-    history_columns: Mapping[str, str] | None,
-    stages: tuple[Stage, ...],
-    ids: npt.NDArray[Any],
-    zone: dt.tzinfo | None,
-    formats: Formats,
-) -> Events:
     names = {k: k for k in _HISTORY_COLUMNS} | dict(history_columns or {})
     available = column_names(history, "history")
     for key in _HISTORY_COLUMNS:
