@@ -149,20 +149,19 @@ class PipelineExports:
         """The pipeline as an HTML table of its stages (for notebooks)."""
         import html
 
+        from salesmetrics._render import format_money, format_number, format_rate, html_table
+
         p = cast("Pipeline", self)
         open_codes = p.stage_codes[p.outcome_codes == Outcome.OPEN]
         counts = np.bincount(p.stage_codes, minlength=len(p.stages))
         sums = np.bincount(p.stage_codes, weights=p.amount_minor, minlength=len(p.stages))
-        rows = "".join(
-            f"<tr><td>{html.escape(s.name)}</td><td>{s.probability:.0%}</td>"
-            f"<td>{s.outcome.name.lower().replace('_', ' ')}</td><td>{counts[i]:,}</td>"
-            f"<td>{sums[i] / p.minor_unit:,.2f}</td></tr>"
+        rows = [
+            [s.name, format_rate(s.probability, 0), s.outcome.name.lower().replace("_", " "),
+             format_number(int(counts[i])), format_money(sums[i] / p.minor_unit, p.currency)]
             for i, s in enumerate(p.stages)
-        )
-        money = html.escape(p.currency or "amount")
-        return (
-            f"<div><b>Pipeline</b>: {len(p):,} deals, {len(open_codes):,} open"
-            f"{'; fields: ' + html.escape(', '.join(p.fields)) if p.fields else ''}"
-            "<table><thead><tr><th>stage</th><th>probability</th><th>outcome</th><th>deals</th>"
-            f"<th>{money}</th></tr></thead><tbody>{rows}</tbody></table></div>"
-        )
+        ]
+        table = html_table(["stage", "probability", "outcome", "deals", "amount"], rows,
+                           align=["left", "right", "left", "right", "right"])
+        fields = f"; fields: {html.escape(', '.join(p.fields))}" if p.fields else ""
+        return (f"<div><b>Pipeline</b>: {len(p):,} deals, {len(open_codes):,} open{fields}"
+                f"{table}</div>")
