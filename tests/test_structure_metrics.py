@@ -252,6 +252,32 @@ def test_missing_group_prints_the_same_whether_none_or_nan():
     assert list(none.to_pandas().index) == list(nan.to_pandas().index) == ["a", "(none)"]
 
 
+def test_grouped_results_with_nan_values_are_equal() -> None:
+    from salesmetrics.metrics import GroupedResult
+
+    def make(value: float) -> GroupedResult[float]:
+        return GroupedResult(("owner",), ["ana", None], [0.5, value], name="win_rate",
+                             unit="rate")
+
+    nan = float("nan")
+    assert make(nan) == make(float("nan"))   # two different nan objects
+    assert make(nan) == {"ana": 0.5, None: float("nan")}
+    assert make(nan) != make(0.0) and make(0.0) != make(nan)
+    assert make(0.25) != make(0.5) and make(0.5) == make(0.5)
+    # the same data twice: equal, whatever the nans
+    p = sm.Pipeline.from_deals([
+        sm.Deal("A", 100, "Closed won", created="2024-01-01", close_date="2024-01-11",
+                owner="ana"),
+        sm.Deal("B", 100, "Proposal", created="2024-01-01", close_date="2024-03-01", owner="bo"),
+    ])
+    cycle = sm.sales_cycle_length(p, by="owner")
+    assert cycle["bo"] != cycle["bo"]  # nan
+    assert cycle == sm.sales_cycle_length(p, by="owner")
+    assert sm.sales_velocity(p, by="owner") == sm.sales_velocity(p, by="owner")
+    assert sm.outcome_shares(p, by="owner") == sm.outcome_shares(p, by="owner")
+    assert cycle != sm.sales_cycle_length(p, by="owner", zero_division=0.0)
+
+
 def test_amount_error_names_the_metric(monkeypatch):
     from salesmetrics.errors import AmountError
     from salesmetrics.metrics import _summarize
