@@ -207,7 +207,8 @@ def tally_outcomes(
     decision).
 
     ``count``, ``value`` [minor units] and ``valued`` (deals with an amount); with
-    ``stale_before``, ``stale_count`` and ``stale_value`` of open deals created before that day;
+    ``stale_before``, ``stale_count``, ``stale_value`` and ``stale_valued`` of open deals created
+    before that day;
     with ``cycles``, the cycle length created → close [days] of closed deals: ``cycle_count``,
     ``cycle_sum``, ``cycle_negative`` (close before created: left out), ``cycle_unknown`` (no
     created date: left out) and, with ``histogram``, ``cycle_hist``: a sparse `DayCounts`
@@ -224,17 +225,22 @@ def tally_outcomes(
         "count": count,
         "value": group_sum(keys, cells, amount, bounded=p.amounts_below_2_53).reshape(shape),
     }
-    if p.has_missing_amounts:
-        missing = take(p.amount_missing, rows)
-        out["valued"] = count - group_count(keys[missing], cells).reshape(shape)
-    else:
-        out["valued"] = count
+    missing = take(p.amount_missing, rows) if p.has_missing_amounts else None
+    out["valued"] = count if missing is None else (
+        count - group_count(keys[missing], cells).reshape(shape))
     if stale_before is not None:
         stale = (outcome == OPEN) & (take(p.created, rows) < stale_before)
-        stale_keys = None if g.keys is None else take(g.keys, rows)[stale]
+        group_keys = None if g.keys is None else take(g.keys, rows)
+        stale_keys = None if group_keys is None else group_keys[stale]
         out["stale_count"] = group_count(stale_keys, g.n, int(stale.sum()))
         out["stale_value"] = group_sum(stale_keys, g.n, amount[stale],
                                        bounded=p.amounts_below_2_53)
+        out["stale_valued"] = out["stale_count"]
+        if missing is not None:
+            stale_missing = stale & missing
+            missing_keys = None if group_keys is None else group_keys[stale_missing]
+            out["stale_valued"] = out["stale_count"] - group_count(
+                missing_keys, g.n, int(stale_missing.sum()))
     if cycles:
         out.update(_tally_cycles(p, keys, rows, outcome, count, histogram))
     return out

@@ -26,7 +26,7 @@ from salesmetrics.metrics._common import (
 )
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summarize import summarize_outcomes
-from salesmetrics.metrics._summary import Summary, as_of_date, resolve_period, window_mask
+from salesmetrics.metrics._summary import Summary, as_of_date
 from salesmetrics.metrics.options import Basis, By, NoDecision, OpenDeals, View
 
 __all__ = [
@@ -94,9 +94,7 @@ def win_rate_terms(
 
 
 def _warn_value_basis(
-    function: str, p: Pipeline, summary: Summary, *, open_deals: str = "exclude",
-    no_decision: str = "lost", stale_before: np.datetime64 | None = None,
-    period: PeriodLike | None = None, view: str = "period",
+    function: str, summary: Summary, *, open_deals: str = "exclude", no_decision: str = "lost",
 ) -> None:
     """The data-quality warnings of a value-based win rate or share, from its ``outcomes``
     summary: deals in it without an amount (they count 0), and lost deals all of amount 0."""
@@ -107,13 +105,10 @@ def _warn_value_basis(
     counted = [WON, *lost, *([OPEN] if open_deals == "lost" else [])]
     total = sum(count[o] for o in counted)
     missing = total - sum(valued[o] for o in counted)
-    if open_deals != "lost" and stale_before is not None:
+    if open_deals != "lost" and "stale_count" in a:
         stale_count = int(a["stale_count"].sum())
         total += stale_count
-        if p.has_missing_amounts and stale_count:
-            stale = (p.outcome_codes == OPEN) & p.amount_missing & (p.created < stale_before)
-            window = window_mask(p, resolve_period(function, period), view)
-            missing += int(np.count_nonzero(stale if window is None else stale & window))
+        missing += stale_count - int(a["stale_valued"].sum())
     deals = "deals in the value win rate" if function == "win_rate" else "closed deals"
     warn_missing_amounts(function, missing, total, deals=deals,
                          effect="counted as 0", stacklevel=4)
@@ -261,8 +256,7 @@ def win_rate(
         p, by=by, period=period, view=view, function="win_rate", stale_before=stale
     )
     if basis == "value":
-        _warn_value_basis("win_rate", p, summary, open_deals=open_deals, no_decision=no_decision,
-                          stale_before=stale, period=period, view=view)
+        _warn_value_basis("win_rate", summary, open_deals=open_deals, no_decision=no_decision)
     return finalize_win_rate(
         summary, basis=basis, open_deals=open_deals, no_decision=no_decision, zero_division=zero
     )
@@ -384,7 +378,7 @@ def outcome_shares(
     zero = check_zero_division("outcome_shares", zero_division)
     summary = summarize_outcomes(p, by=by, period=period, view=view, function="outcome_shares")
     if basis == "value":
-        _warn_value_basis("outcome_shares", p, summary)
+        _warn_value_basis("outcome_shares", summary)
     a = summary.arrays["count" if basis == "unit" else "value"]
     closed_columns = [WON, LOST, NO_DECISION]
     closed = a[:, closed_columns].sum(axis=1)
