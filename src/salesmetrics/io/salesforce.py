@@ -238,39 +238,58 @@ def _outcome(closed: bool, won: bool) -> Outcome:
 
 
 def _infer_process(table: Table, probability: Any, ids: Any, rows: Rows) -> tuple[Stage, ...]:
-    names = np.asarray(table["StageName"], dtype=object)
-    n = len(names)
+    """The process from the opportunities themselves: each distinct ``StageName`` with the
+    outcome of its ``IsClosed``/``IsWon`` flags (the same on every deal in it), its first
+    ``StageSortOrder`` and its deals' most common ``Probability``; one pass over the deals."""
+    text = text_of(table["StageName"])
+    names, first, inverse = np.unique(text, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    lower = np.char.lower(names)
     closed = (parse_flags(table["IsClosed"], field="IsClosed", ids=ids, rows=rows)
-              if "IsClosed" in table else None)
+              if "IsClosed" in table else np.char.startswith(lower, "closed")[inverse])
     won = (parse_flags(table["IsWon"], field="IsWon", ids=ids, rows=rows) if "IsWon" in table
-           else None)
-    order = (_sort_order(table["StageSortOrder"], text_of(names), field="StageSortOrder",
-                         what="read_salesforce()")
-             if "StageSortOrder" in table else None)
-    found: dict[str, tuple[Outcome, list[float], float]] = {}
-    for row in range(n):
-        name = str(names[row])
-        is_closed = bool(closed[row]) if closed is not None else name.lower().startswith("closed")
-        is_won = bool(won[row]) if won is not None else name.lower() == "closed won"
-        outcome = _outcome(is_closed, is_won)
-        rank = float(order[row]) if order is not None else np.nan
-        if name in found and found[name][0] is not outcome:
-            raise DataError(
-                f"read_salesforce(): stage {name!r} is {found[name][0].name.lower()} on one deal "
-                f"and {outcome.name.lower()} on another (IsClosed/IsWon); pass stages=..."
-            )
-        entry = found.setdefault(name, (outcome, [], rank))
-        if not np.isnan(probability[row]):
-            entry[1].append(float(probability[row]))
-    if not any(outcome is Outcome.OPEN for outcome, _, _ in found.values()):
+           else (lower == "closed won")[inverse])
+    codes = np.where(won, int(Outcome.WON), np.where(closed, int(Outcome.LOST),
+                                                     int(Outcome.OPEN)))
+    stage_code = codes[first]
+    conflict = np.flatnonzero(codes != stage_code[inverse])
+    if len(conflict):
+        row = int(conflict[0])
+        raise DataError(
+            f"read_salesforce(): stage {str(text[row])!r} is "
+            f"{Outcome(stage_code[inverse[row]]).name.lower()} on one deal and "
+            f"{Outcome(codes[row]).name.lower()} on another (IsClosed/IsWon); pass stages=..."
+        )
+    if not (stage_code == int(Outcome.OPEN)).any():
         raise DataError("read_salesforce(): no open stage among the opportunities; pass "
                         "stages=... (OpportunityStage records or Stage objects)")
-    inferred = []
-    for name, (outcome, probs, rank) in found.items():
-        default = 1.0 if outcome is Outcome.WON else 0.0 if outcome is not Outcome.OPEN else (
-            max(set(probs), key=probs.count) if probs else 0.0)
-        inferred.append((name, default, outcome, rank if not np.isnan(rank) else default * 100))
-    return _ordered(inferred)
+    order = (_sort_order(table["StageSortOrder"], text, field="StageSortOrder",
+                         what="read_salesforce()")[first]
+             if "StageSortOrder" in table else np.full(len(names), np.nan))
+    common = _most_common(inverse, probability, len(names))
+    default = np.where(stage_code == int(Outcome.WON), 1.0,
+                       np.where(stage_code == int(Outcome.OPEN), common, 0.0))
+    rank = np.where(np.isnan(order), default * 100, order)
+    return _ordered([(str(name), float(d), Outcome(int(c)), float(r)) for name, d, c, r in zip(
+        names.tolist(), default.tolist(), stage_code.tolist(), rank.tolist(), strict=True)])
+
+
+def _most_common(
+    group: npt.NDArray[np.intp], values: npt.NDArray[np.float64], n_groups: int
+) -> npt.NDArray[np.float64]:
+    """Per group, the most common of its non-NaN ``values`` (the smallest where counts tie);
+    0.0 for a group without one."""
+    known = ~np.isnan(values)
+    out = np.zeros(n_groups, dtype=np.float64)
+    if not known.any():
+        return out
+    pairs, counts = np.unique(np.stack([group[known].astype(np.float64), values[known]]),
+                              axis=1, return_counts=True)
+    best = np.lexsort((-counts, pairs[0]))  # by group, most frequent first, stable in value
+    groups = pairs[0][best]
+    head = np.r_[True, groups[1:] != groups[:-1]]
+    out[groups[head].astype(np.intp)] = pairs[1][best][head]
+    return out
 
 
 def _ordered(rows: list[tuple[str, float, Outcome, float]]) -> tuple[Stage, ...]:
