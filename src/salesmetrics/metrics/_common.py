@@ -10,14 +10,12 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError
 from salesmetrics.metrics._grouped import GroupedResult, Unit
-from salesmetrics.metrics._summary import Summary, window_mask
+from salesmetrics.metrics._summary import Summary
 
 __all__ = [
-    "amount_facts",
     "check_pipeline",
     "check_zero_division",
     "divide",
@@ -75,7 +73,7 @@ def warn_missing_amounts(
 
     ``deals`` names the deals, plural (``"open deals"``, ``"deals in the value win rate"``).
     Nothing happens when ``missing`` is 0, so metrics call it with counts from the tallies they
-    already have (``count - valued`` of an ``outcomes`` summary, or `amount_facts`).
+    already have (``count - valued`` of a summary).
     ``stacklevel=3`` points at the caller of a public metric that calls this directly.
     """
     if not missing:
@@ -147,29 +145,6 @@ def warn_zeroed_losses(
         DataQualityWarning,
         stacklevel=stacklevel,
     )
-
-
-def amount_facts(
-    p: Pipeline, period: Period | None, view: str
-) -> npt.NDArray[np.int64]:
-    """Per outcome (open, won, lost, no decision), the deals in the window of ``period`` and
-    ``view`` (see `window_mask`): row 0 counts them, row 1 those without an amount.
-
-    For metrics whose tallies do not count missing amounts: one vectorized pass, remembered by
-    the pipeline (callers that only need row 1 skip it when ``p.has_missing_amounts`` is False).
-    """
-    def compute() -> npt.NDArray[np.int64]:
-        outcome = p.outcome_codes
-        selected = window_mask(p, period, view)
-        if selected is not None:
-            outcome = outcome[selected]
-        missing = p.amount_missing if selected is None else p.amount_missing[selected]
-        facts = np.stack([np.bincount(outcome, minlength=4),
-                          np.bincount(outcome[missing], minlength=4)]).astype(np.int64)
-        facts.flags.writeable = False
-        return facts
-
-    return p._memo(("amount_facts", period, view), compute)
 
 
 def divide(

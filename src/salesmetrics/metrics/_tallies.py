@@ -165,8 +165,9 @@ def _combined(g: Grouping, rows: IntArray | None, column: IntArray, width: int) 
 
 def tally_open(p: Pipeline, g: Grouping, period: Period | None) -> Arrays:
     """Open deals (expected to close in ``period``) by group × stage: ``count``, ``amount``
-    [minor units]; ``amount_default`` [minor units] of the deals without their own probability
-    and ``weighted_override`` [float minor units] = Σ amount × own probability of the others."""
+    [minor units], ``valued`` (deals with an amount); ``amount_default`` [minor units] of the
+    deals without their own probability and ``weighted_override`` [float minor units] = Σ amount
+    × own probability of the others."""
     mask = p.outcome_codes == OPEN
     if period is not None:
         mask &= period.contains(p.close_date)
@@ -176,9 +177,12 @@ def tally_open(p: Pipeline, g: Grouping, period: Period | None) -> Arrays:
     cells = g.n * ns
     amount = p.amount_minor.take(rows)
     bounded = p.amounts_below_2_53
+    count = group_count(keys, cells).reshape(g.n, ns)
     out: Arrays = {
-        "count": group_count(keys, cells).reshape(g.n, ns),
+        "count": count,
         "amount": group_sum(keys, cells, amount, bounded=bounded).reshape(g.n, ns),
+        "valued": count if not p.has_missing_amounts else (
+            count - group_count(keys[p.amount_missing.take(rows)], cells).reshape(g.n, ns)),
     }
     if p.has_probability_overrides:
         prob = p.probability.take(rows)
@@ -358,8 +362,10 @@ def tally_reached(
     p: Pipeline, g: Grouping, period: Period | None, view: str, skipped: str
 ) -> Arrays:
     """Deals in the window that reached each open stage, by group × stage × class (open, won,
-    closed not won): ``count`` and ``value`` [minor units]; also ``won_count``, ``won_value`` and
-    ``deals`` per group.
+    closed not won): ``count`` and ``value`` [minor units]. Per group × class: ``classes`` (deals)
+    and ``classes_valued`` (those with an amount); per group: ``deals``, ``won_count``,
+    ``won_value``, and ``unrecorded``, the closed deals not won with no open stage on record (the
+    reach rules count them as having entered the first stage only).
 
     One bincount over ``(group, stage mask, class)`` gives a histogram of masks; a small product
     with the stage × mask bit matrix turns it into per-stage counts (no loop over deals or stages).
@@ -368,6 +374,7 @@ def tally_reached(
     n_open = p.n_open_stages
     masks = reached_open_stages(p, rows, skipped)
     cls = _REACH_CLASS[take(p.outcome_codes, rows)]
+    class_keys = _combined(g, rows, cls, 3)
     amount = take(p.amount_minor, rows)
     bounded = p.amounts_below_2_53
     n_masks = 1 << n_open
@@ -380,22 +387,32 @@ def tally_reached(
         count = stage_of_mask @ hist
         total = stage_of_mask @ value
     else:  # many groups and stages: one pass per stage instead
-        keys = _combined(g, rows, cls, 3)
         count = np.zeros((g.n, n_open, 3), np.int64)
         total = np.zeros((g.n, n_open, 3), np.int64)
         for s in range(n_open):
             hit = ((masks >> s) & 1).astype(bool)
-            count[:, s] = group_count(keys[hit], g.n * 3).reshape(g.n, 3)
-            total[:, s] = group_sum(keys[hit], g.n * 3, amount[hit], bounded=bounded).reshape(
-                g.n, 3)
+            count[:, s] = group_count(class_keys[hit], g.n * 3).reshape(g.n, 3)
+            total[:, s] = group_sum(class_keys[hit], g.n * 3, amount[hit],
+                                    bounded=bounded).reshape(g.n, 3)
+    classes = group_count(class_keys, g.n * 3).reshape(g.n, 3)
+    classes_valued = classes
+    if p.has_missing_amounts:
+        missing = take(p.amount_missing, rows)
+        classes_valued = classes - group_count(class_keys[missing], g.n * 3).reshape(g.n, 3)
+    group_keys = None if g.keys is None else take(g.keys, rows)
     won = cls == 1
-    won_keys = None if g.keys is None else take(g.keys, rows)[won]
+    unrecorded = (cls == 2) & (take(p.reached_mask(), rows) == 0)
     return {
         "count": count,
         "value": total,
-        "won_count": group_count(won_keys, g.n, int(won.sum())),
-        "won_value": group_sum(won_keys, g.n, amount[won], bounded=bounded),
-        "deals": group_count(None if g.keys is None else take(g.keys, rows), g.n, len(cls)),
+        "classes": classes,
+        "classes_valued": classes_valued,
+        "deals": classes.sum(axis=1),
+        "won_count": classes[:, 1].copy(),
+        "won_value": group_sum(None if group_keys is None else group_keys[won], g.n, amount[won],
+                               bounded=bounded),
+        "unrecorded": group_count(None if group_keys is None else group_keys[unrecorded], g.n,
+                                  int(np.count_nonzero(unrecorded))),
     }
 
 

@@ -10,12 +10,10 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.domain.period import Period, PeriodLike
+from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import LOST
 from salesmetrics.errors import DataQualityWarning, check_option
 from salesmetrics.metrics._common import (
-    amount_facts,
     check_zero_division,
     divide,
     plural,
@@ -25,7 +23,7 @@ from salesmetrics.metrics._common import (
 )
 from salesmetrics.metrics._grouped import GroupedResult, Unit
 from salesmetrics.metrics._summarize import summarize_reached, summarize_reached_next
-from salesmetrics.metrics._summary import Summary, resolve_period, window_mask
+from salesmetrics.metrics._summary import Summary, resolve_period
 from salesmetrics.metrics.options import Basis, By, Skipped, View
 
 __all__ = ["conversion_from_stage", "funnel_counts", "stage_conversion"]
@@ -41,30 +39,10 @@ _UNREACHED_EFFECT = {
 }
 
 
-def _closed_without_stages(p: Pipeline, period: Period | None, view: str) -> int:
-    """Closed deals in the window, not won, with no open stage on record (no history and a
-    closed current stage): those the reach rules count as having entered only the first stage.
-
-    Their rows are found in one vectorized pass and remembered by the pipeline, so that a
-    pipeline with a full history pays nothing more on later calls."""
-    def everywhere() -> npt.NDArray[np.intp]:
-        unreached = (p.outcome_codes >= LOST) & (p.reached_mask() == 0)
-        rows: npt.NDArray[np.intp] = np.flatnonzero(unreached)
-        return rows
-
-    rows = p._memo(("closed_without_stages",), everywhere)
-    if not len(rows) or period is None:
-        return len(rows)
-
-    def in_window() -> int:
-        window = window_mask(p, period, view)
-        return len(rows) if window is None else int(np.count_nonzero(window[rows]))
-
-    return p._memo(("closed_without_stages", period, view), in_window)
-
-
-def _warn_unreached(function: str, p: Pipeline, period: Period | None, view: str) -> None:
-    n = _closed_without_stages(p, period, view)
+def _warn_unreached(function: str, summary: Summary) -> None:
+    """Warn about the closed deals not won with no record of the stages they reached (the
+    ``unrecorded`` tally of a ``reached`` summary)."""
+    n = int(summary.arrays["unrecorded"].sum())
     if not n:
         return
     verb, it, counts = (("was not won has", "it", "counts") if n == 1
@@ -72,7 +50,7 @@ def _warn_unreached(function: str, p: Pipeline, period: Period | None, view: str
     warnings.warn(
         f"{function}(): {plural(n, 'closed deal')} that {verb} no record of the stages {it} "
         f"reached (no stage history), so {it} {counts} as having reached only the first stage, "
-        f"{p.open_stage_names[0]!r}: {_UNREACHED_EFFECT[function]}. Fix: load the stage history "
+        f"{summary.context[0][0]!r}: {_UNREACHED_EFFECT[function]}. Fix: load the stage history "
         "with history= on Pipeline.from_columns or read_csv, or, where the export has one date "
         "column per stage, stage_entered={'Engaging': 'engage_date', ...}",
         DataQualityWarning,
@@ -80,25 +58,20 @@ def _warn_unreached(function: str, p: Pipeline, period: Period | None, view: str
     )
 
 
-def _warn_value(function: str, p: Pipeline, summary: Summary, period: Period | None,
-                view: str, outcomes: slice) -> None:
-    """Warnings of a value basis: deals of ``outcomes`` in the window without an amount (they
-    count 0), and (for rates) lost deals that all have amount 0."""
-    facts = amount_facts(p, period, view) if p.has_missing_amounts else None
-    if facts is not None:
-        deals = "closed deals" if outcomes.start else "deals"
-        warn_missing_amounts(function, int(facts[1, outcomes].sum()),
-                             int(facts[0, outcomes].sum()), deals=deals,
-                             effect="counted as 0", stacklevel=4)
+def _warn_value(function: str, summary: Summary, *, closed_only: bool) -> None:
+    """Warnings of a value basis, from the ``reached`` summary: deals in the window (closed
+    ones only, for rates) without an amount (they count 0), and (for rates) lost deals that all
+    have amount 0."""
+    a = summary.arrays
+    classes = slice(1, None) if closed_only else slice(None)
+    total = int(a["classes"][:, classes].sum())
+    warn_missing_amounts(function, total - int(a["classes_valued"][:, classes].sum()), total,
+                         deals="closed deals" if closed_only else "deals",
+                         effect="counted as 0", stacklevel=4)
     if function == "funnel_counts":
         return
-    lost = summary.arrays["count"][:, :, 2]
-    if not lost.any():
-        return
-    facts = amount_facts(p, period, view)
-    lost_valued = int(facts[0, LOST:].sum() - facts[1, LOST:].sum())
-    warn_zeroed_losses(function, lost_valued, int(summary.arrays["value"][:, :, 2].sum()),
-                       int(summary.arrays["won_value"].sum()), stacklevel=4)
+    warn_zeroed_losses(function, int(a["classes_valued"][:, 2].sum()),
+                       int(a["value"][:, :, 2].sum()), int(a["won_value"].sum()), stacklevel=4)
 
 
 def _per_stage(summary: Summary, table: npt.NDArray[Any], name: str, names: tuple[str, ...],
@@ -225,10 +198,9 @@ def conversion_from_stage(
     check_option("conversion_from_stage", "basis", basis, ("unit", "value"))
     zero = check_zero_division("conversion_from_stage", zero_division)
     summary = summarize_reached(p, skipped=skipped, period=period, view=view, by=by)
-    chosen = resolve_period("conversion_from_stage", period)
-    _warn_unreached("conversion_from_stage", p, chosen, view)
+    _warn_unreached("conversion_from_stage", summary)
     if basis == "value":
-        _warn_value("conversion_from_stage", p, summary, chosen, view, slice(1, None))
+        _warn_value("conversion_from_stage", summary, closed_only=True)
     a = summary.arrays["count" if basis == "unit" else "value"]
     rates = divide(a[:, :, 1], a[:, :, 1] + a[:, :, 2], zero)
     return _per_stage(summary, rates, "conversion_from_stage", summary.context[0])
@@ -295,10 +267,9 @@ def funnel_counts(
     check_option("funnel_counts", "basis", basis, ("unit", "value"))
     summary = summarize_reached(p, skipped=skipped, period=period, view=view, by=by,
                                 function="funnel_counts")
-    chosen = resolve_period("funnel_counts", period)
-    _warn_unreached("funnel_counts", p, chosen, view)
+    _warn_unreached("funnel_counts", summary)
     if basis == "value":
-        _warn_value("funnel_counts", p, summary, chosen, view, slice(0, None))
+        _warn_value("funnel_counts", summary, closed_only=False)
     key = "count" if basis == "unit" else "value"
     reached = summary.arrays[key].sum(axis=2)
     table = np.concatenate([reached, summary.arrays[f"won_{key}"][:, None]], axis=1)
@@ -382,10 +353,9 @@ def stage_conversion(
     zero = check_zero_division("stage_conversion", zero_division)
     summary = summarize_reached(p, skipped=skipped, period=period, view=view, by=by,
                                 function="stage_conversion")
-    chosen = resolve_period("stage_conversion", period)
-    _warn_unreached("stage_conversion", p, chosen, view)
+    _warn_unreached("stage_conversion", summary)
     if basis == "value":
-        _warn_value("stage_conversion", p, summary, chosen, view, slice(0, None))
+        _warn_value("stage_conversion", summary, closed_only=False)
     key = "count" if basis == "unit" else "value"
     by_class = summary.arrays[key]  # [group, stage, class (open, won, closed not won)]
     reached = by_class.sum(axis=2)
@@ -393,6 +363,7 @@ def stage_conversion(
         # Reaching k + 1 implies reaching k: the deals that reached both reached k + 1.
         both = reached[:, 1:]
     else:
+        chosen = resolve_period("stage_conversion", period)
         both = summarize_reached_next(p, summary, chosen, view).arrays[key]
     won_from_last = by_class[:, -1:, 1]  # won deals that reached the last open stage
     rates = divide(np.concatenate([both, won_from_last], axis=1), reached, zero)

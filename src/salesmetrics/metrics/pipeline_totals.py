@@ -10,24 +10,21 @@ import numpy.typing as npt
 
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import OPEN, WON
+from salesmetrics.domain.stage import WON
 from salesmetrics.errors import DataError, DataTypeError, UnknownStageError, choices
-from salesmetrics.metrics._common import amount_facts, result, warn_missing_amounts
+from salesmetrics.metrics._common import result, warn_missing_amounts
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summarize import summarize_open, summarize_outcomes
-from salesmetrics.metrics._summary import Summary, resolve_period
+from salesmetrics.metrics._summary import Summary
 from salesmetrics.metrics.options import By, View
 
 __all__ = ["finalize_weighted", "pipeline_value", "weighted_pipeline", "won_revenue"]
 
 
-def _warn_open_without_amount(function: str, p: Pipeline, summary: Summary,
-                              period: PeriodLike | None) -> None:
+def _warn_open_without_amount(function: str, summary: Summary) -> None:
     """Warn when open deals that an ``open`` summary adds up have no amount (they count 0)."""
-    if not p.has_missing_amounts:
-        return
-    missing = int(amount_facts(p, resolve_period(function, period), "period")[1, OPEN])
-    warn_missing_amounts(function, missing, int(summary.arrays["count"].sum()),
+    total = int(summary.arrays["count"].sum())
+    warn_missing_amounts(function, total - int(summary.arrays["valued"].sum()), total,
                          deals="open deals", effect="counted as 0, so the total is understated",
                          stacklevel=4)
 
@@ -149,7 +146,7 @@ def weighted_pipeline(
     """
     summary = summarize_open(p, by=by, period=period)
     probs = _stage_probabilities(summary, p.stage_probabilities, probabilities)
-    _warn_open_without_amount("weighted_pipeline", p, summary, period)
+    _warn_open_without_amount("weighted_pipeline", summary)
     return finalize_weighted(summary, probs)
 
 
@@ -221,7 +218,7 @@ def pipeline_value(
     0.3
     """
     summary = summarize_open(p, by=by, period=period, function="pipeline_value")
-    _warn_open_without_amount("pipeline_value", p, summary, period)
+    _warn_open_without_amount("pipeline_value", summary)
     return result(summary, summary.arrays["amount"].sum(axis=1) / summary.context[1],
                   "pipeline_value", unit="money", currency=summary.context[2])
 
