@@ -151,13 +151,13 @@ def read_pipedrive(
             raise DataError(f"{what}: deals need {' or '.join(map(repr, _ALIASES[key]))}; "
                             f"columns are {choices(sorted(table)[:40])}")
     defs = _StageDefs(stages, options)
-    raw_ids = _keys(table[_find(table, "id") or ""]).tolist()  # for messages
+    raw_ids = to_numpy(table[_find(table, "id") or ""])  # for messages
     raw_status = to_numpy(table[_find(table, "status") or ""])
     status = np.char.lower(np.char.strip(text_of(raw_status)))
     bad = ~np.isin(status, ["open", "won", "lost", "deleted"])
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{what}: {rows.where(raw_ids[row] or None, row)}status must be "
+        raise DataError(f"{what}: {rows.where(_key(raw_ids[row]) or None, row)}status must be "
                         "'open', 'won', "
                         f"'lost' or 'deleted', got {raw_status.tolist()[row]!r}")
     raw_stage = to_numpy(table[_find(table, "stage") or ""])
@@ -335,14 +335,16 @@ def _stage_names(raw_stage: Any, keys: dict[str, str]) -> npt.NDArray[Any]:
 
 def _pipeline(
     table: Table, wanted: int | str | None, raw_stage: Any, defs: _StageDefs,
-    live: npt.NDArray[np.bool_], raw_ids: list[Any], rows: Rows, what: str,
+    live: npt.NDArray[np.bool_], raw_ids: npt.NDArray[Any], rows: Rows, what: str,
 ) -> tuple[str | None, npt.NDArray[np.bool_]]:
     """The pipeline to read (its id, or None when the deals say none) and its deals."""
     col = _find(table, "pipeline")
     if col is not None:
         pipes = _keys(table[col])
-        pipes = np.array([defs.pipeline_ids.get(p, p) for p in pipes.tolist()], dtype=str) \
-            if defs.pipeline_ids and len(pipes) else pipes
+        if defs.pipeline_ids and len(pipes):  # pipeline names (an export's) as their ids
+            values, inverse = np.unique(pipes, return_inverse=True)
+            pipes = np.array([defs.pipeline_ids.get(v, v) for v in values.tolist()],
+                             dtype=str)[inverse.reshape(-1)]
     else:
         pipes = defs.pipeline_of(_keys(raw_stage))
     present = sorted(set(pipes[live].tolist()) - {""})
@@ -361,7 +363,7 @@ def _pipeline(
         row = int(np.flatnonzero(missing)[0])
         field = col or "the pipeline of its stage"
         raise DataError(
-            f"{what}: {rows.where(raw_ids[row] or None, row)}{field} is missing "
+            f"{what}: {rows.where(_key(raw_ids[row]) or None, row)}{field} is missing "
             f"({int(missing.sum())} of {int(live.sum())} deals); with pipeline={wanted!r} every "
             "deal must say its pipeline"
         )
