@@ -209,9 +209,6 @@ class DayCounts:
     def nbytes(self) -> int:
         return int(self.cell.nbytes + self.day.nbytes + self.count.nbytes)
 
-    def __len__(self) -> int:
-        return self.rows
-
     def __repr__(self) -> str:
         return f"DayCounts({self.rows} × {self.columns}, {len(self.cell)} entries)"
 
@@ -292,13 +289,6 @@ class DayCounts:
         out[has] = v_low + (v_high - v_low) * (rank - low)
         return out
 
-    def dense(self) -> Int64Array:
-        """The histogram as a dense ``[rows, columns, days]`` array (for small ones: tests)."""
-        width = int(self.day.max()) + 1 if len(self.day) else 1
-        out = np.zeros(self.rows * self.columns * width, dtype=np.int64)
-        out[self.cell * width + self.day] = self.count
-        return out.reshape(self.rows, self.columns, width)
-
 
 #: A dense bincount over cells × days is used while it has at most this many cells, or
 #: `_DENSE_PER_VALUE` per value counted (so its memory is bounded by the data); else a sort.
@@ -321,34 +311,26 @@ def _count_pairs(
     d: Int64Array = days.astype(np.int64, copy=False)
     first = int(d.min())
     span = int(d.max()) - first + 1
+    # One combined key: it fits in int64, since days lie within 0001-01-01..9999-12-31 (a span
+    # under 2**22) and cells (groups × columns) are far fewer than 2**40.
+    key = c * span + (d - first)
     if n_cells * span <= max(_DENSE_PAIRS, _DENSE_PER_VALUE * len(c)):
-        key = c * span + (d - first)
         hist = np.bincount(key, weights=weights, minlength=n_cells * span).astype(np.int64)
         found = np.flatnonzero(hist)
         cell, offset = np.divmod(found, span)
         return cell, offset + first, hist[found]
-    if n_cells * span < 2**62:  # one combined key: a plain sort
-        key = c * span + (d - first)
-        if weights is None:
-            key = np.sort(key)
-        else:
-            order = np.argsort(key)
-            key, weights = key[order], weights[order]
-        new = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-        cell, offset = np.divmod(key[new], span)
-        c, d = cell, offset + first
+    if weights is None:
+        key = np.sort(key)
     else:
-        order = np.lexsort((d, c))
-        c, d = c[order], d[order]
-        if weights is not None:
-            weights = weights[order]
-        new = np.flatnonzero(np.concatenate([[True], (c[1:] != c[:-1]) | (d[1:] != d[:-1])]))
-        c, d = c[new], d[new]
+        order = np.argsort(key)
+        key, weights = key[order], weights[order]
+    new = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    cell, offset = np.divmod(key[new], span)
     if weights is None:
         counts = np.diff(np.append(new, len(cells))).astype(np.int64)
     else:
         counts = np.add.reduceat(weights, new).astype(np.int64)
-    return c, d, counts
+    return cell, offset + first, counts
 
 
 # -- chunks and threads -----------------------------------------------------------------------
