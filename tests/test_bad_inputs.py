@@ -35,9 +35,10 @@ import numpy as np
 import pytest
 
 import salesmetrics as sm
-from salesmetrics import Deal, FiscalCalendar, Outcome, Period, Pipeline, Stage, errors
+from salesmetrics import Deal, FiscalCalendar, Outcome, Period, Pipeline, Stage
 from salesmetrics.__main__ import main
 from salesmetrics.errors import (
+    AmountError,
     CurrencyError,
     DataError,
     DataQualityWarning,
@@ -49,14 +50,6 @@ from salesmetrics.errors import (
     UnknownStageError,
 )
 from salesmetrics.io import read_hubspot, read_pipedrive, read_records, read_salesforce
-
-
-class _AmountErrorNotYetDefinedError(Exception):
-    """Stands in for `salesmetrics.errors.AmountError` until it exists (nothing raises it)."""
-
-
-#: A `DataError` for money: an amount or a total past what int64 minor units hold exactly.
-AmountError: type[Exception] = getattr(errors, "AmountError", _AmountErrorNotYetDefinedError)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
