@@ -117,6 +117,29 @@ def test_documented_formats_still_parse(text, expected):
         assert days[0] == np.datetime64(expected, "D") and np.isnat(days[1])
 
 
+def test_str_dates_with_gaps_parse_in_bulk_into_a_new_array(monkeypatch):
+    """A column of ISO dates with None, NaN and empty gaps (pandas' object column) is parsed by
+    the vectorized path, never one value at a time, into a new array (not a view, which a
+    pipeline would copy again); other strings are read once per distinct string."""
+    from salesmetrics.domain import dates
+
+    calls: list[object] = []
+    real = dates.to_date
+
+    def counted(value: object, **kwargs: object) -> object:
+        calls.append(value)
+        return real(value, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dates, "to_date", counted)
+    days = to_date_array(as_object(["2024-01-02", None, np.nan, "", "2024-03-04"]), field="c")
+    assert days.tolist() == [D(2024, 1, 2), None, None, None, D(2024, 3, 4)]
+    assert days.base is None and not calls
+    stamps = as_object(["2024-01-02T10:00:00Z", None, "2024-01-02T10:00:00Z"] * 100)
+    days = to_date_array(stamps, field="c")
+    assert days.tolist() == [D(2024, 1, 2), None, D(2024, 1, 2)] * 100
+    assert sorted(map(str, calls)) == ["", "2024-01-02T10:00:00Z"]
+
+
 def test_objects_still_parse():
     pd = pytest.importorskip("pandas")
     values = [dt.date(2024, 1, 1), dt.datetime(2024, 1, 2, 10), np.datetime64("2024-01-03"),

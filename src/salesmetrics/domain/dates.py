@@ -307,10 +307,10 @@ def to_date_array(
     """A column of dates as ``datetime64[D]`` with NaT for missing values.
 
     ``datetime64`` columns of any unit are floored to days without a copy per element; columns of
-    ``YYYY-MM-DD`` strings are checked and parsed by numpy in a few vectorized passes; with
-    ``formats`` (the checked ``date_formats=`` option), a column of other strings is parsed once
-    per distinct string; anything else goes through `to_date` one value at a time. Only the forms
-    listed in the module docs are read.
+    ``YYYY-MM-DD`` strings (None, NaN and empty strings missing) are checked and parsed by numpy
+    in a few vectorized passes; a column of other strings is parsed by `to_date` once per distinct
+    string; anything else (date objects, mixed values) goes through `to_date` one value at a
+    time. Only the forms listed in the module docs are read.
 
     Raises
     ------
@@ -330,17 +330,12 @@ def to_date_array(
         if timezone is None or arr.dtype == np.dtype("datetime64[D]"):
             return days
         arr = arr.astype("datetime64[us]").astype(object)  # [ns] would give ints
-    if arr.dtype.kind == "U" or (arr.dtype == object and timezone is None):
-        try:
-            fast = _parse_iso_days(arr)
-        except (ValueError, TypeError):
-            fast = None
+    text = _as_text(arr)
+    if text is not None:
+        fast = _parse_iso_days(text)
         if fast is not None:
             return fast
-    if formats is not None and len(arr):
-        text = _as_text(arr)
-        if text is not None:
-            return _parse_distinct(text, field=field, ids=ids, timezone=timezone, formats=formats)
+        return _parse_distinct(text, field=field, ids=ids, timezone=timezone, formats=formats)
     out = np.empty(len(arr), dtype="datetime64[D]")
     seq: Sequence[object] = arr.tolist()
     for row, value in enumerate(seq):
@@ -354,6 +349,8 @@ def to_date_array(
 
 def _as_text(arr: npt.NDArray[Any]) -> npt.NDArray[np.str_] | None:
     """A column of strings (None and NaN as empty strings) as a str array, else None."""
+    if arr.ndim != 1:
+        return None
     if arr.dtype.kind == "U":
         return arr
     if arr.dtype != object:
@@ -404,23 +401,18 @@ _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtyp
 _ZERO = ord("0")
 
 
-def _parse_iso_days(arr: npt.NDArray[np.generic]) -> npt.NDArray[np.datetime64] | None:
-    """Parse ``YYYY-MM-DD`` strings (and empty ones) in a few numpy passes, else None.
+def _parse_iso_days(arr: npt.NDArray[np.str_]) -> npt.NDArray[np.datetime64] | None:
+    """Parse a str column of ``YYYY-MM-DD`` strings (and empty ones) in a few numpy passes, else
+    None.
 
     Not numpy's own parser: it also reads ``"1704067200"`` (the year 1,704,067,200),
     ``"-002024-01"`` and ``"today"``. The code points are checked to be digits and dashes in
     place, year, month and day are checked to be a real date in years 1..9999, and the day
     number is computed from them (H. Hinnant's ``days_from_civil``), twice as fast as numpy's
-    parser. None sends every value through `to_date`, whose error names the first bad one.
+    parser. None sends the strings through `to_date`, whose error names the first bad one.
     """
-    if arr.dtype == object:
-        if not all(type(v) is str for v in arr.tolist()):
-            return None
-        arr = arr.astype(str)
-    if arr.dtype.kind != "U" or arr.ndim != 1:
-        return None
     wide = arr.dtype.itemsize != 40  # not <U10: only strings of 0 or 10 characters parse here
-    if wide and not np.isin(np.char.str_len(cast("npt.NDArray[np.str_]", arr)), (0, 10)).all():
+    if wide and not np.isin(np.char.str_len(arr), (0, 10)).all():
         return None
     arr = np.ascontiguousarray(arr, dtype=np.dtype("=U10"))
     codes = arr.view(np.uint32).reshape(len(arr), 10)
@@ -445,9 +437,10 @@ def _parse_iso_days(arr: npt.NDArray[np.generic]) -> npt.NDArray[np.datetime64] 
     year_of_era = y - era * 400
     day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
     day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    days: npt.NDArray[np.datetime64] = (era * 146097 + day_of_era - 719468).astype(
-        np.int64
-    ).view("datetime64[D]")
+    # Written into a new datetime64 array, not returned as a view of an int64 one: a view has a
+    # base, so `owned` would copy it again.
+    days: npt.NDArray[np.datetime64] = np.empty(len(arr), dtype="datetime64[D]")
+    days.view(np.int64)[:] = era * 146097 + day_of_era - 719468
     if empty is not None:
         days[empty] = NAT
     return days
