@@ -29,7 +29,6 @@ from salesmetrics.domain.history import load_history, resolve_stage_entered
 from salesmetrics.domain.money import minor_exponent, normalize_currency, to_minor_units
 from salesmetrics.domain.stage import (
     DEFAULT_STAGES,
-    Outcome,
     Stage,
     process_facts,
     stage_codes,
@@ -283,7 +282,6 @@ def ingest_columns(
     check_unique(ids)
 
     codes = stage_codes(data[mapping["stage"]], process, ids)
-    outcomes = process_facts(process).outcomes[codes]
 
     code = _currency(data, mapping, currency)
     if "amount" in mapping:
@@ -300,7 +298,7 @@ def ingest_columns(
         )
 
     created, close_date = dates("created"), dates("close_date")
-    closed = outcomes != Outcome.OPEN
+    closed = codes >= process_facts(process).n_open  # the closed stages follow the open ones
     no_close = closed & np.isnat(close_date)
     if no_close.any():
         row = int(np.flatnonzero(no_close)[0])

@@ -278,12 +278,13 @@ def encode_labels(col: object, *, field: str) -> Labels:
     span = dense_span(arr)
     if span is not None:
         low, size = span
-        present = np.bincount(arr - low, minlength=size) > 0
+        offset = arr - low
+        present = np.bincount(offset, minlength=size) > 0
         values = np.flatnonzero(present)
-        lookup = np.cumsum(present) - 1
+        lookup = np.cumsum(present, dtype=np.intp) - 1
         categories = np.empty(len(values), dtype=object)
         categories[:] = (values + low).tolist()
-        return Labels(readonly(lookup[arr - low].astype(np.intp)), readonly(categories))
+        return Labels(readonly(lookup[offset]), readonly(categories))
     if kind == "U":
         missing = arr == ""
     elif kind == "f":
