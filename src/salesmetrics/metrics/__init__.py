@@ -5,6 +5,7 @@ re-exported here for type annotations.
 """
 
 from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics.attribution import VelocityAttribution, velocity_attribution
 from salesmetrics.metrics.conversion import conversion_from_stage, funnel_counts, stage_conversion
 from salesmetrics.metrics.cycle import average_deal_size, cycle_days, sales_cycle_length
 from salesmetrics.metrics.options import (
@@ -36,6 +37,7 @@ __all__ = [
     "Skipped",
     "Statistic",
     "Velocity",
+    "VelocityAttribution",
     "View",
     "average_deal_size",
     "conversion_from_stage",
@@ -46,6 +48,7 @@ __all__ = [
     "sales_cycle_length",
     "sales_velocity",
     "stage_conversion",
+    "velocity_attribution",
     "velocity_change",
     "weighted_pipeline",
     "win_rate",
