@@ -35,7 +35,7 @@ def texts(ax) -> list[str]:
 
 def test_all_lists_the_plots():
     assert set(plot.__all__) == {"funnel", "pipeline_by_stage", "win_rates", "velocity_levers",
-                                 "cycle_length_distribution"}
+                                 "velocity_attribution", "cycle_length_distribution"}
 
 
 def test_funnel():

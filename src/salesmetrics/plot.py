@@ -18,6 +18,7 @@ from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import OptionError
 from salesmetrics.metrics import (
     GroupedResult,
+    VelocityAttribution,
     cycle_days,
     funnel_counts,
     pipeline_value,
@@ -27,6 +28,7 @@ from salesmetrics.metrics import (
     weighted_pipeline,
     win_rate,
 )
+from salesmetrics.metrics.attribution import velocity_attribution as attribute_velocity
 from salesmetrics.metrics.options import (
     Basis,
     By,
@@ -39,6 +41,7 @@ __all__ = [
     "cycle_length_distribution",
     "funnel",
     "pipeline_by_stage",
+    "velocity_attribution",
     "velocity_levers",
     "win_rates",
 ]
@@ -264,6 +267,90 @@ def velocity_levers(
     ax.set_ylabel(f"revenue per day {_money_label(p)}")
     ax.yaxis.set_major_formatter(_thousands())
     ax.set_title(_title("Sales velocity = N × V × W ÷ L, and each lever", period))
+    return ax
+
+
+def velocity_attribution(
+    p: Pipeline | VelocityAttribution,
+    *,
+    period: PeriodLike | None = None,
+    baseline: PeriodLike | None = None,
+    ax: Any = None,
+    **options: Any,
+) -> Any:
+    """Which lever moved: a waterfall from the baseline velocity to the current one [currency
+    per day], one step per lever.
+
+    ``p`` is a pipeline, with ``period=`` (and ``baseline=``, by default the period before; the
+    ``options`` go to `sales_velocity`), or a `VelocityAttribution` already computed. Each
+    lever's step is its share of the log change times the change in revenue per day, so the
+    steps add up to the change and do not depend on the order of the levers; each is labelled
+    with the lever's factor and share. Where the shares are undefined (a lever at 0 or
+    undefined, or no change), only the two velocities are drawn and the reason is written.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import warnings
+    >>> from salesmetrics.datasets import sample_pipeline
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # the sample's won deals without an amount
+    ...     ax = velocity_attribution(sample_pipeline(), period="2024-Q2")
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['2024-Q1', 'N', 'V', 'W', 'L', '2024-Q2']
+    """
+    if isinstance(p, VelocityAttribution):
+        if period is not None or baseline is not None or options:
+            raise OptionError("velocity_attribution(): period=, baseline= and options apply to "
+                              "a pipeline, not to an attribution already computed")
+        a, names, title = p, ("before", "after"), "Which lever moved"
+    elif isinstance(p, Pipeline):
+        if period is None:
+            raise OptionError("velocity_attribution(): give period= (e.g. '2024-Q2'); the "
+                              "baseline defaults to the period before it")
+        current = as_period(period)
+        base = current.previous() if baseline is None else as_period(baseline)
+        a = attribute_velocity(p, period=current, baseline=base, **options)
+        names = (base.label, current.label)
+        title = f"Which lever moved, {base.label} → {current.label}"
+    else:
+        raise OptionError(f"velocity_attribution(): p must be a Pipeline or a "
+                          f"VelocityAttribution (one group of a grouped result: result[key]), "
+                          f"got {type(p).__name__}")
+    v0, v1 = a.before.revenue_per_day, a.after.revenue_per_day
+    levers = list(a.factors)
+    defined = not any(np.isnan(list(a.shares.values())))
+    steps = [a.shares[k] * (v1 - v0) if defined else 0.0 for k in levers]
+    starts = v0 + np.concatenate([[0.0], np.cumsum(steps)[:-1]])
+    ax = _axes(ax)
+    x = np.arange(len(levers) + 2)
+    ends = [v if np.isfinite(v) else 0.0 for v in (v0, v1)]
+    ax.bar([x[0], x[-1]], ends, color=[_GREY, _ORANGE])
+    if defined:
+        colors = [_BLUE if step >= 0 else "#c0504d" for step in steps]
+        ax.bar(x[1:-1], steps, bottom=starts, color=colors)
+    for xi, k in zip(x[1:-1], levers, strict=True):
+        factor, share = a.factors[k], a.shares[k]
+        label = "n/a" if np.isnan(factor) else f"×{factor:.3f}"
+        if not np.isnan(share):
+            label += f"\n{share:.0%}"
+        top = max(starts[xi - 1], starts[xi - 1] + steps[xi - 1]) if defined else max(ends)
+        ax.text(xi, top, label, ha="center", va="bottom", fontsize=8)
+    for xi, value in ((x[0], v0), (x[-1], v1)):
+        ax.text(xi, value if np.isfinite(value) else 0.0,
+                f"{value:,.0f}" if np.isfinite(value) else "n/a", ha="center", va="bottom",
+                fontsize=8)
+    if a.reason:
+        ax.text(0.5, 0.97, a.reason, ha="center", va="top", transform=ax.transAxes, fontsize=7,
+                color="#444", wrap=True)
+    symbols = {"opportunities": "N", "average_deal_value": "V", "win_rate": "W",
+               "cycle_days": "L"}
+    ax.set_xticks(x, [names[0], *(symbols[k] for k in levers), names[1]])
+    ax.set_ylim(0, max(max(ends), 1.0) * 1.18)
+    unit = a.after.currency or a.before.currency
+    ax.set_ylabel(f"revenue per day {f'[{unit}]' if unit else '[amount]'}")
+    ax.yaxis.set_major_formatter(_thousands())
+    ax.set_title(title)
     return ax
 
 
