@@ -270,3 +270,53 @@ def test_waterfall_without_shares_says_why():
     with pytest.raises(OptionError, match="one group"):
         sm.plot.velocity_attribution(  # type: ignore[arg-type]
             sm.velocity_attribution(grouped({"e": Q1}), grouped({"e": Q2})))
+
+
+# -- the review ---------------------------------------------------------------------------------
+def _review_deals() -> Pipeline:
+    deals = [
+        Deal("a", 1_000, "Closed won", created="2024-01-01", close_date="2024-02-20"),
+        Deal("b", 1_000, "Closed lost", created="2024-01-01", close_date="2024-02-01"),
+        Deal("x", 1_000, "Closed won", close_date="2024-03-01"),  # no created date: warns
+        Deal("c", 3_000, "Closed won", created="2024-04-01", close_date="2024-04-21"),
+        Deal("d", 2_000, "Closed won", created="2024-04-01", close_date="2024-05-01"),
+    ]
+    return Pipeline.from_deals(deals)
+
+
+def test_review_with_a_period_says_which_lever_moved():
+    p = _review_deals()
+    text = sm.report.pipeline_review(p, period="2024-Q2")
+    assert "Which lever moved: velocity against 2024-Q1" in text
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Which lever moved"))
+    header = lines[start + 1].split()
+    assert header == ["lever", "2024-Q1", "2024-Q2", "factor", "share"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sm.errors.DataQualityWarning)
+        a = sm.velocity_attribution(p, period="2024-Q2")
+    table = "\n".join(lines[start:start + 9])
+    assert f"×{a.ratio:.4f}" in table and "100.0 %" in table
+    assert f"{a.shares['cycle_days']:.1%}".replace("%", " %") in table
+    # the baseline's data-quality finding is said, and said to be the baseline's
+    assert "- baseline 2024-Q1: sales_velocity(): the cycle length L leaves out" in text
+    page = sm.report.pipeline_review_html(p, period="2024-Q2")
+    assert "Which lever moved: velocity against 2024-Q1" in page and f"×{a.ratio:.4f}" in page
+
+
+def test_review_without_a_period_has_no_attribution():
+    assert "Which lever moved" not in sm.report.pipeline_review(_review_deals())
+
+
+def test_review_with_nothing_to_compare_gives_the_reason():
+    text = sm.report.pipeline_review(_review_deals(), period="2024-Q1")
+    assert "Which lever moved: velocity against 2023-Q4" in text
+    assert "win_rate is undefined (nan) before" in text and "Traceback" not in text
+
+
+def test_cli_report_with_a_period(capsys):
+    from salesmetrics.__main__ import main
+
+    assert main(["report", "--period", "2024-Q2"]) == 0
+    out = capsys.readouterr().out
+    assert "Which lever moved: velocity against 2024-Q1" in out

@@ -1,5 +1,8 @@
 """``python -m salesmetrics report [CSV …] [--period 2017-Q2] [--by owner]``: a pipeline review.
 
+With ``--period``, the review also attributes the change in sales velocity since the period
+before to its four levers (`velocity_attribution`).
+
 Bad input (an option, a file, its columns or stages) gives one line on stderr, starting
 ``error:``, and exit status 2; never a traceback. Warnings about the data while loading are one
 line each, starting ``warning:``; those of the metrics are the report's "Data quality" section.
@@ -197,7 +200,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("csv", nargs="*", help="CSV exports with a header row")
     report.add_argument("--period", type=_period,
-                        help="e.g. 2017-Q2, 2017-07, 2017-W05, FY2025")
+                        help="e.g. 2017-Q2, 2017-07, 2017-W05, FY2025; the review then also "
+                             "says which lever moved the sales velocity since the period "
+                             "before")
     report.add_argument("--by", help="field to break down by, e.g. owner")
     report.add_argument(
         "--stages", type=_stages,

@@ -48,9 +48,11 @@ from salesmetrics.metrics import (
     pipeline_value,
     sales_cycle_length,
     sales_velocity,
+    velocity_attribution,
     weighted_pipeline,
     win_rate,
 )
+from salesmetrics.metrics.velocity import Velocity
 
 __all__ = ["pipeline_review", "pipeline_review_html"]
 
@@ -219,6 +221,9 @@ def _sections(p: Pipeline, chosen: Period | None, by: str | None) -> list[Sectio
         ("revenue per day", money(v.revenue_per_day)),
     )))
 
+    if chosen is not None:
+        sections.append(_attribution(p, chosen, v, money))
+
     sections.append(Section("Sales cycle, created → close", ("outcome", "mean", "median"), tuple(
         (o, _days(sales_cycle_length(p, outcome=o, period=chosen)),
          _days(sales_cycle_length(p, outcome=o, period=chosen, statistic="median")))
@@ -230,6 +235,52 @@ def _sections(p: Pipeline, chosen: Period | None, by: str | None) -> list[Sectio
              _pct(x.win_rate), _days(x.cycle_days), money(x.revenue_per_day))
             for k, x in per.items())))
     return sections
+
+
+def _factor(value: float) -> str:
+    return MISSING if value != value else f"×{format_number(value, 4)}"
+
+
+def _velocity_in(p: Pipeline, period: Period) -> Velocity:
+    """`sales_velocity` over ``period``, its data-quality warnings prefixed with the period (they
+    are about other deals than those of the review's period)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataQualityWarning)
+        v = sales_velocity(p, period=period)
+    for item in caught:
+        if issubclass(item.category, DataQualityWarning):
+            warnings.warn(f"baseline {period.label}: {item.message}", DataQualityWarning,
+                          stacklevel=2)
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno,
+                                   source=item.source)
+    return v
+
+
+def _attribution(
+    p: Pipeline, chosen: Period, v: Velocity, money: Callable[[float], str]
+) -> Section:
+    """Which lever moved: the velocity of the period against the period before, each lever's
+    factor and share of the log change (`velocity_attribution`)."""
+    base = chosen.previous()
+    a = velocity_attribution(_velocity_in(p, base), v)
+    b, c = a.before, a.after
+    rows = [
+        ("N opportunities", _count(b.opportunities), _count(c.opportunities)),
+        ("V average won deal", money(b.average_deal_value), money(c.average_deal_value)),
+        ("W win rate", _pct(b.win_rate), _pct(c.win_rate)),
+        ("L cycle (won)", _days(b.cycle_days), _days(c.cycle_days)),
+    ]
+    levers = ("opportunities", "average_deal_value", "win_rate", "cycle_days")
+    table = [(*row, _factor(a.factors[k]), _pct(a.shares[k]))
+             for row, k in zip(rows, levers, strict=True)]
+    total = MISSING if any(x != x for x in a.shares.values()) else _pct(1.0)
+    table.append(("revenue per day", money(b.revenue_per_day), money(c.revenue_per_day),
+                  _factor(a.ratio), total))
+    return Section(
+        f"Which lever moved: velocity against {base.label} (share of the change, in logs)",
+        ("lever", base.label, chosen.label, "factor", "share"), tuple(table),
+        (a.reason,) if a.reason else ())
 
 
 def _text_table(section: Section) -> list[str]:
