@@ -22,7 +22,11 @@ __all__ = [
     "plural",
     "result",
     "warn_left_out_of_cycle",
+    "warn_left_out_of_window",
     "warn_missing_amounts",
+    "warn_never_stale",
+    "warn_no_close_date",
+    "warn_no_created_date",
     "warn_zeroed_losses",
 ]
 
@@ -121,6 +125,86 @@ def warn_left_out_of_cycle(
         DataQualityWarning,
         stacklevel=stacklevel,
     )
+
+
+def _agree(n: int, one: str, many: str) -> str:
+    """``one`` for a single deal, else ``many`` (``"has"``/``"have"``, ``"it"``/``"they"``)."""
+    return one if n == 1 else many
+
+
+_CREATED_FIX = ("fill in their created dates in the CRM, or map the created column "
+                "(columns={'created': ...})")
+
+
+def warn_no_close_date(
+    function: str, n: int, *, effect: str = "the total leaves {them} out", stacklevel: int = 3
+) -> None:
+    """Warn that ``n`` open deals have no expected close date, so that a ``period=`` (which
+    selects open deals by it) leaves them out; ``n`` is the ``no_close`` count of a summary's
+    ``outside``. ``effect`` says what that does to the result (``{them}`` becomes "it" or
+    "them"). Nothing happens when ``n`` is 0.
+    """
+    if not n:
+        return
+    effect = effect.format(them=_agree(n, "it", "them"))
+    warnings.warn(
+        f"{function}(): {plural(n, 'open deal')} {_agree(n, 'has', 'have')} no expected close "
+        f"date and {_agree(n, 'is', 'are')} not in any period, so {effect}. Fix: fill in their "
+        "close dates in the CRM, or map the close-date column (columns={'close_date': ...}); "
+        "without period=, every open deal counts",
+        DataQualityWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def warn_no_created_date(
+    function: str, n: int, *, why: str = "view='cohort' takes the deals created in the period",
+    instead: str = "view='period' selects the deals by close date instead", stacklevel: int = 3,
+) -> None:
+    """Warn that ``n`` deals have no created date, so that no cohort (no period's deals by
+    created date) holds them; ``n`` is the ``no_created`` count of a summary's ``outside``.
+    ``why`` says which option selects by created date, ``instead`` the alternative. Nothing
+    happens when ``n`` is 0."""
+    if not n:
+        return
+    warnings.warn(
+        f"{function}(): {plural(n, 'deal')} {_agree(n, 'has', 'have')} no created date and "
+        f"{_agree(n, 'is', 'are')} in no cohort ({why}), so {_agree(n, 'it is', 'they are')} "
+        f"left out. Fix: {_CREATED_FIX}; {instead}",
+        DataQualityWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def warn_never_stale(function: str, n: int, *, stacklevel: int = 3) -> None:
+    """Warn that ``n`` open deals in the window have no created date, so that ``stale_after``
+    never counts them as lost (the ``never_stale`` tally). Nothing happens when ``n`` is 0."""
+    if not n:
+        return
+    warnings.warn(
+        f"{function}(): {plural(n, 'open deal')} {_agree(n, 'has', 'have')} no created date and "
+        f"never {_agree(n, 'goes', 'go')} stale, so stale_after does not count "
+        f"{_agree(n, 'it', 'them')} as lost. Fix: {_CREATED_FIX}; open_deals='lost' "
+        "counts every open deal as lost",
+        DataQualityWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def warn_left_out_of_window(
+    function: str, summary: Summary, *, open_deals: str = "exclude", stacklevel: int = 3
+) -> None:
+    """The warnings of an ``outcomes`` or ``velocity`` summary about deals that the window or
+    ``stale_after`` leaves out for want of a created date: deals in no cohort (with
+    ``view="cohort"`` and a period) and, with ``stale_after`` unless ``open_deals="lost"``
+    already counts every open deal, open deals that never go stale. ``stacklevel=3`` points at
+    the caller of a public metric that calls this directly."""
+    if summary.outside:
+        warn_no_created_date(function, summary.outside.get("no_created", 0),
+                             stacklevel=stacklevel + 1)
+    if open_deals != "lost" and "never_stale" in summary.arrays:
+        warn_never_stale(function, int(summary.arrays["never_stale"].sum()),
+                         stacklevel=stacklevel + 1)
 
 
 def warn_zeroed_losses(

@@ -33,7 +33,7 @@ from salesmetrics.errors import (
     check_option,
 )
 
-__all__ = ["MONEY_TOTALS", "Grouping", "Summary", "grouping", "window_mask"]
+__all__ = ["MONEY_TOTALS", "OUTSIDE_COUNTS", "Grouping", "Summary", "grouping", "window_mask"]
 
 IntArray = npt.NDArray[np.intp]
 
@@ -199,23 +199,28 @@ class Summary:
       [minor units, days], float only where noted; the cycle histogram ``cycle_hist`` is a sparse
       `DayCounts` [group, outcome] of whole days;
     - ``context``: what must agree for two summaries to add up (stages, currency unit, options);
+    - ``outside``: counts over the whole pipeline, not per group, of deals that the window
+      leaves out for want of a date (see `OUTSIDE_COUNTS`): they belong to no group of the
+      result, so they are kept apart from ``arrays`` and added up when summaries merge;
     - ``order``: per field of ``by``, its labels in the pipeline's order (sorted labels with the
       missing one last, a categorical's categories, the stages in process order); keys are
       ordered by them, field by field, so that merged summaries list their keys as the whole
       pipeline's summary does.
     """
 
-    __slots__ = ("arrays", "by", "context", "keys", "metric", "order")
+    __slots__ = ("arrays", "by", "context", "keys", "metric", "order", "outside")
 
     def __init__(self, metric: str, by: tuple[str, ...], keys: tuple[Hashable, ...],
                  arrays: Mapping[str, Any], context: tuple[Any, ...] = (),
-                 order: tuple[Any, ...] | None = None) -> None:
+                 order: tuple[Any, ...] | None = None,
+                 outside: Mapping[str, int] | None = None) -> None:
         self.metric = metric
         self.by = by
         self.keys = keys
         self.arrays = arrays
         self.context = context
         self.order = _order_of_keys(by, keys) if order is None else order
+        self.outside: Mapping[str, int] = {} if outside is None else outside
 
     def __repr__(self) -> str:
         return (f"Summary({self.metric!r}, by={self.by!r}, {len(self.keys)} group(s), "
@@ -266,6 +271,9 @@ class Summary:
         order = tuple(_merge_order(mine, theirs)
                       for mine, theirs in zip(self.order, other.order, strict=True))
         rows = _key_order(self.by, keys, order)
+        outside = dict(self.outside)
+        for name, count in other.outside.items():
+            outside[name] = outside.get(name, 0) + count
         return Summary(
             self.metric,
             self.by,
@@ -273,6 +281,7 @@ class Summary:
             {name: take_rows(a, rows) for name, a in arrays.items()},
             self.context,
             order,
+            outside,
         )
 
 
@@ -280,6 +289,12 @@ class Summary:
 #: or classes of deals that reached a stage): they are checked against 2**63 - 1, when chunks
 #: of a tally add up and when summaries merge.
 MONEY_TOTALS = ("amount", "value")
+
+#: Counts of deals that a window leaves out for want of a date, over the whole pipeline: open
+#: deals without an expected close date (``no_close``, in no period) and deals without a created
+#: date (``no_created``, in no cohort). A tally returns each as a one-element array (so that
+#: chunks add up); `make_summary` moves them to `Summary.outside` as ints.
+OUTSIDE_COUNTS = ("no_close", "no_created")
 
 
 def take_rows(array: Any, rows: IntArray) -> Any:
@@ -363,11 +378,17 @@ def make_summary(
     arrays: Mapping[str, Any],
     context: tuple[Any, ...] = (),
 ) -> Summary:
-    """Keep the groups with ``present > 0`` and label them."""
+    """Keep the groups with ``present > 0`` and label them; the tallies named in
+    `OUTSIDE_COUNTS` become the summary's ``outside`` counts."""
+    outside = None
+    if any(name in arrays for name in OUTSIDE_COUNTS):
+        outside = {name: int(arrays[name][0]) for name in OUTSIDE_COUNTS if name in arrays}
+        arrays = {k: a for k, a in arrays.items() if k not in outside}
     if not grouping.by:
-        return Summary(metric, (), (None,), dict(arrays), context, ())
+        return Summary(metric, (), (None,), dict(arrays), context, (), outside)
     codes = np.flatnonzero(present)
     keys = grouping.decode(codes)
     if len(codes) < grouping.n:
         arrays = {k: take_rows(a, codes) for k, a in arrays.items()}
-    return Summary(metric, grouping.by, tuple(keys), arrays, context, grouping.categories)
+    return Summary(metric, grouping.by, tuple(keys), arrays, context, grouping.categories,
+                   outside)

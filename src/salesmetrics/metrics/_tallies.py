@@ -45,6 +45,7 @@ __all__ = [
     "tally_in_play",
     "tally_open",
     "tally_outcomes",
+    "tally_outside",
     "tally_reached",
     "tally_reached_next",
     "tally_velocity",
@@ -163,14 +164,31 @@ def _combined(g: Grouping, rows: IntArray | None, column: IntArray, width: int) 
     return take(g.keys, rows) * width + column
 
 
+def _total(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """The number of deals in ``mask``, as a one-element array (chunks add up)."""
+    return np.array([np.count_nonzero(mask)], dtype=np.int64)
+
+
+def tally_outside(p: Pipeline, period: Period | None, view: str) -> Arrays:
+    """The deals that no window of ``view`` holds for want of a date (see `OUTSIDE_COUNTS`):
+    with a period, ``no_close`` (open deals without an expected close date) for the period view
+    and ``no_created`` (deals without a created date) for the cohort view; nothing without one.
+    """
+    if period is None:
+        return {}
+    if view == "cohort":
+        return {"no_created": _total(np.isnat(p.created))}
+    return {"no_close": _total((p.outcome_codes == OPEN) & np.isnat(p.close_date))}
+
+
 def tally_open(p: Pipeline, g: Grouping, period: Period | None) -> Arrays:
     """Open deals (expected to close in ``period``) by group × stage: ``count``, ``amount``
     [minor units], ``valued`` (deals with an amount); ``amount_default`` [minor units] of the
     deals without their own probability and ``weighted_override`` [float minor units] = Σ amount
-    × own probability of the others."""
+    × own probability of the others; with a period, ``no_close`` (`tally_outside`)."""
     mask = p.outcome_codes == OPEN
     if period is not None:
-        mask &= period.contains(p.close_date)
+        mask = mask & period.contains(p.close_date)
     rows = np.flatnonzero(mask)
     ns = len(p.stages)
     keys = _combined(g, rows, p.stage_codes.take(rows), ns)
@@ -194,6 +212,7 @@ def tally_open(p: Pipeline, g: Grouping, period: Period | None) -> Arrays:
     else:
         out["amount_default"] = out["amount"]
         out["weighted_override"] = np.zeros(g.n)
+    out.update(tally_outside(p, period, "period"))
     return out
 
 
@@ -210,9 +229,10 @@ def tally_outcomes(
     """Deals in the window (see `window_mask`) by group × outcome (open, won, lost, no
     decision).
 
-    ``count``, ``value`` [minor units] and ``valued`` (deals with an amount); with
-    ``stale_before``, ``stale_count``, ``stale_value`` and ``stale_valued`` of open deals created
-    before that day;
+    ``count``, ``value`` [minor units] and ``valued`` (deals with an amount); with a period, the
+    deals outside every window (`tally_outside`); with ``stale_before``, ``stale_count``,
+    ``stale_value`` and ``stale_valued`` of open deals created before that day, and
+    ``never_stale``, the open deals without a created date (they never age);
     with ``cycles``, the cycle length created → close [days] of closed deals: ``cycle_count``,
     ``cycle_sum``, ``cycle_negative`` (close before created: left out), ``cycle_unknown`` (no
     created date: left out) and, with ``histogram``, ``cycle_hist``: a sparse `DayCounts`
@@ -245,8 +265,12 @@ def tally_outcomes(
             missing_keys = None if group_keys is None else group_keys[stale_missing]
             out["stale_valued"] = out["stale_count"] - group_count(
                 missing_keys, g.n, int(stale_missing.sum()))
+        ageless = (outcome == OPEN) & np.isnat(take(p.created, rows))
+        out["never_stale"] = group_count(None if group_keys is None else group_keys[ageless],
+                                         g.n, int(np.count_nonzero(ageless)))
     if cycles:
         out.update(_tally_cycles(p, keys, rows, outcome, count, histogram))
+    out.update(tally_outside(p, period, view))
     return out
 
 
@@ -297,12 +321,14 @@ def tally_velocity(
     """The outcome tally of the deals in the window with their cycles (`tally_outcomes`, with
     ``stale_before`` for the win rate's ``stale_after``), plus ``opportunities``: the N of the
     velocity equation per group (every deal when there is no period; else see
-    `tally_in_play`)."""
+    `tally_in_play`), and ``no_created`` when N is the deals created in the period."""
     out = tally_outcomes(p, g, period, view, stale_before=stale_before, cycles=True)
     if period is None:
         out["opportunities"] = group_count(g.keys, g.n, len(p))
     else:
         out.update(tally_in_play(p, g, period, opportunities))
+        if opportunities == "created":
+            out.update(tally_outside(p, period, "cohort"))
     return out
 
 
@@ -364,8 +390,10 @@ def tally_reached(
     """Deals in the window that reached each open stage, by group × stage × class (open, won,
     closed not won): ``count`` and ``value`` [minor units]. Per group × class: ``classes`` (deals)
     and ``classes_valued`` (those with an amount); per group: ``deals``, ``won_count``,
-    ``won_value``, and ``unrecorded``, the closed deals not won with no open stage on record (the
-    reach rules count them as having entered the first stage only).
+    ``won_value``, and ``unrecorded`` and ``unrecorded_won``, the closed deals not won and the
+    won deals with no open stage on record (the reach rules count them as having entered the
+    first stage only; a won deal, under ``"visited"`` only). With a period, the deals outside
+    every window (`tally_outside`).
 
     One bincount over ``(group, stage mask, class)`` gives a histogram of masks; a small product
     with the stage × mask bit matrix turns it into per-stage counts (no loop over deals or stages).
@@ -401,7 +429,9 @@ def tally_reached(
         classes_valued = classes - group_count(class_keys[missing], g.n * 3).reshape(g.n, 3)
     group_keys = None if g.keys is None else take(g.keys, rows)
     won = cls == 1
-    unrecorded = (cls == 2) & (take(p.reached_mask(), rows) == 0)
+    unknown = take(p.reached_mask(), rows) == 0
+    unrecorded = (cls == 2) & unknown
+    unrecorded_won = won & unknown
     return {
         "count": count,
         "value": total,
@@ -413,6 +443,9 @@ def tally_reached(
                                bounded=bounded),
         "unrecorded": group_count(None if group_keys is None else group_keys[unrecorded], g.n,
                                   int(np.count_nonzero(unrecorded))),
+        "unrecorded_won": group_count(None if group_keys is None else group_keys[unrecorded_won],
+                                      g.n, int(np.count_nonzero(unrecorded_won))),
+        **tally_outside(p, period, view),
     }
 
 
