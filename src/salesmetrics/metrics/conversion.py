@@ -18,6 +18,7 @@ from salesmetrics.metrics._common import (
     divide,
     plural,
     result,
+    warn_left_out_of_window,
     warn_missing_amounts,
     warn_zeroed_losses,
 )
@@ -30,29 +31,55 @@ __all__ = ["conversion_from_stage", "funnel_counts", "stage_conversion"]
 
 StageRates = GroupedResult[float]
 
-# What assuming "reached only the first stage" does to each metric.
+# What assuming "reached only the first stage" does to each metric: for closed deals not won,
+# for won deals (under skipped="visited"), and for both.
 _UNREACHED_EFFECT = {
-    "conversion_from_stage": "conversion from every later stage is overstated",
-    "stage_conversion": "conversion from the first stage is understated and from later ones "
-                        "overstated",
-    "funnel_counts": "every later stage's count is understated",
+    "conversion_from_stage": (
+        "conversion from every later stage is overstated",
+        "conversion from every later stage is understated",
+        "every later stage leaves them out (the deals not won overstate its conversion, the won "
+        "ones understate it)",
+    ),
+    "stage_conversion": (
+        "conversion from the first stage is understated and from later ones overstated",
+        "conversion from every stage is understated",
+        "conversion from the first stage is understated, and from later ones overstated by the "
+        "deals not won and understated by the won ones",
+    ),
+    "funnel_counts": ("every later stage's count is understated",) * 3,
 }
 
 
 def _warn_unreached(function: str, summary: Summary) -> None:
-    """Warn about the closed deals not won with no record of the stages they reached (the
-    ``unrecorded`` tally of a ``reached`` summary)."""
-    n = int(summary.arrays["unrecorded"].sum())
-    if not n:
+    """Warn about the closed deals with no record of the stages they reached (the
+    ``unrecorded`` and ``unrecorded_won`` tallies of a ``reached`` summary): the reach rules
+    count them as having reached only the first stage. A won deal counts under
+    ``skipped="visited"`` only: under ``"implied"`` it reached every open stage, history or
+    not. Then the warnings of the window (deals in no cohort, `warn_left_out_of_window`)."""
+    warn_left_out_of_window(function, summary, stacklevel=4)
+    lost = int(summary.arrays["unrecorded"].sum())
+    won = int(summary.arrays["unrecorded_won"].sum()) if summary.context[3] == "visited" else 0
+    if not lost and not won:
         return
-    verb, it, counts = (("was not won has", "it", "counts") if n == 1
-                        else ("were not won have", "they", "count"))
+    n = lost + won
+    if lost and won:
+        who = (f"{plural(lost, 'closed deal')} that {'was' if lost == 1 else 'were'} not won and "
+               f"{plural(won, 'won deal')} have")
+    elif lost:
+        who = (f"{plural(lost, 'closed deal')} that "
+               f"{'was not won has' if n == 1 else 'were not won have'}")
+    else:
+        who = f"{plural(won, 'won deal')} {'has' if n == 1 else 'have'}"
+    it, counts = ("it", "counts") if n == 1 else ("they", "count")
+    effect = _UNREACHED_EFFECT[function][2 if lost and won else 1 if won else 0]
+    implied = (", or use skipped='implied', under which a won deal reached every open stage"
+               if won else "")
     warnings.warn(
-        f"{function}(): {plural(n, 'closed deal')} that {verb} no record of the stages {it} "
-        f"reached (no stage history), so {it} {counts} as having reached only the first stage, "
-        f"{summary.context[0][0]!r}: {_UNREACHED_EFFECT[function]}. Fix: load the stage history "
-        "with history= on Pipeline.from_columns or read_csv, or, where the export has one date "
-        "column per stage, stage_entered={'Engaging': 'engage_date', ...}",
+        f"{function}(): {who} no record of the stages {it} reached (no stage history), so {it} "
+        f"{counts} as having reached only the first stage, {summary.context[0][0]!r}: "
+        f"{effect}. Fix: load the stage history with history= on Pipeline.from_columns or "
+        "read_csv, or, where the export has one date column per stage, "
+        f"stage_entered={{'Engaging': 'engage_date', ...}}{implied}",
         DataQualityWarning,
         stacklevel=3,
     )

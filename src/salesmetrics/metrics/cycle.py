@@ -19,7 +19,9 @@ from salesmetrics.metrics._common import (
     divide,
     result,
     warn_left_out_of_cycle,
+    warn_left_out_of_window,
     warn_missing_amounts,
+    warn_no_created_date,
 )
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summarize import summarize_outcomes
@@ -30,7 +32,7 @@ from salesmetrics.metrics._summary import (
     rows_of,
     window_mask,
 )
-from salesmetrics.metrics._tallies import cycle_day_span
+from salesmetrics.metrics._tallies import cycle_day_span, tally_outside
 from salesmetrics.metrics.options import (
     CYCLE_OUTCOMES,
     DEAL_OUTCOMES,
@@ -143,9 +145,11 @@ def sales_cycle_length(
     -----
     Deals without a created date, and deals closed before they were created (loaded with
     ``allow_close_before_created=True``), are left out, with one `DataQualityWarning` that says
-    how many of each. Durations are whole days between calendar dates. Mean and percentiles are
-    exact: the summary keeps a sparse per-group count of whole days (`DayCounts`), whose memory
-    is at most one entry per deal, whatever the span of the dates.
+    how many of each; with ``view="cohort"`` and a period, deals without a created date are in
+    no cohort, with a `DataQualityWarning` giving their count. Durations are whole days
+    between calendar dates. Mean and percentiles are exact: the summary keeps a sparse
+    per-group count of whole days (`DayCounts`), whose memory is at most one entry per deal,
+    whatever the span of the dates.
 
     Examples
     --------
@@ -197,7 +201,8 @@ def cycle_days(
     -----
     DataQualityWarning
         As `sales_cycle_length`: deals without a created date, and deals closed before they
-        were created, are left out, with how many of each and the fix.
+        were created, are left out, with how many of each and the fix; with ``view="cohort"``
+        and a period, deals without a created date are in no cohort, with their count.
 
     Examples
     --------
@@ -215,7 +220,10 @@ def cycle_days(
     check_pipeline(function, p)
     check_option(function, "outcome", outcome, CYCLE_OUTCOMES)
     check_view(function, view)
-    rows = rows_of(window_mask(p, resolve_period(function, period), view))
+    chosen_period = resolve_period(function, period)
+    if view == "cohort" and chosen_period is not None:
+        warn_no_created_date(function, int(tally_outside(p, chosen_period, view)["no_created"][0]))
+    rows = rows_of(window_mask(p, chosen_period, view))
     chosen = np.isin(take(p.outcome_codes, rows), OUTCOME_CODES[outcome])
     created = take(p.created, rows)[chosen]
     days = cycle_day_span(take(p.close_date, rows)[chosen], created)
@@ -232,6 +240,7 @@ def finalize_cycle_length(
     """Cycle length [days] from an ``outcomes`` summary made with ``cycles=True``."""
     cols = list(OUTCOME_CODES[outcome])
     a = summary.arrays
+    warn_left_out_of_window(function, summary, stacklevel=4)
     warn_left_out_of_cycle(function, int(a["cycle_negative"][:, cols].sum()),
                            int(a["cycle_unknown"][:, cols].sum()), stacklevel=4)
     counted = a["cycle_count"][:, cols].sum(axis=1)
@@ -316,7 +325,8 @@ def average_deal_size(
     Warns
     -----
     DataQualityWarning
-        When deals of the ``outcome`` have no amount (left out of the average), with their count.
+        When deals of the ``outcome`` have no amount (left out of the average), with their count;
+        with ``view="cohort"`` and a period, when deals have no created date (in no cohort).
 
     Examples
     --------
@@ -331,6 +341,7 @@ def average_deal_size(
     summary = summarize_outcomes(p, by=by, period=period, view=view, function="average_deal_size")
     cols = list(OUTCOME_CODES[outcome])
     a = summary.arrays
+    warn_left_out_of_window("average_deal_size", summary)
     total = int(a["count"][:, cols].sum())
     warn_missing_amounts("average_deal_size", total - int(a["valued"][:, cols].sum()), total,
                          deals=f"{outcome} deals", effect="left out of the average")

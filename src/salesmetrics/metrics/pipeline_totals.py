@@ -12,7 +12,12 @@ from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
 from salesmetrics.errors import DataError, DataTypeError, UnknownStageError, choices
-from salesmetrics.metrics._common import result, warn_missing_amounts
+from salesmetrics.metrics._common import (
+    result,
+    warn_left_out_of_window,
+    warn_missing_amounts,
+    warn_no_close_date,
+)
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summarize import summarize_open, summarize_outcomes
 from salesmetrics.metrics._summary import Summary
@@ -21,12 +26,15 @@ from salesmetrics.metrics.options import By, View
 __all__ = ["finalize_weighted", "pipeline_value", "weighted_pipeline", "won_revenue"]
 
 
-def _warn_open_without_amount(function: str, summary: Summary) -> None:
-    """Warn when open deals that an ``open`` summary adds up have no amount (they count 0)."""
+def _warn_open(function: str, summary: Summary) -> None:
+    """The warnings of an ``open`` summary: open deals that it adds up without an amount (they
+    count 0), and, with a period, open deals without an expected close date (in no period)."""
     total = int(summary.arrays["count"].sum())
     warn_missing_amounts(function, total - int(summary.arrays["valued"].sum()), total,
                          deals="open deals", effect="counted as 0, so the total is understated",
                          stacklevel=4)
+    if summary.outside:
+        warn_no_close_date(function, summary.outside["no_close"], stacklevel=4)
 
 
 def _stage_probabilities(
@@ -123,8 +131,10 @@ def weighted_pipeline(
     -----
     Salesforce calls this the *expected revenue* (Amount × Probability); HubSpot the *weighted
     amount* (amount × deal-stage probability); Pipedrive the *weighted value*. Deals without an
-    amount count 0, with a `DataQualityWarning` giving their count. Stage sums are exact in minor
-    units; probabilities apply to the few per-stage sums, not to every deal.
+    amount count 0, with a `DataQualityWarning` giving their count; with ``period=``, open deals
+    without an expected close date are in no period and left out, with a `DataQualityWarning`
+    giving their count. Stage sums are exact in minor units; probabilities apply to the few
+    per-stage sums, not to every deal.
 
     References
     ----------
@@ -146,7 +156,7 @@ def weighted_pipeline(
     """
     summary = summarize_open(p, by=by, period=period)
     probs = _stage_probabilities(summary, p.stage_probabilities, probabilities)
-    _warn_open_without_amount("weighted_pipeline", summary)
+    _warn_open("weighted_pipeline", summary)
     return finalize_weighted(summary, probs)
 
 
@@ -208,7 +218,8 @@ def pipeline_value(
     -----
     Called *pipeline* or *open pipeline* in most CRMs (Salesforce's "Pipeline" forecast category
     sums a subset of it). Deals without an amount count 0, with a `DataQualityWarning` giving
-    their count.
+    their count; with ``period=``, open deals without an expected close date are in no period
+    and left out, with a `DataQualityWarning` giving their count.
 
     Examples
     --------
@@ -218,7 +229,7 @@ def pipeline_value(
     0.3
     """
     summary = summarize_open(p, by=by, period=period, function="pipeline_value")
-    _warn_open_without_amount("pipeline_value", summary)
+    _warn_open("pipeline_value", summary)
     return result(summary, summary.arrays["amount"].sum(axis=1) / summary.context[1],
                   "pipeline_value", unit="money", currency=summary.context[2])
 
@@ -273,6 +284,12 @@ def won_revenue(
     float or GroupedResult
         Won total [major currency units], exact to the minor unit.
 
+    Notes
+    -----
+    Won deals without an amount count 0, with a `DataQualityWarning` giving their count; with
+    ``view="cohort"`` and a period, deals without a created date are in no cohort and left out,
+    with a `DataQualityWarning` giving their count.
+
     Examples
     --------
     >>> from salesmetrics import Deal, Pipeline, won_revenue
@@ -288,5 +305,6 @@ def won_revenue(
     warn_missing_amounts("won_revenue", int(won.sum() - summary.arrays["valued"][:, WON].sum()),
                          int(won.sum()), deals="won deals",
                          effect="counted as 0, so the total is understated")
+    warn_left_out_of_window("won_revenue", summary)
     return result(summary, summary.arrays["value"][:, WON] / summary.context[0],
                   "won_revenue", unit="money", currency=summary.context[1])

@@ -21,6 +21,8 @@ from salesmetrics.metrics._common import (
     result,
     warn_left_out_of_cycle,
     warn_missing_amounts,
+    warn_never_stale,
+    warn_no_created_date,
 )
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summarize import summarize_velocity
@@ -193,7 +195,10 @@ def sales_velocity(
     -----
     DataQualityWarning
         When won deals are left out of *V* (no amount) or of *L* (no created date, or closed
-        before they were created), with their counts.
+        before they were created), with their counts; with a period, when deals without a
+        created date are in no cohort (``view="cohort"``) or not among the deals created in it
+        (``opportunities="created"``); with ``stale_after``, when open deals without a created
+        date never go stale in *W*.
 
     See Also
     --------
@@ -222,6 +227,16 @@ def sales_velocity(
     summary = summarize_velocity(p, period=period, by=by, opportunities=opportunities, view=view,
                                  stale_before=stale)
     a = summary.arrays
+    if summary.outside.get("no_created"):
+        why = " and ".join(
+            [*(["view='cohort'"] if view == "cohort" else []),
+             *(["opportunities='created'"] if opportunities == "created" else [])])
+        warn_no_created_date(
+            "sales_velocity", summary.outside["no_created"],
+            why=f"{why} {'take' if ' and ' in why else 'takes'} the deals created in the period",
+            instead="view='period' and opportunities='all' count them")
+    if open_deals != "lost" and "never_stale" in a:
+        warn_never_stale("sales_velocity", int(a["never_stale"].sum()))
     won = a["count"][:, WON]
     warn_missing_amounts(
         "sales_velocity", int(won.sum() - a["valued"][:, WON].sum()), int(won.sum()),

@@ -21,6 +21,7 @@ from salesmetrics.metrics._common import (
     check_zero_division,
     divide,
     result,
+    warn_left_out_of_window,
     warn_missing_amounts,
     warn_zeroed_losses,
 )
@@ -116,6 +117,7 @@ def _warn_value_basis(
                        value[WON], stacklevel=4)
 
 
+
 @overload
 def win_rate(
     p: Pipeline,
@@ -195,7 +197,8 @@ def win_rate(
     stale_after
         Days [int]. Open deals older than this (created before ``as_of − stale_after``) count as
         lost, as Zoho CRM's Motivator and "aged out" pipeline hygiene do. Open deals without a
-        created date never age out. Ignored for deals already counted by ``open_deals="lost"``.
+        created date never age out (with a `DataQualityWarning` giving their count). Ignored for
+        deals already counted by ``open_deals="lost"``.
     no_decision
         ``"lost"`` (default): a no-decision outcome is a loss, as in Salesforce, where every
         closed stage that is not won is "Closed Lost". ``"exclude"``: no-decision deals are left
@@ -225,8 +228,10 @@ def win_rate(
     -----
     Deals without an amount count 0 in the value basis, with a `DataQualityWarning` giving their
     count; so does a value basis where every lost deal has amount 0 (CRMs that zero the amount
-    of a lost deal make the value win rate 1.0). See `outcome_shares` for the won, lost and
-    no-decision shares together.
+    of a lost deal make the value win rate 1.0). With ``view="cohort"`` and a period, deals
+    without a created date are in no cohort and left out; with ``stale_after``, open deals
+    without a created date never go stale: each with a `DataQualityWarning` giving the count
+    and the fix. See `outcome_shares` for the won, lost and no-decision shares together.
 
     References
     ----------
@@ -255,6 +260,7 @@ def win_rate(
     summary = summarize_outcomes(
         p, by=by, period=period, view=view, function="win_rate", stale_before=stale
     )
+    warn_left_out_of_window("win_rate", summary, open_deals=open_deals)
     if basis == "value":
         _warn_value_basis("win_rate", summary, open_deals=open_deals, no_decision=no_decision)
     return finalize_win_rate(
@@ -361,6 +367,12 @@ def outcome_shares(
     OutcomeShares or GroupedResult
         The three shares [fractions]; ``zero_division`` (nan) where nothing closed.
 
+    Notes
+    -----
+    As in `win_rate`, deals without an amount (value basis), lost deals all of amount 0, and,
+    with ``view="cohort"`` and a period, deals without a created date (in no cohort) each give
+    a `DataQualityWarning` with the count.
+
     Examples
     --------
     >>> from salesmetrics import Deal, Outcome, Pipeline, Stage, outcome_shares
@@ -377,6 +389,7 @@ def outcome_shares(
     check_option("outcome_shares", "basis", basis, ("unit", "value"))
     zero = check_zero_division("outcome_shares", zero_division)
     summary = summarize_outcomes(p, by=by, period=period, view=view, function="outcome_shares")
+    warn_left_out_of_window("outcome_shares", summary)
     if basis == "value":
         _warn_value_basis("outcome_shares", summary)
     a = summary.arrays["count" if basis == "unit" else "value"]
