@@ -320,3 +320,18 @@ def test_cli_report_with_a_period(capsys):
     assert main(["report", "--period", "2024-Q2"]) == 0
     out = capsys.readouterr().out
     assert "Which lever moved: velocity against 2024-Q1" in out
+
+
+def test_grouped_attribution_converts_to_flat_frames():
+    p = sm.datasets.sample_pipeline()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sm.errors.DataQualityWarning)
+        grouped = sm.velocity_attribution(p, period="2024-Q2", by="team")
+    frame = grouped.to_pandas()
+    levers = ("opportunities", "average_deal_value", "win_rate", "cycle_days")
+    assert list(frame.columns) == ["ratio", *(f"{x}_factor" for x in levers),
+                                   *(f"{x}_share" for x in levers), "reason"]
+    for team, row in frame.iterrows():
+        assert row["ratio"] == pytest.approx(grouped[team].ratio, nan_ok=True)
+        assert row["win_rate_share"] == pytest.approx(grouped[team].shares["win_rate"], nan_ok=True)
+    assert grouped.to_polars().columns[0] == "team"

@@ -130,7 +130,8 @@ class GroupedResult(Mapping[Hashable, V], Generic[V]):
         value_columns: list[str] = []
         for key, value in self._data.items():
             parts = self._key_parts(key)
-            plain = _plain(value)
+            record = getattr(value, "_record", None)  # a value's own flat row, if it has one
+            plain = record() if callable(record) else _plain(value)
             if isinstance(plain, dict):
                 if not value_columns:
                     value_columns = [str(c) for c in plain]

@@ -89,6 +89,15 @@ class VelocityAttribution:
             "reason": self.reason,
         }
 
+    def _record(self) -> dict[str, Any]:
+        """One flat row (``ratio``, ``<lever>_factor``, ``<lever>_share``, ``reason``): the
+        columns of a grouped result's frame."""
+        row: dict[str, Any] = {"ratio": self.ratio}
+        row |= {f"{lever}_factor": factor for lever, factor in self.factors.items()}
+        row |= {f"{lever}_share": share for lever, share in self.shares.items()}
+        row["reason"] = self.reason
+        return row
+
     def to_pandas(self) -> Any:
         """A pandas DataFrame, one row per lever and a last row ``revenue_per_day`` (the
         total), with columns ``before``, ``after``, ``factor``, ``log_contribution`` and
