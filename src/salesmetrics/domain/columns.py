@@ -124,8 +124,9 @@ def to_numpy(col: object) -> npt.NDArray[Any]:
     decoded = _categorical(col)
     if decoded is not None:
         codes, categories = decoded
-        values = np.empty(len(codes), dtype=object)
-        values[:] = [None if c < 0 else categories[c] for c in codes.tolist()]
+        lookup = np.empty(len(categories) + 1, dtype=object)  # code -1 (missing) → the last, None
+        lookup[:-1] = categories
+        values: npt.NDArray[Any] = lookup[codes]
         return values
     to_np = getattr(col, "to_numpy", None)
     if to_np is not None:
