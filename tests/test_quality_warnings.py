@@ -51,10 +51,10 @@ def no_warning(call):
 # -- 1. open deals without an expected close date are in no period -------------------------------
 def open_without_close():
     return Pipeline.from_deals([
-        Deal("A", 1_000, "Proposal", close_date="2024-02-01", owner="ann"),
-        Deal("B", 2_000, "Proposal", owner="ann"),
-        Deal("C", 4_000, "Negotiation", owner="bob"),  # bob: no deal in any period
-        Deal("D", 500, "Closed won", close_date=CLOSE, owner="ann"),
+        Deal("A", 1_000, "Proposal", created="2024-01-01", close_date="2024-02-01", owner="ann"),
+        Deal("B", 2_000, "Proposal", created="2024-01-01", owner="ann"),
+        Deal("C", 4_000, "Negotiation", created="2024-01-01", owner="bob"),  # bob: in no period
+        Deal("D", 500, "Closed won", created="2024-01-01", close_date=CLOSE, owner="ann"),
     ])
 
 
@@ -300,3 +300,29 @@ def test_merged_summaries_keep_the_counts_outside_the_window(name):
     for key, array in whole.arrays.items():
         if key != "cycle_hist":
             assert np.array_equal(array, merged.arrays[key]), key
+
+
+# -- open deals without a close date where a result counts open deals by close date --------------
+@pytest.mark.parametrize("call", [
+    lambda p: sm.win_rate(p, period="2024-Q1", open_deals="lost"),
+    lambda p: sm.win_rate(p, period="2024-Q1", stale_after=30),
+    lambda p: sm.sales_velocity(p, period="2024-Q1", open_deals="lost"),
+    lambda p: sm.average_deal_size(p, period="2024-Q1", outcome="open"),
+    lambda p: sm.funnel_counts(p, period="2024-Q1"),
+    lambda p: sm.stage_conversion(p, period="2024-Q1"),
+])
+def test_results_that_count_open_deals_warn_about_those_in_no_period(call):
+    _, message = one_warning(lambda: call(open_without_close()))
+    assert "2 open deals have no expected close date and are not in any period" in message
+
+
+@pytest.mark.parametrize("call", [
+    lambda p: sm.win_rate(p, period="2024-Q1"),
+    lambda p: sm.outcome_shares(p, period="2024-Q1"),
+    lambda p: sm.sales_velocity(p, period="2024-Q1"),
+    lambda p: sm.average_deal_size(p, period="2024-Q1"),
+    lambda p: sm.conversion_from_stage(p, period="2024-Q1"),
+    lambda p: sm.funnel_counts(p),
+])
+def test_results_of_closed_deals_only_do_not_warn_about_open_deals_in_no_period(call):
+    no_warning(lambda: call(open_without_close()))

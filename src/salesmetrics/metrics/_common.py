@@ -192,16 +192,22 @@ def warn_never_stale(function: str, n: int, *, stacklevel: int = 3) -> None:
 
 
 def warn_left_out_of_window(
-    function: str, summary: Summary, *, open_deals: str = "exclude", stacklevel: int = 3
+    function: str, summary: Summary, *, open_deals: str = "exclude",
+    open_counted: bool = False, stacklevel: int = 3,
 ) -> None:
-    """The warnings of an ``outcomes`` or ``velocity`` summary about deals that the window or
-    ``stale_after`` leaves out for want of a created date: deals in no cohort (with
-    ``view="cohort"`` and a period) and, with ``stale_after`` unless ``open_deals="lost"``
-    already counts every open deal, open deals that never go stale. ``stacklevel=3`` points at
-    the caller of a public metric that calls this directly."""
+    """The warnings of an ``outcomes``, ``velocity`` or ``reached`` summary about deals that the
+    window or ``stale_after`` leaves out for want of a date: deals in no cohort (with
+    ``view="cohort"`` and a period); where the result counts open deals (``open_counted``),
+    open deals in no period (no expected close date; with ``view="period"`` and a period); and,
+    with ``stale_after`` unless ``open_deals="lost"`` already counts every open deal, open deals
+    that never go stale. ``stacklevel=3`` points at the caller of a public metric that calls
+    this directly."""
     if summary.outside:
         warn_no_created_date(function, summary.outside.get("no_created", 0),
                              stacklevel=stacklevel + 1)
+        if open_counted:
+            warn_no_close_date(function, summary.outside.get("no_close", 0),
+                               effect="the result leaves {them} out", stacklevel=stacklevel + 1)
     if open_deals != "lost" and "never_stale" in summary.arrays:
         warn_never_stale(function, int(summary.arrays["never_stale"].sum()),
                          stacklevel=stacklevel + 1)

@@ -55,8 +55,10 @@ def _warn_unreached(function: str, summary: Summary) -> None:
     ``unrecorded`` and ``unrecorded_won`` tallies of a ``reached`` summary): the reach rules
     count them as having reached only the first stage. A won deal counts under
     ``skipped="visited"`` only: under ``"implied"`` it reached every open stage, history or
-    not. Then the warnings of the window (deals in no cohort, `warn_left_out_of_window`)."""
-    warn_left_out_of_window(function, summary, stacklevel=4)
+    not. Then the warnings of the window (`warn_left_out_of_window`): deals in no cohort and,
+    for the metrics that count open deals, open deals in no period."""
+    warn_left_out_of_window(function, summary, open_counted=function != "conversion_from_stage",
+                            stacklevel=4)
     lost = int(summary.arrays["unrecorded"].sum())
     won = int(summary.arrays["unrecorded_won"].sum()) if summary.context[3] == "visited" else 0
     if not lost and not won:
@@ -186,9 +188,11 @@ def conversion_from_stage(
     Warns
     -----
     DataQualityWarning
-        When closed deals that were not won have no record of the stages they reached (they
-        count as reaching only the first stage; load ``history=`` or ``stage_entered=``), and,
-        with ``basis="value"``, when deals lack an amount or every lost deal has amount 0.
+        When closed deals that were not won, or under ``skipped="visited"`` won deals, have no
+        record of the stages they reached (they count as reaching only the first stage; load
+        ``history=`` or ``stage_entered=``); with ``view="cohort"`` and a period, when deals
+        have no created date (in no cohort); and, with ``basis="value"``, when deals lack an
+        amount or every lost deal has amount 0. Each with the count and the fix.
 
     Returns
     -------
@@ -283,6 +287,13 @@ def funnel_counts(
         Deals [count, int] (or amount [major currency units, float] with ``basis="value"``)
         keyed by stage name.
 
+    Warns
+    -----
+    DataQualityWarning
+        As `conversion_from_stage` (closed deals without stage history, deals in no cohort,
+        deals without an amount); also, with ``view="period"`` and a period, when open deals
+        have no expected close date (in no period, so not counted).
+
     Examples
     --------
     >>> from salesmetrics import funnel_counts
@@ -367,6 +378,13 @@ def stage_conversion(
     -------
     GroupedResult
         Rate [fraction] keyed by the stage converted from.
+
+    Warns
+    -----
+    DataQualityWarning
+        As `funnel_counts`: closed deals without stage history (won ones under
+        ``skipped="visited"`` only), deals in no cohort or open deals in no period, and deals
+        without an amount (value basis), each with the count and the fix.
 
     Examples
     --------

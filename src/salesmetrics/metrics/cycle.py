@@ -326,7 +326,8 @@ def average_deal_size(
     -----
     DataQualityWarning
         When deals of the ``outcome`` have no amount (left out of the average), with their count;
-        with ``view="cohort"`` and a period, when deals have no created date (in no cohort).
+        with a period, when deals have no created date (in no cohort, ``view="cohort"``) or,
+        for ``outcome="open"``, open deals without an expected close date (in no period).
 
     Examples
     --------
@@ -341,7 +342,7 @@ def average_deal_size(
     summary = summarize_outcomes(p, by=by, period=period, view=view, function="average_deal_size")
     cols = list(OUTCOME_CODES[outcome])
     a = summary.arrays
-    warn_left_out_of_window("average_deal_size", summary)
+    warn_left_out_of_window("average_deal_size", summary, open_counted=outcome == "open")
     total = int(a["count"][:, cols].sum())
     warn_missing_amounts("average_deal_size", total - int(a["valued"][:, cols].sum()), total,
                          deals=f"{outcome} deals", effect="left out of the average")

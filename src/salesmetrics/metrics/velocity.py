@@ -22,6 +22,7 @@ from salesmetrics.metrics._common import (
     warn_left_out_of_cycle,
     warn_missing_amounts,
     warn_never_stale,
+    warn_no_close_date,
     warn_no_created_date,
 )
 from salesmetrics.metrics._grouped import GroupedResult
@@ -198,7 +199,8 @@ def sales_velocity(
         before they were created), with their counts; with a period, when deals without a
         created date are in no cohort (``view="cohort"``) or not among the deals created in it
         (``opportunities="created"``); with ``stale_after``, when open deals without a created
-        date never go stale in *W*.
+        date never go stale in *W*; where *W* counts open deals (``open_deals="lost"`` or
+        ``stale_after``) with ``view="period"``, when open deals have no expected close date.
 
     See Also
     --------
@@ -237,6 +239,9 @@ def sales_velocity(
             instead="view='period' and opportunities='all' count them")
     if open_deals != "lost" and "never_stale" in a:
         warn_never_stale("sales_velocity", int(a["never_stale"].sum()))
+    if open_deals == "lost" or stale is not None:  # W counts open deals in the window
+        warn_no_close_date("sales_velocity", summary.outside.get("no_close", 0),
+                           effect="the win rate W leaves {them} out")
     won = a["count"][:, WON]
     warn_missing_amounts(
         "sales_velocity", int(won.sum() - a["valued"][:, WON].sum()), int(won.sum()),

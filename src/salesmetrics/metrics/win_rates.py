@@ -230,8 +230,10 @@ def win_rate(
     count; so does a value basis where every lost deal has amount 0 (CRMs that zero the amount
     of a lost deal make the value win rate 1.0). With ``view="cohort"`` and a period, deals
     without a created date are in no cohort and left out; with ``stale_after``, open deals
-    without a created date never go stale: each with a `DataQualityWarning` giving the count
-    and the fix. See `outcome_shares` for the won, lost and no-decision shares together.
+    without a created date never go stale; where open deals count (``open_deals="lost"`` or
+    ``stale_after``) with ``view="period"`` and a period, open deals without an expected close
+    date are in no period and left out: each with a `DataQualityWarning` giving the count and
+    the fix. See `outcome_shares` for the won, lost and no-decision shares together.
 
     References
     ----------
@@ -260,7 +262,8 @@ def win_rate(
     summary = summarize_outcomes(
         p, by=by, period=period, view=view, function="win_rate", stale_before=stale
     )
-    warn_left_out_of_window("win_rate", summary, open_deals=open_deals)
+    warn_left_out_of_window("win_rate", summary, open_deals=open_deals,
+                            open_counted=open_deals == "lost" or stale is not None)
     if basis == "value":
         _warn_value_basis("win_rate", summary, open_deals=open_deals, no_decision=no_decision)
     return finalize_win_rate(
