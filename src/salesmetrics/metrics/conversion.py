@@ -47,7 +47,15 @@ _UNREACHED_EFFECT = {
         "deals not won and understated by the won ones",
     ),
     "funnel_counts": ("every later stage's count is understated",) * 3,
+    "historical_probabilities": (
+        "the measured probability of every later stage is overstated",
+        "the measured probability of every later stage is understated",
+        "every later stage leaves them out (the deals not won overstate its measured probability, "
+        "the won ones understate it)",
+    ),
 }
+#: The metrics of a ``reached`` summary that count open deals (the others: closed deals only).
+_COUNTS_OPEN = ("funnel_counts", "stage_conversion")
 
 
 def _warn_unreached(function: str, summary: Summary) -> None:
@@ -57,7 +65,7 @@ def _warn_unreached(function: str, summary: Summary) -> None:
     ``skipped="visited"`` only: under ``"implied"`` it reached every open stage, history or
     not. Then the warnings of the window (`warn_left_out_of_window`): deals in no cohort and,
     for the metrics that count open deals, open deals in no period."""
-    warn_left_out_of_window(function, summary, open_counted=function != "conversion_from_stage",
+    warn_left_out_of_window(function, summary, open_counted=function in _COUNTS_OPEN,
                             stacklevel=4)
     lost = int(summary.arrays["unrecorded"].sum())
     won = int(summary.arrays["unrecorded_won"].sum()) if summary.context[3] == "visited" else 0
