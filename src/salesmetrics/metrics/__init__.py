@@ -21,6 +21,7 @@ from salesmetrics.metrics.options import (
     View,
 )
 from salesmetrics.metrics.pipeline_totals import pipeline_value, weighted_pipeline, won_revenue
+from salesmetrics.metrics.probabilities import StageProbabilities, historical_probabilities
 from salesmetrics.metrics.velocity import Velocity, sales_velocity, velocity_change
 from salesmetrics.metrics.win_rates import OutcomeShares, outcome_shares, win_rate
 
@@ -35,6 +36,7 @@ __all__ = [
     "Opportunities",
     "OutcomeShares",
     "Skipped",
+    "StageProbabilities",
     "Statistic",
     "Velocity",
     "VelocityAttribution",
@@ -43,6 +45,7 @@ __all__ = [
     "conversion_from_stage",
     "cycle_days",
     "funnel_counts",
+    "historical_probabilities",
     "outcome_shares",
     "pipeline_value",
     "sales_cycle_length",
