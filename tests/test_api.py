@@ -18,6 +18,7 @@ PUBLIC = {
     "outcome_shares", "pipeline_value", "plot", "report", "sales_cycle_length", "sales_velocity",
     "stage_conversion", "velocity_attribution", "velocity_change", "weighted_pipeline", "win_rate",
     "won_revenue",
+    "historical_probabilities", "StageProbabilities",
 }
 
 
