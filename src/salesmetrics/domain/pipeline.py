@@ -1,7 +1,8 @@
 """The Pipeline: a sales process plus its deals, as read-only numpy columns that it owns.
 
 Building one (`Pipeline.from_columns`, `Pipeline.from_deals`) is in ``_ingest``, the stage
-history in ``history``, exports (`Pipeline.to_pandas`…) in ``_export``; this module holds the
+history in ``history``, exports (`Pipeline.to_pandas`…) in ``_export``, the pipeline on a past
+date (`Pipeline.as_of`) in ``_past``; this module holds the
 columns, the views (``open``, ``filter``…), equality and display.
 
 Internal interface for metrics
@@ -31,6 +32,7 @@ from salesmetrics.domain._cache import PipelineCache
 from salesmetrics.domain._export import PipelineExports
 from salesmetrics.domain._ingest import PipelineConstructors
 from salesmetrics.domain._names import DEAL_ATTRIBUTES
+from salesmetrics.domain._past import PipelinePast
 from salesmetrics.domain.columns import Labels, readonly
 from salesmetrics.domain.history import StageHistory, reached_masks
 from salesmetrics.domain.money import minor_exponent
@@ -45,7 +47,7 @@ IntArray = npt.NDArray[np.intp]
 DateArray = npt.NDArray[np.datetime64]
 
 
-class Pipeline(PipelineConstructors, PipelineExports):
+class Pipeline(PipelineConstructors, PipelineExports, PipelinePast):
     """A sales process (its stages) and the deals in it, as read-only numpy columns.
 
     Build one with `from_deals`, `from_columns` or `read_csv`; every constructor
@@ -316,9 +318,12 @@ class Pipeline(PipelineConstructors, PipelineExports):
         history = None if self._history is None else self._history.take(keep)
         return self._rows(np.flatnonzero(keep), history)
 
-    def _rows(self, index: slice | IntArray, history: StageHistory | None) -> Pipeline:
+    def _rows(
+        self, index: slice | IntArray, history: StageHistory | None,
+        stage_codes: IntArray | None = None, close_date: DateArray | None = None,
+    ) -> Pipeline:
         """The deals ``index`` selects (a slice gives views, an array of rows copies), with
-        their stage ``history``."""
+        their stage ``history`` (and, when given, these stages and close dates instead)."""
         def part(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
             return readonly(values[index])
 
@@ -327,9 +332,9 @@ class Pipeline(PipelineConstructors, PipelineExports):
             ids=part(self._ids),
             amount_minor=part(self._amount),
             amount_missing=None if self._amount_missing is None else part(self._amount_missing),
-            stage_codes=part(self._stage),
+            stage_codes=part(self._stage) if stage_codes is None else readonly(stage_codes),
             created=part(self._created),
-            close_date=part(self._close),
+            close_date=part(self._close) if close_date is None else readonly(close_date),
             probability=None if self._probability is None else part(self._probability),
             labels={name: Labels(part(labels.codes), labels.categories)
                     for name, labels in self._labels.items()},
