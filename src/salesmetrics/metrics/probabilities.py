@@ -153,7 +153,7 @@ def finalize_probabilities(summary: Summary, configured: npt.NDArray[np.float64]
     denominator = closed + k
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = (won + k * configured) / denominator
-    probability = np.where(denominator > 0, rate, configured).astype(np.float64)
+    probability = np.where(closed > 0, rate, configured).astype(np.float64)  # exact if n = 0
     return StageProbabilities(summary.context[0], probability, won, closed, n, configured,
                               basis=basis, prior_strength=prior_strength,
                               currency=summary.context[4])
@@ -250,9 +250,9 @@ def historical_probabilities(
     historical_probabilities by stage (from closed deals)
       stage            probability  configured  won  closed  n
       ---------------  -----------  ----------  ---  ------  -
-      Initial contact       33.3 %      10.0 %    1       3  3
-      Discovery             33.3 %      20.0 %    1       3  3
-      Meeting               33.3 %      40.0 %    1       3  3
+      Initial contact       33.3 %       0.0 %    1       3  3
+      Discovery             33.3 %      10.0 %    1       3  3
+      Meeting               33.3 %      30.0 %    1       3  3
       Proposal              33.3 %      60.0 %    1       3  3
       Negotiation          100.0 %      80.0 %    1       1  1
     >>> round(weighted_pipeline(p, probabilities=measured), 2)
