@@ -420,9 +420,6 @@ def win_curve(
         return curve(counted)
     codes = np.flatnonzero(np.bincount(g.keys, minlength=g.n))
     order = np.argsort(g.keys, kind="stable")
-    bounds = np.searchsorted(g.keys[order], np.r_[codes, g.n])
-    curves = []
-    for code, start, stop in zip(codes, bounds[:-1], bounds[1:], strict=True):
-        rows = order[start:stop]
-        curves.append(curve(rows[counted[rows]]))
+    starts = np.searchsorted(g.keys[order], codes[1:])
+    curves = [curve(rows[counted[rows]]) for rows in np.split(order, starts)] if len(codes) else []
     return GroupedResult(g.by, g.decode(codes), curves, name=function)
