@@ -23,6 +23,7 @@ from salesmetrics.metrics.options import (
 from salesmetrics.metrics.pipeline_totals import pipeline_value, weighted_pipeline, won_revenue
 from salesmetrics.metrics.probabilities import StageProbabilities, historical_probabilities
 from salesmetrics.metrics.velocity import Velocity, sales_velocity, velocity_change
+from salesmetrics.metrics.win_curve import WinCurve, win_curve
 from salesmetrics.metrics.win_rates import OutcomeShares, outcome_shares, win_rate
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Velocity",
     "VelocityAttribution",
     "View",
+    "WinCurve",
     "average_deal_size",
     "conversion_from_stage",
     "cycle_days",
@@ -54,6 +56,7 @@ __all__ = [
     "velocity_attribution",
     "velocity_change",
     "weighted_pipeline",
+    "win_curve",
     "win_rate",
     "won_revenue",
 ]
