@@ -29,6 +29,7 @@ from salesmetrics.metrics import (
     StageProbabilities,
     Velocity,
     VelocityAttribution,
+    WinCurve,
     average_deal_size,
     conversion_from_stage,
     cycle_days,
@@ -42,6 +43,7 @@ from salesmetrics.metrics import (
     velocity_attribution,
     velocity_change,
     weighted_pipeline,
+    win_curve,
     win_rate,
     won_revenue,
 )
@@ -84,6 +86,7 @@ __all__ = [
     "StageProbabilities",
     "Velocity",
     "VelocityAttribution",
+    "WinCurve",
     "__version__",
     "average_deal_size",
     "conversion_from_stage",
@@ -103,6 +106,7 @@ __all__ = [
     "velocity_attribution",
     "velocity_change",
     "weighted_pipeline",
+    "win_curve",
     "win_rate",
     "won_revenue",
 ]
