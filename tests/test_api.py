@@ -19,6 +19,7 @@ PUBLIC = {
     "stage_conversion", "velocity_attribution", "velocity_change", "weighted_pipeline", "win_rate",
     "won_revenue",
     "historical_probabilities", "StageProbabilities",
+    "win_curve", "WinCurve",
 }
 
 
