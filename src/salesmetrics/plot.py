@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from salesmetrics._render import format_label
+from salesmetrics._render import format_label, format_rate
 from salesmetrics.domain.period import PeriodLike, as_period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import OptionError
@@ -36,6 +36,7 @@ from salesmetrics.metrics.options import (
     Skipped,
     View,
 )
+from salesmetrics.metrics.win_curve import win_curve as estimate_win_curve
 
 __all__ = [
     "cycle_length_distribution",
@@ -43,6 +44,7 @@ __all__ = [
     "pipeline_by_stage",
     "velocity_attribution",
     "velocity_levers",
+    "win_curve",
     "win_rates",
 ]
 
@@ -389,6 +391,47 @@ def cycle_length_distribution(
     ax.set_xlabel("cycle length [days]")
     ax.set_ylabel("deals")
     ax.set_title(_title(f"Sales cycle of {outcome} deals ({len(days):,})", period))
+    return ax
+
+
+def win_curve(
+    p: Pipeline, *, by: By = None, as_of: Any = None, max_days: int | None = None,
+    ax: Any = None,
+) -> Any:
+    """Win curve: the share of deals won by each age, a step line with its 95 % band per curve.
+
+    The curves of `salesmetrics.win_curve` with the same options (open deals censored on
+    ``as_of``); with ``by=``, one curve per group, labelled with its deals and final value.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from salesmetrics.datasets import sample_pipeline
+    >>> ax = win_curve(sample_pipeline())
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['all deals (2,000): 24.4 %']
+    """
+    curves = estimate_win_curve(p, by=by, as_of=as_of, max_days=max_days)
+    named = curves.items() if isinstance(curves, GroupedResult) else [("all deals", curves)]
+    ax = _axes(ax)
+    drawn = 0
+    for label, curve in named:
+        if not curve.n:
+            continue
+        line = ax.step(curve.days, curve.probability, where="post", lw=1.8,
+                       label=f"{format_label(label)} ({curve.n:,}): {format_rate(curve.final)}")[0]
+        ax.fill_between(curve.days, curve.lower, curve.upper, step="post", alpha=0.18,
+                        color=line.get_color(), lw=0)
+        drawn += 1
+    if not drawn:
+        _empty(ax, "no deals with a created date")
+    else:
+        ax.yaxis.set_major_formatter(_percent())
+        ax.set_ylim(0, None)
+        ax.legend(frameon=False, fontsize=8 if drawn > 4 else 10)
+    ax.set_xlabel("age [days since created]")
+    ax.set_ylabel("won by this age")
+    ax.set_title("Win curve: deals won by age (open deals censored, 95 % band)")
     return ax
 
 
