@@ -6,6 +6,7 @@ re-exported here for type annotations.
 
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics.attribution import VelocityAttribution, velocity_attribution
+from salesmetrics.metrics.calibration import Calibration, calibration
 from salesmetrics.metrics.conversion import conversion_from_stage, funnel_counts, stage_conversion
 from salesmetrics.metrics.cycle import average_deal_size, cycle_days, sales_cycle_length
 from salesmetrics.metrics.options import (
@@ -29,6 +30,7 @@ from salesmetrics.metrics.win_rates import OutcomeShares, outcome_shares, win_ra
 __all__ = [
     "Basis",
     "By",
+    "Calibration",
     "CycleOutcome",
     "DealOutcome",
     "GroupedResult",
@@ -44,6 +46,7 @@ __all__ = [
     "View",
     "WinCurve",
     "average_deal_size",
+    "calibration",
     "conversion_from_stage",
     "cycle_days",
     "funnel_counts",
