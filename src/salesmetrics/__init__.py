@@ -24,6 +24,7 @@ from salesmetrics.domain import (
     StageHistory,
 )
 from salesmetrics.metrics import (
+    Calibration,
     GroupedResult,
     OutcomeShares,
     StageProbabilities,
@@ -31,6 +32,7 @@ from salesmetrics.metrics import (
     VelocityAttribution,
     WinCurve,
     average_deal_size,
+    calibration,
     conversion_from_stage,
     cycle_days,
     funnel_counts,
@@ -74,6 +76,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DEFAULT_STAGES",
+    "Calibration",
     "Deal",
     "FiscalCalendar",
     "GroupedResult",
@@ -89,6 +92,7 @@ __all__ = [
     "WinCurve",
     "__version__",
     "average_deal_size",
+    "calibration",
     "conversion_from_stage",
     "cycle_days",
     "datasets",
