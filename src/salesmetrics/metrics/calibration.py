@@ -114,12 +114,14 @@ class Calibration:
 
     def _title(self) -> str:
         score = "n/a" if math.isnan(self.brier) else format_number(self.brier, 4)
+        return (f"calibration of the deals open on {self.as_of.isoformat()}: "
+                f"{plural(self.n, 'deal')} closed since, Brier score {score}")
+
+    def _left_out(self) -> str:
         left = [f"{plural(self.still_open, 'deal')} still open"]
         if self.unrecorded:
             left.append(f"{plural(self.unrecorded, 'deal')} with no stage on record")
-        return (f"calibration of the deals open on {self.as_of.isoformat()}: "
-                f"{plural(self.n, 'deal')} closed since, Brier score {score}; "
-                f"left out: {', '.join(left)}")
+        return f"left out: {', '.join(left)}"
 
     def _table(self) -> tuple[list[str], list[list[str]]]:
         header = ["stage" if self.by == "stage" else "probability", "predicted", "observed",
@@ -133,16 +135,16 @@ class Calibration:
 
     def __repr__(self) -> str:
         header, rows = self._table()
-        if not rows:
-            return self._title()
-        return "\n".join([self._title(), *text_table(header, rows)])
+        table = text_table(header, rows) if rows else []
+        return "\n".join([self._title(), *table, f"  {self._left_out()}"])
 
     def _repr_html_(self) -> str:
         import html
 
         header, rows = self._table()
         table = html_table(header, rows) if rows else ""
-        return f"<p><b>{html.escape(self._title())}</b></p>{table}"
+        return (f"<p><b>{html.escape(self._title())}</b></p>{table}"
+                f"<p>{html.escape(self._left_out())}</p>")
 
 
 def _probabilities(p: Pipeline, probabilities: Mapping[str, float] | None) -> FloatArray:
@@ -300,14 +302,15 @@ def calibration(
     >>> c.brier  # ((0.6 - 1)² + 0.6² + (0.3 - 1)² + 0.3²) / 4
     0.275
     >>> c
-    calibration of the deals open on 2024-03-31: 4 deals closed since, Brier score 0.2750; left out: 1 deal still open
+    calibration of the deals open on 2024-03-31: 4 deals closed since, Brier score 0.2750
       stage     predicted  observed  won  count
       --------  ---------  --------  ---  -----
       Meeting      30.0 %    50.0 %    1      2
       Proposal     60.0 %    50.0 %    1      2
+      left out: 1 deal still open
     >>> calibration(p, as_of="2024-03-31", probabilities={"Meeting": 0.5}).brier
-    0.215
-    """  # noqa: E501
+    0.255
+    """
     p = check_pipeline(_FUNCTION, p)
     if as_of is None:
         raise OptionError(f"{_FUNCTION}(): as_of is required: the past date whose open deals to "
