@@ -20,6 +20,7 @@ PUBLIC = {
     "won_revenue",
     "historical_probabilities", "StageProbabilities",
     "win_curve", "WinCurve",
+    "calibration", "Calibration",
 }
 
 
