@@ -39,6 +39,7 @@ from salesmetrics.metrics.options import (
 from salesmetrics.metrics.win_curve import win_curve as estimate_win_curve
 
 __all__ = [
+    "calibration",
     "cycle_length_distribution",
     "funnel",
     "pipeline_by_stage",
@@ -432,6 +433,70 @@ def win_curve(
     ax.set_xlabel("age [days since created]")
     ax.set_ylabel("won by this age")
     ax.set_title("Win curve: deals won by age (open deals censored, 95 % band)")
+    return ax
+
+
+def calibration(
+    p: Any, *, as_of: Any = None, probabilities: Any = None, bins: Any = None, ax: Any = None,
+) -> Any:
+    """Reliability diagram: per stage (or probability bin), the probability the deals open on
+    ``as_of`` were given against the share of them that won, with the diagonal of perfect
+    calibration.
+
+    ``p`` is a pipeline with its stage history (``as_of=`` required; ``probabilities=`` and
+    ``bins=`` as in `salesmetrics.calibration`), or a `Calibration` already computed. Each
+    point is a row, its area growing with its deals and labelled with its name and count; points
+    below the diagonal are stages more optimistic than their outcomes.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from salesmetrics import Deal, Pipeline
+    >>> p = Pipeline.from_deals([
+    ...     Deal("A", 1, "Closed won", created="2024-01-02", close_date="2024-05-01",
+    ...          history=[("Proposal", "2024-01-02"), ("Closed won", "2024-05-01")]),
+    ...     Deal("B", 1, "Closed lost", created="2024-01-02", close_date="2024-05-01",
+    ...          history=[("Meeting", "2024-01-02"), ("Closed lost", "2024-05-01")]),
+    ... ])
+    >>> ax = calibration(p, as_of="2024-03-31")
+    >>> [t.get_text() for t in ax.texts]
+    ['Meeting (1)', 'Proposal (1)']
+    """
+    from salesmetrics.metrics.calibration import Calibration
+    from salesmetrics.metrics.calibration import calibration as measure
+
+    if isinstance(p, Calibration):
+        if as_of is not None or probabilities is not None or bins is not None:
+            raise OptionError("calibration(): as_of=, probabilities= and bins= apply to a "
+                              "pipeline, not to a calibration already computed")
+        c = p
+    elif isinstance(p, Pipeline):
+        c = measure(p, as_of=as_of, probabilities=probabilities, bins=bins)
+    else:
+        raise OptionError(f"calibration(): p must be a Pipeline or a Calibration, got "
+                          f"{type(p).__name__}")
+    ax = _axes(ax, (5.5, 5.0))
+    ax.plot([0, 1], [0, 1], ls="--", color=_GREY, lw=1, label="perfect calibration")
+    if len(c):
+        sizes = 30 + 270 * c.count / c.count.max()
+        ax.plot(c.predicted, c.observed, color=_BLUE, lw=1, alpha=0.5)
+        ax.scatter(c.predicted, c.observed, s=sizes, color=_BLUE, zorder=3,
+                   label=f"{c.by} ({c.n:,} deals)")
+        for x, y, label, n in zip(c.predicted, c.observed, c.labels, c.count, strict=True):
+            ax.annotate(f"{label} ({n:,})", (x, y), textcoords="offset points", xytext=(6, 6),
+                        fontsize=8)
+        ax.legend(frameon=False, loc="upper left")
+    else:
+        ax.text(0.5, 0.5, "no deal open then has closed since", ha="center", va="center",
+                transform=ax.transAxes, color="#444")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.05)
+    ax.xaxis.set_major_formatter(_percent())
+    ax.yaxis.set_major_formatter(_percent())
+    ax.set_xlabel("predicted: probability given")
+    ax.set_ylabel("observed: share won")
+    brier = "n/a" if np.isnan(c.brier) else f"{c.brier:.3f}"
+    ax.set_title(f"Calibration of the deals open on {c.as_of.isoformat()} (Brier {brier})")
     return ax
 
 
