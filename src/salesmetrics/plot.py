@@ -440,27 +440,18 @@ def calibration(
     p: Any, *, as_of: Any = None, probabilities: Any = None, bins: Any = None, ax: Any = None,
 ) -> Any:
     """Reliability diagram: per stage (or probability bin), the probability the deals open on
-    ``as_of`` were given against the share of them that won, with the diagonal of perfect
-    calibration.
-
-    ``p`` is a pipeline with its stage history (``as_of=`` required; ``probabilities=`` and
-    ``bins=`` as in `salesmetrics.calibration`), or a `Calibration` already computed. Each
-    point is a row, its area growing with its deals and labelled with its name and count; points
-    below the diagonal are stages more optimistic than their outcomes.
+    ``as_of`` were given against the share of them that won, and the diagonal of perfect
+    calibration. ``p`` is a pipeline with its stage history (options as in
+    `salesmetrics.calibration`) or a `Calibration`. Each point's area grows with its deals; it is
+    labelled with its name and count. Points below the diagonal are stages too optimistic.
 
     Examples
     --------
     >>> import matplotlib; matplotlib.use("Agg")
-    >>> from salesmetrics import Deal, Pipeline
-    >>> p = Pipeline.from_deals([
-    ...     Deal("A", 1, "Closed won", created="2024-01-02", close_date="2024-05-01",
-    ...          history=[("Proposal", "2024-01-02"), ("Closed won", "2024-05-01")]),
-    ...     Deal("B", 1, "Closed lost", created="2024-01-02", close_date="2024-05-01",
-    ...          history=[("Meeting", "2024-01-02"), ("Closed lost", "2024-05-01")]),
-    ... ])
-    >>> ax = calibration(p, as_of="2024-03-31")
-    >>> [t.get_text() for t in ax.texts]
-    ['Meeting (1)', 'Proposal (1)']
+    >>> from salesmetrics.datasets import sample_pipeline
+    >>> ax = calibration(sample_pipeline(), as_of="2024-06-30")
+    >>> ax.get_title(), ax.texts[-1].get_text()
+    ('Calibration of the deals open on 2024-06-30 (Brier 0.211)', 'Negotiation (11)')
     """
     from salesmetrics.metrics.calibration import Calibration
     from salesmetrics.metrics.calibration import calibration as measure
@@ -478,10 +469,9 @@ def calibration(
     ax = _axes(ax, (5.5, 5.0))
     ax.plot([0, 1], [0, 1], ls="--", color=_GREY, lw=1, label="perfect calibration")
     if len(c):
-        sizes = 30 + 270 * c.count / c.count.max()
         ax.plot(c.predicted, c.observed, color=_BLUE, lw=1, alpha=0.5)
-        ax.scatter(c.predicted, c.observed, s=sizes, color=_BLUE, zorder=3,
-                   label=f"{c.by} ({c.n:,} deals)")
+        ax.scatter(c.predicted, c.observed, s=30 + 270 * c.count / c.count.max(), color=_BLUE,
+                   zorder=3, label=f"{c.by} ({c.n:,} deals)")
         for x, y, label, n in zip(c.predicted, c.observed, c.labels, c.count, strict=True):
             ax.annotate(f"{label} ({n:,})", (x, y), textcoords="offset points", xytext=(6, 6),
                         fontsize=8)
@@ -489,12 +479,10 @@ def calibration(
     else:
         ax.text(0.5, 0.5, "no deal open then has closed since", ha="center", va="center",
                 transform=ax.transAxes, color="#444")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.05)
+    ax.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="predicted: probability given",
+           ylabel="observed: share won")
     ax.xaxis.set_major_formatter(_percent())
     ax.yaxis.set_major_formatter(_percent())
-    ax.set_xlabel("predicted: probability given")
-    ax.set_ylabel("observed: share won")
     brier = "n/a" if np.isnan(c.brier) else f"{c.brier:.3f}"
     ax.set_title(f"Calibration of the deals open on {c.as_of.isoformat()} (Brier {brier})")
     return ax
