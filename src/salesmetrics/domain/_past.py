@@ -136,7 +136,8 @@ class PipelinePast:
           is put in the first stage of the process.
         - **Closed.** A deal is closed on ``date`` only if it entered a closed stage on or before
           it; for a closed deal with no closing event in the history, its close date counts as
-          that event (on its day, after the deal's other events of that day). The outcome is
+          that event (on its day, after the deal's other events of that day; events recorded
+          after it, if any, follow it as the history says). The outcome is
           that of the stage: a deal lost on ``date`` and won since is lost on ``date``, and a
           deal closed then and reopened since is closed.
         - **Today's values.** Amounts, close dates, probability overrides and label fields
