@@ -8,8 +8,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Mapping, Sequence
-from types import SimpleNamespace
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -22,11 +21,10 @@ from salesmetrics.errors import (
     DataQualityWarning,
     DataTypeError,
     OptionError,
-    SalesMetricsError,
 )
 from salesmetrics.metrics._common import check_pipeline, divide, plural
-from salesmetrics.metrics._summary import Summary, as_of_date
-from salesmetrics.metrics.pipeline_totals import _stage_probabilities
+from salesmetrics.metrics._summary import as_of_date
+from salesmetrics.metrics.pipeline_totals import stage_probabilities
 
 __all__ = ["Calibration", "calibration"]
 
@@ -150,12 +148,7 @@ class Calibration:
 def _probabilities(p: Pipeline, probabilities: Mapping[str, float] | None) -> FloatArray:
     """Each stage's probability: the configured ones, replaced by ``probabilities`` (checked
     as `weighted_pipeline` checks them)."""
-    names = cast(Summary, SimpleNamespace(context=(p.stage_names,)))
-    try:
-        return _stage_probabilities(names, p.stage_probabilities, probabilities)
-    except SalesMetricsError as error:
-        message = str(error).replace("weighted_pipeline()", f"{_FUNCTION}()")
-        raise type(error)(message) from None
+    return stage_probabilities(_FUNCTION, p.stage_names, p.stage_probabilities, probabilities)
 
 
 def _edges(bins: object) -> FloatArray:

@@ -23,7 +23,13 @@ from salesmetrics.metrics._summarize import summarize_open, summarize_outcomes
 from salesmetrics.metrics._summary import Summary
 from salesmetrics.metrics.options import By, View
 
-__all__ = ["finalize_weighted", "pipeline_value", "weighted_pipeline", "won_revenue"]
+__all__ = [
+    "finalize_weighted",
+    "pipeline_value",
+    "stage_probabilities",
+    "weighted_pipeline",
+    "won_revenue",
+]
 
 
 def _warn_open(function: str, summary: Summary) -> None:
@@ -37,28 +43,30 @@ def _warn_open(function: str, summary: Summary) -> None:
         warn_no_close_date(function, summary.outside["no_close"], stacklevel=4)
 
 
-def _stage_probabilities(
-    summary: Summary, stages_probability: npt.NDArray[np.float64],
+def stage_probabilities(
+    function: str, stage_names: Sequence[str], configured: npt.NDArray[np.float64],
     probabilities: Mapping[str, float] | None,
 ) -> npt.NDArray[np.float64]:
-    probs = stages_probability.copy()
+    """Each stage's probability [fraction]: ``configured``, replaced by ``probabilities`` (a
+    mapping stage name → probability) where given; errors name ``function``."""
+    probs = configured.copy()
     if probabilities is None:
         return probs
     if not isinstance(probabilities, Mapping):
         raise DataTypeError(
-            f"weighted_pipeline(): probabilities must be a mapping of stage name to probability, "
+            f"{function}(): probabilities must be a mapping of stage name to probability, "
             f"got {probabilities!r}"
         )
-    names = summary.context[0]
+    names = list(stage_names)
     for name, value in probabilities.items():
         if name not in names:
             raise UnknownStageError(
-                f"weighted_pipeline(): probabilities names stage {name!r}, which is not a stage "
+                f"{function}(): probabilities names stage {name!r}, which is not a stage "
                 f"of the process; valid stages are {choices(names)}"
             )
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise DataError(
-                f"weighted_pipeline(): probabilities[{name!r}] must be in [0, 1], got {value!r}"
+                f"{function}(): probabilities[{name!r}] must be in [0, 1], got {value!r}"
             )
         probs[names.index(name)] = float(value)
     return probs
@@ -155,7 +163,8 @@ def weighted_pipeline(
     5000.0
     """
     summary = summarize_open(p, by=by, period=period)
-    probs = _stage_probabilities(summary, p.stage_probabilities, probabilities)
+    probs = stage_probabilities("weighted_pipeline", summary.context[0], p.stage_probabilities,
+                                probabilities)
     _warn_open("weighted_pipeline", summary)
     return finalize_weighted(summary, probs)
 
