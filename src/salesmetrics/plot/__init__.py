@@ -1,0 +1,24 @@
+"""Figures for notebooks and reports (needs matplotlib: ``pip install salesmetrics[plot]``).
+
+Each function takes a `Pipeline` first, draws something sensible from it
+alone, accepts keyword options and an optional ``ax=`` (a new figure otherwise), and returns the
+matplotlib ``Axes``. matplotlib is imported when a function is called, never at
+``import salesmetrics``.
+"""
+
+from salesmetrics.plot.evidence_charts import calibration, win_curve
+from salesmetrics.plot.outcome_charts import cycle_length_distribution, win_rates
+from salesmetrics.plot.pipeline_charts import funnel, pipeline_by_stage
+from salesmetrics.plot.velocity_charts import velocity_attribution, velocity_levers
+
+__all__ = [
+    "calibration",
+    "cycle_length_distribution",
+    "funnel",
+    "pipeline_by_stage",
+    "velocity_attribution",
+    "velocity_levers",
+    "win_curve",
+    "win_rates",
+]
+
