@@ -213,8 +213,3 @@ def test_nanosecond_timestamps_in_a_time_zone():
     p = Pipeline.from_columns({"id": [1, 2], "stage": ["Meeting", "Meeting"], "created": stamps},
                               timezone="Asia/Tokyo")
     assert p.created.astype(str).tolist() == ["2024-03-02", "NaT"]
-
-
-def test_from_deals_has_an_owner_field_only_when_a_deal_has_an_owner():
-    assert Pipeline.from_deals([Deal("A", 1, "Proposal")]).fields == ()
-    assert Pipeline.from_deals([Deal("A", 1, "Proposal", owner="ana")]).fields == ("owner",)

@@ -247,9 +247,9 @@ def deals_to_columns(
             history["id"].append(deal.id)
             history["stage"].append(stage)
             history["date"].append(day)
-    if not any(d.owner is not None for d in items):
-        del data["owner"]  # no owner field when no deal has one
     columns = {name: name for name in data}
+    if not any(d.owner is not None for d in items):
+        del columns["owner"]
     return data, columns, (history if history["id"] else None)
 
 
