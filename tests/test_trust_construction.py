@@ -563,3 +563,8 @@ def test_memo_trims_under_threads():
     finally:
         sys.setswitchinterval(old)
     assert len(p._cache["memo"]) <= 32
+
+
+def test_integer_ids_past_int64_load_as_text():
+    p = Pipeline.from_columns({"id": [2**63, 1], "stage": ["Proposal", "Meeting"]})
+    assert p.ids.tolist() == [str(2**63), "1"]

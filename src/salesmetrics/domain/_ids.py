@@ -16,7 +16,7 @@ IntArray = npt.NDArray[np.intp]
 
 
 def to_ids(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """An id column as int64 (integer ids, floats with no fraction included) or str ids;
+    """An id column as int64 (integer ids that fit, floats with no fraction included) or str ids;
     `DataError` naming the row of a missing id, `DataTypeError` for one of another type."""
     if arr.dtype.kind == "f":  # integer ids read as floats (a frame column with a gap)
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
@@ -39,7 +39,10 @@ def to_ids(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise DataTypeError(f"{where(None, row)}id must be a str or int, got {value!r}")
     if all(isinstance(v, int) for v in values):
-        return np.asarray(values, dtype=np.int64)
+        try:
+            return np.asarray(values, dtype=np.int64)
+        except OverflowError:  # an id past int64: every id as text, so that none is changed
+            pass
     return np.asarray([str(v) for v in values], dtype=str)
 
 
