@@ -9,6 +9,7 @@ from salesmetrics.metrics.attribution import VelocityAttribution, velocity_attri
 from salesmetrics.metrics.calibration import Calibration, calibration
 from salesmetrics.metrics.conversion import conversion_from_stage, funnel_counts, stage_conversion
 from salesmetrics.metrics.cycle import average_deal_size, cycle_days, sales_cycle_length
+from salesmetrics.metrics.forecast import Forecast, forecast
 from salesmetrics.metrics.options import (
     Basis,
     By,
@@ -33,6 +34,7 @@ __all__ = [
     "Calibration",
     "CycleOutcome",
     "DealOutcome",
+    "Forecast",
     "GroupedResult",
     "NoDecision",
     "OpenDeals",
@@ -49,6 +51,7 @@ __all__ = [
     "calibration",
     "conversion_from_stage",
     "cycle_days",
+    "forecast",
     "funnel_counts",
     "historical_probabilities",
     "outcome_shares",
