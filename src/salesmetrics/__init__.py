@@ -25,6 +25,7 @@ from salesmetrics.domain import (
 )
 from salesmetrics.metrics import (
     Calibration,
+    Forecast,
     GroupedResult,
     OutcomeShares,
     StageProbabilities,
@@ -35,6 +36,7 @@ from salesmetrics.metrics import (
     calibration,
     conversion_from_stage,
     cycle_days,
+    forecast,
     funnel_counts,
     historical_probabilities,
     outcome_shares,
@@ -79,6 +81,7 @@ __all__ = [
     "Calibration",
     "Deal",
     "FiscalCalendar",
+    "Forecast",
     "GroupedResult",
     "Outcome",
     "OutcomeShares",
@@ -97,6 +100,7 @@ __all__ = [
     "cycle_days",
     "datasets",
     "errors",
+    "forecast",
     "funnel_counts",
     "historical_probabilities",
     "io",
