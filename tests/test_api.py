@@ -21,6 +21,7 @@ PUBLIC = {
     "historical_probabilities", "StageProbabilities",
     "win_curve", "WinCurve",
     "calibration", "Calibration",
+    "forecast", "Forecast",
 }
 
 
