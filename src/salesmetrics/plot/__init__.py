@@ -7,6 +7,7 @@ matplotlib ``Axes``. matplotlib is imported when a function is called, never at
 """
 
 from salesmetrics.plot.evidence_charts import calibration, win_curve
+from salesmetrics.plot.forecast_charts import forecast_distribution
 from salesmetrics.plot.outcome_charts import cycle_length_distribution, win_rates
 from salesmetrics.plot.pipeline_charts import funnel, pipeline_by_stage
 from salesmetrics.plot.velocity_charts import velocity_attribution, velocity_levers
@@ -14,6 +15,7 @@ from salesmetrics.plot.velocity_charts import velocity_attribution, velocity_lev
 __all__ = [
     "calibration",
     "cycle_length_distribution",
+    "forecast_distribution",
     "funnel",
     "pipeline_by_stage",
     "velocity_attribution",
