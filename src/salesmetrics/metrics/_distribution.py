@@ -118,7 +118,8 @@ def exact_distribution(
             dist = _multiply(dist, _class_product(ks[chosen], ps[chosen]))
     grid = np.flatnonzero(dist > TINY)
     probabilities = dist[grid] / dist[grid].sum()
-    return certain + grid * float(delta), probabilities, float(delta)
+    values = (certain + grid * float(delta)).astype(np.float64)
+    return values, np.asarray(probabilities, dtype=np.float64), float(delta)
 
 
 def normal_distribution(

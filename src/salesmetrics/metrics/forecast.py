@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias, overload
 
 import numpy as np
@@ -87,7 +87,8 @@ class Forecast:
         self.deals = deals
         self.resolution = resolution
         self.currency = currency
-        self._low, self._high = support if support is not None else (values[0], values[-1])
+        low, high = support if support is not None else (values[0], values[-1])
+        self._low, self._high = float(low), float(high)
 
     def quantile(self, q: float | Sequence[float]) -> Any:
         """The smallest revenue whose cumulative probability is at least ``q`` [currency].
@@ -316,7 +317,8 @@ def forecast(
                          effect="counted as 0, so the forecast is understated")
     minor, currency = p.minor_unit, p.currency
     weighted = finalize_weighted(opened, probs)
-    expected = dict(weighted) if isinstance(weighted, GroupedResult) else {None: weighted}
+    expected: dict[Hashable, float] = (dict(weighted) if isinstance(weighted, GroupedResult)
+                                       else {None: weighted})
     # The open deals of the period, one row each: amount [minor units], probability, group.
     chosen = resolve_period(_FUNCTION, period)
     assert chosen is not None  # summarize_open has checked it
