@@ -8,6 +8,13 @@ from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics.attribution import VelocityAttribution, velocity_attribution
 from salesmetrics.metrics.calibration import Calibration, calibration
 from salesmetrics.metrics.conversion import conversion_from_stage, funnel_counts, stage_conversion
+from salesmetrics.metrics.coverage import (
+    Coverage,
+    RequiredPipeline,
+    StageRequirement,
+    pipeline_coverage,
+    required_pipeline,
+)
 from salesmetrics.metrics.cycle import average_deal_size, cycle_days, sales_cycle_length
 from salesmetrics.metrics.forecast import Forecast, forecast
 from salesmetrics.metrics.options import (
@@ -23,6 +30,7 @@ from salesmetrics.metrics.options import (
     View,
 )
 from salesmetrics.metrics.pipeline_totals import pipeline_value, weighted_pipeline, won_revenue
+from salesmetrics.metrics.planning import Plan, plan
 from salesmetrics.metrics.probabilities import StageProbabilities, historical_probabilities
 from salesmetrics.metrics.velocity import Velocity, sales_velocity, velocity_change
 from salesmetrics.metrics.win_curve import WinCurve, win_curve
@@ -32,6 +40,7 @@ __all__ = [
     "Basis",
     "By",
     "Calibration",
+    "Coverage",
     "CycleOutcome",
     "DealOutcome",
     "Forecast",
@@ -40,8 +49,11 @@ __all__ = [
     "OpenDeals",
     "Opportunities",
     "OutcomeShares",
+    "Plan",
+    "RequiredPipeline",
     "Skipped",
     "StageProbabilities",
+    "StageRequirement",
     "Statistic",
     "Velocity",
     "VelocityAttribution",
@@ -55,7 +67,10 @@ __all__ = [
     "funnel_counts",
     "historical_probabilities",
     "outcome_shares",
+    "pipeline_coverage",
     "pipeline_value",
+    "plan",
+    "required_pipeline",
     "sales_cycle_length",
     "sales_velocity",
     "stage_conversion",
