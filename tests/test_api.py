@@ -22,6 +22,8 @@ PUBLIC = {
     "win_curve", "WinCurve",
     "calibration", "Calibration",
     "forecast", "Forecast",
+    "pipeline_coverage", "Coverage", "required_pipeline", "RequiredPipeline", "StageRequirement",
+    "plan", "Plan",
 }
 
 
