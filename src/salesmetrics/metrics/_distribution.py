@@ -30,7 +30,7 @@ Distribution = tuple[FloatArray, FloatArray, float]
 
 #: The exact method keeps at most about this many grid points: past it, amounts are rounded to
 #: a grid of width ``delta = ceil(total / GRID_SIZE)`` minor units.
-GRID_SIZE = 1 << 18
+GRID_SIZE = 1 << 20
 
 #: Outcomes less likely than this are dropped from the exact distribution (the float rounding
 #: of the FFT convolution is about 1e-15, so smaller values are not meaningful).

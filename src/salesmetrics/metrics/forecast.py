@@ -249,9 +249,9 @@ def forecast(
         precedence.
     method
         ``"exact"`` (the default): the exact distribution, a convolution over the amounts in
-        minor units. When the open total exceeds 2¹⁸ grid points (of one minor unit, or of a
+        minor units. When the open total exceeds 2²⁰ grid points (of one minor unit, or of a
         common divisor of the amounts), the amounts are rounded to a grid of width
-        $\delta = \lceil \sum_i a_i / 2^{18} \rceil$ minor units (``Forecast.resolution``):
+        $\delta = \lceil \sum_i a_i / 2^{20} \rceil$ minor units (``Forecast.resolution``):
         each deal's amount is then off by at most $\delta / 2$, so every value of the
         distribution by at most $n\delta/2$ for the $n$ uncertain deals (about
         $\sqrt{n/12}\,\delta$ typically, as the roundings cancel). Outcomes less likely than

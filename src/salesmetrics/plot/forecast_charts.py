@@ -25,7 +25,7 @@ from salesmetrics.plot._style import (
 
 __all__ = ["forecast_distribution"]
 
-#: Bars of the distribution's histogram (the exact distribution can have 2¹⁸ points).
+#: Bars of the distribution's histogram (the exact distribution can have 2²⁰ points).
 BARS = 60
 
 
