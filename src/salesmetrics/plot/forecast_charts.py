@@ -10,8 +10,10 @@ import numpy as np
 from salesmetrics._render import format_money, format_rate
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
+from salesmetrics.metrics.coverage import required_pipeline as measure_required
 from salesmetrics.metrics.forecast import Forecast, ForecastMethod
 from salesmetrics.metrics.forecast import forecast as estimate_forecast
+from salesmetrics.metrics.options import Basis
 from salesmetrics.plot._style import (
     BLUE,
     GREY,
@@ -23,7 +25,7 @@ from salesmetrics.plot._style import (
     thousands_ticks,
 )
 
-__all__ = ["forecast_distribution"]
+__all__ = ["forecast_distribution", "required_pipeline"]
 
 #: Bars of the distribution's histogram (the exact distribution can have 2²⁰ points).
 BARS = 60
@@ -74,4 +76,39 @@ def forecast_distribution(
     ax.xaxis.set_major_formatter(thousands_ticks())
     ax.yaxis.set_major_formatter(percent_ticks())
     ax.legend(frameon=False, loc="upper left")
+    return ax
+
+
+def required_pipeline(
+    p: Pipeline, *, target: float, period: PeriodLike, basis: Basis = "value", ax: Any = None,
+) -> Any:
+    """The open value each stage must hold to reach the target, against what it holds
+    [currency].
+
+    The rows of `salesmetrics.required_pipeline` with the same options: per open stage, the
+    required value (orange) and the held value (blue) side by side; a stage whose factor is
+    unmeasured (nan) has no orange bar. The title gives what remains to win.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from salesmetrics.datasets import sample_pipeline
+    >>> import warnings; warnings.simplefilter("ignore")
+    >>> ax = required_pipeline(sample_pipeline(), target=1_600_000, period="2024-Q4")
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['required', 'held']
+    """
+    rows = measure_required(p, target=target, period=period, basis=basis)
+    names = list(rows)
+    x = np.arange(len(names))
+    ax = axes_for(ax)
+    ax.bar(x - 0.2, [rows[n].required for n in names], 0.4, label="required", color=ORANGE)
+    ax.bar(x + 0.2, [rows[n].held for n in names], 0.4, label="held", color=BLUE)
+    ax.set_xticks(x, names, rotation=20, ha="right")
+    ax.set_title(period_title("Required vs held pipeline", period)
+                 + f": {format_money(rows.remaining, rows.currency)} to win")
+    ax.set_ylabel(f"open value closing in the period {money_unit(p)}")
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(thousands_ticks())
+    ax.legend(frameon=False)
     return ax
