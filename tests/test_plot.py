@@ -36,7 +36,8 @@ def texts(ax) -> list[str]:
 def test_all_lists_the_plots():
     assert set(plot.__all__) == {"funnel", "pipeline_by_stage", "win_rates", "velocity_levers",
                                  "velocity_attribution", "cycle_length_distribution",
-                                 "win_curve", "calibration", "forecast_distribution"}
+                                 "win_curve", "calibration", "forecast_distribution",
+                                 "required_pipeline"}
 
 
 def test_funnel():

@@ -7,7 +7,7 @@ matplotlib ``Axes``. matplotlib is imported when a function is called, never at
 """
 
 from salesmetrics.plot.evidence_charts import calibration, win_curve
-from salesmetrics.plot.forecast_charts import forecast_distribution
+from salesmetrics.plot.forecast_charts import forecast_distribution, required_pipeline
 from salesmetrics.plot.outcome_charts import cycle_length_distribution, win_rates
 from salesmetrics.plot.pipeline_charts import funnel, pipeline_by_stage
 from salesmetrics.plot.velocity_charts import velocity_attribution, velocity_levers
@@ -18,6 +18,7 @@ __all__ = [
     "forecast_distribution",
     "funnel",
     "pipeline_by_stage",
+    "required_pipeline",
     "velocity_attribution",
     "velocity_levers",
     "win_curve",
