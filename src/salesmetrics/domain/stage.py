@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import functools
 import math
+import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import attrs
@@ -24,8 +25,9 @@ from salesmetrics.errors import (
 )
 
 __all__ = [
-    "DEFAULT_STAGES", "LOST", "NO_DECISION", "OPEN", "WON", "Outcome", "ProcessFacts", "Stage",
-    "process_facts", "stage_codes", "validate_stages",
+    "DEFAULT_STAGES", "FORECAST_CATEGORIES", "LOST", "NO_DECISION", "OPEN", "WON", "Outcome",
+    "ProcessFacts", "Stage", "forecast_category_name", "process_facts", "stage_codes",
+    "validate_stages",
 ]
 
 
@@ -49,6 +51,54 @@ class Outcome(enum.IntEnum):
 #: The outcome codes as plain ints, for array code on hot paths (an Enum attribute lookup costs
 #: a Python call each time).
 OPEN, WON, LOST, NO_DECISION = 0, 1, 2, 3
+
+
+#: The forecast categories, as Salesforce names them (``ForecastCategoryName``), from the least
+#: to the most certain; ``Omitted`` is left out of every forecast.
+FORECAST_CATEGORIES: tuple[str, ...] = ("Pipeline", "Best Case", "Commit", "Closed", "Omitted")
+_CATEGORY_KEYS = {name.lower().replace(" ", ""): name for name in FORECAST_CATEGORIES}
+
+
+def forecast_category_name(value: object, renames: Mapping[str, str] | None = None) -> str | None:
+    """The Salesforce name (one of `FORECAST_CATEGORIES`) of a forecast-category label, or None
+    if it is not one.
+
+    ``renames`` maps a CRM's own values to Salesforce names first (``{"OMIT": "Omitted"}``);
+    then case, spaces, underscores and hyphens are ignored, so ``"BEST_CASE"``, ``"BestCase"``
+    and ``"best case"`` are all ``"Best Case"``.
+
+    >>> forecast_category_name("BEST_CASE"), forecast_category_name("Most likely")
+    ('Best Case', None)
+    >>> forecast_category_name("Most likely", {"Most likely": "Best Case"})
+    'Best Case'
+    """
+    if renames is not None and isinstance(value, str) and value in renames:
+        value = renames[value]
+    if not isinstance(value, str):
+        return None
+    return _CATEGORY_KEYS.get(re.sub(r"[\s_-]+", "", value).lower())
+
+
+def _to_forecast_category(value: object) -> object:
+    return value if value is None else (forecast_category_name(value) or value)
+
+
+def _check_forecast_category(
+    instance: Stage, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is not None and value not in FORECAST_CATEGORIES:
+        raise DataError(
+            f"stage {instance.name!r}: forecast_category must be None or one of "
+            f"{choices(FORECAST_CATEGORIES)}, got {value!r}"
+        )
+
+
+def _default_forecast_category(stage: Stage) -> str | None:
+    """Closed for a won stage, Omitted for another closed one (as Salesforce sets them); none
+    for an open stage."""
+    if stage.outcome is Outcome.WON:
+        return "Closed"
+    return None if stage.outcome is Outcome.OPEN else "Omitted"
 
 
 def _check_probability(instance: Stage, attribute: attrs.Attribute[float], value: float) -> None:
@@ -91,6 +141,10 @@ class Stage:
     Stage('Proposal', 0.6)
     >>> Stage("Closed won", 1.0, Outcome.WON).is_closed
     True
+    >>> Stage("Negotiation", 0.8, forecast_category="Commit").forecast_category
+    'Commit'
+    >>> Stage("Closed won", 1.0, Outcome.WON).forecast_category
+    'Closed'
     """
 
     #: The stage's name as the CRM shows it, e.g. ``"Proposal"``.
@@ -99,6 +153,13 @@ class Stage:
     probability: float = attrs.field(converter=_to_float, validator=_check_probability)
     #: ``Outcome.OPEN`` for a funnel stage; ``WON``, ``LOST`` or ``NO_DECISION`` for a closed one.
     outcome: Outcome = attrs.field(default=Outcome.OPEN, converter=_to_outcome)
+    #: The forecast category of deals in this stage that have none of their own: one of
+    #: `FORECAST_CATEGORIES` (other spellings such as ``"BEST_CASE"`` are converted), or None.
+    #: By default Closed for a won stage, Omitted for another closed one, None for an open one.
+    forecast_category: str | None = attrs.field(
+        default=attrs.Factory(_default_forecast_category, takes_self=True),
+        converter=_to_forecast_category, validator=_check_forecast_category,
+    )
 
     @property
     def is_closed(self) -> bool:
@@ -107,6 +168,8 @@ class Stage:
 
     def __repr__(self) -> str:
         tail = "" if self.outcome is Outcome.OPEN else f", {self.outcome!r}"
+        if self.forecast_category != _default_forecast_category(self):
+            tail += f", forecast_category={self.forecast_category!r}"
         return f"Stage({self.name!r}, {self.probability!r}{tail})"
 
 
