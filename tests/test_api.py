@@ -24,6 +24,8 @@ PUBLIC = {
     "forecast", "Forecast",
     "pipeline_coverage", "Coverage", "required_pipeline", "RequiredPipeline", "StageRequirement",
     "plan", "Plan",
+    "forecast_rollup", "ForecastRollup", "quota_attainment", "QuotaAttainment",
+    "forecast_accuracy", "ForecastAccuracy",
 }
 
 

@@ -7,6 +7,7 @@ re-exported here for type annotations.
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics.attribution import VelocityAttribution, velocity_attribution
 from salesmetrics.metrics.calibration import Calibration, calibration
+from salesmetrics.metrics.categories import ForecastRollup, forecast_rollup
 from salesmetrics.metrics.conversion import conversion_from_stage, funnel_counts, stage_conversion
 from salesmetrics.metrics.coverage import (
     Coverage,
@@ -32,6 +33,12 @@ from salesmetrics.metrics.options import (
 from salesmetrics.metrics.pipeline_totals import pipeline_value, weighted_pipeline, won_revenue
 from salesmetrics.metrics.planning import Plan, plan
 from salesmetrics.metrics.probabilities import StageProbabilities, historical_probabilities
+from salesmetrics.metrics.quota import (
+    ForecastAccuracy,
+    QuotaAttainment,
+    forecast_accuracy,
+    quota_attainment,
+)
 from salesmetrics.metrics.velocity import Velocity, sales_velocity, velocity_change
 from salesmetrics.metrics.win_curve import WinCurve, win_curve
 from salesmetrics.metrics.win_rates import OutcomeShares, outcome_shares, win_rate
@@ -44,12 +51,15 @@ __all__ = [
     "CycleOutcome",
     "DealOutcome",
     "Forecast",
+    "ForecastAccuracy",
+    "ForecastRollup",
     "GroupedResult",
     "NoDecision",
     "OpenDeals",
     "Opportunities",
     "OutcomeShares",
     "Plan",
+    "QuotaAttainment",
     "RequiredPipeline",
     "Skipped",
     "StageProbabilities",
@@ -64,12 +74,15 @@ __all__ = [
     "conversion_from_stage",
     "cycle_days",
     "forecast",
+    "forecast_accuracy",
+    "forecast_rollup",
     "funnel_counts",
     "historical_probabilities",
     "outcome_shares",
     "pipeline_coverage",
     "pipeline_value",
     "plan",
+    "quota_attainment",
     "required_pipeline",
     "sales_cycle_length",
     "sales_velocity",
