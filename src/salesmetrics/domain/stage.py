@@ -26,8 +26,8 @@ from salesmetrics.errors import (
 
 __all__ = [
     "DEFAULT_STAGES", "FORECAST_CATEGORIES", "LOST", "NO_DECISION", "OPEN", "WON", "Outcome",
-    "ProcessFacts", "Stage", "forecast_category_name", "process_facts", "stage_codes",
-    "validate_stages",
+    "ProcessFacts", "Stage", "forecast_category_labels", "forecast_category_name",
+    "process_facts", "stage_codes", "validate_stages",
 ]
 
 
@@ -77,6 +77,22 @@ def forecast_category_name(value: object, renames: Mapping[str, str] | None = No
     if not isinstance(value, str):
         return None
     return _CATEGORY_KEYS.get(re.sub(r"[\s_-]+", "", value).lower())
+
+
+def forecast_category_labels(
+    values: object, renames: Mapping[str, str] | None = None
+) -> npt.NDArray[Any]:
+    """A column of forecast-category labels with each recognized value as its Salesforce name
+    (see `forecast_category_name`), one lookup per distinct value; other values are kept as
+    they are, missing ones are None. CRM adapters read their category fields with it.
+
+    >>> forecast_category_labels(["COMMIT", "OMIT", None], {"OMIT": "Omitted"}).tolist()
+    ['Commit', 'Omitted', None]
+    """
+    labels = encode_labels(values, field="forecast_category")
+    names = np.array([forecast_category_name(c, renames) or c
+                      for c in labels.categories.tolist()] + [None], dtype=object)[:-1]
+    return names[labels.codes]
 
 
 def _to_forecast_category(value: object) -> object:

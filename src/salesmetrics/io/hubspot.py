@@ -13,7 +13,7 @@ import numpy.typing as npt
 from salesmetrics.domain.columns import is_missing_value, to_numpy
 from salesmetrics.domain.dates import DateFormats, Formats, check_date_formats, to_zone
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import Outcome, Stage
+from salesmetrics.domain.stage import Outcome, Stage, forecast_category_labels
 from salesmetrics.errors import (
     DataError,
     DataTypeError,
@@ -73,7 +73,12 @@ _ALIASES = {
     "forecast_probability": ("hs_forecast_probability", "Forecast probability"),
     "stage_probability": ("hs_deal_stage_probability",),
     "deal_type": ("dealtype", "Deal Type"),
+    "forecast_category": ("hs_forecast_category", "hs_manual_forecast_category",
+                          "Forecast category"),
 }
+#: ``hs_forecast_category`` values → the Salesforce names that `forecast_rollup` reads.
+CATEGORY_NAMES = {"PIPELINE": "Pipeline", "BEST_CASE": "Best Case", "COMMIT": "Commit",
+                  "CLOSED": "Closed", "OMIT": "Omitted"}
 _ENTERED = "hs_date_entered_"
 _EXPORT_ENTERED = re.compile(r'^Date entered "(.+) \((.+)\)"$')
 
@@ -135,9 +140,12 @@ def read_hubspot(
     Returns
     -------
     Pipeline
-        Stages named by their labels, in display order; fields ``owner`` and ``deal_type`` where
-        present; the stage history from the ``hs_date_entered_<stage id>`` properties (in an
-        export, the ``Date entered "<stage> (<pipeline>)"`` columns).
+        Stages named by their labels, in display order; fields ``owner``, ``deal_type`` and
+        ``forecast_category`` (``hs_forecast_category``: ``COMMIT``, ``BEST_CASE``,
+        ``PIPELINE``, ``OMIT``, ``CLOSED`` as Commit, Best Case, Pipeline, Omitted, Closed, the
+        names `forecast_rollup` reads) where present; the stage history from the
+        ``hs_date_entered_<stage id>`` properties (in an export, the
+        ``Date entered "<stage> (<pipeline>)"`` columns).
 
     Notes
     -----
@@ -213,10 +221,11 @@ def read_hubspot(
             own = np.where(np.isnan(forecast), stage_prob, forecast)
         data["probability"] = own_probability(own, stage, process)
     columns = {k: k for k in data}
-    for key in ("owner", "deal_type"):
+    for key in ("owner", "deal_type", "forecast_category"):
         found = _find(table, key)
         if found:
-            data[key] = table[found]
+            data[key] = (forecast_category_labels(table[found], CATEGORY_NAMES)
+                         if key == "forecast_category" else table[found])
             columns[key] = key
     currency_col = _find(table, "currency")
     if currency_col and currency is None:

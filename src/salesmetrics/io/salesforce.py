@@ -12,7 +12,7 @@ import numpy.typing as npt
 from salesmetrics.domain.columns import is_missing_value, to_float_array, to_numpy
 from salesmetrics.domain.dates import DateFormats, Formats, check_date_formats, to_zone
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import Outcome, Stage
+from salesmetrics.domain.stage import Outcome, Stage, forecast_category_labels
 from salesmetrics.errors import DataError, DataTypeError
 from salesmetrics.io._tables import (
     DEFAULT_ENCODING,
@@ -43,6 +43,9 @@ FIELDS = {
     "lead_source": ("LeadSource",),
     "account": ("Account.Name", "AccountId"),
 }
+#: ``ForecastCategory`` (the API picklist) values → ``ForecastCategoryName``, the names that
+#: `forecast_rollup` reads; the other values are the same in both.
+CATEGORY_NAMES = {"Forecast": "Commit", "BestCase": "Best Case"}
 
 
 def read_salesforce(
@@ -97,7 +100,9 @@ def read_salesforce(
     Returns
     -------
     Pipeline
-        With fields ``owner`` (``Owner.Name`` or ``OwnerId``), ``forecast_category``, ``type``,
+        With fields ``owner`` (``Owner.Name`` or ``OwnerId``), ``forecast_category``
+        (``ForecastCategoryName``, else ``ForecastCategory`` with ``Forecast`` read as Commit and
+        ``BestCase`` as Best Case: the names `forecast_rollup` reads), ``type``,
         ``lead_source`` and ``account`` where present.
 
     Notes
@@ -172,7 +177,8 @@ def read_salesforce(
     for field, names in FIELDS.items():
         found = first_present(table, names)
         if found:
-            data[field] = table[found]
+            data[field] = (forecast_category_labels(table[found], CATEGORY_NAMES)
+                           if field == "forecast_category" else table[found])
             columns[field] = field
     events = None
     if history is not None:
