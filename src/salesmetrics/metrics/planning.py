@@ -109,7 +109,7 @@ class Plan(Mapping[str, float]):
 
 
 def _deals(value: float) -> str:
-    return format_number(value if value != value else round(value, 1))
+    return format_number(value, 1)
 
 
 def plan(
@@ -196,12 +196,12 @@ def plan(
     >>> round(pl.per_week["Meeting"], 2)
     6.15
     >>> pl
-    plan: target 100,000.00 − won 0.00 = 100,000.00 ÷ average deal 10,000.00 = 10 wins, over 13 weeks
+    plan: target 100,000.00 − won 0.00 = 100,000.00 ÷ average deal 10,000.00 = 10.0 wins, over 13 weeks
       stage     rate    deals  per_week
       --------  ------  -----  --------
-      Meeting   25.0 %     80       6.2
-      Proposal  50.0 %     20       1.5
-      (won)                10       0.8
+      Meeting   25.0 %   80.0       6.2
+      Proposal  50.0 %   20.0       1.5
+      (won)              10.0       0.8
     """  # noqa: E501
     function = "plan"
     chosen = the_period(function, period)
