@@ -264,8 +264,8 @@ def _accuracy(forecast: object, actual: object, label: str = "") -> tuple[Foreca
                         f"{len(a)}; give one forecast per actual")
     if (a < 0).any():
         i = int(np.flatnonzero(a < 0)[0])
-        raise DataError(f"{_ACCURACY}(): actual{label}[{i}] is {a[i]!r}; actuals are revenue, "
-                        ">= 0")
+        raise DataError(f"{_ACCURACY}(): actual{label}[{i}] is {float(a[i])!r}; actuals are "
+                        "revenue, >= 0")
     zero = a == 0
     safe = np.where(zero, 1.0, a)
     error = np.where(zero, np.nan, np.abs(f - a) / safe)

@@ -1,0 +1,137 @@
+"""quota_attainment and forecast_accuracy on worked examples computed by hand."""
+
+import math
+
+import pytest
+
+import salesmetrics as sm
+from salesmetrics import Deal, Pipeline, forecast_accuracy, quota_attainment
+from salesmetrics.errors import DataError, DataQualityWarning, DataTypeError, OptionError
+
+# 2024-Q4 is 92 days, 2024-10-01 to 2024-12-31. The latest date on record is 2024-11-15 (A's
+# close), so 46 days have elapsed (Oct 1 to Nov 15, both included): pace = won × 92 / 46.
+#   ana: won 60,000 (A; E was won in Q3); open B 50,000 at 60 % → projected 90,000.
+#   bo:  won 20,000 (F); open C 10,000 at 80 % → projected 28,000.
+#   dee: a quota and no deals.  carl: deals and no quota.
+DEALS = [
+    Deal("A", 60_000, "Closed won", created="2024-06-01", close_date="2024-11-15", owner="ana"),
+    Deal("B", 50_000, "Proposal", created="2024-06-01", close_date="2024-12-20", owner="ana"),
+    Deal("C", 10_000, "Negotiation", created="2024-06-01", close_date="2024-12-01", owner="bo"),
+    Deal("D", 5_000, "Closed won", created="2024-06-01", close_date="2024-11-01", owner="carl"),
+    Deal("E", 99_999, "Closed won", created="2024-06-01", close_date="2024-07-01", owner="ana"),
+    Deal("F", 20_000, "Closed won", created="2024-06-01", close_date="2024-10-20", owner="bo"),
+]
+QUOTAS = {"ana": 100_000, "bo": 80_000, "dee": 50_000}
+
+
+@pytest.fixture
+def p():
+    return Pipeline.from_deals(DEALS)
+
+
+def test_worked_example(p):
+    r = quota_attainment(p, quotas=QUOTAS, period="2024-Q4")
+    assert list(r) == ["ana", "bo", "dee", "carl"]
+    assert r["ana"] == sm.QuotaAttainment(100_000.0, 60_000.0, 0.6, -40_000.0, 120_000.0,
+                                          90_000.0)
+    assert r["bo"] == sm.QuotaAttainment(80_000.0, 20_000.0, 0.25, -60_000.0, 40_000.0,
+                                         28_000.0)
+    assert r["dee"] == sm.QuotaAttainment(50_000.0, 0.0, 0.0, -50_000.0, 0.0, 0.0)
+    carl = r["carl"]
+    assert math.isnan(carl.quota) and math.isnan(carl.attainment) and math.isnan(carl.gap)
+    assert (carl.won, carl.pace, carl.projected) == (5_000.0, 10_000.0, 5_000.0)
+
+
+def test_projected_is_the_forecast_mean(p):
+    r = quota_attainment(p, quotas=QUOTAS, period="2024-Q4")
+    f = sm.forecast(p, period="2024-Q4", by="owner")
+    for owner in ("ana", "bo", "carl"):
+        assert r[owner].projected == pytest.approx(f[owner].mean, rel=1e-12)
+        assert r[owner].projected == pytest.approx(
+            r[owner].won + sm.weighted_pipeline(p, period="2024-Q4", by="owner").get(owner, 0))
+
+
+def test_as_of_sets_the_pace_and_a_finished_period_has_none(p):
+    last_day = quota_attainment(p, quotas=QUOTAS, period="2024-Q4", as_of="2024-12-31")
+    assert last_day["ana"].pace == 60_000.0  # every day elapsed
+    over = quota_attainment(p, quotas=QUOTAS, period="2024-Q4", as_of="2025-01-01")
+    assert math.isnan(over["ana"].pace) and math.isnan(over["ana"].projected)
+    assert over["ana"].attainment == 0.6
+    before = quota_attainment(p, quotas=QUOTAS, period="2025-Q1")
+    assert math.isnan(before["ana"].pace) and before["ana"].won == 0.0
+
+
+def test_ungrouped_and_zero_quota(p):
+    r = quota_attainment(p, quotas=200_000, period="2024-Q4", by=None)
+    assert (r.won, r.attainment, r.gap) == (85_000.0, 0.425, -115_000.0)
+    assert r.projected == pytest.approx(85_000 + 30_000 + 8_000)
+    zero = quota_attainment(p, quotas={"ana": 0}, period="2024-Q4")
+    assert math.isnan(zero["ana"].attainment) and zero["ana"].gap == 60_000.0
+
+
+def test_prints_and_converts(p):
+    r = quota_attainment(p, quotas=QUOTAS, period="2024-Q4")
+    text = repr(r)
+    assert "attainment" in text and "60.0 %" in text and "dee" in text
+    frame = r.to_pandas()
+    assert list(frame.columns) == ["quota", "won", "attainment", "gap", "pace", "projected"]
+    assert frame.loc["bo", "projected"] == 28_000.0
+    assert r["ana"].to_pandas()["gap"] == -40_000.0
+    assert "QuotaAttainment" in repr(r["ana"])
+
+
+def test_quota_bad_inputs(p):
+    with pytest.raises(DataTypeError, match="quotas must be a mapping"):
+        quota_attainment(p, quotas=100, period="2024-Q4")
+    with pytest.raises(DataError, match=r"quotas\['ana'\] must be a finite number >= 0"):
+        quota_attainment(p, quotas={"ana": -1}, period="2024-Q4")
+    with pytest.raises(OptionError, match="period is required"):
+        quota_attainment(p, quotas=QUOTAS, period=None)
+    with pytest.raises(DataError, match="unknown field"):
+        quota_attainment(p, quotas=QUOTAS, period="2024-Q4", by="team")
+
+
+def test_forecast_accuracy_worked_example():
+    # |110 − 100| / 100 = 0.1, |80 − 100| / 100 = 0.2, 0: accuracy 0.9, 0.8, 1.0;
+    # MAPE = 0.3 / 3 = 0.1; bias = (10 − 20 + 0) / 300 = −1/30.
+    r = forecast_accuracy([110, 80, 100], [100, 100, 100])
+    assert r.accuracy == pytest.approx((0.9, 0.8, 1.0))
+    assert r.mape == pytest.approx(0.1)
+    assert r.bias == pytest.approx(-1 / 30)
+    assert list(r.to_pandas().columns) == ["forecast", "actual", "accuracy"]
+    assert "mape 10.0 %" in repr(r)
+
+
+def test_forecast_accuracy_per_group_and_zero_actuals():
+    with pytest.warns(DataQualityWarning, match="1 period with an actual of 0"):
+        r = forecast_accuracy({"ana": [50, 10], "bo": [30]}, {"ana": [100, 0], "bo": [40]})
+    assert list(r) == ["ana", "bo"]
+    assert r["ana"].accuracy[0] == 0.5 and math.isnan(r["ana"].accuracy[1])
+    assert r["ana"].mape == 0.5  # the zero-actual period is left out
+    assert r["ana"].bias == pytest.approx((-50 + 10) / 100)  # but bias counts its forecast
+    assert r["bo"].accuracy == pytest.approx((0.75,))
+    assert list(r.to_pandas().columns) == ["mape", "bias", "periods"]
+    with pytest.warns(DataQualityWarning):
+        only_zero = forecast_accuracy([5], [0])
+    assert math.isnan(only_zero.mape) and math.isnan(only_zero.bias)
+
+
+def test_forecast_accuracy_takes_forecast_results(p):
+    f = sm.forecast(p, period="2024-Q4")
+    r = forecast_accuracy([f], [100_000])
+    assert r.forecast == (pytest.approx(f.mean),)
+
+
+def test_forecast_accuracy_bad_inputs():
+    with pytest.raises(DataError, match="3 periods and actual 2"):
+        forecast_accuracy([1, 2, 3], [1, 2])
+    with pytest.raises(DataError, match=r"actual\[0\] is -1\.0"):
+        forecast_accuracy([1], [-1])
+    with pytest.raises(DataTypeError, match="two sequences or two mappings"):
+        forecast_accuracy({"a": [1]}, [1])
+    with pytest.raises(DataError, match="same groups"):
+        forecast_accuracy({"a": [1]}, {"b": [1]})
+    with pytest.raises(DataError, match="must be a finite number"):
+        forecast_accuracy([float("nan")], [1])
+    with pytest.raises(DataTypeError, match="sequence of numbers"):
+        forecast_accuracy("12", "12")
