@@ -191,3 +191,15 @@ def test_read_hubspot_maps_forecast_categories():
     assert (r.closed, r.commit, r.best_case, r.open_pipeline) == (1_000.0, 1_300.0, 1_500.0,
                                                                     600.0)
     assert not math.isnan(r.open_pipeline)
+
+
+def test_grouped_by_several_fields_and_degenerate_pipelines(p):
+    r = forecast_rollup(p, period="2024-Q4", by=["owner", "stage"])
+    assert r[("ana", "Propose")] == sm.ForecastRollup(0.0, 2_000.0, 6_000.0, 6_000.0)
+    assert r[("bo", "Lost")] == sm.ForecastRollup(0.0, 0.0, 0.0, 0.0)
+    assert sum(v.open_pipeline for v in r.values()) == 14_200.0
+    assert forecast_rollup(p.open, period="2024-Q4").commit == 2_200.0  # no won deal
+    empty = forecast_rollup(p.filter([False] * len(p)), period="2024-Q4")
+    assert empty == sm.ForecastRollup(0.0, 0.0, 0.0, 0.0)
+    forecast_rollup(p, period="2024-Q4", by="owner")
+    assert p == Pipeline.from_deals(DEALS, STAGES)  # left unchanged
