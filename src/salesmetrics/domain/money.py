@@ -83,7 +83,8 @@ def to_minor_units(
     missing. Raises `DataError` naming the first negative or infinite amount, and `AmountError`
     for one past 2**53 minor units, stating that limit in the currency's major units.
     """
-    scaled = amounts * (10.0**exponent)
+    with np.errstate(over="ignore"):  # a huge finite amount scales to inf: past the limit below
+        scaled = amounts * (10.0**exponent)
     missing = np.isnan(scaled)
     bad = ~missing & ((scaled < 0) | ~np.isfinite(scaled) | (scaled > MAX_AMOUNT_MINOR_UNITS))
     if bad.any():
