@@ -1,6 +1,7 @@
 """historical_probabilities: measured stage probabilities, their sample sizes and the prior."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -219,3 +220,14 @@ def test_a_strong_prior_tends_to_the_configured_probabilities(rows):
             low, high = sorted((raw[s], configured[s]))
             assert low - 1e-12 <= r[s] <= high + 1e-12
     assert previous is not None and (previous < 1e-9).all()
+
+
+def test_measured_probabilities_plug_into_forecast():
+    p = sm.datasets.sample_pipeline()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        measured = sm.historical_probabilities(p, period="2024")
+        fc = sm.forecast(p, period="2024-Q4", probabilities=measured)
+        expected = sm.won_revenue(p, period="2024-Q4") + sm.weighted_pipeline(
+            p, period="2024-Q4", probabilities=measured)
+    assert fc.mean == pytest.approx(expected, rel=1e-9)
