@@ -11,7 +11,12 @@ What is in it, so that every metric has something to show:
 - about 1 deal in 30 skips a stage (so ``skipped="visited"`` differs from ``"implied"``);
 - about 4 % of closed deals end without a decision;
 - stale open deals that stopped moving months ago, open deals without an amount (early stages)
-  or without an expected close date, and per-deal probability overrides on a few.
+  or without an expected close date, and per-deal probability overrides on a few;
+- a ``forecast_category`` per deal, as a rep sets it in Salesforce: open deals mostly Pipeline
+  early, Best Case in Proposal and Commit in Negotiation, a few Omitted; closed deals take their
+  stage's (Closed when won, Omitted otherwise). It is drawn from a generator of its own, so the
+  other columns are those of the sample before it had categories;
+- a quarterly quota per owner, `SAMPLE_QUOTAS` [USD].
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import datetime as dt
 import functools
 
 import numpy as np
+import numpy.typing as npt
 
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import DEFAULT_STAGES, Outcome, Stage
 
-__all__ = ["SAMPLE_AS_OF", "SAMPLE_STAGES", "sample_pipeline"]
+__all__ = ["SAMPLE_AS_OF", "SAMPLE_QUOTAS", "SAMPLE_STAGES", "sample_pipeline"]
 
 #: The sample's sales process: the default stages plus a no-decision outcome.
 SAMPLE_STAGES: tuple[Stage, ...] = (*DEFAULT_STAGES, Stage("No decision", 0.0, Outcome.NO_DECISION))
@@ -32,6 +38,14 @@ SAMPLE_STAGES: tuple[Stage, ...] = (*DEFAULT_STAGES, Stage("No decision", 0.0, O
 SAMPLE_AS_OF = dt.date(2024, 12, 31)
 
 _SEED = 20240601
+# The forecast categories' own generator, seeded from the seed: the other columns stay as they were.
+_CATEGORY_SEED = (_SEED, 1)
+_CATEGORIES = ("Pipeline", "Best Case", "Commit", "Omitted")
+# Per open stage: the chance of each of _CATEGORIES (a rep's call, firmer late in the funnel).
+_CATEGORY_CHANCES = (
+    (0.90, 0.00, 0.00, 0.10), (0.85, 0.05, 0.00, 0.10), (0.60, 0.30, 0.05, 0.05),
+    (0.20, 0.50, 0.25, 0.05), (0.05, 0.25, 0.65, 0.05),
+)  # fmt: skip
 _N = 2000
 _OWNERS = (
     ("Ava Patel", "Enterprise", 1.15), ("Ben Okafor", "Enterprise", 0.95),
@@ -44,6 +58,18 @@ _OWNERS = (
 # Per team: median deal [USD], lognormal sigma, mean days per stage.
 _TEAMS = {"Enterprise": (60_000, 0.6, 24.0), "Mid-market": (18_000, 0.5, 14.0),
           "SMB": (4_000, 0.5, 7.0)}  # fmt: skip
+SAMPLE_QUOTAS: dict[str, float] = {
+    name: {"Enterprise": 300_000.0, "Mid-market": 100_000.0, "SMB": 25_000.0}[team]
+    for name, team, _ in _OWNERS
+}
+"""Each owner's quota for a quarter [USD], for `quota_attainment`: 300,000 in Enterprise, 100,000
+in Mid-market and 25,000 in SMB (about what the team's owners win in a quarter), 1,700,000 in all.
+
+>>> from salesmetrics import quota_attainment
+>>> r = quota_attainment(sample_pipeline(), quotas=SAMPLE_QUOTAS, period="2024-Q4")
+>>> r["Ava Patel"].quota, round(r["Ava Patel"].attainment, 3)
+(300000.0, 0.983)
+"""
 _SOURCES = ("Inbound", "Outbound", "Partner", "Event")
 _SOURCE_WEIGHTS = (0.4, 0.3, 0.2, 0.1)
 # Chance to move on from each open stage to the next (the last: to win).
@@ -57,8 +83,8 @@ def sample_pipeline() -> Pipeline:
     Returns
     -------
     Pipeline
-        2,000 deals in USD with fields ``owner``, ``team``, ``source``, ``segment`` and a stage
-        history, over `SAMPLE_STAGES`.
+        2,000 deals in USD with fields ``owner``, ``team``, ``source``, ``segment``,
+        ``forecast_category`` and a stage history, over `SAMPLE_STAGES`.
     """
     rng = np.random.default_rng(_SEED)
     n = _N
@@ -136,6 +162,7 @@ def sample_pipeline() -> Pipeline:
         "team": teams,
         "source": source,
         "segment": segment,
+        "forecast_category": _forecast_categories(stage_code, is_open),
     }
     history = {
         "id": ids[events_id[keep]],
@@ -144,5 +171,19 @@ def sample_pipeline() -> Pipeline:
     }
     return Pipeline.from_columns(
         data, SAMPLE_STAGES, currency="USD", history=history,
-        columns={"team": "team", "source": "source", "segment": "segment"},
+        columns={"team": "team", "source": "source", "segment": "segment",
+                 "forecast_category": "forecast_category"},
     )
+
+
+def _forecast_categories(
+    stage_code: npt.NDArray[np.intp], is_open: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.object_]:
+    """Each deal's forecast category: drawn by open stage from `_CATEGORY_CHANCES` (its own
+    generator), and the stage's own for a closed deal."""
+    rng = np.random.default_rng(_CATEGORY_SEED)
+    cumulative = np.cumsum(np.array(_CATEGORY_CHANCES), axis=1)
+    open_stage = np.where(is_open, stage_code, 0)
+    drawn = (rng.random(len(stage_code))[:, None] >= cumulative[open_stage, :-1]).sum(axis=1)
+    closed = np.array([s.forecast_category or "" for s in SAMPLE_STAGES], dtype=object)
+    return np.where(is_open, np.array(_CATEGORIES, dtype=object)[drawn], closed[stage_code])
