@@ -1,7 +1,10 @@
-"""``python -m salesmetrics report [CSV …] [--period 2017-Q2] [--by owner]``: a pipeline review.
+"""``python -m salesmetrics report [CSV …] [--period 2017-Q2] [--by owner] [--target 1200000]``:
+a pipeline review.
 
 With ``--period``, the review also attributes the change in sales velocity since the period
-before to its four levers (`velocity_attribution`).
+before to its four levers (`velocity_attribution`). With ``--target`` (which needs ``--period``),
+it says whether the period will hit the target: coverage, the pipeline each stage must hold, and
+P(≥ target) from the forecast.
 
 Bad input (an option, a file, its columns or stages) gives one line on stderr, starting
 ``error:``, and exit status 2; never a traceback. Warnings about the data while loading are one
@@ -11,6 +14,7 @@ line each, starting ``warning:``; those of the metrics are the report's "Data qu
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -58,6 +62,19 @@ def _period(text: str) -> Period:
         message = str(error)
         raise argparse.ArgumentTypeError(
             message if text in message else f"{text!r}: {message}") from None
+
+
+def _target(text: str) -> float:
+    """``--target``: the period's revenue target, a number > 0 (``1200000``, ``1_200_000``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the target is the period's revenue in the currency's units, a number "
+            "> 0, e.g. --target 1200000")
+    return value
 
 
 def _stages(spec: str) -> tuple[Stage, ...]:
@@ -204,6 +221,10 @@ def _parser() -> argparse.ArgumentParser:
                              "says which lever moved the sales velocity since the period "
                              "before")
     report.add_argument("--by", help="field to break down by, e.g. owner")
+    report.add_argument("--target", type=_target,
+                        help="revenue target of the period (needs --period), e.g. 1200000: the "
+                             "review then adds coverage, the pipeline each stage must hold and "
+                             "P(≥ target)")
     report.add_argument(
         "--stages", type=_stages,
         help="sales process, e.g. 'Prospecting:0.1,Engaging:0.5,Won:1:won,Lost:0:lost'",
@@ -229,14 +250,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (2 for bad input, with one line on stderr)."""
     try:
         args = _parser().parse_args(argv)
+        if args.target is not None and args.period is None:
+            raise _UsageError("--target needs --period, the period the target is for, e.g. "
+                              "--target 1200000 --period 2024-Q4")
         found: list[str] = []
         with _data_quality(found):
             pipeline = _load(args.csv, args)
         for line in found:
             print(f"warning: {line}", file=sys.stderr)
-        print(pipeline_review(pipeline, period=args.period, by=args.by))
+        print(pipeline_review(pipeline, period=args.period, by=args.by, target=args.target))
         if args.html:
-            page = pipeline_review_html(pipeline, period=args.period, by=args.by)
+            page = pipeline_review_html(pipeline, period=args.period, by=args.by,
+                                        target=args.target)
             with open(args.html, "w", encoding="utf-8") as handle:
                 handle.write(page)
             print(f"\nwrote {args.html}")

@@ -1,6 +1,7 @@
 """The pipeline review: open and weighted pipeline, win rates, conversion, velocity and cycle
 length, as plain text (`pipeline_review`) or one self-contained HTML page with the charts
-embedded (`pipeline_review_html`).
+embedded (`pipeline_review_html`). With a target for the period, it also says whether the period
+will hit it: coverage, the pipeline each stage must hold, and P(≥ target) from the forecast.
 
 What would make a number misleading is said in the report, not hidden behind it: missing amounts
 show as "no amounts" (never as 0), and every `DataQualityWarning` that the metrics raise becomes a
@@ -41,17 +42,21 @@ from salesmetrics._render import (
 )
 from salesmetrics.domain.period import Period, PeriodLike, as_period
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.errors import DataQualityWarning
+from salesmetrics.errors import DataQualityWarning, OptionError
 from salesmetrics.metrics import (
     conversion_from_stage,
+    forecast,
     funnel_counts,
+    pipeline_coverage,
     pipeline_value,
+    required_pipeline,
     sales_cycle_length,
     sales_velocity,
     velocity_attribution,
     weighted_pipeline,
     win_rate,
 )
+from salesmetrics.metrics.coverage import _times
 from salesmetrics.metrics.velocity import Velocity
 
 __all__ = ["pipeline_review", "pipeline_review_html"]
@@ -138,14 +143,24 @@ def _legend(p: Pipeline) -> str:
 
 
 def review_sections(
-    p: Pipeline, *, period: PeriodLike | None = None, by: str | None = None
+    p: Pipeline, *, period: PeriodLike | None = None, by: str | None = None,
+    target: float | None = None,
 ) -> list[Section]:
     """The review's tables, computed once for either rendering; the last one is "Data quality"
     when a metric warned."""
+    chosen = _checked(period, target)
     found: list[str] = []
     with _data_quality(found):
-        sections = _sections(p, None if period is None else as_period(period), by)
+        sections = _sections(p, chosen, by, target)
     return sections + _quality_section(found)
+
+
+def _checked(period: PeriodLike | None, target: float | None) -> Period | None:
+    """The period; a target needs one (it is a target *for* a period)."""
+    if target is not None and period is None:
+        raise OptionError("pipeline_review(): target needs a period, e.g. "
+                          "target=1_200_000, period='2024-Q4'")
+    return None if period is None else as_period(period)
 
 
 def _quality_section(found: Sequence[str]) -> list[Section]:
@@ -181,7 +196,46 @@ def _open_pipeline(p: Pipeline, chosen: Period | None) -> Section:
         ("stage", "open", "weighted"), tuple(rows), notes)
 
 
-def _sections(p: Pipeline, chosen: Period | None, by: str | None) -> list[Section]:
+def _target_sections(p: Pipeline, chosen: Period, target: float) -> list[Section]:
+    """Will the period hit the target: coverage and P(≥ target) (`pipeline_coverage`,
+    `forecast`), and the open value each stage must hold (`required_pipeline`)."""
+    cur = p.currency
+    cov = pipeline_coverage(p, target=target, period=chosen)
+    f = forecast(p, period=chosen)
+    low, mid, high = f.quantile([0.1, 0.5, 0.9]).tolist()
+    rows = (
+        ("target", _money(cov.target, cur)),
+        ("won", _money(cov.won, cur)),
+        ("remaining to win", _money(cov.remaining, cur)),
+        ("open, expected to close in the period", _money(cov.open_value, cur)),
+        ("coverage = open ÷ remaining", _times(cov.ratio)),
+        ("coverage needed = 1 ÷ win rate", _times(cov.required_ratio)),
+        ("forecast: mean", _money(f.mean, cur)),
+        ("forecast: 10 % quantile", _money(low, cur)),
+        ("forecast: median", _money(mid, cur)),
+        ("forecast: 90 % quantile", _money(high, cur)),
+        ("P(≥ target)", _pct(f.probability_at_least(cov.target))),
+    )
+    need = required_pipeline(p, target=target, period=chosen)
+    stages = tuple((s, _times(r.factor), *(_money(x, cur) for x in (r.required, r.held, r.gap)))
+                   for s, r in need.items())
+    before = f"measured on the deals closed before {chosen.label}"
+    return [
+        Section(f"Will {chosen.label} hit the target?", ("", "value"), rows, (
+            *(("the target is already won",) if cov.remaining == 0 else ()),
+            f"coverage needed: win rate by value {before}",
+            "forecast: won + each open deal expected to close in the period, won with its own "
+            "probability (else its stage's), deals independent")),
+        Section("Pipeline each stage must hold to close the gap alone",
+                ("stage", "factor", "required", "held", "gap"), stages, (
+                    f"factor = 1 ÷ conversion to win from the stage, {before}; "
+                    "gap = held − required, negative is a shortfall",)),
+    ]
+
+
+def _sections(
+    p: Pipeline, chosen: Period | None, by: str | None, target: float | None = None
+) -> list[Section]:
     cur = p.currency
     no_amounts = len(p) > 0 and bool(p.amount_missing.all())
 
@@ -192,6 +246,8 @@ def _sections(p: Pipeline, chosen: Period | None, by: str | None) -> list[Sectio
         return NO_AMOUNTS if no_amounts else _pct(value)
 
     sections = [_open_pipeline(p, chosen)]
+    if chosen is not None and target is not None:
+        sections += _target_sections(p, chosen, target)
 
     wr_rows = [("all", _pct(win_rate(p, period=chosen)),
                 value_pct(win_rate(p, period=chosen, basis="value")))]
@@ -291,7 +347,8 @@ def _text_table(section: Section) -> list[str]:
 
 
 def pipeline_review(
-    p: Pipeline, *, period: PeriodLike | None = None, by: str | None = None
+    p: Pipeline, *, period: PeriodLike | None = None, by: str | None = None,
+    target: float | None = None,
 ) -> str:
     """The pipeline review as text: what ``python -m salesmetrics report`` prints.
 
@@ -303,6 +360,10 @@ def pipeline_review(
         Outcome metrics over deals closed in it, open pipeline over deals expected to close in it.
     by
         A field to break win rate and velocity down by (e.g. ``"owner"``).
+    target
+        The revenue target of the period [currency] (needs ``period``): the review then says
+        whether the period will hit it, with `pipeline_coverage`, `required_pipeline` and
+        P(≥ target) from `forecast`.
 
     Examples
     --------
@@ -310,9 +371,9 @@ def pipeline_review(
     >>> print(pipeline_review(sample_pipeline(), period="2024-Q2").splitlines()[0])
     Pipeline review — 2024-Q2 — 2,000 deals, USD
     """
-    chosen = None if period is None else as_period(period)
+    chosen = _checked(period, target)
     lines = [_title(p, chosen), _legend(p)]
-    for section in review_sections(p, period=chosen, by=by):
+    for section in review_sections(p, period=chosen, by=by, target=target):
         lines += ["", *_text_table(section)]
     return "\n".join(lines)
 
@@ -340,7 +401,9 @@ def _html_table(section: Section) -> str:
     return f"{title}{html_table(section.header, section.rows)}{notes}"
 
 
-def _charts(p: Pipeline, period: Period | None, by: str | None) -> list[str]:
+def _charts(
+    p: Pipeline, period: Period | None, by: str | None, target: float | None = None
+) -> list[str]:
     """The review's figures as base64 PNG data URIs (empty without matplotlib).
 
     Each is drawn on a `matplotlib.figure.Figure` of its own, which pyplot does not know of: the
@@ -361,6 +424,11 @@ def _charts(p: Pipeline, period: Period | None, by: str | None) -> list[str]:
         lambda ax: plot.velocity_levers(p, period=period, ax=ax),
         lambda ax: plot.cycle_length_distribution(p, period=period, ax=ax),
     ]
+    if period is not None and target is not None:
+        figures += [
+            lambda ax: plot.forecast_distribution(p, period=period, target=target, ax=ax),
+            lambda ax: plot.required_pipeline(p, target=target, period=period, ax=ax),
+        ]
     uris = []
     for draw in figures:
         fig = Figure(figsize=(7, 4), layout="constrained")
@@ -372,23 +440,25 @@ def _charts(p: Pipeline, period: Period | None, by: str | None) -> list[str]:
 
 
 def pipeline_review_html(
-    p: Pipeline, *, period: PeriodLike | None = None, by: str | None = None
+    p: Pipeline, *, period: PeriodLike | None = None, by: str | None = None,
+    target: float | None = None,
 ) -> str:
     """The pipeline review as one self-contained HTML page (charts embedded as PNG; no file or
     network access needed to view it). Charts need matplotlib (``salesmetrics[plot]``); without
-    it the page has the tables only.
+    it the page has the tables only. The options are those of `pipeline_review`; with
+    ``target``, the page also has the forecast distribution and the required pipeline charts.
 
     >>> from salesmetrics.datasets import sample_pipeline
     >>> page = pipeline_review_html(sample_pipeline(), period="2024-Q2")
     >>> page.startswith("<!DOCTYPE html>"), "Sales velocity" in page
     (True, True)
     """
-    chosen = None if period is None else as_period(period)
+    chosen = _checked(period, target)
     title = _title(p, chosen)
     found: list[str] = []
     with _data_quality(found):
-        sections = _sections(p, chosen, by)
-        charts = _charts(p, chosen, by)
+        sections = _sections(p, chosen, by, target)
+        charts = _charts(p, chosen, by, target)
     figures = ("<div class='charts'>" + "".join(f"<img alt='chart' src='{uri}'>" for uri in charts)
                + "</div>") if charts else (
         "<p class='note'>Install salesmetrics[plot] (matplotlib) for the charts.</p>")
