@@ -1,11 +1,13 @@
 """quota_attainment and forecast_accuracy on worked examples computed by hand."""
 
 import math
+import warnings
 
 import pytest
 
 import salesmetrics as sm
 from salesmetrics import Deal, Pipeline, forecast_accuracy, quota_attainment
+from salesmetrics.datasets import SAMPLE_QUOTAS, sample_pipeline
 from salesmetrics.errors import DataError, DataQualityWarning, DataTypeError, OptionError
 
 # 2024-Q4 is 92 days, 2024-10-01 to 2024-12-31. The latest date on record is 2024-11-15 (A's
@@ -135,3 +137,22 @@ def test_forecast_accuracy_bad_inputs():
         forecast_accuracy([float("nan")], [1])
     with pytest.raises(DataTypeError, match="sequence of numbers"):
         forecast_accuracy("12", "12")
+
+
+def test_an_earlier_as_of_measures_the_pipeline_as_it_stood_then():
+    p = sample_pipeline()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        earlier = quota_attainment(p, quotas=SAMPLE_QUOTAS, period="2024-Q4", as_of="2024-11-15")
+        rebuilt = quota_attainment(p.as_of("2024-11-15"), quotas=SAMPLE_QUOTAS, period="2024-Q4")
+        whole = quota_attainment(p, quotas=SAMPLE_QUOTAS, period="2024-Q4")
+    assert earlier == rebuilt
+    assert earlier["Ava Patel"].won < whole["Ava Patel"].won  # won after 2024-11-15 is not known
+
+
+def test_an_earlier_as_of_without_history_is_an_error():
+    p = Pipeline.from_deals([
+        Deal("A", 100, "Closed won", created="2024-10-01", close_date="2024-12-01", owner="ana"),
+    ])
+    with pytest.raises(OptionError, match="as_of 2024-11-15 is before the latest date"):
+        quota_attainment(p, quotas={"ana": 100}, period="2024-Q4", as_of="2024-11-15")

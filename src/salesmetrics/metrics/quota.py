@@ -126,7 +126,9 @@ def quota_attainment(
     as_of
         The day the data is as of, for ``pace`` and ``projected`` (default the latest date on
         record, `Pipeline.latest_date`). Only a period in progress (start ≤ as_of < end) has
-        them; for a period over or not begun they are nan.
+        them; for a period over or not begun they are nan. An earlier day measures the
+        pipeline as it stood then (`Pipeline.as_of`, which needs a stage history): deals won
+        after it count as open.
 
     Returns
     -------
@@ -173,6 +175,15 @@ def quota_attainment(
     else:
         quota = {None: _amount(_QUOTA, "quotas", quotas)}
     day = as_of_date(as_of, p)
+    if not np.isnat(day) and day < p.latest_date:
+        # What was won after ``as_of`` was not known then: the pipeline as it stood that day.
+        if p.history is None:
+            raise OptionError(
+                f"{_QUOTA}(): as_of {day} is before the latest date on record "
+                f"({p.latest_date}), and without a stage history the pipeline on that day cannot "
+                "be rebuilt; load one (history= or stage_entered=) or leave as_of out"
+            )
+        p = p.as_of(day.item())
     start, end = np.datetime64(chosen.start, "D"), np.datetime64(chosen.end, "D")
     running = not np.isnat(day) and start <= day < end
     projected: dict[Hashable, float] = {}
