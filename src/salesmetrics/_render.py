@@ -29,6 +29,7 @@ __all__ = [
     "format_money",
     "format_number",
     "format_rate",
+    "format_times",
     "html_table",
     "is_missing",
     "text_table",
@@ -77,6 +78,17 @@ def format_rate(value: float | None, digits: int = 1) -> str:
         return MISSING
     assert value is not None
     return f"{float(value) * 100:,.{digits}f} %"
+
+
+def format_times(value: float | None) -> str:
+    """A ratio such as a pipeline coverage, as a multiple.
+
+    >>> format_times(3.254), format_times(float("nan"))
+    ('3.25×', 'n/a')
+    """
+    if value is None or is_missing(value):
+        return MISSING
+    return f"{format_number(round(float(value), 2))}×"
 
 
 def format_days(value: float | None, digits: int = 1) -> str:

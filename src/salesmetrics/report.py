@@ -37,6 +37,7 @@ from salesmetrics._render import (
     format_money,
     format_number,
     format_rate,
+    format_times,
     html_table,
     text_table,
 )
@@ -56,7 +57,6 @@ from salesmetrics.metrics import (
     weighted_pipeline,
     win_rate,
 )
-from salesmetrics.metrics.coverage import _times
 from salesmetrics.metrics.velocity import Velocity
 
 __all__ = ["pipeline_review", "pipeline_review_html"]
@@ -208,8 +208,8 @@ def _target_sections(p: Pipeline, chosen: Period, target: float) -> list[Section
         ("won", _money(cov.won, cur)),
         ("remaining to win", _money(cov.remaining, cur)),
         ("open, expected to close in the period", _money(cov.open_value, cur)),
-        ("coverage = open ÷ remaining", _times(cov.ratio)),
-        ("coverage needed = 1 ÷ win rate", _times(cov.required_ratio)),
+        ("coverage = open ÷ remaining", format_times(cov.ratio)),
+        ("coverage needed = 1 ÷ win rate", format_times(cov.required_ratio)),
         ("forecast: mean", _money(f.mean, cur)),
         ("forecast: 10 % quantile", _money(low, cur)),
         ("forecast: median", _money(mid, cur)),
@@ -217,8 +217,10 @@ def _target_sections(p: Pipeline, chosen: Period, target: float) -> list[Section
         ("P(≥ target)", _pct(f.probability_at_least(cov.target))),
     )
     need = required_pipeline(p, target=target, period=chosen)
-    stages = tuple((s, _times(r.factor), *(_money(x, cur) for x in (r.required, r.held, r.gap)))
-                   for s, r in need.items())
+    stages = tuple(
+        (s, format_times(r.factor), *(_money(x, cur) for x in (r.required, r.held, r.gap)))
+        for s, r in need.items()
+    )
     before = f"measured on the deals closed before {chosen.label}"
     return [
         Section(f"Will {chosen.label} hit the target?", ("", "value"), rows, (

@@ -13,7 +13,12 @@ from typing import Any, overload
 import attrs
 import numpy as np
 
-from salesmetrics._render import format_money, format_number, html_table, text_table
+from salesmetrics._render import (
+    format_money,
+    format_times,
+    html_table,
+    text_table,
+)
 from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import OPEN
@@ -92,8 +97,8 @@ class Coverage:
     def _cells(self) -> list[tuple[str, str]]:
         money = [(n, format_money(getattr(self, n), self.currency))
                  for n in ("target", "won", "remaining", "open_value")]
-        return [*money, ("ratio", _times(self.ratio)),
-                ("required_ratio", _times(self.required_ratio))]
+        return [*money, ("ratio", format_times(self.ratio)),
+                ("required_ratio", format_times(self.required_ratio))]
 
     def to_dict(self) -> dict[str, float]:
         """A plain dict of the six numbers."""
@@ -113,11 +118,6 @@ class Coverage:
 
     def _repr_html_(self) -> str:
         return html_table(None, self._cells())
-
-
-def _times(value: float) -> str:
-    """A coverage ratio as printed: ``3.25×``."""
-    return "n/a" if value != value else f"{format_number(round(value, 2))}×"
 
 
 def _check_targets(function: str, target: object, by: By) -> float | dict[Hashable, float]:
@@ -356,7 +356,7 @@ class RequiredPipeline(Mapping[str, StageRequirement]):
 
     def _table(self) -> tuple[list[str], list[list[str]]]:
         header = ["stage", "factor", "required", "held", "gap"]
-        rows = [[s, _times(r.factor), *(format_money(v, self.currency)
+        rows = [[s, format_times(r.factor), *(format_money(v, self.currency)
                                         for v in (r.required, r.held, r.gap))]
                 for s, r in self._rows.items()]
         return header, rows
