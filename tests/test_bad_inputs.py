@@ -1038,6 +1038,51 @@ METRIC_CASES = [
          warns=DataQualityWarning, match=("1", "created"), result=31.0),
 ]
 
+# The forecasting, evidence and attribution functions: each bad option named with its value.
+PLANNING_CASES = [
+    Case("forecast-method", lambda: sm.forecast(base(), period="2024-Q1", method="bogus"),
+         OptionError, ("method", "'bogus'", "'exact'")),
+    Case("forecast-no-period", lambda: sm.forecast(base(), period=None),
+         OptionError, ("period",)),
+    Case("forecast-draws-0",
+         lambda: sm.forecast(base(), period="2024-Q1", method="simulate", draws=0),
+         OptionError, ("draws", "0")),
+    Case("historical-basis", lambda: sm.historical_probabilities(base(), basis="x"),
+         OptionError, ("basis", "'x'")),
+    Case("historical-prior-negative",
+         lambda: sm.historical_probabilities(base(), prior_strength=-1),
+         OptionError, ("prior_strength", "-1")),
+    Case("historical-prior-with-value-basis",
+         lambda: sm.historical_probabilities(base(), basis="value", prior_strength=2),
+         OptionError, ("prior_strength", "value")),
+    Case("win_curve-alpha", lambda: sm.win_curve(base(), alpha=2), OptionError, ("alpha", "2")),
+    Case("win_curve-max_days", lambda: sm.win_curve(base(), max_days=-3),
+         OptionError, ("max_days", "-3")),
+    Case("calibration-without-history",
+         lambda: sm.calibration(_no_history(), as_of="2024-02-01"),
+         DataError, ("history",)),
+    Case("calibration-bins-0", lambda: sm.calibration(base(), as_of="2024-02-01", bins=0),
+         OptionError, ("bins", "0")),
+    Case("as_of-without-history", lambda: _no_history().as_of("2024-02-01"),
+         DataError, ("history",)),
+    Case("as_of-month-13", lambda: base().as_of("2024-13-01"), DataError, ("2024-13-01",)),
+    Case("quota-not-a-mapping",
+         lambda: sm.quota_attainment(base(), quotas=5, period="2024-Q1"),
+         DataTypeError, ("quotas", "5")),
+    Case("quota-negative",
+         lambda: sm.quota_attainment(base(), quotas={"ana": -1}, period="2024-Q1"),
+         DataError, ("quotas['ana']", "-1")),
+    Case("coverage-target-negative",
+         lambda: sm.pipeline_coverage(base(), target=-5, period="2024-Q1"),
+         OptionError, ("target", "-5")),
+    Case("plan-weeks-0", lambda: sm.plan(base(), target=100, period="2024-Q2", weeks=0),
+         OptionError, ("weeks", "0")),
+    Case("accuracy-lengths", lambda: sm.forecast_accuracy([1, 2], [1]),
+         DataError, ("2", "1")),
+    Case("attribution-not-velocities", lambda: sm.velocity_attribution(1, 2),
+         DataTypeError, ("before", "int")),
+]
+
 CLI_CASES = [
     Case("cli-period-9999", lambda: cli("report", "--period", "9999"),
          result=cli_error("9999")),
@@ -1079,7 +1124,7 @@ CLI_CASES = [
 
 CASES: list[Case] = [
     *DEAL_CASES, *STAGE_CASES, *PERIOD_CASES, *FROM_COLUMNS_CASES, *CSV_CASES, *SF_CASES,
-    *HS_CASES, *PD_CASES, *RECORDS_CASES, *METRIC_CASES, *CLI_CASES,
+    *HS_CASES, *PD_CASES, *RECORDS_CASES, *METRIC_CASES, *PLANNING_CASES, *CLI_CASES,
 ]
 
 
