@@ -6,8 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Hashable, Iterator, Mapping
-from types import MappingProxyType
+from collections.abc import Hashable, Mapping
 from typing import Any, overload
 
 import attrs
@@ -17,7 +16,6 @@ from salesmetrics._render import (
     format_money,
     format_times,
     html_table,
-    text_table,
 )
 from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
@@ -25,6 +23,7 @@ from salesmetrics.domain.stage import OPEN
 from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError, check_option
 from salesmetrics.metrics._common import check_pipeline, check_zero_division, divide, plural
 from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics._stage_table import StageTable
 from salesmetrics.metrics._summary import resolve_period
 from salesmetrics.metrics.options import BASES, Basis, By
 from salesmetrics.metrics.pipeline_totals import pipeline_value, won_revenue
@@ -302,7 +301,7 @@ class StageRequirement:
     gap: float
 
 
-class RequiredPipeline(Mapping[str, StageRequirement]):
+class RequiredPipeline(StageTable[StageRequirement]):
     """The pipeline each open stage must hold to reach a target: a read-only mapping of open
     stage name → `StageRequirement` (``factor``, ``required``, ``held``, ``gap``), in funnel
     order. Made by `required_pipeline`.
@@ -318,27 +317,18 @@ class RequiredPipeline(Mapping[str, StageRequirement]):
         The period, and the currency code.
     """
 
-    __slots__ = ("_rows", "currency", "period", "probabilities", "remaining", "target", "won")
+    __slots__ = ("currency", "period", "probabilities", "remaining", "target", "won")
 
     def __init__(self, rows: Mapping[str, StageRequirement], *, target: float, won: float,
                  remaining: float, probabilities: StageProbabilities, period: Period,
                  currency: str | None) -> None:
-        self._rows: Mapping[str, StageRequirement] = MappingProxyType(dict(rows))
+        super().__init__(rows)
         self.target, self.won, self.remaining = target, won, remaining
         self.probabilities, self.period, self.currency = probabilities, period, currency
 
-    def __getitem__(self, stage: str) -> StageRequirement:
-        return self._rows[stage]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._rows)
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
     def to_dict(self) -> dict[str, dict[str, float]]:
         """A plain dict of stage → dict of ``factor``, ``required``, ``held``, ``gap``."""
-        return {s: attrs.asdict(row) for s, row in self._rows.items()}
+        return {s: attrs.asdict(row) for s, row in self._values.items()}
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame indexed by ``stage``, with columns ``factor``, ``required``,
@@ -358,19 +348,8 @@ class RequiredPipeline(Mapping[str, StageRequirement]):
         header = ["stage", "factor", "required", "held", "gap"]
         rows = [[s, format_times(r.factor), *(format_money(v, self.currency)
                                         for v in (r.required, r.held, r.gap))]
-                for s, r in self._rows.items()]
+                for s, r in self._values.items()]
         return header, rows
-
-    def __repr__(self) -> str:
-        header, rows = self._table()
-        return "\n".join([self._title(), *text_table(header, rows)])
-
-    def _repr_html_(self) -> str:
-        import html
-
-        header, rows = self._table()
-        return f"<p><b>{html.escape(self._title())}</b></p>{html_table(header, rows)}"
-
 
 def required_pipeline(
     p: Pipeline, *, target: float, period: PeriodLike, basis: Basis = "value"

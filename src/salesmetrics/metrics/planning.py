@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from salesmetrics._render import format_money, format_number, format_rate, html_table, text_table
+from salesmetrics._render import format_money, format_number, format_rate
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataQualityWarning, OptionError
 from salesmetrics.metrics._common import check_pipeline, divide
+from salesmetrics.metrics._stage_table import StageTable
 from salesmetrics.metrics.conversion import stage_conversion
 from salesmetrics.metrics.coverage import check_amount, closed_before, the_period
 from salesmetrics.metrics.cycle import average_deal_size as measured_deal_size
@@ -23,7 +24,7 @@ from salesmetrics.metrics.pipeline_totals import stage_probabilities, won_revenu
 __all__ = ["Plan", "plan"]
 
 
-class Plan(Mapping[str, float]):
+class Plan(StageTable[float]):
     """A reverse funnel: a read-only mapping of stage name → deals that must enter it in the
     period [count, fractional], in funnel order. Made by `plan`.
 
@@ -43,33 +44,23 @@ class Plan(Mapping[str, float]):
         The weeks the deals must enter in [weeks].
     """
 
-    __slots__ = ("_entering", "average_deal_size", "currency", "per_week", "rates", "remaining",
+    __slots__ = ("average_deal_size", "currency", "per_week", "rates", "remaining",
                  "target", "weeks", "wins_needed", "won")
 
     def __init__(self, stages: list[str], entering: list[float], rates: list[float], *,
                  wins_needed: float, average_deal_size: float, target: float, won: float,
                  remaining: float, weeks: float, currency: str | None) -> None:
-        self._entering: Mapping[str, float] = MappingProxyType(
-            dict(zip(stages, entering, strict=True)))
+        super().__init__(dict(zip(stages, entering, strict=True)))
         self.rates: Mapping[str, float] = MappingProxyType(dict(zip(stages, rates, strict=True)))
         self.per_week: Mapping[str, float] = MappingProxyType(
-            {s: v / weeks for s, v in self._entering.items()})
+            {s: v / weeks for s, v in self._values.items()})
         self.wins_needed, self.average_deal_size = wins_needed, average_deal_size
         self.target, self.won, self.remaining = target, won, remaining
         self.weeks, self.currency = weeks, currency
 
-    def __getitem__(self, stage: str) -> float:
-        return self._entering[stage]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._entering)
-
-    def __len__(self) -> int:
-        return len(self._entering)
-
     def to_dict(self) -> dict[str, float]:
         """A plain dict of stage name → deals that must enter it."""
-        return dict(self._entering)
+        return dict(self._values)
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame indexed by ``stage``, with columns ``rate``, ``deals`` and
@@ -96,17 +87,6 @@ class Plan(Mapping[str, float]):
         rows.append(["(won)", "", _deals(self.wins_needed),
                      _deals(self.wins_needed / self.weeks)])
         return header, rows
-
-    def __repr__(self) -> str:
-        header, rows = self._table()
-        return "\n".join([self._title(), *text_table(header, rows)])
-
-    def _repr_html_(self) -> str:
-        import html
-
-        header, rows = self._table()
-        return f"<p><b>{html.escape(self._title())}</b></p>{html_table(header, rows)}"
-
 
 def _deals(value: float) -> str:
     return format_number(value, 1)

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics._render import format_money, format_number, format_rate, html_table, text_table
+from salesmetrics._render import format_money, format_number, format_rate
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import OptionError, check_option
+from salesmetrics.metrics._stage_table import StageTable
 from salesmetrics.metrics._summarize import summarize_reached
 from salesmetrics.metrics._summary import Summary
 from salesmetrics.metrics.conversion import _warn_unreached, _warn_value
@@ -26,7 +27,7 @@ __all__ = ["StageProbabilities", "historical_probabilities"]
 _FUNCTION = "historical_probabilities"
 
 
-class StageProbabilities(Mapping[str, float]):
+class StageProbabilities(StageTable[float]):
     r"""Measured probability to win from each open stage, with the evidence behind it.
 
     A read-only `Mapping` of open stage name → probability [fraction], in funnel order, so it
@@ -48,15 +49,14 @@ class StageProbabilities(Mapping[str, float]):
         The prior's weight *k* [pseudo-deals]; 0 for the raw rates.
     """
 
-    __slots__ = ("_values", "basis", "closed", "configured", "currency", "n", "prior_strength",
+    __slots__ = ("basis", "closed", "configured", "currency", "n", "prior_strength",
                  "won")
 
     def __init__(self, names: tuple[str, ...], probability: npt.NDArray[np.float64],
                  won: npt.NDArray[Any], closed: npt.NDArray[Any], n: npt.NDArray[np.int64],
                  configured: npt.NDArray[np.float64], *, basis: str = "unit",
                  prior_strength: float = 0.0, currency: str | None = None) -> None:
-        self._values: Mapping[str, float] = MappingProxyType(
-            dict(zip(names, probability.tolist(), strict=True)))
+        super().__init__(dict(zip(names, probability.tolist(), strict=True)))
         self.won: Mapping[str, float] = MappingProxyType(dict(zip(names, won.tolist(),
                                                                   strict=True)))
         self.closed: Mapping[str, float] = MappingProxyType(dict(zip(names, closed.tolist(),
@@ -67,15 +67,6 @@ class StageProbabilities(Mapping[str, float]):
         self.basis = basis
         self.prior_strength = prior_strength
         self.currency = currency
-
-    def __getitem__(self, stage: str) -> float:
-        return self._values[stage]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
 
     def to_dict(self) -> dict[str, float]:
         """A plain dict of stage name → probability."""
@@ -108,17 +99,6 @@ class StageProbabilities(Mapping[str, float]):
         rows = [[s, format_rate(self[s]), format_rate(self.configured[s]), amount(self.won[s]),
                  amount(self.closed[s]), format_number(self.n[s])] for s in self]
         return header, rows
-
-    def __repr__(self) -> str:
-        header, rows = self._table()
-        return "\n".join([self._title(), *text_table(header, rows)])
-
-    def _repr_html_(self) -> str:
-        import html
-
-        header, rows = self._table()
-        return f"<p><b>{html.escape(self._title())}</b></p>{html_table(header, rows)}"
-
 
 def _check_prior(prior_strength: object, basis: str) -> float:
     """``prior_strength`` as a float: a finite number >= 0, and 0 with ``basis="value"``."""
