@@ -8,6 +8,14 @@
 (300000.0, 1700000.0)
 """
 
+from salesmetrics.datasets.activities import SAMPLE_ACTIVITY_TARGETS, sample_activities
 from salesmetrics.datasets.sample import SAMPLE_AS_OF, SAMPLE_QUOTAS, SAMPLE_STAGES, sample_pipeline
 
-__all__ = ["SAMPLE_AS_OF", "SAMPLE_QUOTAS", "SAMPLE_STAGES", "sample_pipeline"]
+__all__ = [
+    "SAMPLE_ACTIVITY_TARGETS",
+    "SAMPLE_AS_OF",
+    "SAMPLE_QUOTAS",
+    "SAMPLE_STAGES",
+    "sample_activities",
+    "sample_pipeline",
+]
