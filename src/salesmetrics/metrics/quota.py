@@ -6,15 +6,23 @@ import math
 import numbers
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
+from fractions import Fraction
 from typing import Any, overload
 
 import attrs
 import numpy as np
 
 from salesmetrics._render import format_money, format_number, format_rate, text_table
-from salesmetrics.domain.period import PeriodLike
+from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.errors import DataError, DataQualityWarning, DataTypeError, OptionError
+from salesmetrics.domain.quotas import Quota, check_currency
+from salesmetrics.errors import (
+    DataError,
+    DataQualityWarning,
+    DataTypeError,
+    OptionError,
+    SalesMetricsError,
+)
 from salesmetrics.metrics._common import check_pipeline, plural
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summary import as_of_date, normalize_by, resolve_period
@@ -22,7 +30,9 @@ from salesmetrics.metrics.forecast import forecast
 from salesmetrics.metrics.options import By
 from salesmetrics.metrics.pipeline_totals import won_revenue
 
-__all__ = ["ForecastAccuracy", "QuotaAttainment", "forecast_accuracy", "quota_attainment"]
+__all__ = [
+    "ForecastAccuracy", "QuotaAttainment", "forecast_accuracy", "quota_attainment", "quota_minor",
+]
 
 _QUOTA = "quota_attainment"
 _ACCURACY = "forecast_accuracy"
@@ -80,19 +90,53 @@ def _amount(function: str, what: str, value: object) -> float:
     return float(value)
 
 
+def _quota_table(function: str, quotas: Quota, p: Pipeline, period: Period,
+                 fields: tuple[str, ...]) -> dict[Hashable, int]:
+    """A `Quota` table's quotas inside ``period`` per group [int minor units]."""
+    check_currency(function, quotas, p.currency)
+    if len(fields) > 1:
+        raise OptionError(f"{function}(): a Quota table rolls up by one field, got by={fields!r}")
+    if quotas.scale != p.minor_unit:
+        raise OptionError(f"{function}(): the quotas have {quotas.scale} minor units per unit "
+                          f"and the pipeline {p.minor_unit}; give both the same currency")
+    try:
+        table = quotas.amounts_minor(period, by=fields[0] if fields else "owner", pipeline=p)
+    except SalesMetricsError as error:
+        raise type(error)(f"{function}(): {error}") from None
+    return table if fields else {None: sum(table.values())}
+
+
+def quota_minor(
+    function: str, quotas: object, *, p: Pipeline, period: Period, fields: tuple[str, ...],
+) -> dict[Hashable, int]:
+    """Group → quota [int minor units, half to even] from what ``quotas=`` accepts: a
+    `Quota` table, a mapping group → amount, or (without ``by``) one amount."""
+    if isinstance(quotas, Quota):
+        return _quota_table(function, quotas, p, period, fields)
+    if fields:
+        if not isinstance(quotas, Mapping):
+            by = fields[0] if len(fields) == 1 else list(fields)
+            raise DataTypeError(f"{function}(): quotas must be a Quota or a mapping of {by!r} "
+                                f"label to quota, got {quotas!r}")
+        given = {k: _amount(function, f"quotas[{k!r}]", v) for k, v in quotas.items()}
+    else:
+        given = {None: _amount(function, "quotas", quotas)}
+    return {k: round(Fraction(repr(v)) * p.minor_unit) for k, v in given.items()}
+
+
 @overload
 def quota_attainment(
     p: Pipeline, *, quotas: float, period: PeriodLike, by: None, as_of: object = ...,
 ) -> QuotaAttainment: ...
 @overload
 def quota_attainment(
-    p: Pipeline, *, quotas: Mapping[Hashable, float], period: PeriodLike,
+    p: Pipeline, *, quotas: Mapping[Hashable, float] | Quota, period: PeriodLike,
     by: str | Sequence[str] = ..., as_of: object = ...,
 ) -> GroupedResult[QuotaAttainment]: ...
 def quota_attainment(
     p: Pipeline,
     *,
-    quotas: Mapping[Hashable, float] | float,
+    quotas: Mapping[Hashable, float] | Quota | float,
     period: PeriodLike,
     by: By = "owner",
     as_of: object = None,
@@ -117,8 +161,10 @@ def quota_attainment(
         The pipeline.
     quotas
         Group → quota [currency], e.g. ``{"ana": 300_000, "bo": 250_000}`` (with ``by=`` several
-        fields, tuples of labels); with ``by=None``, one number. Every group in it appears in
-        the result, even with no deals; groups with deals but no quota follow, with a nan quota.
+        fields, tuples of labels); with ``by=None``, one number. Or a `Quota` table: its quotas
+        inside ``period`` per owner, or rolled up by ``by`` (``"team"``: the sum of the team's
+        owners'). Every group in it appears in the result, even with no deals; groups with
+        deals but no quota follow, with a nan quota.
     period
         The period (a `Period` or a label such as ``"2024-Q4"``).
     by
@@ -167,7 +213,10 @@ def quota_attainment(
     chosen = resolve_period(_QUOTA, period)
     if chosen is None:
         raise OptionError(f"{_QUOTA}(): period is required, e.g. period='2024-Q4'")
-    if fields:
+    if isinstance(quotas, Quota):
+        quota = {k: v / p.minor_unit
+                 for k, v in _quota_table(_QUOTA, quotas, p, chosen, fields).items()}
+    elif fields:
         if not isinstance(quotas, Mapping):
             raise DataTypeError(f"{_QUOTA}(): quotas must be a mapping of {by!r} label to "
                                 f"quota, got {quotas!r}")
