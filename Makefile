@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: demo test lint typecheck docs bench clean
+.PHONY: demo test lint typecheck docs bench bench-quick clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,19 @@ test: $(VENV)/.installed-dev
 docs: $(VENV)/.installed-dev
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-bench: $(VENV)/.installed-dev
+$(VENV)/.installed-bench: $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@
+
+# salesmetrics against pandas, polars and DuckDB at 10M deals, then construction, memory, small
+# pipelines and import (about 8 minutes); bench-quick: the same at 1M deals (about 1 minute)
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/bench_peers.py
 	$(PY) benchmarks/bench_metrics.py
+
+bench-quick: $(VENV)/.installed-bench
+	$(PY) benchmarks/bench_peers.py --quick
+	$(PY) benchmarks/bench_metrics.py --quick
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache

@@ -208,8 +208,8 @@ def duckdb(deals: Columns, history: Columns) -> Formulations:
     con.execute("CREATE TABLE hist AS SELECT * FROM hist_arrow")
     con.unregister("deals_arrow")
     con.unregister("hist_arrow")
-    case = "CASE stage " + " ".join(f"WHEN {k} THEN {float(p)!r}::DOUBLE" for k, p in enumerate(PROB)) \
-        + " END"
+    whens = " ".join(f"WHEN {k} THEN {float(p)!r}::DOUBLE" for k, p in enumerate(PROB))
+    case = f"CASE stage {whens} END"
     q = f"close >= DATE '{Q_START}' AND close < DATE '{Q_END}'"
 
     def run(sql: str) -> dict[str, np.ndarray]:
@@ -258,7 +258,8 @@ def duckdb(deals: Columns, history: Columns) -> Formulations:
     def velocity() -> Normal:
         r = run(f"""WITH opps AS (
                       SELECT owner, count(*) AS n FROM deals
-                      WHERE created < DATE '{Q_END}' AND (outcome = {OPEN} OR close >= DATE '{Q_START}')
+                      WHERE created < DATE '{Q_END}'
+                        AND (outcome = {OPEN} OR close >= DATE '{Q_START}')
                       GROUP BY owner),
                     cq AS (
                       SELECT owner, count(*) AS n_closed,

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import _synthetic as S
+import _synthetic as S  # noqa: N812
 import numpy as np
 from _peers import PEERS, Normal
 
