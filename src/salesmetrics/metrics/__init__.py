@@ -8,6 +8,7 @@ from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics.attribution import VelocityAttribution, velocity_attribution
 from salesmetrics.metrics.calibration import Calibration, calibration
 from salesmetrics.metrics.categories import ForecastRollup, forecast_rollup
+from salesmetrics.metrics.changes import ChangedDeals, PipelineChanges, pipeline_changes, slip_rate
 from salesmetrics.metrics.conversion import conversion_from_stage, funnel_counts, stage_conversion
 from salesmetrics.metrics.coverage import (
     Coverage,
@@ -47,6 +48,7 @@ __all__ = [
     "Basis",
     "By",
     "Calibration",
+    "ChangedDeals",
     "Coverage",
     "CycleOutcome",
     "DealOutcome",
@@ -58,6 +60,7 @@ __all__ = [
     "OpenDeals",
     "Opportunities",
     "OutcomeShares",
+    "PipelineChanges",
     "Plan",
     "QuotaAttainment",
     "RequiredPipeline",
@@ -79,6 +82,7 @@ __all__ = [
     "funnel_counts",
     "historical_probabilities",
     "outcome_shares",
+    "pipeline_changes",
     "pipeline_coverage",
     "pipeline_value",
     "plan",
@@ -86,6 +90,7 @@ __all__ = [
     "required_pipeline",
     "sales_cycle_length",
     "sales_velocity",
+    "slip_rate",
     "stage_conversion",
     "velocity_attribution",
     "velocity_change",
