@@ -37,8 +37,12 @@ def deal_at(p: Pipeline, row: int) -> Deal:
     fields = {
         name: p.labels(name).categories[p.labels(name).codes[row]]
         for name in p.fields
-        if name != "owner"
+        if name not in ("owner", "currency")
     }
+    if p._original is not None:  # converted with rates=: the deal as loaded, in its currency
+        own = float(p.original_amount[row])
+        fields["original_amount"] = None if np.isnan(own) else own
+        fields["original_currency"] = p.original_currency[row]
     owner = p.labels("owner") if "owner" in p.fields else None
     return Deal(
         id=p.ids[row].item(),
@@ -75,7 +79,10 @@ class PipelineExports:
     def to_columns(self) -> dict[str, npt.NDArray[Any]]:
         """The deals as a dict of numpy columns that `from_columns` reads back.
 
-        The stage history comes separately from `history_columns`.
+        The stage history comes separately from `history_columns`. A pipeline converted with
+        ``rates=`` exports ``amount`` and ``currency`` in the corporate currency, and each deal's
+        own as ``original_amount`` and ``original_currency``; to load them again, map
+        ``amount`` and ``currency`` to those and pass the same ``rates=``.
 
         >>> from salesmetrics import Pipeline
         >>> from salesmetrics.datasets import sample_pipeline
@@ -97,9 +104,13 @@ class PipelineExports:
         if p.has_probability_overrides:
             out["probability"] = p.probability
         for name in p.fields:
-            out[name] = p.labels(name).decoded()
+            if name != "currency":
+                out[name] = p.labels(name).decoded()
         if p.currency is not None:
             out["currency"] = np.full(len(p), p.currency, dtype=object)
+        if p._original is not None:
+            out["original_amount"] = p.original_amount
+            out["original_currency"] = p.original_currency
         return out
 
     def history_columns(self) -> dict[str, npt.NDArray[Any]] | None:

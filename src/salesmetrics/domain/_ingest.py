@@ -14,6 +14,13 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics._csv import DEFAULT_ENCODING, read_columns_and_lines
+from salesmetrics.domain._currencies import (
+    PASS_RATES,
+    check_rates,
+    convert,
+    deal_currencies,
+    exponents,
+)
 from salesmetrics.domain._ids import check_unique, to_ids
 from salesmetrics.domain._names import DEAL_ATTRIBUTES, resolve_columns
 from salesmetrics.domain.columns import (
@@ -25,6 +32,7 @@ from salesmetrics.domain.columns import (
 )
 from salesmetrics.domain.dates import DateFormats, check_date_formats, to_date_array, to_zone
 from salesmetrics.domain.deal import Deal
+from salesmetrics.domain.exchange_rates import ExchangeRates, RateDate
 from salesmetrics.domain.history import load_history, resolve_stage_entered
 from salesmetrics.domain.money import minor_exponent, normalize_currency, to_minor_units
 from salesmetrics.domain.stage import (
@@ -61,6 +69,8 @@ class PipelineConstructors:
         deals: Iterable[Deal],
         stages: Sequence[Stage] = DEFAULT_STAGES,
         *,
+        rates: ExchangeRates | None = None,
+        rate_date: RateDate = "close_date",
         allow_close_before_created: bool = False,
     ) -> Pipeline:
         """Build a pipeline from `Deal` objects.
@@ -82,6 +92,8 @@ class PipelineConstructors:
             stages,
             columns=columns,
             history=history,
+            rates=rates,
+            rate_date=rate_date,
             allow_close_before_created=allow_close_before_created,
         )
 
@@ -98,6 +110,8 @@ class PipelineConstructors:
         stage_entered: Mapping[str, str] | None = None,
         timezone: str | dt.tzinfo | None = None,
         date_formats: DateFormats = None,
+        rates: ExchangeRates | None = None,
+        rate_date: RateDate = "close_date",
         allow_close_before_created: bool = False,
     ) -> Pipeline:
         """Build a pipeline from columns: a dict of lists or arrays, or a pandas or polars
@@ -121,7 +135,8 @@ class PipelineConstructors:
             column named like an unmapped attribute in another case (``Amount``).
         currency
             ISO 4217 code of every amount. If not given, a ``currency`` column is used when present;
-            it must hold one currency (`CurrencyError` otherwise).
+            without ``rates`` it must hold one currency (`CurrencyError` otherwise). With
+            ``rates``, the currency of the deals whose ``currency`` cell is blank.
         history
             Stage history: columns ``id``, ``stage`` and ``date`` (renamed by ``history_columns``),
             one row per stage entered.
@@ -138,6 +153,21 @@ class PipelineConstructors:
             as ``["%d/%m/%Y"]``, or ``"dateutil"`` for python-dateutil's flexible parser
             (month first for ambiguous numeric dates). Default None: ISO only. Applies to
             ``created``, ``close_date`` and the history dates.
+        rates
+            `ExchangeRates` to convert deals in several currencies (the ``currency`` column) to
+            its corporate currency, which becomes the pipeline's `currency`. Each amount is
+            converted with the rate in force on the deal's ``rate_date``, exactly, and rounded
+            once per deal to the corporate minor unit, half to even (see `ExchangeRates`). The
+            originals stay as `original_amount` and `original_currency`, and ``by="currency"``
+            groups by the deal's own currency. A deal whose currency has no rate on its date is
+            a `CurrencyError` naming deal, currency and date; a deal without an amount needs no
+            rate.
+        rate_date
+            Which date picks a deal's rate: ``"close_date"`` (default, as Salesforce's advanced
+            currency management does; for an open deal its expected close date) or
+            ``"created"``. Where that date is missing the other one is used; a deal with neither
+            takes a rate that holds on every date (`ExchangeRates.fixed`), else it is a
+            `CurrencyError`.
         allow_close_before_created
             Load deals closed before they were created instead of raising; cycle metrics leave
             them out.
@@ -160,7 +190,8 @@ class PipelineConstructors:
         return cast("Pipeline", cls(**ingest_columns(
             data, stages, columns=columns, currency=currency, history=history,
             history_columns=history_columns, stage_entered=stage_entered, timezone=timezone,
-            date_formats=date_formats, allow_close_before_created=allow_close_before_created,
+            date_formats=date_formats, rates=rates, rate_date=rate_date,
+            allow_close_before_created=allow_close_before_created,
         )))
 
     @classmethod
@@ -178,6 +209,8 @@ class PipelineConstructors:
         encoding: str = DEFAULT_ENCODING,
         delimiter: str = ",",
         date_formats: DateFormats = None,
+        rates: ExchangeRates | None = None,
+        rate_date: RateDate = "close_date",
         allow_close_before_created: bool = False,
     ) -> Pipeline:
         """Read a CSV export (header row; empty cells are missing values) with the stdlib.
@@ -202,7 +235,8 @@ class PipelineConstructors:
             return cls.from_columns(
                 table, stages, columns=columns, currency=currency, history=history,
                 history_columns=history_columns, stage_entered=stage_entered, timezone=timezone,
-                date_formats=date_formats, allow_close_before_created=allow_close_before_created,
+                date_formats=date_formats, rates=rates, rate_date=rate_date,
+                allow_close_before_created=allow_close_before_created,
             )
         except SalesMetricsError as error:
             located = with_lines(error, lines, os.path.basename(os.fspath(path)))
@@ -265,9 +299,12 @@ def ingest_columns(
     timezone: str | dt.tzinfo | None,
     date_formats: DateFormats,
     allow_close_before_created: bool,
+    rates: ExchangeRates | None = None,
+    rate_date: RateDate = "close_date",
 ) -> dict[str, Any]:
     """The checked, converted columns of ``data`` as the keyword arguments of ``Pipeline()``
     (see `Pipeline.from_columns` for the options); every array is read-only and owned."""
+    check_rates(rates, rate_date)
     process = validate_stages(stages)
     mapping = resolve_columns(data, columns)
     wide = resolve_stage_entered(data, stage_entered, process)
@@ -283,10 +320,15 @@ def ingest_columns(
 
     codes = stage_codes(data[mapping["stage"]], process, ids)
 
-    code = _currency(data, mapping, currency)
+    if rates is None:
+        code, own = _currency(data, mapping, currency), None
+        places: int | npt.NDArray[np.intp] = minor_exponent(code)
+    else:
+        code, own = rates.corporate, deal_currencies(data, mapping, currency, ids, n)
+        places = exponents(own)
     if "amount" in mapping:
         amounts = to_float_array(data[mapping["amount"]], field="amount", ids=ids)
-        amount_minor, amount_missing = to_minor_units(amounts, minor_exponent(code), ids)
+        amount_minor, amount_missing = to_minor_units(amounts, places, ids)
     else:
         amount_minor, amount_missing = np.zeros(n, np.int64), np.ones(n, bool)
 
@@ -315,6 +357,12 @@ def ingest_columns(
                 f"{created[row]}; pass allow_close_before_created=True to load such deals"
             )
 
+    original = None
+    if rates is not None and own is not None:
+        original = amount_minor
+        amount_minor = convert(rates, own, original, amount_missing, rate_date, close_date,
+                               created, ids)
+
     probability = None
     if "probability" in mapping:
         probability = to_float_array(data[mapping["probability"]], field="probability", ids=ids)
@@ -333,6 +381,8 @@ def ingest_columns(
         for name, source in mapping.items()
         if name not in DEAL_ATTRIBUTES or name == "owner"
     }
+    if own is not None:
+        labels["currency"] = own
     events = load_history(data, history, history_columns, wide, process, ids, zone, formats)
     return dict(
         stages=process,
@@ -346,6 +396,7 @@ def ingest_columns(
         labels=labels,
         currency=code,
         history=events,
+        original_minor=None if original is None else owned(original, sources),
     )
 
 
@@ -357,10 +408,7 @@ def _currency(data: Any, mapping: Mapping[str, str], currency: str | None) -> st
     codes = {normalize_currency(c) for c in labels.categories.tolist()} | {code}
     found = sorted(c for c in codes if c is not None)
     if len(found) > 1:
-        raise CurrencyError(
-            f"deals are in several currencies ({', '.join(found)}); convert them to one currency "
-            "before building a Pipeline"
-        )
+        raise CurrencyError(f"deals are in several currencies ({', '.join(found)}); {PASS_RATES}")
     return found[0] if found else None
 
 

@@ -74,10 +74,13 @@ def max_amount(exponent: int) -> str:
 
 def to_minor_units(
     amounts: npt.NDArray[np.float64],
-    exponent: int,
+    exponent: int | npt.NDArray[np.intp],
     ids: npt.NDArray[np.generic] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_] | None]:
     """Convert amounts in major units to ``int64`` minor units, rounding half to even.
+
+    ``exponent`` is the currency's decimal places, or one per amount (amounts in several
+    currencies, before `ExchangeRates` converts them).
 
     Returns the minor units (0 where missing) and a mask of missing amounts, or None when none is
     missing. Raises `DataError` naming the first negative or infinite amount, and `AmountError`
@@ -90,14 +93,15 @@ def to_minor_units(
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         value = float(amounts[row])
+        places = int(exponent if isinstance(exponent, int) else exponent[row])
         deal = None if ids is None else ids[row].item()
         if value < 0 or not np.isfinite(value):
             what = "must be >= 0" if value < 0 else "must be finite"
             raise DataError(f"{where(deal, row)}amount {what}, got {value!r}")
         raise AmountError(
-            f"{where(deal, row)}amount must be at most {max_amount(exponent)} (2**53 minor units "
-            f"at {exponent} decimal places: past it a float64 cannot hold every "
-            f"{'cent' if exponent == 2 else 'minor unit'}), got {value!r}; load amounts this "
+            f"{where(deal, row)}amount must be at most {max_amount(places)} (2**53 minor units "
+            f"at {places} decimal places: past it a float64 cannot hold every "
+            f"{'cent' if places == 2 else 'minor unit'}), got {value!r}; load amounts this "
             f"large in a larger unit (thousands)"
         )
     has_missing = bool(missing.any())

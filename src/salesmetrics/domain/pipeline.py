@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics.domain._cache import PipelineCache
+from salesmetrics.domain._currencies import PipelineCurrencies
 from salesmetrics.domain._export import PipelineExports
 from salesmetrics.domain._ingest import PipelineConstructors
 from salesmetrics.domain._names import DEAL_ATTRIBUTES
@@ -47,7 +48,7 @@ IntArray = npt.NDArray[np.intp]
 DateArray = npt.NDArray[np.datetime64]
 
 
-class Pipeline(PipelineConstructors, PipelineExports, PipelinePast):
+class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurrencies):
     """A sales process (its stages) and the deals in it, as read-only numpy columns.
 
     Build one with `from_deals`, `from_columns` or `read_csv`; every constructor
@@ -63,7 +64,9 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast):
     - ``stage_codes`` [intp, index into ``stages``] and ``outcome_codes`` [intp, `Outcome`];
     - ``created`` and ``close_date`` [datetime64[D], NaT where missing];
     - ``probability`` [float64 fraction, NaN where the deal has no override];
-    - label fields such as ``owner``: ``codes(name)`` and ``categories(name)``.
+    - label fields such as ``owner``: ``codes(name)`` and ``categories(name)``;
+    - converted with ``rates=``: ``original_amount`` and ``original_currency`` (the label field
+      ``currency``), each deal's amount and currency before conversion to `currency`.
 
     Examples
     --------
@@ -80,7 +83,7 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast):
 
     __slots__ = (
         "_amount", "_amount_missing", "_cache", "_close", "_created", "_currency", "_history",
-        "_ids", "_labels", "_probability", "_stage", "_stages",
+        "_ids", "_labels", "_original", "_probability", "_stage", "_stages",
     )  # fmt: skip
 
     def __new__(cls, *args: object, **kwargs: object) -> Pipeline:
@@ -107,6 +110,7 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast):
         labels: Mapping[str, Labels],
         currency: str | None,
         history: StageHistory | None,
+        original_minor: npt.NDArray[np.int64] | None = None,
     ) -> None:
         """Assemble a pipeline from columns that are already valid (internal; no checks)."""
         self._stages = stages
@@ -120,6 +124,7 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast):
         self._labels = dict(labels)
         self._currency = currency
         self._history = history
+        self._original = original_minor  # amounts in their own currency, if converted
         self._cache = PipelineCache()
 
     # -- columns --------------------------------------------------------------------------------
@@ -340,6 +345,7 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast):
                     for name, labels in self._labels.items()},
             currency=self._currency,
             history=history,
+            original_minor=None if self._original is None else part(self._original),
         )
 
     def _cached(self, key: str, compute: Callable[[], T]) -> T:
@@ -423,6 +429,7 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast):
         return (
             np.array_equal(self._ids, other._ids)
             and np.array_equal(self._amount, other._amount)
+            and np.array_equal(self.original_amount, other.original_amount, equal_nan=True)
             and np.array_equal(self.amount_missing, other.amount_missing)
             and np.array_equal(self._stage, other._stage)
             and np.array_equal(self._created, other._created, equal_nan=True)

@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from salesmetrics.domain.columns import is_missing_value, to_numpy
 from salesmetrics.domain.dates import DateFormats, Formats, check_date_formats, to_zone
+from salesmetrics.domain.exchange_rates import ExchangeRates, RateDate
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome, Stage, forecast_category_labels
 from salesmetrics.errors import (
@@ -98,6 +99,8 @@ def read_hubspot(
     encoding: str = DEFAULT_ENCODING,
     delimiter: str = ",",
     date_formats: DateFormats = None,
+    rates: ExchangeRates | None = None,
+    rate_date: RateDate = "close_date",
     allow_close_before_created: bool = False,
     pipelines: object = None,
 ) -> Pipeline:
@@ -122,7 +125,8 @@ def read_hubspot(
         or columns ``id`` (the deal's), ``stage`` (a stage id or label) and ``date`` (ISO or
         epoch milliseconds), one row per stage entered. Rows of deals not loaded are left out.
     currency
-        ISO code of the amounts; by default ``deal_currency_code`` (one currency only) or none.
+        ISO code of the amounts; by default ``deal_currency_code`` (one currency only, unless
+        ``rates`` converts them; then ``currency`` is that of deals without one) or none.
     timezone
         Time zone whose calendar dates the timestamps become (default UTC, HubSpot's).
     encoding, delimiter
@@ -131,6 +135,11 @@ def read_hubspot(
     date_formats
         How to read dates that are neither ISO nor epoch milliseconds: ``strptime`` formats
         tried in order, or ``"dateutil"``; as in `Pipeline.from_columns`.
+    rates, rate_date
+        `ExchangeRates` to convert deals in several currencies (``deal_currency_code``) to one
+        corporate currency, with the rate on each deal's close date (``rate_date="close_date"``, the
+        default; an open deal's expected close date) or created date (``"created"``); as in
+        `Pipeline.from_columns`.
     allow_close_before_created
         Load deals closed before they were created instead of raising; cycle metrics leave them
         out and say how many. As in `Pipeline.from_columns`.
@@ -228,7 +237,7 @@ def read_hubspot(
                          if key == "forecast_category" else table[found])
             columns[key] = key
     currency_col = _find(table, "currency")
-    if currency_col and currency is None:
+    if currency_col and (currency is None or rates is not None):
         data["currency"] = table[currency_col]
         columns["currency"] = "currency"
     events = _history(table, ids, by_key, str(definition.get("label", "")), formats, zone,
@@ -244,7 +253,8 @@ def read_hubspot(
     try:
         return Pipeline.from_columns(
             data, process, columns=columns, currency=currency, history=events, timezone=zone,
-            date_formats=formats, allow_close_before_created=allow_close_before_created,
+            date_formats=formats, rates=rates, rate_date=rate_date,
+            allow_close_before_created=allow_close_before_created,
         )
     except UnknownStageError as error:
         raise UnknownStageError(

@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from salesmetrics.domain.columns import is_missing_value, to_numpy
 from salesmetrics.domain.dates import DateFormats, check_date_formats, to_zone
+from salesmetrics.domain.exchange_rates import ExchangeRates, RateDate
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome, Stage
 from salesmetrics.errors import DataError, choices
@@ -69,6 +70,8 @@ def read_pipedrive(
     encoding: str = DEFAULT_ENCODING,
     delimiter: str = ",",
     date_formats: DateFormats = None,
+    rates: ExchangeRates | None = None,
+    rate_date: RateDate = "close_date",
     allow_close_before_created: bool = False,
 ) -> Pipeline:
     """Build a `Pipeline` from Pipedrive deals.
@@ -95,7 +98,8 @@ def read_pipedrive(
         ``id`` (the deal's), ``stage`` (a stage id or name) and ``date``, one row per stage
         entered. Rows of deals not loaded are left out.
     currency
-        ISO code of the amounts; by default the deals' ``currency`` (one only) or none.
+        ISO code of the amounts; by default the deals' ``currency`` (one only, unless
+        ``rates`` converts them; then ``currency`` is that of deals without one) or none.
     timezone
         Time zone whose calendar dates the timestamps become (default UTC, Pipedrive's).
     encoding, delimiter
@@ -105,6 +109,11 @@ def read_pipedrive(
     date_formats
         How to read dates that are not ISO: ``strptime`` formats tried in order, or
         ``"dateutil"``; as in `Pipeline.from_columns`.
+    rates, rate_date
+        `ExchangeRates` to convert deals in several currencies (``currency``) to one
+        corporate currency, with the rate on each deal's close date (``rate_date="close_date"``, the
+        default; an open deal's expected close date) or created date (``"created"``); as in
+        `Pipeline.from_columns`.
     allow_close_before_created
         Load deals closed before they were created instead of raising; cycle metrics leave them
         out and say how many. As in `Pipeline.from_columns`.
@@ -198,7 +207,7 @@ def read_pipedrive(
         data["owner"] = table[owner]
         columns["owner"] = "owner"
     cur = _find(table, "currency")
-    if cur and currency is None:
+    if cur and (currency is None or rates is not None):
         data["currency"] = table[cur]
         columns["currency"] = "currency"
     # The stage a closed deal was in: entered at its last stage change (else at creation).
@@ -221,7 +230,8 @@ def read_pipedrive(
     return Pipeline.from_columns(
         data, process, columns=columns, currency=currency,
         history=events if len(events["id"]) else None, timezone=zone,
-        date_formats=formats, allow_close_before_created=allow_close_before_created,
+        date_formats=formats, rates=rates, rate_date=rate_date,
+        allow_close_before_created=allow_close_before_created,
     )
 
 

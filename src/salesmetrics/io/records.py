@@ -8,6 +8,7 @@ from typing import Any
 
 from salesmetrics.domain.columns import to_numpy
 from salesmetrics.domain.dates import DateFormats, check_date_formats, to_zone
+from salesmetrics.domain.exchange_rates import ExchangeRates, RateDate
 from salesmetrics.domain.pipeline import DEAL_ATTRIBUTES, Pipeline
 from salesmetrics.domain.stage import DEFAULT_STAGES, Stage
 from salesmetrics.errors import check_option
@@ -35,6 +36,8 @@ def read_records(
     encoding: str = DEFAULT_ENCODING,
     delimiter: str = ",",
     date_formats: DateFormats = None,
+    rates: ExchangeRates | None = None,
+    rate_date: RateDate = "close_date",
     allow_close_before_created: bool = False,
 ) -> Pipeline:
     """Build a `Pipeline` from any CRM's deals, with a column mapping.
@@ -68,6 +71,11 @@ def read_records(
         How to read dates that are neither ISO nor epoch milliseconds: ``strptime`` formats
         tried in order, e.g. ``["%m/%d/%Y", "%d.%m.%Y"]``, or ``"dateutil"``; as in
         `Pipeline.from_columns`.
+    rates, rate_date
+        `ExchangeRates` to convert deals in several currencies (the mapped ``currency``
+        column) to one corporate currency, with the rate on each deal's close date
+        (``rate_date="close_date"``, the default; an open deal's expected close date) or
+        created date (``"created"``); as in `Pipeline.from_columns`.
     allow_close_before_created
         As in `Pipeline.from_columns`: load deals closed before they were created (cycle
         metrics leave them out and say how many) instead of raising.
@@ -122,5 +130,6 @@ def read_records(
         data, stages,
         columns={a: a for a in data} | {a: mapping[a] for a in missing},
         currency=currency, history=events, timezone=zone, date_formats=formats,
+        rates=rates, rate_date=rate_date,
         allow_close_before_created=allow_close_before_created,
     )

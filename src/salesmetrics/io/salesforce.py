@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from salesmetrics.domain.columns import is_missing_value, to_float_array, to_numpy
 from salesmetrics.domain.dates import DateFormats, Formats, check_date_formats, to_zone
+from salesmetrics.domain.exchange_rates import ExchangeRates, RateDate
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome, Stage, forecast_category_labels
 from salesmetrics.errors import DataError, DataTypeError
@@ -58,6 +59,8 @@ def read_salesforce(
     encoding: str = DEFAULT_ENCODING,
     delimiter: str = ",",
     date_formats: DateFormats = None,
+    rates: ExchangeRates | None = None,
+    rate_date: RateDate = "close_date",
     allow_close_before_created: bool = False,
 ) -> Pipeline:
     """Build a `Pipeline` from Salesforce opportunities.
@@ -81,8 +84,8 @@ def read_salesforce(
         ``CreatedDate`` (when the stage was set) become the stage history. Rows of opportunities
         that were not loaded are ignored.
     currency
-        ISO code of the amounts; by default ``CurrencyIsoCode`` (multi-currency orgs: one
-        currency only, convert first) or none.
+        ISO code of the amounts; by default ``CurrencyIsoCode`` (one currency only, unless
+        ``rates`` converts them; then ``currency`` is that of records without one) or none.
     timezone
         Time zone whose calendar dates ``CreatedDate`` timestamps become (default UTC, the API's).
     encoding, delimiter
@@ -92,6 +95,11 @@ def read_salesforce(
     date_formats
         How to read dates that are not ISO: ``strptime`` formats tried in order, e.g.
         ``["%m/%d/%Y"]`` for a US report, or ``"dateutil"``; as in `Pipeline.from_columns`.
+    rates, rate_date
+        `ExchangeRates` to convert deals in several currencies (``CurrencyIsoCode``) to one
+        corporate currency, with the rate on each deal's close date (``rate_date="close_date"``, the
+        default; an open deal's expected close date) or created date (``"created"``); as in
+        `Pipeline.from_columns`.
     allow_close_before_created
         Load opportunities closed before they were created (demo and sandbox orgs hold such
         deals) instead of raising; cycle metrics leave them out and say how many. As in
@@ -171,7 +179,7 @@ def read_salesforce(
     if owner:
         data["owner"] = table[owner]
         columns["owner"] = "owner"
-    if "CurrencyIsoCode" in table and currency is None:
+    if "CurrencyIsoCode" in table and (currency is None or rates is not None):
         data["currency"] = table["CurrencyIsoCode"]
         columns["currency"] = "currency"
     for field, names in FIELDS.items():
@@ -185,7 +193,8 @@ def read_salesforce(
         events = _history(history, set(ids.tolist()), formats, zone, options)
     return Pipeline.from_columns(
         data, process, columns=columns, currency=currency, history=events, timezone=zone,
-        date_formats=formats, allow_close_before_created=allow_close_before_created,
+        date_formats=formats, rates=rates, rate_date=rate_date,
+        allow_close_before_created=allow_close_before_created,
     )
 
 
