@@ -2,6 +2,7 @@
 
 from salesmetrics.domain.activity import ACTIVITY_KINDS, Activities, Activity
 from salesmetrics.domain.deal import Deal
+from salesmetrics.domain.exchange_rates import ExchangeRates
 from salesmetrics.domain.period import FiscalCalendar, Period
 from salesmetrics.domain.pipeline import Pipeline, StageHistory
 from salesmetrics.domain.stage import DEFAULT_STAGES, Outcome, Stage
@@ -12,6 +13,7 @@ __all__ = [
     "Activity",
     "DEFAULT_STAGES",
     "Deal",
+    "ExchangeRates",
     "FiscalCalendar",
     "Outcome",
     "Period",
