@@ -16,6 +16,7 @@ from salesmetrics import errors
 from salesmetrics.domain import (
     DEFAULT_STAGES,
     Deal,
+    ExchangeRates,
     FiscalCalendar,
     Outcome,
     Period,
@@ -97,6 +98,7 @@ __all__ = [
     "Calibration",
     "Coverage",
     "Deal",
+    "ExchangeRates",
     "FiscalCalendar",
     "Forecast",
     "ForecastAccuracy",
