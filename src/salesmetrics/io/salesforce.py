@@ -33,7 +33,7 @@ from salesmetrics.io._tables import (
     text_of,
 )
 
-__all__ = ["read_salesforce"]
+__all__ = ["read_salesforce", "read_salesforce_rates"]
 
 _ENVELOPE = ("records",)
 _DROP = ("attributes",)
@@ -327,3 +327,88 @@ def _history(
     dates = parse_dates(column(table, "CreatedDate", what=what), field="history CreatedDate",
                         formats=formats, timezone=zone, rows=rows)
     return {"id": ids[keep], "stage": stage[keep], "date": dates[keep]}
+
+
+def read_salesforce_rates(
+    records_or_csv: object, *, corporate: str | None = None,
+    encoding: str = DEFAULT_ENCODING, delimiter: str = ",",
+) -> ExchangeRates:
+    """Read Salesforce's dated exchange rates (advanced currency management) into
+    `ExchangeRates`, for ``rates=`` of `read_salesforce`.
+
+    Parameters
+    ----------
+    records_or_csv
+        ``DatedConversionRate`` records: a CSV export (Data Loader, Data Export), the REST API's
+        records or a query response (``{"records": [...]}``), e.g. from ``SELECT IsoCode,
+        StartDate, NextStartDate, ConversionRate FROM DatedConversionRate``.
+    corporate
+        The corporate currency. Default: the one currency whose every ``ConversionRate`` is 1
+        (Salesforce keeps the corporate currency's rate at 1).
+    encoding, delimiter
+        Of a CSV file.
+
+    Returns
+    -------
+    ExchangeRates
+        ``ConversionRate`` (units of ``IsoCode`` per one unit of the corporate currency, as
+        written: ``0.92`` is 92/100) from ``StartDate``, holding until the next ``StartDate``
+        of the currency, which Salesforce also writes as ``NextStartDate``.
+
+    Raises
+    ------
+    DataError
+        A column is missing, the corporate currency cannot be told (pass ``corporate=``), or
+        a ``NextStartDate`` is not the next ``StartDate`` of its currency (a gap or an overlap:
+        export every row of the currency).
+
+    Examples
+    --------
+    >>> from salesmetrics.io import read_salesforce_rates
+    >>> rates = read_salesforce_rates([
+    ...     {"IsoCode": "USD", "StartDate": "0001-01-01", "NextStartDate": "9999-12-31",
+    ...      "ConversionRate": 1.0},
+    ...     {"IsoCode": "EUR", "StartDate": "0001-01-01", "NextStartDate": "2024-02-15",
+    ...      "ConversionRate": 0.92},
+    ...     {"IsoCode": "EUR", "StartDate": "2024-02-15", "NextStartDate": "9999-12-31",
+    ...      "ConversionRate": 0.95}])
+    >>> rates, rates.rate("EUR", "2024-03-01")
+    (ExchangeRates(to USD: EUR 2 rates), Decimal('0.95'))
+    """
+    what = "read_salesforce_rates()"
+    table, rows = load_table(records_or_csv, what=what, envelope=_ENVELOPE, drop=_DROP,
+                             encoding=encoding, delimiter=delimiter)
+    for name in ("IsoCode", "StartDate", "ConversionRate"):
+        column(table, name, what=what)
+    codes = np.char.upper(np.char.strip(text_of(table["IsoCode"])))
+    start = parse_dates(table["StartDate"], field="StartDate", rows=rows)
+    if corporate is None:
+        corporate = _corporate_currency(codes, to_float_array(table["ConversionRate"],
+                                                              field="ConversionRate"))
+    if "NextStartDate" in table:
+        following = parse_dates(table["NextStartDate"], field="NextStartDate", rows=rows)
+        order = np.lexsort((start, codes))
+        code, begin, end = codes[order], start[order], following[order]
+        bad = (code[1:] == code[:-1]) & ~np.isnat(end[:-1]) & (end[:-1] != begin[1:])
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{what}: {code[k]}: the rate from {begin[k]} holds until {end[k]} "
+                f"(NextStartDate), but the next one starts on {begin[k + 1]}; a gap or an "
+                "overlap: export every DatedConversionRate row of the currency")
+    return ExchangeRates.from_columns(
+        {"currency": codes, "start_date": start, "rate": to_numpy(table["ConversionRate"])},
+        corporate=corporate)
+
+
+def _corporate_currency(codes: npt.NDArray[np.str_], rate: npt.NDArray[np.float64]) -> str:
+    """The one currency whose every rate is 1; `DataError` if there is not exactly one."""
+    names, inverse = np.unique(codes, return_inverse=True)
+    not_one = np.bincount(inverse.ravel(), weights=(rate != 1.0), minlength=len(names))
+    found = names[not_one == 0].tolist()
+    if len(found) != 1:
+        seen = "none" if not found else ", ".join(found)
+        raise DataError(
+            "read_salesforce_rates(): cannot tell the corporate currency (the one whose every "
+            f"ConversionRate is 1; found {seen}); pass corporate='USD'")
+    return str(found[0])
