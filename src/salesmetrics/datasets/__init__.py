@@ -10,6 +10,7 @@
 
 from salesmetrics.datasets.activities import SAMPLE_ACTIVITY_TARGETS, sample_activities
 from salesmetrics.datasets.sample import SAMPLE_AS_OF, SAMPLE_QUOTAS, SAMPLE_STAGES, sample_pipeline
+from salesmetrics.datasets.snapshots import sample_snapshots
 
 __all__ = [
     "SAMPLE_ACTIVITY_TARGETS",
@@ -18,4 +19,5 @@ __all__ = [
     "SAMPLE_STAGES",
     "sample_activities",
     "sample_pipeline",
+    "sample_snapshots",
 ]

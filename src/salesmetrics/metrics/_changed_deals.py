@@ -86,7 +86,7 @@ class ChangedDeals:
     def _joined(self, present: npt.NDArray[np.bool_]) -> npt.NDArray[np.object_]:
         """The movements of each deal as one text, e.g. ``"pulled_in, increased"`` (a loop over
         the twelve movements, not the deals)."""
-        text = np.full(len(self._ids), "", dtype=object)
+        text = np.full(len(present), "", dtype=object)
         for k, name in enumerate(ALL_MOVES):
             sep = np.where(text == "", "", ", ")
             text = np.where(present[:, k], text + sep + name, text)
