@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from salesmetrics import errors
 from salesmetrics.domain import (
+    ACTIVITY_KINDS,
     DEFAULT_STAGES,
+    Activities,
+    Activity,
     Deal,
     ExchangeRates,
     FiscalCalendar,
@@ -25,6 +28,8 @@ from salesmetrics.domain import (
     StageHistory,
 )
 from salesmetrics.metrics import (
+    ActivityRatios,
+    ActivityTable,
     Calibration,
     Coverage,
     Forecast,
@@ -35,12 +40,16 @@ from salesmetrics.metrics import (
     PipelineChanges,
     Plan,
     QuotaAttainment,
+    RequiredActivity,
     RequiredPipeline,
     StageProbabilities,
     StageRequirement,
     Velocity,
     VelocityAttribution,
     WinCurve,
+    activity_counts,
+    activity_ratios,
+    activity_vs_target,
     average_deal_size,
     calibration,
     conversion_from_stage,
@@ -56,6 +65,7 @@ from salesmetrics.metrics import (
     pipeline_value,
     plan,
     quota_attainment,
+    required_activity,
     required_pipeline,
     sales_cycle_length,
     sales_velocity,
@@ -94,7 +104,12 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ACTIVITY_KINDS",
     "DEFAULT_STAGES",
+    "Activities",
+    "Activity",
+    "ActivityRatios",
+    "ActivityTable",
     "Calibration",
     "Coverage",
     "Deal",
@@ -111,6 +126,7 @@ __all__ = [
     "PipelineChanges",
     "Plan",
     "QuotaAttainment",
+    "RequiredActivity",
     "RequiredPipeline",
     "Stage",
     "StageHistory",
@@ -120,6 +136,9 @@ __all__ = [
     "VelocityAttribution",
     "WinCurve",
     "__version__",
+    "activity_counts",
+    "activity_ratios",
+    "activity_vs_target",
     "average_deal_size",
     "calibration",
     "conversion_from_stage",
@@ -140,6 +159,7 @@ __all__ = [
     "plot",
     "quota_attainment",
     "report",
+    "required_activity",
     "required_pipeline",
     "sales_cycle_length",
     "sales_velocity",

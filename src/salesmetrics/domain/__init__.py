@@ -9,9 +9,9 @@ from salesmetrics.domain.stage import DEFAULT_STAGES, Outcome, Stage
 
 __all__ = [
     "ACTIVITY_KINDS",
+    "DEFAULT_STAGES",
     "Activities",
     "Activity",
-    "DEFAULT_STAGES",
     "Deal",
     "ExchangeRates",
     "FiscalCalendar",

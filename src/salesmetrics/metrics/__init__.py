@@ -4,7 +4,15 @@ The options' vocabulary (``Basis``, ``View``, ``CycleOutcome``…) is `salesmetr
 re-exported here for type annotations.
 """
 
+from salesmetrics.metrics._activity_table import ActivityTable
 from salesmetrics.metrics._grouped import GroupedResult
+from salesmetrics.metrics.activity_kpis import activity_counts, activity_vs_target
+from salesmetrics.metrics.activity_planning import (
+    ActivityRatios,
+    RequiredActivity,
+    activity_ratios,
+    required_activity,
+)
 from salesmetrics.metrics.attribution import VelocityAttribution, velocity_attribution
 from salesmetrics.metrics.calibration import Calibration, calibration
 from salesmetrics.metrics.categories import ForecastRollup, forecast_rollup
@@ -45,6 +53,8 @@ from salesmetrics.metrics.win_curve import WinCurve, win_curve
 from salesmetrics.metrics.win_rates import OutcomeShares, outcome_shares, win_rate
 
 __all__ = [
+    "ActivityRatios",
+    "ActivityTable",
     "Basis",
     "By",
     "Calibration",
@@ -63,6 +73,7 @@ __all__ = [
     "PipelineChanges",
     "Plan",
     "QuotaAttainment",
+    "RequiredActivity",
     "RequiredPipeline",
     "Skipped",
     "StageProbabilities",
@@ -72,6 +83,9 @@ __all__ = [
     "VelocityAttribution",
     "View",
     "WinCurve",
+    "activity_counts",
+    "activity_ratios",
+    "activity_vs_target",
     "average_deal_size",
     "calibration",
     "conversion_from_stage",
@@ -87,6 +101,7 @@ __all__ = [
     "pipeline_value",
     "plan",
     "quota_attainment",
+    "required_activity",
     "required_pipeline",
     "sales_cycle_length",
     "sales_velocity",
