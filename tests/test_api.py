@@ -26,6 +26,7 @@ PUBLIC = {
     "plan", "Plan",
     "forecast_rollup", "ForecastRollup", "quota_attainment", "QuotaAttainment",
     "forecast_accuracy", "ForecastAccuracy",
+    "ExchangeRates",
 }
 
 
