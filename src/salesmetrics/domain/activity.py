@@ -175,7 +175,8 @@ class Activities(ActivityConstructors):
             return self._labels[name]
         except KeyError:
             raise DataError(
-                f"activities have no field {name!r}; fields are {', '.join(map(repr, self._labels))}"
+                f"activities have no field {name!r}; fields are "
+                f"{', '.join(map(repr, self._labels))}"
             ) from None
 
     def codes(self, name: str) -> npt.NDArray[np.intp]:

@@ -41,15 +41,15 @@ class ActivityTable(Mapping[str, npt.NDArray[Any]]):
       email      2
     """
 
-    __slots__ = ("_columns", "keys_", "name", "n_rows")
+    __slots__ = ("_columns", "key_columns", "n_rows", "name")
 
     def __init__(self, name: str, keys: Sequence[str], columns: Mapping[str, Any]) -> None:
         self.name = name
-        self.keys_ = tuple(keys)
+        self.key_columns = tuple(keys)
         self._columns: dict[str, npt.NDArray[Any]] = {}
         for column, values in columns.items():
             arr = values if isinstance(values, np.ndarray) else np.array(
-                values, dtype=object if column in self.keys_ else None)
+                values, dtype=object if column in self.key_columns else None)
             if arr.dtype.kind == "U":
                 arr = arr.astype(object)
             self._columns[column] = readonly(np.array(arr))  # our own copy
@@ -87,7 +87,7 @@ class ActivityTable(Mapping[str, npt.NDArray[Any]]):
         formatted = []
         for name, values in self._columns.items():
             items = values[:_SHOWN].tolist()
-            if name in self.keys_:
+            if name in self.key_columns:
                 formatted.append([format_label(v) for v in items])
             elif name in _RATES:
                 formatted.append([format_rate(v) for v in items])
@@ -99,7 +99,7 @@ class ActivityTable(Mapping[str, npt.NDArray[Any]]):
         return header, rows
 
     def _align(self) -> list[Any]:
-        return ["left" if c in self.keys_ else "right" for c in self._columns]
+        return ["left" if c in self.key_columns else "right" for c in self._columns]
 
     def __repr__(self) -> str:
         header, rows = self._cells()

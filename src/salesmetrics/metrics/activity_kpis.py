@@ -123,8 +123,7 @@ def activity_counts(
         a.labels(name)  # an unknown field: DataError listing the fields
     chosen = resolve_period(function, period)
     step = check_freq(function, freq, allow_none=True)
-    rows = None if chosen is None else np.flatnonzero(chosen.contains(a.dates))
-    part = a if rows is None else a.filter(chosen.contains(a.dates))
+    part = a if chosen is None else a.filter(chosen.contains(a.dates))
     codes, parts = group_codes(part, fields)
     n_groups = max(int(codes.max()) + 1, 1) if len(codes) else (0 if fields else 1)
     columns: dict[str, Any] = {}
@@ -192,13 +191,13 @@ def _groups(function: str, a: Activities, field: str, owners: object
     if not isinstance(owners, Mapping):
         raise DataTypeError(f"{function}(): with by={field!r}, owners must be a mapping of "
                             f"{field} → list of its owners, got {owners!r:.80}")
-    size = []
+    members_per_group: list[int] = []
     for group, members in owners.items():
         if isinstance(members, (str, bytes)) or not isinstance(members, Sequence):
             raise DataTypeError(f"{function}(): owners[{group!r}] must be a list of owners, got "
                                 f"{members!r:.80}")
-        size.append(len(set(members)))
-    return list(owners), np.array(size, dtype=np.float64)
+        members_per_group.append(len(set(members)))
+    return list(owners), np.array(members_per_group, dtype=np.float64)
 
 
 def activity_vs_target(

@@ -126,9 +126,10 @@ def deal_rows(a: Activities, p: Pipeline, function: str) -> IntArray:
     lost = int((present[a.codes("deal_id")] & (rows < 0)).sum())
     if lost:
         warnings.warn(
-            f"{function}(): {lost:,} activit{'ies carry deal ids' if lost > 1 else 'y carries a deal id'} "
-            "that the pipeline does not have; they count by their dates but join no deal. Fix: "
-            "load the same CRM export's deals (or the same id column) into the pipeline",
+            f"{function}(): {lost:,} "
+            f"{'activities carry deal ids' if lost > 1 else 'activity carries a deal id'} "
+            "that the pipeline does not have; they count by their dates but join no deal. "
+            "Fix: load the same CRM export's deals (or the same id column) into the pipeline",
             DataQualityWarning, stacklevel=3)
     return rows
 
