@@ -17,6 +17,12 @@ from salesmetrics.metrics.attribution import VelocityAttribution, velocity_attri
 from salesmetrics.metrics.calibration import Calibration, calibration
 from salesmetrics.metrics.categories import ForecastRollup, forecast_rollup
 from salesmetrics.metrics.changes import ChangedDeals, PipelineChanges, pipeline_changes, slip_rate
+from salesmetrics.metrics.compensation import (
+    Commission,
+    CommissionLine,
+    CommissionPlan,
+    commission,
+)
 from salesmetrics.metrics.conversion import conversion_from_stage, funnel_counts, stage_conversion
 from salesmetrics.metrics.coverage import (
     Coverage,
@@ -27,6 +33,7 @@ from salesmetrics.metrics.coverage import (
 )
 from salesmetrics.metrics.cycle import average_deal_size, cycle_days, sales_cycle_length
 from salesmetrics.metrics.forecast import Forecast, forecast
+from salesmetrics.metrics.leads import lead_conversion, new_leads
 from salesmetrics.metrics.options import (
     Basis,
     By,
@@ -39,6 +46,7 @@ from salesmetrics.metrics.options import (
     Statistic,
     View,
 )
+from salesmetrics.metrics.peers import PeerScore, peer_scores
 from salesmetrics.metrics.pipeline_totals import pipeline_value, weighted_pipeline, won_revenue
 from salesmetrics.metrics.planning import Plan, plan
 from salesmetrics.metrics.probabilities import StageProbabilities, historical_probabilities
@@ -48,6 +56,7 @@ from salesmetrics.metrics.quota import (
     forecast_accuracy,
     quota_attainment,
 )
+from salesmetrics.metrics.retention import logo_retention, renewal_rate
 from salesmetrics.metrics.velocity import Velocity, sales_velocity, velocity_change
 from salesmetrics.metrics.win_curve import WinCurve, win_curve
 from salesmetrics.metrics.win_rates import OutcomeShares, outcome_shares, win_rate
@@ -59,6 +68,9 @@ __all__ = [
     "By",
     "Calibration",
     "ChangedDeals",
+    "Commission",
+    "CommissionLine",
+    "CommissionPlan",
     "Coverage",
     "CycleOutcome",
     "DealOutcome",
@@ -70,6 +82,7 @@ __all__ = [
     "OpenDeals",
     "Opportunities",
     "OutcomeShares",
+    "PeerScore",
     "PipelineChanges",
     "Plan",
     "QuotaAttainment",
@@ -88,6 +101,7 @@ __all__ = [
     "activity_vs_target",
     "average_deal_size",
     "calibration",
+    "commission",
     "conversion_from_stage",
     "cycle_days",
     "forecast",
@@ -95,12 +109,17 @@ __all__ = [
     "forecast_rollup",
     "funnel_counts",
     "historical_probabilities",
+    "lead_conversion",
+    "logo_retention",
+    "new_leads",
     "outcome_shares",
+    "peer_scores",
     "pipeline_changes",
     "pipeline_coverage",
     "pipeline_value",
     "plan",
     "quota_attainment",
+    "renewal_rate",
     "required_activity",
     "required_pipeline",
     "sales_cycle_length",
