@@ -5,6 +5,7 @@ from salesmetrics.domain.deal import Deal
 from salesmetrics.domain.exchange_rates import ExchangeRates
 from salesmetrics.domain.period import FiscalCalendar, Period
 from salesmetrics.domain.pipeline import Pipeline, StageHistory
+from salesmetrics.domain.quotas import Quota
 from salesmetrics.domain.stage import DEFAULT_STAGES, Outcome, Stage
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Outcome",
     "Period",
     "Pipeline",
+    "Quota",
     "Stage",
     "StageHistory",
 ]
