@@ -27,6 +27,8 @@ PUBLIC = {
     "forecast_rollup", "ForecastRollup", "quota_attainment", "QuotaAttainment",
     "forecast_accuracy", "ForecastAccuracy",
     "ExchangeRates",
+    "Quota", "CommissionPlan", "Commission", "CommissionLine", "commission", "PeerScore",
+    "peer_scores", "lead_conversion", "new_leads", "renewal_rate", "logo_retention",
 }
 
 
