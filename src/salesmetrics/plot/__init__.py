@@ -6,6 +6,7 @@ matplotlib ``Axes``. matplotlib is imported when a function is called, never at
 ``import salesmetrics``.
 """
 
+from salesmetrics.plot.activity_charts import activity_vs_target
 from salesmetrics.plot.evidence_charts import calibration, win_curve
 from salesmetrics.plot.forecast_charts import forecast_distribution, required_pipeline
 from salesmetrics.plot.outcome_charts import cycle_length_distribution, win_rates
@@ -13,6 +14,7 @@ from salesmetrics.plot.pipeline_charts import funnel, pipeline_by_stage
 from salesmetrics.plot.velocity_charts import velocity_attribution, velocity_levers
 
 __all__ = [
+    "activity_vs_target",
     "calibration",
     "cycle_length_distribution",
     "forecast_distribution",
