@@ -29,6 +29,9 @@ PUBLIC = {
     "ExchangeRates",
     "Quota", "CommissionPlan", "Commission", "CommissionLine", "commission", "PeerScore",
     "peer_scores", "lead_conversion", "new_leads", "renewal_rate", "logo_retention",
+    "ACTIVITY_KINDS", "Activity", "Activities", "ActivityTable", "ActivityRatios",
+    "RequiredActivity", "activity_counts", "activity_vs_target", "activity_ratios",
+    "required_activity",
 }
 
 
