@@ -165,6 +165,11 @@ def polars(deals: Columns, history: Columns) -> Formulations:
         s = df.filter(is_open).group_by("owner").agg(w=(pl.col("amount") * p).sum()).collect()
         return {"w": _dense(s["owner"].to_numpy(), s["w"].to_numpy() / 100, N_OWNERS)}
 
+    def owner_cells() -> Normal:
+        s = df.filter(is_open).group_by("owner", "stage").agg(pl.col("amount").sum()).collect()
+        w = s["amount"].to_numpy() * PROB[s["stage"].to_numpy()]
+        return {"w": np.bincount(s["owner"].to_numpy(), w, N_OWNERS) / 100}
+
     def win_rates() -> Normal:
         s = df.filter(in_q).group_by("owner").agg(
             n=pl.len(), n_won=won.sum(), value=pl.col("amount").sum(),
@@ -192,7 +197,7 @@ def polars(deals: Columns, history: Columns) -> Formulations:
 
     return {"weighted total": [total_rows, total_cells],
             "weighted by owner × stage": [owner_stage_rows, owner_stage_cells],
-            "weighted by owner": [owner], "win rates by owner": [win_rates],
+            "weighted by owner": [owner, owner_cells], "win rates by owner": [win_rates],
             "conversion": [conversion], "velocity by owner": [velocity]}
 
 
@@ -242,6 +247,12 @@ def duckdb(deals: Columns, history: Columns) -> Formulations:
                 "GROUP BY owner")
         return {"w": _dense(r["owner"], r["w"] / 100, N_OWNERS)}
 
+    def owner_cells() -> Normal:
+        r = run(f"SELECT owner, stage, sum(amount) AS a FROM deals WHERE outcome = {OPEN} "
+                "GROUP BY ALL")
+        w = r["a"] * PROB[r["stage"].astype(np.intp)]
+        return {"w": np.bincount(r["owner"].astype(np.intp), w, N_OWNERS) / 100}
+
     def win_rates() -> Normal:
         r = run(f"""SELECT owner, count(*) AS n, count(*) FILTER (WHERE outcome = {WON}) AS n_won,
                     sum(amount) AS v, coalesce(sum(amount) FILTER (WHERE outcome = {WON}), 0) AS wv
@@ -273,7 +284,7 @@ def duckdb(deals: Columns, history: Columns) -> Formulations:
 
     return {"weighted total": [total_rows, total_cells],
             "weighted by owner × stage": [owner_stage_rows, owner_stage_cells],
-            "weighted by owner": [owner], "win rates by owner": [win_rates],
+            "weighted by owner": [owner, owner_cells], "win rates by owner": [win_rates],
             "conversion": [conversion], "velocity by owner": [velocity]}
 
 

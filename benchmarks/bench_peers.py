@@ -9,7 +9,7 @@ the machine is noisy, so compare the ratios of one run, not times across runs.
 
     python benchmarks/bench_peers.py             # 10M deals, 500 owners, ~44M history events
     python benchmarks/bench_peers.py --quick     # 1M deals
-    python benchmarks/bench_peers.py --profile "win rates by owner"   # cProfile of our call
+    SALESMETRICS_THREADS=1 python benchmarks/bench_peers.py --profile "win rates by owner"
 """
 
 from __future__ import annotations
@@ -130,7 +130,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--peers", default="pandas,polars,duckdb")
     parser.add_argument("--no-own", action="store_true", help="skip the workloads without peers")
-    parser.add_argument("--profile", metavar="WORKLOAD", help="cProfile our call and stop")
+    parser.add_argument("--profile", metavar="WORKLOADS", help="cProfile our calls (comma-"
+                        "separated) and stop")
     args = parser.parse_args()
     n = 1_000_000 if args.quick else args.n
     print(f"# salesmetrics {sm.__version__} against peers, {n:,} deals, {S.N_OWNERS} owners "
@@ -144,11 +145,13 @@ def main() -> None:
     answers = {wl: fn() for wl, fn in mine.items()}  # first calls: fill the per-row facts
     print(f"first call of each workload, in order (per-row facts such as the reached-stage bits "
           f"built once): {(time.perf_counter() - start) * 1000:,.0f} ms")
-    if args.profile:
-        p._cache.pop("memo", None)
-        prof = cProfile.Profile()
-        prof.runcall(mine[args.profile])
-        pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+    if args.profile:  # cProfile sees the calling thread only: run with SALESMETRICS_THREADS=1
+        for wl in args.profile.split(","):
+            print(f"\n## cProfile: {wl}, {best(mine[wl], args.repeat, fresh=p):,.1f} ms")
+            p._cache.pop("memo", None)
+            prof = cProfile.Profile()
+            prof.runcall(mine[wl])
+            pstats.Stats(prof).sort_stats("tottime").print_stats(14)
         return
     times: dict[str, dict[str, float]] = {wl: {"salesmetrics": best(fn, args.repeat, fresh=p)}
                                           for wl, fn in mine.items()}
