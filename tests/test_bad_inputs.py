@@ -1122,9 +1122,101 @@ CLI_CASES = [
          result=0),
 ]
 
+# -- activities (issue 11) ----------------------------------------------------------------------
+def acts(**extra: Any) -> dict[str, Any]:
+    """Columns of two activities A1 (call) and A2 (email) by ana, with ``extra`` replacing."""
+    data: dict[str, Any] = {"id": ["A1", "A2"], "kind": ["call", "email"], "owner": ["ana"] * 2,
+                            "date": ["2024-10-07", "2024-10-08"], "deal_id": ["A", None]}
+    data.update(extra)
+    return data
+
+
+def activities(**extra: Any) -> sm.Activities:
+    return sm.Activities.from_columns(acts(**extra))
+
+
+def _vs(**options: Any) -> Any:
+    return sm.activity_vs_target(activities(), **{"targets": {"call": 5},
+                                                 "period": "2024-10", **options})
+
+
+ACTIVITY_CASES = [
+    Case("activity-duplicate-id", lambda: activities(id=["A1", "A1"]),
+         raises=DuplicateDealError, match=("activity 'A1'", row(0), row(1))),
+    Case("activity-id-missing", lambda: activities(id=["A1", None]), raises=DataError,
+         match=(row(1), "id is missing")),
+    Case("activity-kind-number", lambda: activities(kind=[3, 4]), raises=DataTypeError,
+         match=("kind", "3", "'A1'")),
+    Case("activity-kind-mixed", lambda: activities(kind=["call", 4]), raises=DataError,
+         match=("kind", "4")),
+    Case("activity-kind-missing", lambda: activities(kind=["call", None]), raises=DataError,
+         match=("'A2'", row(1), "kind is missing")),
+    Case("activity-kind-list", lambda: activities(kind=["call", ["x"]]), raises=DataTypeError,
+         match=("kind", row(1))),
+    Case("activity-kind-spelling", lambda: activities(kind=["Follow-up", "CALL"]).kinds,
+         result=("call", "follow_up")),
+    Case("activity-date-missing", lambda: activities(date=["2024-10-07", None]),
+         raises=DataError, match=("'A2'", row(1), "date is missing")),
+    Case("activity-date-bad", lambda: activities(date=["2024-10-07", "7/10/24"]),
+         raises=DataError, match=("'A2'", "date", "'7/10/24'")),
+    Case("activity-no-kind-column", lambda: sm.Activities.from_columns(
+        {"id": ["A1"], "date": ["2024-10-07"]}), raises=DataError, match=("'kind'",)),
+    Case("activity-ragged", lambda: activities(owner=["ana"]), raises=RaggedColumnsError,
+         match=("'owner' has 1",)),
+    Case("activity-csv-line", lambda: sm.Activities.read_csv(csv_file(
+        "id,kind,date\nA1,call,2024-10-07\nA2,call,\n", "activities.csv")), raises=DataError,
+         match=("'A2'", "line 3 of activities.csv", "date is missing")),
+    Case("activity-record-kind-type", lambda: sm.Activity("A1", 5, "ana", "2024-10-07"),  # type: ignore[arg-type]
+         raises=DataTypeError, match=("activity 'A1'", "kind", "5")),
+    Case("activity-record-no-date", lambda: sm.Activity("A1", "call", "ana", None),
+         raises=DataError, match=("activity 'A1'", "date is missing")),
+    Case("activity-record-bad-id", lambda: sm.Activity(1.5, "call", "ana", "2024-10-07"),  # type: ignore[arg-type]
+         raises=DataTypeError, match=("activity id", "1.5")),
+    Case("activity-from-records-dict", lambda: sm.Activities.from_records([{"id": "A1"}]),
+         raises=DataTypeError, match=("row 0", "expected an Activity")),
+    Case("activity-counts-not-activities", lambda: sm.activity_counts(base()),
+         raises=DataTypeError, match=("Activities", "Pipeline")),
+    Case("activity-counts-unknown-field", lambda: sm.activity_counts(activities(), by="region"),
+         raises=DataError, match=("'region'", "'kind'")),
+    Case("activity-counts-bad-freq", lambda: sm.activity_counts(activities(), freq="day"),
+         raises=OptionError, match=("freq", "'day'", "'week'")),
+    Case("activity-target-not-mapping", lambda: _vs(targets=5), raises=DataTypeError,
+         match=("targets", "5")),
+    Case("activity-target-negative", lambda: _vs(targets={"call": -1}), raises=DataError,
+         match=("targets['call']", "-1")),
+    Case("activity-target-nan", lambda: _vs(targets={"call": math.nan}), raises=DataError,
+         match=("targets['call']", "nan")),
+    Case("activity-target-bool", lambda: _vs(targets={"call": True}), raises=DataError,
+         match=("targets['call']", "True")),
+    Case("activity-target-kind-type", lambda: _vs(targets={3: 5}), raises=DataTypeError,
+         match=("targets keys", "3")),
+    Case("activity-target-no-period", lambda: _vs(period=None), raises=OptionError,
+         match=("period",)),
+    Case("activity-target-freq", lambda: _vs(freq=None), raises=OptionError,
+         match=("freq", "None")),
+    Case("activity-target-owners-str", lambda: _vs(owners="ana"), raises=DataTypeError,
+         match=("owners", "'ana'")),
+    Case("activity-target-team-owners-list", lambda: sm.activity_vs_target(
+        sm.Activities.from_columns({**acts(), "team": ["x", "x"]}, columns={"team": "team"}),
+        targets={"call": 1}, period="2024-10", by="team", owners=["ana"]),
+         raises=DataTypeError, match=("owners", "mapping")),
+    Case("activity-target-prorate", lambda: _vs(prorate="yes"), raises=DataTypeError,
+         match=("prorate", "'yes'")),
+    Case("activity-ratios-unknown-deal", lambda: sm.activity_ratios(
+        activities(deal_id=["Z", None]), base()), warns=DataQualityWarning,
+         match=("1 activity", "deal id")),
+    Case("activity-required-negative-target", lambda: sm.required_activity(
+        base(), activities(), target=-5, period="2025-Q1"), raises=SalesMetricsError,
+         match=("target", "-5")),
+    Case("activity-required-no-history", lambda: sm.required_activity(
+        base(), activities(), target=100, period="2024-Q3"), warns=DataQualityWarning,
+         match=("no activity is dated before",)),
+]
+
 CASES: list[Case] = [
     *DEAL_CASES, *STAGE_CASES, *PERIOD_CASES, *FROM_COLUMNS_CASES, *CSV_CASES, *SF_CASES,
     *HS_CASES, *PD_CASES, *RECORDS_CASES, *METRIC_CASES, *PLANNING_CASES, *CLI_CASES,
+    *ACTIVITY_CASES,
 ]
 
 
