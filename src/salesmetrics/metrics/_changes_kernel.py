@@ -82,6 +82,13 @@ def _union(first: npt.NDArray[Any], second: npt.NDArray[Any]) -> tuple[list[Any]
             np.array([index[k] for k in second.tolist()], dtype=np.intp))
 
 
+def _gather(mapping: IntArray, codes: IntArray, rows: IntArray) -> IntArray:
+    """``mapping[codes[rows]]``, 0 where ``rows`` is -1 (or the snapshot has no deals)."""
+    if not len(codes) or not len(mapping):
+        return np.zeros(len(rows), dtype=np.intp)
+    return mapping[codes[np.maximum(rows, 0)]]
+
+
 def group_keys(
     before: Pipeline, after: Pipeline, by: Sequence[str], rows_b: IntArray, rows_a: IntArray
 ) -> tuple[IntArray, IntArray, list[Hashable]]:
@@ -94,8 +101,8 @@ def group_keys(
         lb, la = before.labels(name), after.labels(name)
         labels, map_b, map_a = _union(lb.categories, la.categories)
         size = max(len(labels), 1)
-        kb = kb * size + map_b[lb.codes[np.maximum(rows_b, 0)]]
-        ka = ka * size + map_a[la.codes[np.maximum(rows_a, 0)]]
+        kb = kb * size + _gather(map_b, lb.codes, rows_b)
+        ka = ka * size + _gather(map_a, la.codes, rows_a)
         parts.append((labels, size))
     keys = np.concatenate([kb[rows_b >= 0], ka[rows_a >= 0]])
     present, inverse = np.unique(keys, return_inverse=True)
