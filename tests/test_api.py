@@ -32,6 +32,7 @@ PUBLIC = {
     "ACTIVITY_KINDS", "Activity", "Activities", "ActivityTable", "ActivityRatios",
     "RequiredActivity", "activity_counts", "activity_vs_target", "activity_ratios",
     "required_activity",
+    "hygiene", "HygieneFindings",
 }
 
 

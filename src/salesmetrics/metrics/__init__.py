@@ -33,6 +33,7 @@ from salesmetrics.metrics.coverage import (
 )
 from salesmetrics.metrics.cycle import average_deal_size, cycle_days, sales_cycle_length
 from salesmetrics.metrics.forecast import Forecast, forecast
+from salesmetrics.metrics.health_checks import HygieneFindings, hygiene
 from salesmetrics.metrics.leads import lead_conversion, new_leads
 from salesmetrics.metrics.options import (
     Basis,
@@ -78,6 +79,7 @@ __all__ = [
     "ForecastAccuracy",
     "ForecastRollup",
     "GroupedResult",
+    "HygieneFindings",
     "NoDecision",
     "OpenDeals",
     "Opportunities",
@@ -109,6 +111,7 @@ __all__ = [
     "forecast_rollup",
     "funnel_counts",
     "historical_probabilities",
+    "hygiene",
     "lead_conversion",
     "logo_retention",
     "new_leads",
