@@ -251,3 +251,20 @@ def test_changes_on_one_export_with_as_of():
     c = pipeline_changes(p.as_of("2024-11-01"), p.as_of("2024-12-01"))
     assert c.start_minor + sum(c.totals_minor.values()) == c.end_minor
     assert c.totals["won"] < 0 and c.totals["new"] > 0
+
+
+def test_waterfall_draws_start_movements_end():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    c = pipeline_changes(*pair(), period=Q1)
+    ax = sm.plot.waterfall(c)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["start", *c.totals, "end"]  # every movement of the example is non-zero
+    assert len(ax.patches) == len(labels)
+    plt.close(ax.figure)
+    with pytest.raises(DataTypeError, match="one group's"):
+        sm.plot.waterfall(pipeline_changes(*pair(), by="owner"))

@@ -7,6 +7,7 @@ matplotlib ``Axes``. matplotlib is imported when a function is called, never at
 """
 
 from salesmetrics.plot.activity_charts import activity_vs_target
+from salesmetrics.plot.change_charts import waterfall
 from salesmetrics.plot.evidence_charts import calibration, win_curve
 from salesmetrics.plot.forecast_charts import forecast_distribution, required_pipeline
 from salesmetrics.plot.outcome_charts import cycle_length_distribution, win_rates
@@ -23,6 +24,7 @@ __all__ = [
     "required_pipeline",
     "velocity_attribution",
     "velocity_levers",
+    "waterfall",
     "win_curve",
     "win_rates",
 ]
