@@ -289,13 +289,16 @@ class ExchangeRates:
         return "rates are known for " + ", ".join(parts)
 
     def to_columns(self) -> dict[str, npt.NDArray[Any]]:
-        """The rates as columns ``currency``, ``start_date`` (NaT for a fixed rate) and ``rate``
-        (decimals), which `from_columns` reads back."""
-        return {  # _ALWAYS is NaT's int64 value
+        """The rates as columns ``currency``, ``start_date`` (left out for rates that hold on
+        every date, `fixed`) and ``rate`` (decimals), which `from_columns` reads back."""
+        out = {
             "currency": np.array([self._currencies[k] for k in self._codes.tolist()], object),
             "start_date": self._starts.astype("datetime64[D]"),
             "rate": np.array(self._rates, dtype=object),
         }
+        if len(self._starts) and (self._starts == _ALWAYS).all():
+            del out["start_date"]
+        return out
 
     def to_pandas(self) -> Any:
         """The rates as a pandas DataFrame (needs ``salesmetrics[pandas]``)."""
