@@ -43,15 +43,14 @@ def group_codes(a: Activities, fields: Sequence[str]) -> tuple[IntArray, list[In
     """Dense group codes of the activities over ``fields`` (the combinations that occur, in the
     order of the fields' categories), and per field the category code of each group."""
     codes = np.zeros(len(a), dtype=np.int64)
-    parts: list[IntArray] = []
-    for name in fields:
+    n = 1
+    for name in fields:  # fold one field in at a time, renumbering so that keys never overflow
         lab = a.labels(name)
         codes = codes * max(len(lab.categories), 1) + lab.codes
         uniques, codes = np.unique(codes, return_inverse=True)
-        codes = codes.reshape(-1).astype(np.int64)
-        parts = [p[_first(codes, len(uniques))] if len(p) else p for p in parts]
-        parts.append(lab.codes[_first(codes, len(uniques))])
-    return codes.astype(np.intp), parts
+        codes, n = codes.reshape(-1).astype(np.int64), len(uniques)
+    first = _first(codes, n if fields else int(len(codes) > 0))
+    return codes.astype(np.intp), [a.codes(name)[first] for name in fields]
 
 
 def _first(codes: npt.NDArray[np.int64], n: int) -> IntArray:
