@@ -240,7 +240,8 @@ def test_bad_rate_options():
         ExchangeRates.fixed([("EUR", 1)], corporate="USD")  # type: ignore[arg-type]
     with pytest.raises(DataTypeError, match=r"rates must be an ExchangeRates"):
         Pipeline.from_columns(deals(), STAGES, rates={"EUR": 0.92})
-    with pytest.raises(OptionError, match=r"rate_date must be 'close_date' or 'created', got 'closed'"):
+    with pytest.raises(OptionError,
+                       match=r"rate_date must be 'close_date' or 'created', got 'closed'"):
         Pipeline.from_columns(deals(), STAGES, rates=RATES, rate_date="closed")
     with pytest.raises(CurrencyError, match="no exchange rate for GBP on 2024-01-01"):
         RATES.rate("GBP", "2024-01-01")

@@ -29,7 +29,7 @@ READERS = {
 }
 #: The options every reader takes, keyword-only, with one default each.
 SHARED = ("history", "currency", "timezone", "encoding", "delimiter", "date_formats",
-          "allow_close_before_created")
+          "rates", "rate_date", "allow_close_before_created")
 STAGES = (Stage("Lead", 0.2), Stage("Demo", 0.6), Stage("Won", 1.0, "won"),
           Stage("Lost", 0.0, "lost"))
 
@@ -61,8 +61,8 @@ def test_shared_reader_options_are_uniform(option):
 def test_shared_reader_options_are_typed_alike():
     hints = {name: typing.get_type_hints(reader) for name, reader in READERS.items()
              if name != "read_csv"}
-    for option in ("currency", "timezone", "encoding", "delimiter", "date_formats",
-                   "allow_close_before_created"):
+    for option in ("currency", "timezone", "encoding", "delimiter", "date_formats", "rates",
+                   "rate_date", "allow_close_before_created"):
         assert len({repr(h[option]) for h in hints.values()}) == 1, option
 
 
