@@ -231,6 +231,31 @@ def run_small(rounds: int = 200) -> None:
     print(f"\nsmall: {len(over)} calls over a goal: {', '.join(over) or 'none'}")
 
 
+def profile_small(rounds: int = 2000) -> None:
+    """cProfile of building 100 deals, and of first and repeat calls of the slowest calls."""
+    import cProfile
+    import pstats
+
+    deals = small_deals()
+    calls = metric_calls(QUARTER)
+    jobs: dict[str, Callable[[], Any]] = {"Pipeline.from_deals": lambda: Pipeline.from_deals(deals)}
+    ps = [Pipeline.from_deals(deals) for _ in range(rounds)]
+    for name in ("win_rate(p, by='owner', period=Q)", "sales_velocity(p, by='owner', period=Q)"):
+        fn = calls[name]
+        jobs[f"{name}, first calls"] = lambda fn=fn: [fn(p) for p in ps]
+        jobs[f"{name}, repeat calls"] = lambda fn=fn: [fn(ps[0]) for _ in range(rounds)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, job in jobs.items():
+            prof = cProfile.Profile()
+            if name == "Pipeline.from_deals":
+                prof.runcall(lambda job=job: [job() for _ in range(rounds // 4)])
+            else:
+                prof.runcall(job)
+            print(f"\n## cProfile: {name}")
+            pstats.Stats(prof).sort_stats("tottime").print_stats(14)
+
+
 # -- import --------------------------------------------------------------------------------------
 def run_import(repeat: int = 15) -> None:
     # As after a pip install: byte-compiled modules (this machine sets PYTHONDONTWRITEBYTECODE).
@@ -263,6 +288,8 @@ def main() -> None:
     only = set(args.only.split(","))
     print(f"# salesmetrics {sm.__version__}: construction, memory, latency, import "
           f"({time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.1f})")
+    if "profile-small" in only:
+        profile_small()
     if "import" in only:
         run_import()
     if "small" in only:
