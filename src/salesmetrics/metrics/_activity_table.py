@@ -92,8 +92,7 @@ class ActivityTable(Mapping[str, npt.NDArray[Any]]):
             elif name in _RATES:
                 formatted.append([format_rate(v) for v in items])
             else:
-                formatted.append([format_number(v if not isinstance(v, float) or v != int(v)
-                                                else int(v)) if v == v else format_number(v)
+                formatted.append([format_number(round(v, 2) if isinstance(v, float) else v)
                                   for v in items])
         rows = [list(r) for r in zip(*formatted, strict=True)] if formatted else []
         return header, rows
