@@ -69,3 +69,40 @@ def test_report_html_without_matplotlib(monkeypatch):
     page = pipeline_review_html(sample_pipeline())
     assert "data:image/png" not in page
     assert "Install salesmetrics[plot]" in page
+
+
+def test_report_since_an_older_csv_says_what_changed(tmp_path, capsys):
+    # Older: A 100 and B 50 open in Q1. Now: A won, B grew to 80, C new at 20, all dated Q1.
+    # Waterfall 150 → 100: won −100, increased +30, new +20.
+    older, now = tmp_path / "older.csv", tmp_path / "now.csv"
+    older.write_text("id,stage,amount,close_date\nA,Open,100,2024-02-01\nB,Open,50,2024-03-01\n")
+    now.write_text("id,stage,amount,close_date\nA,Won,100,2024-01-20\nB,Open,80,2024-03-01\n"
+                   "C,Open,20,2024-03-15\n")
+    html = tmp_path / "review.html"
+    code = main(["report", str(now), "--since", str(older), "--period", "2024-Q1",
+                 "--stages", "Open:0.5,Won:1:won,Lost:0:lost", "--html", str(html)])
+    out = capsys.readouterr().out
+    assert code == 0
+    section = out.split("What changed since the older snapshot")[1].split("\n\n")[0]
+    lines = {line.split()[0]: line.split()[-1] for line in section.splitlines()[3:]
+             if line.strip() and not line.strip().startswith("-")}
+    assert (lines["new"], lines["won"], lines["increased"]) == ("20", "-100", "30")
+    assert "slip rate: 50.0 %" in section  # B was expected in Q1 and is still open
+    assert "Largest changes" in out and "Hygiene: data-quality findings" in out
+    page = html.read_text(encoding="utf-8")
+    assert "What changed since the older snapshot" in page and "Hygiene" in page
+
+
+def test_report_since_a_missing_file_is_one_line(tmp_path, capsys):
+    now = tmp_path / "now.csv"
+    now.write_text("id,stage,amount\nA,Meeting,1\n")
+    assert main(["report", str(now), "--since", str(tmp_path / "nope.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "nope.csv" in err and len(err.splitlines()) == 1
+
+
+def test_report_lists_hygiene_findings(capsys):
+    assert main(["report"]) == 0
+    out = capsys.readouterr().out
+    assert "Hygiene: data-quality findings" in out and "past_due" in out
+    assert "First 5 findings" in out

@@ -1,10 +1,12 @@
-"""``python -m salesmetrics report [CSV …] [--period 2017-Q2] [--by owner] [--target 1200000]``:
-a pipeline review.
+"""``python -m salesmetrics report [CSV …] [--period 2017-Q2] [--by owner] [--target 1200000]
+[--since OLDER.csv]``: a pipeline review.
 
 With ``--period``, the review also attributes the change in sales velocity since the period
 before to its four levers (`velocity_attribution`). With ``--target`` (which needs ``--period``),
 it says whether the period will hit the target: coverage, the pipeline each stage must hold, and
-P(≥ target) from the forecast.
+P(≥ target) from the forecast. With ``--since``, an older export of the same CRM (read with
+the same options), it says what changed since: the waterfall of `pipeline_changes`. Every review
+lists the data-hygiene findings.
 
 Bad input (an option, a file, its columns or stages) gives one line on stderr, starting
 ``error:``, and exit status 2; never a traceback. Warnings about the data while loading are one
@@ -225,6 +227,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="revenue target of the period (needs --period), e.g. 1200000: the "
                              "review then adds coverage, the pipeline each stage must hold and "
                              "P(≥ target)")
+    report.add_argument("--since", metavar="OLDER_CSV",
+                        help="an older export of the same CRM (e.g. last week's): the review "
+                             "then adds what changed since, as a waterfall")
     report.add_argument(
         "--stages", type=_stages,
         help="sales process, e.g. 'Prospecting:0.1,Engaging:0.5,Won:1:won,Lost:0:lost'",
@@ -256,12 +261,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         found: list[str] = []
         with _data_quality(found):
             pipeline = _load(args.csv, args)
+            since = None if args.since is None else _load([args.since], args)
         for line in found:
             print(f"warning: {line}", file=sys.stderr)
-        print(pipeline_review(pipeline, period=args.period, by=args.by, target=args.target))
+        print(pipeline_review(pipeline, period=args.period, by=args.by, target=args.target,
+                              since=since))
         if args.html:
             page = pipeline_review_html(pipeline, period=args.period, by=args.by,
-                                        target=args.target)
+                                        target=args.target, since=since)
             with open(args.html, "w", encoding="utf-8") as handle:
                 handle.write(page)
             print(f"\nwrote {args.html}")

@@ -24,7 +24,7 @@ import io
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import numpy as np
@@ -48,6 +48,7 @@ from salesmetrics.metrics import (
     conversion_from_stage,
     forecast,
     funnel_counts,
+    pipeline_changes,
     pipeline_coverage,
     pipeline_value,
     required_pipeline,
@@ -71,6 +72,8 @@ class Section:
     rows: tuple[tuple[str, ...], ...]
     #: One-line remarks shown under the table (a section without a header is only these).
     notes: tuple[str, ...] = ()
+    #: Columns' alignment (default: the first left, the others right).
+    align: tuple[Literal["left", "right"], ...] | None = None
 
 
 NO_AMOUNTS = "no amounts"
@@ -144,14 +147,14 @@ def _legend(p: Pipeline) -> str:
 
 def review_sections(
     p: Pipeline, *, period: PeriodLike | None = None, by: str | None = None,
-    target: float | None = None,
+    target: float | None = None, since: Pipeline | None = None,
 ) -> list[Section]:
     """The review's tables, computed once for either rendering; the last one is "Data quality"
     when a metric warned."""
     chosen = _checked(period, target)
     found: list[str] = []
     with _data_quality(found):
-        sections = _sections(p, chosen, by, target)
+        sections = _sections(p, chosen, by, target, since)
     return sections + _quality_section(found)
 
 
@@ -236,8 +239,11 @@ def _target_sections(p: Pipeline, chosen: Period, target: float) -> list[Section
 
 
 def _sections(
-    p: Pipeline, chosen: Period | None, by: str | None, target: float | None = None
+    p: Pipeline, chosen: Period | None, by: str | None, target: float | None = None,
+    since: Pipeline | None = None,
 ) -> list[Section]:
+    from salesmetrics._report_changes import change_sections, hygiene_sections
+
     cur = p.currency
     no_amounts = len(p) > 0 and bool(p.amount_missing.all())
 
@@ -248,6 +254,8 @@ def _sections(
         return NO_AMOUNTS if no_amounts else _pct(value)
 
     sections = [_open_pipeline(p, chosen)]
+    if since is not None:
+        sections += change_sections(p, since, chosen)
     if chosen is not None and target is not None:
         sections += _target_sections(p, chosen, target)
 
@@ -292,7 +300,7 @@ def _sections(
             (format_label(k), _count(x.opportunities), money(x.average_deal_value),
              _pct(x.win_rate), _days(x.cycle_days), money(x.revenue_per_day))
             for k, x in per.items())))
-    return sections
+    return sections + hygiene_sections(p)
 
 
 def _factor(value: float) -> str:
@@ -345,12 +353,13 @@ def _text_table(section: Section) -> list[str]:
     notes = [f"  - {note}" for note in section.notes]
     if not section.header:
         return [section.title, *notes]
-    return [section.title, *text_table(section.header, section.rows), *notes]
+    return [section.title, *text_table(section.header, section.rows, align=section.align),
+            *notes]
 
 
 def pipeline_review(
     p: Pipeline, *, period: PeriodLike | None = None, by: str | None = None,
-    target: float | None = None,
+    target: float | None = None, since: Pipeline | None = None,
 ) -> str:
     """The pipeline review as text: what ``python -m salesmetrics report`` prints.
 
@@ -366,6 +375,10 @@ def pipeline_review(
         The revenue target of the period [currency] (needs ``period``): the review then says
         whether the period will hit it, with `pipeline_coverage`, `required_pipeline` and
         P(≥ target) from `forecast`.
+    since
+        An older snapshot of the same CRM (say, last week's export): the review then says what
+        changed since (`pipeline_changes`, and `slip_rate` with a period). Every review ends
+        with the data-hygiene findings (`hygiene`, as of the latest date on record).
 
     Examples
     --------
@@ -375,7 +388,7 @@ def pipeline_review(
     """
     chosen = _checked(period, target)
     lines = [_title(p, chosen), _legend(p)]
-    for section in review_sections(p, period=chosen, by=by, target=target):
+    for section in review_sections(p, period=chosen, by=by, target=target, since=since):
         lines += ["", *_text_table(section)]
     return "\n".join(lines)
 
@@ -400,11 +413,12 @@ def _html_table(section: Section) -> str:
         items = "".join(f"<li>{html.escape(note)}</li>" for note in section.notes)
         return f"{title}<ul class='quality'>{items}</ul>"
     notes = "".join(f"<p class='note'>{html.escape(note)}</p>" for note in section.notes)
-    return f"{title}{html_table(section.header, section.rows)}{notes}"
+    return f"{title}{html_table(section.header, section.rows, align=section.align)}{notes}"
 
 
 def _charts(
-    p: Pipeline, period: Period | None, by: str | None, target: float | None = None
+    p: Pipeline, period: Period | None, by: str | None, target: float | None = None,
+    since: Pipeline | None = None,
 ) -> list[str]:
     """The review's figures as base64 PNG data URIs (empty without matplotlib).
 
@@ -431,6 +445,8 @@ def _charts(
             lambda ax: plot.forecast_distribution(p, period=period, target=target, ax=ax),
             lambda ax: plot.required_pipeline(p, target=target, period=period, ax=ax),
         ]
+    if since is not None:
+        figures.append(lambda ax: plot.waterfall(pipeline_changes(since, p, period=period), ax=ax))
     uris = []
     for draw in figures:
         fig = Figure(figsize=(7, 4), layout="constrained")
@@ -443,12 +459,13 @@ def _charts(
 
 def pipeline_review_html(
     p: Pipeline, *, period: PeriodLike | None = None, by: str | None = None,
-    target: float | None = None,
+    target: float | None = None, since: Pipeline | None = None,
 ) -> str:
     """The pipeline review as one self-contained HTML page (charts embedded as PNG; no file or
     network access needed to view it). Charts need matplotlib (``salesmetrics[plot]``); without
     it the page has the tables only. The options are those of `pipeline_review`; with
-    ``target``, the page also has the forecast distribution and the required pipeline charts.
+    ``target``, the page also has the forecast distribution and the required pipeline charts,
+    with ``since`` the waterfall.
 
     >>> from salesmetrics.datasets import sample_pipeline
     >>> page = pipeline_review_html(sample_pipeline(), period="2024-Q2")
@@ -459,8 +476,8 @@ def pipeline_review_html(
     title = _title(p, chosen)
     found: list[str] = []
     with _data_quality(found):
-        sections = _sections(p, chosen, by, target)
-        charts = _charts(p, chosen, by, target)
+        sections = _sections(p, chosen, by, target, since)
+        charts = _charts(p, chosen, by, target, since)
     figures = ("<div class='charts'>" + "".join(f"<img alt='chart' src='{uri}'>" for uri in charts)
                + "</div>") if charts else (
         "<p class='note'>Install salesmetrics[plot] (matplotlib) for the charts.</p>")
