@@ -29,13 +29,20 @@ from salesmetrics.errors import (
     AmountError,
     DataError,
     DataTypeError,
+    OptionError,
     SalesMetricsError,
     check_option,
 )
 
-__all__ = ["MONEY_TOTALS", "OUTSIDE_COUNTS", "Grouping", "Summary", "grouping", "window_mask"]
+__all__ = ["MONEY_TOTALS", "OUTSIDE_COUNTS", "Grouping", "Summary", "SummaryMismatchError",
+           "grouping", "window_mask"]
 
 IntArray = npt.NDArray[np.intp]
+
+
+class SummaryMismatchError(OptionError):
+    """Two summaries that do not add up: of different metrics, groupings or options, or of
+    different processes or currencies."""
 
 
 #: Grouping by several fields keeps a dense table of every combination of their categories only
@@ -205,15 +212,24 @@ class Summary:
     - ``order``: per field of ``by``, its labels in the pipeline's order (sorted labels with the
       missing one last, a categorical's categories, the stages in process order); keys are
       ordered by them, field by field, so that merged summaries list their keys as the whole
-      pipeline's summary does.
+      pipeline's summary does;
+    - ``function`` and ``options``: for a summary made by `salesmetrics.summarize`, the public
+      metric it finalizes to and that metric's options (normalized: ``by`` as a tuple,
+      ``period`` as a `Period`…), as ``(name, value)`` pairs; None and ``()`` for the internal
+      summaries of the metric modules. Summaries merge only when both agree.
+
+    A summary with ``context is None`` is the *empty* summary (`Summary.empty`): the identity
+    of ``+``, which takes its process, currency and groups from whatever it is added to.
     """
 
-    __slots__ = ("arrays", "by", "context", "keys", "metric", "order", "outside")
+    __slots__ = ("arrays", "by", "context", "function", "keys", "metric", "options", "order",
+                 "outside")
 
     def __init__(self, metric: str, by: tuple[str, ...], keys: tuple[Hashable, ...],
-                 arrays: Mapping[str, Any], context: tuple[Any, ...] = (),
+                 arrays: Mapping[str, Any], context: tuple[Any, ...] | None = (),
                  order: tuple[Any, ...] | None = None,
-                 outside: Mapping[str, int] | None = None) -> None:
+                 outside: Mapping[str, int] | None = None, *, function: str | None = None,
+                 options: tuple[tuple[str, Any], ...] = ()) -> None:
         self.metric = metric
         self.by = by
         self.keys = keys
@@ -221,10 +237,92 @@ class Summary:
         self.context = context
         self.order = _order_of_keys(by, keys) if order is None else order
         self.outside: Mapping[str, int] = {} if outside is None else outside
+        self.function = function
+        self.options = options
+
+    @classmethod
+    def empty(cls, metric: Any, /, **options: Any) -> Summary:
+        """The summary of no deals for ``metric`` (a metric function or its name) with its
+        ``options``: the identity of ``+`` (``Summary.empty(m) + s == s``), taking its process,
+        currency and groups from the summary it is added to. Finalizing it gives what the
+        metric gives on an empty pipeline.
+
+        Examples
+        --------
+        >>> import salesmetrics as sm
+        >>> p = sm.datasets.sample_pipeline()
+        >>> s = sm.summarize(p, "win_rate", by="owner")
+        >>> sm.finalize(sm.Summary.empty("win_rate", by="owner") + s) == sm.win_rate(p, by="owner")
+        True
+        """
+        from salesmetrics.metrics.summaries import empty_summary
+
+        return empty_summary(metric, options)
+
+    @property
+    def is_empty(self) -> bool:
+        """True for `Summary.empty`: no process, currency or groups of its own yet."""
+        return self.context is None
+
+    def tagged(self, function: str, options: tuple[tuple[str, Any], ...]) -> Summary:
+        """This summary, marked as ``function``'s with its normalized ``options``."""
+        return Summary(self.metric, self.by, self.keys, self.arrays, self.context, self.order,
+                       self.outside, function=function, options=options)
 
     def __repr__(self) -> str:
-        return (f"Summary({self.metric!r}, by={self.by!r}, {len(self.keys)} group(s), "
+        name = self.function or self.metric
+        if self.is_empty:
+            return f"Summary({name!r}, by={self.by!r}, empty)"
+        return (f"Summary({name!r}, by={self.by!r}, {len(self.keys)} group(s), "
                 f"arrays={sorted(self.arrays)})")
+
+    def __eq__(self, other: object) -> bool:
+        """Same metric, options, context, keys (in order), outside counts and tallies (exactly,
+        array by array)."""
+        if not isinstance(other, Summary):
+            return NotImplemented
+        same = ((self.metric, self.by, self.function, self.options, self.context, self.keys,
+                 dict(self.outside), sorted(self.arrays))
+                == (other.metric, other.by, other.function, other.options, other.context,
+                    other.keys, dict(other.outside), sorted(other.arrays)))
+        return same and all(_same_array(a, other.arrays[name]) for name, a in self.arrays.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        # Plain containers only (a remembered tally's arrays are read-only views): small pickles.
+        return (self.metric, self.by, self.keys, dict(self.arrays), self.context, self.order,
+                dict(self.outside), self.function, self.options)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        (self.metric, self.by, self.keys, self.arrays, self.context, self.order, self.outside,
+         self.function, self.options) = state
+
+    def to_arrow(self) -> Any:
+        """The summary as a `pyarrow.Table`, one row per group (see `Summary.from_arrow`)."""
+        from salesmetrics.metrics._summary_arrow import to_arrow
+
+        return to_arrow(self)
+
+    @staticmethod
+    def from_arrow(table: Any) -> Summary:
+        """The summary stored by `Summary.to_arrow` (a `pyarrow.Table`)."""
+        from salesmetrics.metrics._summary_arrow import from_arrow
+
+        return from_arrow(table)
+
+    def to_bytes(self) -> bytes:
+        """The summary as bytes: its `to_arrow` table in the Arrow IPC stream format."""
+        from salesmetrics.metrics._summary_arrow import to_bytes
+
+        return to_bytes(self)
+
+    @staticmethod
+    def from_bytes(data: bytes) -> Summary:
+        """The summary stored by `Summary.to_bytes`."""
+        from salesmetrics.metrics._summary_arrow import from_bytes
+
+        return from_bytes(data)
 
     def __add__(self, other: Summary) -> Summary:
         """The summary of both parts: groups matched by key, tallies added exactly (integer
@@ -232,11 +330,11 @@ class Summary:
         whole (see ``order``)."""
         if not isinstance(other, Summary):
             return NotImplemented
-        if (self.metric, self.by, self.context) != (other.metric, other.by, other.context):
-            raise SalesMetricsError(
-                f"cannot add summaries of {self.metric!r} by {self.by} and {other.metric!r} by "
-                f"{other.by}, or with different stages, currency or options"
-            )
+        check_mergeable(self, other)
+        if other.is_empty:
+            return self
+        if self.is_empty:
+            return other
         keys = list(self.keys)
         index = {k: i for i, k in enumerate(keys)}
         for k in other.keys:
@@ -278,11 +376,69 @@ class Summary:
             self.metric,
             self.by,
             tuple(keys[i] for i in rows),
-            {name: take_rows(a, rows) for name, a in arrays.items()},
+            carry({name: take_rows(a, rows) for name, a in arrays.items()}),
             self.context,
             order,
             outside,
+            function=self.function,
+            options=self.options,
         )
+
+
+def _same_array(a: Any, b: Any) -> bool:
+    if isinstance(a, DayCounts) or isinstance(b, DayCounts):
+        return bool(a == b)
+    return bool(a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+
+
+def check_mergeable(a: Summary, b: Summary) -> None:
+    """Raise `SummaryMismatchError` unless ``a`` and ``b`` are summaries of the same metric, with
+    the same options and grouping (and, unless one is empty, the same process and currency)."""
+    theirs = (b.function or b.metric, b.by, b.options)
+    mine = (a.function or a.metric, a.by, a.options)
+    if mine != theirs:
+        what = ("metrics" if mine[0] != theirs[0] else "groupings" if mine[1] != theirs[1]
+                else "options")
+        detail = {"metrics": (mine[0], theirs[0]), "groupings": (mine[1], theirs[1]),
+                  "options": (_differ(a.options, b.options), _differ(b.options, a.options))}[what]
+        raise SummaryMismatchError(
+            f"cannot add summaries of different {what}: {detail[0]!r} and {detail[1]!r}; "
+            "summarize every part with the same metric, by= and options"
+        )
+    if a.is_empty or b.is_empty or a.context == b.context:
+        return
+    if a.metric != b.metric:
+        raise SummaryMismatchError(
+            f"cannot add summaries of different kinds: {a.metric!r} and {b.metric!r}")
+    hint = ""
+    if any(isinstance(x, str) and x[:1].isdigit() for x in (*a.context, *b.context)):
+        hint = ("; a stale_after without as_of ages deals from each part's own latest date: "
+                "pass as_of= so that every part uses the same day")
+    raise SummaryMismatchError(
+        f"cannot add summaries of {a.function or a.metric!r} over different processes, currencies "
+        f"or days: {a.context!r} and {b.context!r}{hint}"
+    )
+
+
+def _differ(mine: tuple[tuple[str, Any], ...], theirs: tuple[tuple[str, Any], ...]
+            ) -> dict[str, Any]:
+    other = dict(theirs)
+    return {k: v for k, v in mine if k not in other or other[k] != v}
+
+
+#: The weighted pipeline's exact sum of amount × probability [minor units × 10**-9], per group,
+#: is ``override_hi * 2**32 + override_lo``: two int64 limbs (see `tally_open`).
+OVERRIDE_LIMB = 32
+
+
+def carry(arrays: dict[str, Any]) -> dict[str, Any]:
+    """Normalize the two limbs of the exact weighted sum (``override_lo < 2**32``), so that a
+    total has one representation however its parts were added up; other tallies unchanged."""
+    if "override_lo" in arrays:
+        lo, hi = arrays["override_lo"], arrays["override_hi"]
+        arrays["override_hi"] = hi + (lo >> OVERRIDE_LIMB)
+        arrays["override_lo"] = lo & ((1 << OVERRIDE_LIMB) - 1)
+    return arrays
 
 
 #: Tallies of minor units whose totals over the last axis a metric may add up (stages, outcomes,

@@ -27,7 +27,17 @@ from salesmetrics.metrics._summarize import summarize_reached, summarize_reached
 from salesmetrics.metrics._summary import Summary, resolve_period
 from salesmetrics.metrics.options import Basis, By, Skipped, View
 
-__all__ = ["conversion_from_stage", "funnel_counts", "stage_conversion"]
+__all__ = [
+    "conversion_from_stage",
+    "finish_conversion_from_stage",
+    "finish_funnel_counts",
+    "finish_stage_conversion",
+    "funnel_counts",
+    "stage_conversion",
+    "summarize_conversion_from_stage",
+    "summarize_funnel_counts",
+    "summarize_stage_conversion",
+]
 
 StageRates = GroupedResult[float]
 
@@ -58,7 +68,7 @@ _UNREACHED_EFFECT = {
 _COUNTS_OPEN = ("funnel_counts", "stage_conversion")
 
 
-def _warn_unreached(function: str, summary: Summary) -> None:
+def _warn_unreached(function: str, summary: Summary, stacklevel: int = 3) -> None:
     """Warn about the closed deals with no record of the stages they reached (the
     ``unrecorded`` and ``unrecorded_won`` tallies of a ``reached`` summary): the reach rules
     count them as having reached only the first stage. A won deal counts under
@@ -66,7 +76,7 @@ def _warn_unreached(function: str, summary: Summary) -> None:
     not. Then the warnings of the window (`warn_left_out_of_window`): deals in no cohort and,
     for the metrics that count open deals, open deals in no period."""
     warn_left_out_of_window(function, summary, open_counted=function in _COUNTS_OPEN,
-                            stacklevel=4)
+                            stacklevel=stacklevel + 1)
     lost = int(summary.arrays["unrecorded"].sum())
     won = int(summary.arrays["unrecorded_won"].sum()) if summary.context[3] == "visited" else 0
     if not lost and not won:
@@ -91,11 +101,12 @@ def _warn_unreached(function: str, summary: Summary) -> None:
         "read_csv, or, where the export has one date column per stage, "
         f"stage_entered={{'Engaging': 'engage_date', ...}}{implied}",
         DataQualityWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
 
 
-def _warn_value(function: str, summary: Summary, *, closed_only: bool) -> None:
+def _warn_value(function: str, summary: Summary, *, closed_only: bool,
+                stacklevel: int = 4) -> None:
     """Warnings of a value basis, from the ``reached`` summary: deals in the window (closed
     ones only, for rates) without an amount (they count 0), and (for rates) lost deals that all
     have amount 0."""
@@ -104,11 +115,12 @@ def _warn_value(function: str, summary: Summary, *, closed_only: bool) -> None:
     total = int(a["classes"][:, classes].sum())
     warn_missing_amounts(function, total - int(a["classes_valued"][:, classes].sum()), total,
                          deals="closed deals" if closed_only else "deals",
-                         effect="counted as 0", stacklevel=4)
+                         effect="counted as 0", stacklevel=stacklevel)
     if function == "funnel_counts":
         return
     warn_zeroed_losses(function, int(a["classes_valued"][:, 2].sum()),
-                       int(a["value"][:, :, 2].sum()), int(a["won_value"].sum()), stacklevel=4)
+                       int(a["value"][:, :, 2].sum()), int(a["won_value"].sum()),
+                       stacklevel=stacklevel)
 
 
 def _per_stage(summary: Summary, table: npt.NDArray[Any], name: str, names: tuple[str, ...],
@@ -234,12 +246,43 @@ def conversion_from_stage(
       Proposal          50.0 %
       Negotiation      100.0 %
     """
-    check_option("conversion_from_stage", "basis", basis, ("unit", "value"))
     zero = check_zero_division("conversion_from_stage", zero_division)
-    summary = summarize_reached(p, skipped=skipped, period=period, view=view, by=by)
-    _warn_unreached("conversion_from_stage", summary)
+    summary = summarize_conversion_from_stage(p, basis=basis, skipped=skipped, period=period,
+                                              view=view, by=by)
+    return finish_conversion_from_stage(summary, basis=basis, zero_division=zero)
+
+
+def _summarize(function: str, p: Pipeline, basis: Basis, skipped: Skipped,
+               period: PeriodLike | None, view: View, by: By) -> Summary:
+    """The ``reached`` summary of the conversion metric ``function`` (options checked)."""
+    check_option(function, "basis", basis, ("unit", "value"))
+    summary = summarize_reached(p, skipped=skipped, period=period, view=view, by=by,
+                                function=function)
+    if function != "stage_conversion" or skipped == "implied":
+        return summary
+    # Deals that visited both stage k and k + 1: the same groups (the deals in the window).
+    both = summarize_reached_next(p, summary, resolve_period(function, period), view).arrays
+    arrays = {**summary.arrays, "next_count": both["count"], "next_value": both["value"]}
+    return Summary(summary.metric, summary.by, summary.keys, arrays, summary.context,
+                   summary.order, summary.outside)
+
+
+def summarize_conversion_from_stage(
+    p: Pipeline, *, basis: Basis = "unit", skipped: Skipped = "implied",
+    period: PeriodLike | None = None, view: View = "period", by: By = None,
+) -> Summary:
+    """The ``reached`` summary of `conversion_from_stage`."""
+    return _summarize("conversion_from_stage", p, basis, skipped, period, view, by)
+
+
+def finish_conversion_from_stage(
+    summary: Summary, *, basis: str = "unit", zero_division: float = math.nan, **_: object,
+) -> StageRates | GroupedResult[StageRates]:
+    """`conversion_from_stage` from its summary, with its warnings."""
+    zero = check_zero_division("conversion_from_stage", zero_division)
+    _warn_unreached("conversion_from_stage", summary, stacklevel=4)
     if basis == "value":
-        _warn_value("conversion_from_stage", summary, closed_only=True)
+        _warn_value("conversion_from_stage", summary, closed_only=True, stacklevel=5)
     a = summary.arrays["count" if basis == "unit" else "value"]
     rates = divide(a[:, :, 1], a[:, :, 1] + a[:, :, 2], zero)
     return _per_stage(summary, rates, "conversion_from_stage", summary.context[0])
@@ -310,12 +353,25 @@ def funnel_counts(
     >>> list(funnel)[-1], funnel["Initial contact"] >= funnel["Discovery"]
     ('Closed won', True)
     """
-    check_option("funnel_counts", "basis", basis, ("unit", "value"))
-    summary = summarize_reached(p, skipped=skipped, period=period, view=view, by=by,
-                                function="funnel_counts")
-    _warn_unreached("funnel_counts", summary)
+    return finish_funnel_counts(summarize_funnel_counts(
+        p, basis=basis, skipped=skipped, period=period, view=view, by=by), basis=basis)
+
+
+def summarize_funnel_counts(
+    p: Pipeline, *, basis: Basis = "unit", skipped: Skipped = "implied",
+    period: PeriodLike | None = None, view: View = "period", by: By = None,
+) -> Summary:
+    """The ``reached`` summary of `funnel_counts`."""
+    return _summarize("funnel_counts", p, basis, skipped, period, view, by)
+
+
+def finish_funnel_counts(
+    summary: Summary, *, basis: str = "unit", **_: object
+) -> GroupedResult[float] | GroupedResult[GroupedResult[float]]:
+    """`funnel_counts` from its summary, with its warnings."""
+    _warn_unreached("funnel_counts", summary, stacklevel=4)
     if basis == "value":
-        _warn_value("funnel_counts", summary, closed_only=False)
+        _warn_value("funnel_counts", summary, closed_only=False, stacklevel=5)
     key = "count" if basis == "unit" else "value"
     reached = summary.arrays[key].sum(axis=2)
     table = np.concatenate([reached, summary.arrays[f"won_{key}"][:, None]], axis=1)
@@ -402,22 +458,35 @@ def stage_conversion(
     >>> all(0 <= r <= 1 for r in rates.values())
     True
     """
-    check_option("stage_conversion", "basis", basis, ("unit", "value"))
     zero = check_zero_division("stage_conversion", zero_division)
-    summary = summarize_reached(p, skipped=skipped, period=period, view=view, by=by,
-                                function="stage_conversion")
-    _warn_unreached("stage_conversion", summary)
+    summary = summarize_stage_conversion(p, basis=basis, skipped=skipped, period=period,
+                                         view=view, by=by)
+    return finish_stage_conversion(summary, basis=basis, zero_division=zero)
+
+
+def summarize_stage_conversion(
+    p: Pipeline, *, basis: Basis = "unit", skipped: Skipped = "implied",
+    period: PeriodLike | None = None, view: View = "period", by: By = None,
+) -> Summary:
+    """The ``reached`` summary of `stage_conversion` (with ``skipped="visited"``, the deals
+    that visited both stage *k* and *k + 1* too: ``next_count``, ``next_value``)."""
+    return _summarize("stage_conversion", p, basis, skipped, period, view, by)
+
+
+def finish_stage_conversion(
+    summary: Summary, *, basis: str = "unit", zero_division: float = math.nan, **_: object,
+) -> StageRates | GroupedResult[StageRates]:
+    """`stage_conversion` from its summary, with its warnings."""
+    zero = check_zero_division("stage_conversion", zero_division)
+    _warn_unreached("stage_conversion", summary, stacklevel=4)
     if basis == "value":
-        _warn_value("stage_conversion", summary, closed_only=False)
+        _warn_value("stage_conversion", summary, closed_only=False, stacklevel=5)
     key = "count" if basis == "unit" else "value"
     by_class = summary.arrays[key]  # [group, stage, class (open, won, closed not won)]
     reached = by_class.sum(axis=2)
-    if skipped == "implied":
-        # Reaching k + 1 implies reaching k: the deals that reached both reached k + 1.
-        both = reached[:, 1:]
-    else:
-        chosen = resolve_period("stage_conversion", period)
-        both = summarize_reached_next(p, summary, chosen, view).arrays[key]
+    # Under "implied", reaching k + 1 implies reaching k: the deals that reached both reached
+    # k + 1; under "visited", the summary counts the deals that visited both.
+    both = reached[:, 1:] if summary.context[3] == "implied" else summary.arrays[f"next_{key}"]
     won_from_last = by_class[:, -1:, 1]  # won deals that reached the last open stage
     rates = divide(np.concatenate([both, won_from_last], axis=1), reached, zero)
     return _per_stage(summary, rates, "stage_conversion", summary.context[0])

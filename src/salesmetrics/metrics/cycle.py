@@ -50,7 +50,11 @@ __all__ = [
     "check_statistic",
     "cycle_days",
     "finalize_cycle_length",
+    "finish_average_deal_size",
+    "finish_sales_cycle_length",
     "sales_cycle_length",
+    "summarize_average_deal_size",
+    "summarize_sales_cycle_length",
 ]
 
 def check_statistic(function: str, value: object) -> str | float:
@@ -160,14 +164,34 @@ def sales_cycle_length(
     >>> sales_cycle_length(p), sales_cycle_length(p, statistic=75)
     (20.0, 25.0)
     """
+    zero = check_zero_division("sales_cycle_length", zero_division, high=math.inf)
+    summary = summarize_sales_cycle_length(p, statistic=statistic, outcome=outcome,
+                                           period=period, view=view, by=by)
+    return finish_sales_cycle_length(summary, statistic=statistic, outcome=outcome,
+                                     zero_division=zero)
+
+
+def summarize_sales_cycle_length(
+    p: Pipeline, *, statistic: Statistic | float = "mean", outcome: CycleOutcome = "won",
+    period: PeriodLike | None = None, view: View = "period", by: By = None,
+) -> Summary:
+    """The ``outcomes`` summary of `sales_cycle_length`, with the cycles (and, for a median or
+    percentile, their sparse day counts)."""
     stat = check_statistic("sales_cycle_length", statistic)
     check_option("sales_cycle_length", "outcome", outcome, CYCLE_OUTCOMES)
+    return summarize_outcomes(p, by=by, period=period, view=view, function="sales_cycle_length",
+                              cycles=True, histogram=stat != "mean")
+
+
+def finish_sales_cycle_length(
+    summary: Summary, *, statistic: Statistic | float = "mean", outcome: str = "won",
+    zero_division: float = math.nan, **_: object,
+) -> float | GroupedResult[float]:
+    """`sales_cycle_length` from its summary, with its warnings."""
     zero = check_zero_division("sales_cycle_length", zero_division, high=math.inf)
-    summary = summarize_outcomes(
-        p, by=by, period=period, view=view, function="sales_cycle_length", cycles=True,
-        histogram=stat != "mean",
-    )
-    return finalize_cycle_length(summary, statistic=stat, outcome=outcome, zero_division=zero)
+    stat = check_statistic("sales_cycle_length", statistic)
+    return finalize_cycle_length(summary, statistic=stat, outcome=outcome, zero_division=zero,
+                                 stacklevel=5)
 
 
 def cycle_days(
@@ -235,14 +259,14 @@ def cycle_days(
 
 def finalize_cycle_length(
     summary: Summary, *, statistic: str | float = "mean", outcome: str = "won",
-    function: str = "sales_cycle_length", zero_division: float = math.nan,
+    function: str = "sales_cycle_length", zero_division: float = math.nan, stacklevel: int = 4,
 ) -> float | GroupedResult[float]:
     """Cycle length [days] from an ``outcomes`` summary made with ``cycles=True``."""
     cols = list(OUTCOME_CODES[outcome])
     a = summary.arrays
-    warn_left_out_of_window(function, summary, stacklevel=4)
+    warn_left_out_of_window(function, summary, stacklevel=stacklevel)
     warn_left_out_of_cycle(function, int(a["cycle_negative"][:, cols].sum()),
-                           int(a["cycle_unknown"][:, cols].sum()), stacklevel=4)
+                           int(a["cycle_unknown"][:, cols].sum()), stacklevel=stacklevel)
     counted = a["cycle_count"][:, cols].sum(axis=1)
     if statistic == "mean":
         values = divide(a["cycle_sum"][:, cols].sum(axis=1), counted, zero_division)
@@ -337,15 +361,33 @@ def average_deal_size(
     >>> average_deal_size(p)
     15000.0
     """
-    check_option("average_deal_size", "outcome", outcome, DEAL_OUTCOMES)
     zero = check_zero_division("average_deal_size", zero_division, high=math.inf)
-    summary = summarize_outcomes(p, by=by, period=period, view=view, function="average_deal_size")
+    summary = summarize_average_deal_size(p, outcome=outcome, period=period, view=view, by=by)
+    return finish_average_deal_size(summary, outcome=outcome, zero_division=zero)
+
+
+def summarize_average_deal_size(
+    p: Pipeline, *, outcome: DealOutcome = "won", period: PeriodLike | None = None,
+    view: View = "period", by: By = None,
+) -> Summary:
+    """The ``outcomes`` summary of `average_deal_size` (options checked)."""
+    check_option("average_deal_size", "outcome", outcome, DEAL_OUTCOMES)
+    return summarize_outcomes(p, by=by, period=period, view=view, function="average_deal_size")
+
+
+def finish_average_deal_size(
+    summary: Summary, *, outcome: str = "won", zero_division: float = math.nan, **_: object,
+) -> float | GroupedResult[float]:
+    """`average_deal_size` from its summary, with its warnings."""
+    zero = check_zero_division("average_deal_size", zero_division, high=math.inf)
     cols = list(OUTCOME_CODES[outcome])
     a = summary.arrays
-    warn_left_out_of_window("average_deal_size", summary, open_counted=outcome == "open")
+    warn_left_out_of_window("average_deal_size", summary, open_counted=outcome == "open",
+                            stacklevel=4)
     total = int(a["count"][:, cols].sum())
     warn_missing_amounts("average_deal_size", total - int(a["valued"][:, cols].sum()), total,
-                         deals=f"{outcome} deals", effect="left out of the average")
+                         deals=f"{outcome} deals", effect="left out of the average",
+                         stacklevel=4)
     valued = a["valued"][:, cols].sum(axis=1)
     values = divide(a["value"][:, cols].sum(axis=1), valued, math.nan) / summary.context[0]
     if zero == zero:  # not nan

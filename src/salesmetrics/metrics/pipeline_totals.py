@@ -20,27 +20,34 @@ from salesmetrics.metrics._common import (
 )
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summarize import summarize_open, summarize_outcomes
-from salesmetrics.metrics._summary import Summary
+from salesmetrics.metrics._summary import OVERRIDE_LIMB, Summary
+from salesmetrics.metrics._tallies import PPB
 from salesmetrics.metrics.options import By, View
 
 __all__ = [
     "finalize_weighted",
+    "finish_pipeline_value",
+    "finish_weighted_pipeline",
+    "finish_won_revenue",
     "pipeline_value",
     "stage_probabilities",
+    "summarize_pipeline_value",
+    "summarize_weighted_pipeline",
+    "summarize_won_revenue",
     "weighted_pipeline",
     "won_revenue",
 ]
 
 
-def _warn_open(function: str, summary: Summary) -> None:
+def _warn_open(function: str, summary: Summary, stacklevel: int = 4) -> None:
     """The warnings of an ``open`` summary: open deals that it adds up without an amount (they
     count 0), and, with a period, open deals without an expected close date (in no period)."""
     total = int(summary.arrays["count"].sum())
     warn_missing_amounts(function, total - int(summary.arrays["valued"].sum()), total,
                          deals="open deals", effect="counted as 0, so the total is understated",
-                         stacklevel=4)
-    if summary.outside:
-        warn_no_close_date(function, summary.outside["no_close"], stacklevel=4)
+                         stacklevel=stacklevel)
+    if summary.outside.get("no_close") is not None:
+        warn_no_close_date(function, summary.outside["no_close"], stacklevel=stacklevel)
 
 
 def stage_probabilities(
@@ -162,19 +169,43 @@ def weighted_pipeline(
     >>> weighted_pipeline(p, probabilities={"Proposal": 0.25})
     5000.0
     """
+    return finish_weighted_pipeline(
+        summarize_weighted_pipeline(p, by=by, period=period, probabilities=probabilities))
+
+
+def summarize_weighted_pipeline(
+    p: Pipeline, *, by: By = None, period: PeriodLike | None = None,
+    probabilities: Mapping[str, float] | None = None,
+) -> Summary:
+    """The ``open`` summary of `weighted_pipeline`, with the stages' probabilities it uses
+    (``probabilities`` over the pipeline's own) appended to its context."""
     summary = summarize_open(p, by=by, period=period)
     probs = stage_probabilities("weighted_pipeline", summary.context[0], p.stage_probabilities,
                                 probabilities)
-    _warn_open("weighted_pipeline", summary)
-    return finalize_weighted(summary, probs)
+    return Summary(summary.metric, summary.by, summary.keys, summary.arrays,
+                   (*summary.context, tuple(probs.tolist())), summary.order, summary.outside)
+
+
+def finish_weighted_pipeline(summary: Summary, **_: object) -> float | GroupedResult[float]:
+    """`weighted_pipeline` from its summary (`summarize_weighted_pipeline`)."""
+    _warn_open("weighted_pipeline", summary, stacklevel=5)
+    return finalize_weighted(summary, np.array(summary.context[3], dtype=np.float64))
 
 
 def finalize_weighted(
     summary: Summary, probabilities: npt.NDArray[np.float64]
 ) -> float | GroupedResult[float]:
-    """Weighted pipeline [major units] from an ``open`` summary and per-stage probabilities."""
+    """Weighted pipeline [major units] from an ``open`` summary and per-stage probabilities.
+
+    The deals' own probabilities count in parts per billion, and their products with the
+    amounts are summed exactly (``override_hi * 2**32 + override_lo`` [minor units × 10**-9]);
+    each group's exact sum becomes one correctly rounded float (Python's int ÷ int), so the
+    result does not depend on the order of the deals or on how they were split."""
     a = summary.arrays
-    minor = a["amount_default"] @ probabilities + a["weighted_override"]
+    override = [((hi << OVERRIDE_LIMB) + lo) / PPB if hi or lo else 0.0
+                for hi, lo in zip(a["override_hi"].tolist(), a["override_lo"].tolist(),
+                                  strict=True)]
+    minor = a["amount_default"] @ probabilities + np.array(override, dtype=np.float64)
     return result(summary, minor / summary.context[1], "weighted_pipeline", unit="money",
                   currency=summary.context[2])
 
@@ -237,8 +268,19 @@ def pipeline_value(
     >>> pipeline_value(p)
     0.3
     """
-    summary = summarize_open(p, by=by, period=period, function="pipeline_value")
-    _warn_open("pipeline_value", summary)
+    return finish_pipeline_value(summarize_pipeline_value(p, by=by, period=period))
+
+
+def summarize_pipeline_value(
+    p: Pipeline, *, by: By = None, period: PeriodLike | None = None
+) -> Summary:
+    """The ``open`` summary of `pipeline_value`."""
+    return summarize_open(p, by=by, period=period, function="pipeline_value")
+
+
+def finish_pipeline_value(summary: Summary, **_: object) -> float | GroupedResult[float]:
+    """`pipeline_value` from its summary."""
+    _warn_open("pipeline_value", summary, stacklevel=5)
     return result(summary, summary.arrays["amount"].sum(axis=1) / summary.context[1],
                   "pipeline_value", unit="money", currency=summary.context[2])
 
@@ -309,11 +351,22 @@ def won_revenue(
     >>> won_revenue(p), won_revenue(p, period="2024-Q1")
     (3000.3, 1000.1)
     """
-    summary = summarize_outcomes(p, by=by, period=period, view=view, function="won_revenue")
+    return finish_won_revenue(summarize_won_revenue(p, by=by, period=period, view=view))
+
+
+def summarize_won_revenue(
+    p: Pipeline, *, by: By = None, period: PeriodLike | None = None, view: View = "period"
+) -> Summary:
+    """The ``outcomes`` summary of `won_revenue`."""
+    return summarize_outcomes(p, by=by, period=period, view=view, function="won_revenue")
+
+
+def finish_won_revenue(summary: Summary, **_: object) -> float | GroupedResult[float]:
+    """`won_revenue` from its summary."""
     won = summary.arrays["count"][:, WON]
     warn_missing_amounts("won_revenue", int(won.sum() - summary.arrays["valued"][:, WON].sum()),
                          int(won.sum()), deals="won deals",
-                         effect="counted as 0, so the total is understated")
-    warn_left_out_of_window("won_revenue", summary)
+                         effect="counted as 0, so the total is understated", stacklevel=4)
+    warn_left_out_of_window("won_revenue", summary, stacklevel=4)
     return result(summary, summary.arrays["value"][:, WON] / summary.context[0],
                   "won_revenue", unit="money", currency=summary.context[1])

@@ -31,7 +31,13 @@ from salesmetrics.metrics._summary import Summary
 from salesmetrics.metrics.options import By, NoDecision, OpenDeals, Opportunities, View
 from salesmetrics.metrics.win_rates import check_win_rate_policies, stale_before, win_rate_terms
 
-__all__ = ["Velocity", "sales_velocity", "velocity_change"]
+__all__ = [
+    "Velocity",
+    "finish_sales_velocity",
+    "sales_velocity",
+    "summarize_sales_velocity",
+    "velocity_change",
+]
 
 
 @attrs.frozen
@@ -224,10 +230,34 @@ def sales_velocity(
     (3, 20000.0, 0.5, 30.0, 1000.0)
     """
     zero = check_zero_division("sales_velocity", zero_division, high=math.inf)
+    summary = summarize_sales_velocity(
+        p, period=period, by=by, opportunities=opportunities, view=view, open_deals=open_deals,
+        stale_after=stale_after, no_decision=no_decision, as_of=as_of)
+    return finish_sales_velocity(summary, open_deals=open_deals, no_decision=no_decision,
+                                 view=view, opportunities=opportunities, zero_division=zero)
+
+
+def summarize_sales_velocity(
+    p: Pipeline, *, period: PeriodLike | None = None, by: By = None,
+    opportunities: Opportunities = "all", view: View = "period",
+    open_deals: OpenDeals = "exclude", stale_after: int | None = None,
+    no_decision: NoDecision = "lost", as_of: dt.date | str | None = None,
+) -> Summary:
+    """The ``velocity`` summary of `sales_velocity` (options checked)."""
     check_win_rate_policies("sales_velocity", open_deals, no_decision)
     stale = stale_before("sales_velocity", p, stale_after, as_of)
-    summary = summarize_velocity(p, period=period, by=by, opportunities=opportunities, view=view,
-                                 stale_before=stale)
+    return summarize_velocity(p, period=period, by=by, opportunities=opportunities, view=view,
+                              stale_before=stale)
+
+
+def finish_sales_velocity(
+    summary: Summary, *, open_deals: str = "exclude", no_decision: str = "lost",
+    view: str = "period", opportunities: str = "all", zero_division: float = math.nan,
+    **_: object,
+) -> Velocity | GroupedResult[Velocity]:
+    """`sales_velocity` from its summary, with its warnings."""
+    zero = check_zero_division("sales_velocity", zero_division, high=math.inf)
+    stale = summary.context[3]
     a = summary.arrays
     if summary.outside.get("no_created"):
         why = " and ".join(
@@ -236,20 +266,21 @@ def sales_velocity(
         warn_no_created_date(
             "sales_velocity", summary.outside["no_created"],
             why=f"{why} {'take' if ' and ' in why else 'takes'} the deals created in the period",
-            instead="view='period' and opportunities='all' count them")
+            instead="view='period' and opportunities='all' count them", stacklevel=4)
     if open_deals != "lost" and "never_stale" in a:
-        warn_never_stale("sales_velocity", int(a["never_stale"].sum()))
+        warn_never_stale("sales_velocity", int(a["never_stale"].sum()), stacklevel=4)
     if open_deals == "lost" or stale is not None:  # W counts open deals in the window
         warn_no_close_date("sales_velocity", summary.outside.get("no_close", 0),
-                           effect="the win rate W leaves {them} out")
+                           effect="the win rate W leaves {them} out", stacklevel=4)
     won = a["count"][:, WON]
     warn_missing_amounts(
         "sales_velocity", int(won.sum() - a["valued"][:, WON].sum()), int(won.sum()),
-        deals="won deals", effect="left out of the average deal value V",
+        deals="won deals", effect="left out of the average deal value V", stacklevel=4,
     )
     warn_left_out_of_cycle("sales_velocity", int(a["cycle_negative"][:, WON].sum()),
                            int(a["cycle_unknown"][:, WON].sum()), deals="won deal",
-                           lead="the cycle length L leaves out", total=int(won.sum()))
+                           lead="the cycle length L leaves out", total=int(won.sum()),
+                           stacklevel=4)
     return finalize_velocity(summary, zero_division=zero, open_deals=open_deals,
                              no_decision=no_decision)
 

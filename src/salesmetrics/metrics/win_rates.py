@@ -35,8 +35,12 @@ __all__ = [
     "OutcomeShares",
     "check_win_rate_policies",
     "finalize_win_rate",
+    "finish_outcome_shares",
+    "finish_win_rate",
     "outcome_shares",
     "stale_before",
+    "summarize_outcome_shares",
+    "summarize_win_rate",
     "win_rate",
     "win_rate_terms",
 ]
@@ -96,6 +100,7 @@ def win_rate_terms(
 
 def _warn_value_basis(
     function: str, summary: Summary, *, open_deals: str = "exclude", no_decision: str = "lost",
+    stacklevel: int = 4,
 ) -> None:
     """The data-quality warnings of a value-based win rate or share, from its ``outcomes``
     summary: deals in it without an amount (they count 0), and lost deals all of amount 0."""
@@ -112,9 +117,9 @@ def _warn_value_basis(
         missing += stale_count - int(a["stale_valued"].sum())
     deals = "deals in the value win rate" if function == "win_rate" else "closed deals"
     warn_missing_amounts(function, missing, total, deals=deals,
-                         effect="counted as 0", stacklevel=4)
+                         effect="counted as 0", stacklevel=stacklevel)
     warn_zeroed_losses(function, sum(valued[o] for o in lost), sum(value[o] for o in lost),
-                       value[WON], stacklevel=4)
+                       value[WON], stacklevel=stacklevel)
 
 
 
@@ -255,17 +260,40 @@ def win_rate(
     >>> win_rate(p), win_rate(p, basis="value")
     (0.5, 0.3)
     """
+    zero = check_zero_division("win_rate", zero_division)
+    summary = summarize_win_rate(p, basis=basis, open_deals=open_deals, stale_after=stale_after,
+                                 no_decision=no_decision, period=period, view=view, by=by,
+                                 as_of=as_of)
+    return finish_win_rate(summary, basis=basis, open_deals=open_deals,
+                           no_decision=no_decision, zero_division=zero)
+
+
+def summarize_win_rate(
+    p: Pipeline, *, basis: Basis = "unit", open_deals: OpenDeals = "exclude",
+    stale_after: int | None = None, no_decision: NoDecision = "lost",
+    period: PeriodLike | None = None, view: View = "period", by: By = None,
+    as_of: dt.date | str | None = None,
+) -> Summary:
+    """The ``outcomes`` summary of `win_rate` (options checked)."""
     check_option("win_rate", "basis", basis, ("unit", "value"))
     check_win_rate_policies("win_rate", open_deals, no_decision)
-    zero = check_zero_division("win_rate", zero_division)
     stale = stale_before("win_rate", p, stale_after, as_of)
-    summary = summarize_outcomes(
-        p, by=by, period=period, view=view, function="win_rate", stale_before=stale
-    )
+    return summarize_outcomes(p, by=by, period=period, view=view, function="win_rate",
+                              stale_before=stale)
+
+
+def finish_win_rate(
+    summary: Summary, *, basis: str = "unit", open_deals: str = "exclude",
+    no_decision: str = "lost", zero_division: float = math.nan, **_: object,
+) -> float | GroupedResult[float]:
+    """`win_rate` from its summary (`summarize_win_rate`), with its warnings."""
+    zero = check_zero_division("win_rate", zero_division)
     warn_left_out_of_window("win_rate", summary, open_deals=open_deals,
-                            open_counted=open_deals == "lost" or stale is not None)
+                            open_counted=open_deals == "lost" or summary.context[2] is not None,
+                            stacklevel=4)
     if basis == "value":
-        _warn_value_basis("win_rate", summary, open_deals=open_deals, no_decision=no_decision)
+        _warn_value_basis("win_rate", summary, open_deals=open_deals, no_decision=no_decision,
+                          stacklevel=5)
     return finalize_win_rate(
         summary, basis=basis, open_deals=open_deals, no_decision=no_decision, zero_division=zero
     )
@@ -389,12 +417,28 @@ def outcome_shares(
     >>> outcome_shares(p).won
     0.5
     """
-    check_option("outcome_shares", "basis", basis, ("unit", "value"))
     zero = check_zero_division("outcome_shares", zero_division)
-    summary = summarize_outcomes(p, by=by, period=period, view=view, function="outcome_shares")
-    warn_left_out_of_window("outcome_shares", summary)
+    summary = summarize_outcome_shares(p, basis=basis, period=period, view=view, by=by)
+    return finish_outcome_shares(summary, basis=basis, zero_division=zero)
+
+
+def summarize_outcome_shares(
+    p: Pipeline, *, basis: Basis = "unit", period: PeriodLike | None = None,
+    view: View = "period", by: By = None,
+) -> Summary:
+    """The ``outcomes`` summary of `outcome_shares` (options checked)."""
+    check_option("outcome_shares", "basis", basis, ("unit", "value"))
+    return summarize_outcomes(p, by=by, period=period, view=view, function="outcome_shares")
+
+
+def finish_outcome_shares(
+    summary: Summary, *, basis: str = "unit", zero_division: float = math.nan, **_: object,
+) -> OutcomeShares | GroupedResult[OutcomeShares]:
+    """`outcome_shares` from its summary, with its warnings."""
+    zero = check_zero_division("outcome_shares", zero_division)
+    warn_left_out_of_window("outcome_shares", summary, stacklevel=4)
     if basis == "value":
-        _warn_value_basis("outcome_shares", summary)
+        _warn_value_basis("outcome_shares", summary, stacklevel=5)
     a = summary.arrays["count" if basis == "unit" else "value"]
     closed_columns = [WON, LOST, NO_DECISION]
     closed = a[:, closed_columns].sum(axis=1)
