@@ -58,6 +58,7 @@ from salesmetrics.metrics.quota import (
     quota_attainment,
 )
 from salesmetrics.metrics.retention import logo_retention, renewal_rate
+from salesmetrics.metrics.summaries import Summary, finalize, summarize
 from salesmetrics.metrics.velocity import Velocity, sales_velocity, velocity_change
 from salesmetrics.metrics.win_curve import WinCurve, win_curve
 from salesmetrics.metrics.win_rates import OutcomeShares, outcome_shares, win_rate
@@ -94,6 +95,7 @@ __all__ = [
     "StageProbabilities",
     "StageRequirement",
     "Statistic",
+    "Summary",
     "Velocity",
     "VelocityAttribution",
     "View",
@@ -106,6 +108,7 @@ __all__ = [
     "commission",
     "conversion_from_stage",
     "cycle_days",
+    "finalize",
     "forecast",
     "forecast_accuracy",
     "forecast_rollup",
@@ -129,6 +132,7 @@ __all__ = [
     "sales_velocity",
     "slip_rate",
     "stage_conversion",
+    "summarize",
     "velocity_attribution",
     "velocity_change",
     "weighted_pipeline",
