@@ -20,6 +20,8 @@ from salesmetrics.metrics._activity_table import bucket_starts, buckets, check_f
 from salesmetrics.metrics._common import (
     check_pipeline,
     check_zero_division,
+    divide,
+    result,
     warn_left_out_of_window,
     warn_no_created_date,
 )
@@ -27,7 +29,7 @@ from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summarize import summarize_outcomes
 from salesmetrics.metrics._summary import grouping, normalize_by, resolve_period
 from salesmetrics.metrics.options import By
-from salesmetrics.metrics.win_rates import finalize_win_rate
+from salesmetrics.metrics.win_rates import win_rate_terms
 
 __all__ = ["Freq", "lead_conversion", "new_leads"]
 
@@ -100,7 +102,8 @@ def lead_conversion(
     summary = summarize_outcomes(p, by=by, period=period, view="cohort",
                                  function="lead_conversion")
     warn_left_out_of_window("lead_conversion", summary, open_deals="lost", open_counted=True)
-    return finalize_win_rate(summary, open_deals="lost", no_decision="lost", zero_division=zero)
+    won, leads = win_rate_terms(summary.arrays, open_deals="lost", no_decision="lost")
+    return result(summary, divide(won, leads, zero), "lead_conversion", unit="rate")
 
 
 @overload

@@ -14,12 +14,18 @@ from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
 from salesmetrics.errors import DataQualityWarning, OptionError, SalesMetricsError, choices
-from salesmetrics.metrics._common import check_pipeline, check_zero_division, divide, plural
+from salesmetrics.metrics._common import (
+    check_pipeline,
+    check_zero_division,
+    divide,
+    plural,
+    result,
+)
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summarize import summarize_outcomes
 from salesmetrics.metrics._summary import resolve_period
 from salesmetrics.metrics.options import By
-from salesmetrics.metrics.win_rates import finalize_win_rate
+from salesmetrics.metrics.win_rates import win_rate_terms
 
 __all__ = ["logo_retention", "renewal_rate"]
 
@@ -109,8 +115,8 @@ def renewal_rate(
     renewals = p.filter(np.isin(labels.codes, known))
     summary = summarize_outcomes(renewals, by=by, period=period, view="period",
                                  function="renewal_rate")
-    return finalize_win_rate(summary, open_deals="exclude", no_decision="lost",
-                             zero_division=zero)
+    won, closed = win_rate_terms(summary.arrays, open_deals="exclude", no_decision="lost")
+    return result(summary, divide(won, closed, zero), "renewal_rate", unit="rate")
 
 
 def logo_retention(
