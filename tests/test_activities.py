@@ -262,3 +262,32 @@ def test_plot_activity_vs_target():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_an_empty_table_gives_zeros_and_nan_never_inf():
+    e = Activities.from_columns({"id": [], "kind": [], "date": []})
+    assert len(e) == 0 and repr(e) == "Activities(0 activities; 0 owners)"
+    assert len(sm.activity_counts(e)) == 0
+    assert sm.activity_counts(e, by=None)["count"].tolist() == [0]
+    t = sm.activity_vs_target(e, targets={"call": 1}, period="2024-10", owners=["ana"])
+    assert t["count"].tolist() == [0] * 5 and t["attainment"].tolist() == [0.0] * 5
+    r = sm.activity_ratios(e, pipeline())
+    assert r.per_opportunity["call"] == 0.0 and math.isnan(r.meetings_per_proposal)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        need = sm.required_activity(pipeline(), e, target=1000, period="2025-Q1")
+    assert any("no activity is dated before" in str(w.message) for w in caught)
+    assert all(math.isnan(v) for v in need.values())
+
+
+def test_inputs_are_left_unchanged():
+    data = columns()
+    before = {k: list(v) for k, v in data.items()}
+    a = Activities.from_columns(data, columns={"team": "team"})
+    targets = {"Call": 2}
+    sm.activity_vs_target(a, targets=targets, period="2024-10")
+    sm.activity_counts(a, freq="week")
+    assert data == before and targets == {"Call": 2}
+    kept = a.filter(a.codes("kind") == 1)
+    assert len(kept) == 2 and len(a) == 6 and set(kept.activity("T-2").kind) == set("call")
+    assert kept.kinds == a.kinds  # the codes keep their meaning in a filtered table

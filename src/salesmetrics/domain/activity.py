@@ -189,7 +189,8 @@ class Activities(ActivityConstructors):
 
     @property
     def kinds(self) -> tuple[str, ...]:
-        """The kinds present, standard ones first."""
+        """The kind labels that ``codes("kind")`` index, standard ones first (a filtered table
+        keeps its parent's)."""
         return tuple(self.categories("kind").tolist())
 
     def __len__(self) -> int:
