@@ -8,6 +8,7 @@ matplotlib ``Axes``. matplotlib is imported when a function is called, never at
 
 from salesmetrics.plot.activity_charts import activity_vs_target
 from salesmetrics.plot.change_charts import waterfall
+from salesmetrics.plot.compensation_charts import attainment, commission_curve
 from salesmetrics.plot.evidence_charts import calibration, win_curve
 from salesmetrics.plot.forecast_charts import forecast_distribution, required_pipeline
 from salesmetrics.plot.outcome_charts import cycle_length_distribution, win_rates
@@ -16,7 +17,9 @@ from salesmetrics.plot.velocity_charts import velocity_attribution, velocity_lev
 
 __all__ = [
     "activity_vs_target",
+    "attainment",
     "calibration",
+    "commission_curve",
     "cycle_length_distribution",
     "forecast_distribution",
     "funnel",
