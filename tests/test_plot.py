@@ -37,7 +37,8 @@ def test_all_lists_the_plots():
     assert set(plot.__all__) == {"funnel", "pipeline_by_stage", "win_rates", "velocity_levers",
                                  "velocity_attribution", "cycle_length_distribution",
                                  "win_curve", "calibration", "forecast_distribution",
-                                 "required_pipeline", "activity_vs_target"}
+                                 "required_pipeline", "activity_vs_target",
+                                 "attainment", "commission_curve"}
 
 
 def test_funnel():
