@@ -5,37 +5,50 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Hashable, Sequence
+from typing import Any, overload
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics._render import format_number, html_table, is_missing, text_table
+from salesmetrics._kernels import group_sum
+from salesmetrics._render import (
+    format_money,
+    format_number,
+    format_rate,
+    html_table,
+    is_missing,
+    text_table,
+)
+from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import OPEN
 from salesmetrics.errors import OptionError
-from salesmetrics.metrics._common import check_pipeline
+from salesmetrics.metrics._common import (
+    check_pipeline,
+    divide,
+    plural,
+    warn_missing_amounts,
+    warn_no_close_date,
+)
+from salesmetrics.metrics._findings import HYGIENE_CODES, HygieneFindings
 from salesmetrics.metrics._grouped import GroupedResult
-from salesmetrics.metrics._summary import as_of_date
+from salesmetrics.metrics._summary import as_of_date, grouping, normalize_by, resolve_period
+from salesmetrics.metrics.options import By
+from salesmetrics.metrics.stage_time import last_change
 
-__all__ = ["HYGIENE_CODES", "HygieneFindings", "check_days", "hygiene"]
+__all__ = ["BANDS", "HYGIENE_CODES", "Band", "Concentration", "HygieneFindings", "check_count",
+           "concentration", "hygiene"]
 
 IntArray = npt.NDArray[np.intp]
 
-#: The reason codes of `hygiene`, in the order findings of one deal are listed.
-HYGIENE_CODES: tuple[str, ...] = (
-    "past_due", "stalled", "missing_amount", "missing_close_date", "missing_owner",
-    "probability_mismatch", "future_close",
-)
-_SHOWN = 10  # findings printed by repr
-
-
-def check_days(function: str, name: str, value: object) -> int:
-    """``value`` as an int >= 1 [days], else `OptionError`."""
+def check_count(function: str, name: str, value: object, unit: str = "") -> int:
+    """``value`` as an int >= 1 (``unit`` such as ``" [days]"`` for the message), else
+    `OptionError`."""
     if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)
             or int(value) < 1):
-        raise OptionError(f"{function}(): {name} must be a whole number of days >= 1, "
+        raise OptionError(f"{function}(): {name} must be a whole number >= 1{unit}, "
                           f"got {value!r}")
     return int(value)
 
@@ -47,159 +60,6 @@ def check_fraction(function: str, name: str, value: object) -> float:
         raise OptionError(f"{function}(): {name} must be a fraction in [0, 1] (0.2 for 20 "
                           f"points), got {value!r}")
     return float(value)
-
-
-def _days_text(days: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
-    return np.char.add(days.astype(str), np.where(days == 1, " day", " days"))
-
-
-def _date_text(dates: npt.NDArray[np.datetime64]) -> npt.NDArray[Any]:
-    return np.datetime_as_string(dates.astype("datetime64[D]"), unit="D")
-
-
-class HygieneFindings:
-    """Data-quality findings of a pipeline on a given day, one per (deal, reason).
-
-    A table with columns ``id``, ``code`` (one of `HYGIENE_CODES`) and ``message`` (readable,
-    with the dates and days behind it); `counts` per code and `by_owner` per owner.
-    Findings are in the pipeline's row order, and within a deal in the order of the codes.
-    """
-
-    __slots__ = ("_code", "_detail", "_ids", "_messages", "_owner", "_rows", "as_of")
-
-    def __init__(
-        self, *, as_of: np.datetime64, ids: npt.NDArray[Any], rows: IntArray, code: IntArray,
-        detail: dict[str, npt.NDArray[Any]], owner: GroupedResult[int],
-    ) -> None:
-        #: The day the findings are about [datetime64[D]].
-        self.as_of = as_of
-        self._ids = ids
-        self._rows = rows
-        self._code = code
-        self._detail = detail  # per finding: the numbers its message states
-        self._owner = owner
-        self._messages: npt.NDArray[Any] | None = None
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    @property
-    def ids(self) -> npt.NDArray[Any]:
-        """Deal id of each finding."""
-        return self._ids
-
-    @property
-    def rows(self) -> IntArray:
-        """Row of the deal of each finding, in the pipeline."""
-        return self._rows
-
-    @property
-    def codes(self) -> npt.NDArray[Any]:
-        """Reason code of each finding (one of `HYGIENE_CODES`)."""
-        return np.asarray(HYGIENE_CODES, dtype=object)[self._code]
-
-    @property
-    def messages(self) -> npt.NDArray[Any]:
-        """A readable message per finding (built once, vectorized per code)."""
-        if self._messages is None:
-            self._messages = self._build_messages()
-        return self._messages
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Number of findings per code, every code included (0 where none), in code order."""
-        n = np.bincount(self._code, minlength=len(HYGIENE_CODES))
-        return {code: int(n[k]) for k, code in enumerate(HYGIENE_CODES)}
-
-    @property
-    def by_owner(self) -> GroupedResult[int]:
-        """Number of findings per owner (a deal with two findings counts twice); owners
-        without a finding are left out, ``None`` is the deals without an owner."""
-        return self._owner
-
-    @property
-    def n_deals(self) -> int:
-        """Number of distinct deals with at least one finding."""
-        return len(np.unique(self._rows))
-
-    def _build_messages(self) -> npt.NDArray[Any]:
-        d = self._detail
-        out = np.empty(len(self), dtype=object)
-        texts: dict[str, Any] = {
-            "past_due": lambda k: np.char.add(np.char.add(
-                "open, expected to close on ", _date_text(d["date"][k])),
-                np.char.add(", ", np.char.add(_days_text(d["days"][k]), " ago"))),
-            "stalled": lambda k: np.char.add(np.char.add(
-                "open, no stage change for ", _days_text(d["days"][k])),
-                np.char.add(" (since ", np.char.add(_date_text(d["date"][k]), ")"))),
-            "missing_amount": lambda k: np.full(len(k), "no amount"),
-            "missing_close_date": lambda k: np.where(
-                d["open"][k], "open, no expected close date", "closed, no close date"),
-            "missing_owner": lambda k: np.full(len(k), "no owner"),
-            "probability_mismatch": lambda k: np.char.add(np.char.add(
-                np.char.add("probability ", np.char.mod("%.0f %%", 100 * d["prob"][k])),
-                np.char.add(" but its stage's is ",
-                            np.char.mod("%.0f %%", 100 * d["stage_prob"][k]))),
-                np.char.add(" in stage ", d["stage"][k].astype(str))),
-            "future_close": lambda k: np.char.add(np.char.add(
-                "closed, but its close date ", _date_text(d["date"][k])),
-                np.char.add(" is after ", str(self.as_of))),
-        }
-        for c, code in enumerate(HYGIENE_CODES):  # a loop over the codes, not the findings
-            k = np.flatnonzero(self._code == c)
-            if len(k):
-                out[k] = texts[code](k).astype(object)
-        return out
-
-    def to_pandas(self) -> Any:
-        """A DataFrame with columns ``id``, ``code`` and ``message``, one row per finding."""
-        import pandas as pd
-
-        return pd.DataFrame({"id": self._ids, "code": self.codes, "message": self.messages})
-
-    def _head(self) -> str:
-        return (f"hygiene as of {self.as_of}: {len(self):,} finding{'s' if len(self) != 1 else ''}"
-                f" on {self.n_deals:,} deal{'s' if self.n_deals != 1 else ''}")
-
-    def _findings_cells(self) -> list[list[str]]:
-        shown = min(_SHOWN, len(self))
-        codes, messages = self.codes[:shown], self.messages[:shown]
-        return [[str(self._ids[i]), str(codes[i]), str(messages[i])] for i in range(shown)]
-
-    def __repr__(self) -> str:
-        counts = [[code, format_number(n)] for code, n in self.counts.items() if n]
-        lines = [self._head()]
-        if len(self):
-            lines += text_table(["code", "findings"], counts)
-            lines += text_table(["id", "code", "message"], self._findings_cells(),
-                                align=["left", "left", "left"])
-        if len(self) > _SHOWN:
-            lines.append(f"  … and {len(self) - _SHOWN:,} more (to_pandas() lists them all)")
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        counts = [[code, format_number(n)] for code, n in self.counts.items() if n]
-        parts = [f"<p><b>{html.escape(self._head())}</b></p>"]
-        if len(self):
-            parts.append(html_table(["code", "findings"], counts))
-            parts.append(html_table(["id", "code", "message"], self._findings_cells(),
-                                    align=["left", "left", "left"]))
-        return "".join(parts)
-
-
-def _last_change(p: Pipeline, day: np.datetime64) -> npt.NDArray[np.datetime64]:
-    """Each deal's last stage-history event on or before ``day``, else its created date."""
-    last = p.created.astype("datetime64[D]").copy()
-    history = p.history
-    if history is not None and len(history):
-        keep = history.dates <= day
-        rows, dates = history.rows[keep], history.dates[keep]
-        if len(rows):  # events are sorted by (row, date): a deal's last event ends its run
-            ends = np.flatnonzero(np.append(rows[1:] != rows[:-1], True))
-            last[rows[ends]] = dates[ends]
-    return last
 
 
 def hygiene(
@@ -269,14 +129,14 @@ def hygiene(
         raise OptionError(f"{function}(): as_of is required (hygiene is about a given day), "
                           "got None; give a date such as '2024-12-31', or p.latest_date")
     day = as_of_date(as_of, p)
-    stalled_days = check_days(function, "stalled_after", stalled_after)
+    stalled_days = check_count(function, "stalled_after", stalled_after, " [days]")
     tolerance = check_fraction(function, "probability_tolerance", probability_tolerance)
 
     is_open = p.outcome_codes == OPEN
     close = p.close_date.astype("datetime64[D]")
     no_close = np.isnat(close)
     close_days = (day - close).astype(np.int64)  # garbage where NaT: masked below
-    last = _last_change(p, day)
+    last = last_change(p, day)
     idle = (day - last).astype(np.int64)
     stage_prob = p.stage_probabilities[p.stage_codes]
     own = p.probability
@@ -322,3 +182,198 @@ def _per_owner(p: Pipeline, rows: IntArray, has_owner: bool) -> GroupedResult[in
     found = np.flatnonzero(n)
     return GroupedResult(("owner",), labels.categories[found].tolist(), n[found].tolist(),
                          name="findings", unit="count")
+
+
+# -- concentration ------------------------------------------------------------------------------
+#: The three bands of `concentration`, from the largest deals.
+BANDS: tuple[str, ...] = ("rocks", "stones", "pebbles")
+
+
+@attrs.frozen
+class Band:
+    """The deals of one band: their value [currency] and how many."""
+
+    value: float
+    count: int
+
+
+@attrs.frozen
+class Concentration:
+    """How much of the open value rests on a few deals.
+
+    ``top_share = Σ(top largest) ÷ total``; ``hhi = Σ sᵢ²`` with ``sᵢ = aᵢ ÷ total`` (from
+    ``1/n`` when all ``n`` deals are equal, to 1 when one deal is everything); ``bands``: the
+    value and count of the rocks (share above the high threshold), stones and pebbles (share
+    below the low one).
+    """
+
+    #: Open value [currency].
+    total: float
+    #: Open deals with an amount.
+    deals: int
+    #: How many of the largest deals `top_share` is over.
+    top: int
+    #: Share of the total in the ``top`` largest deals [fraction]; nan when the total is 0.
+    top_share: float
+    #: Herfindahl index of the deal shares, Σ sᵢ² [fraction]; nan when the total is 0.
+    hhi: float
+    #: ``"rocks"``, ``"stones"`` and ``"pebbles"`` → `Band`.
+    bands: dict[str, Band] = attrs.field(eq=True, hash=False)
+    #: ISO code of the currency, for display.
+    currency: str | None = attrs.field(default=None, repr=False)
+
+    def _record(self) -> dict[str, float]:
+        out: dict[str, float] = {"total": self.total, "deals": self.deals,
+                                 "top_share": self.top_share, "hhi": self.hhi}
+        for name, band in self.bands.items():
+            out[f"{name}_value"], out[f"{name}_count"] = band.value, band.count
+        return out
+
+    def _cells(self) -> list[tuple[str, str]]:
+        cells = [("total", format_money(self.total, self.currency)),
+                 ("deals", format_number(self.deals)),
+                 (f"top {self.top} share", format_rate(self.top_share)),
+                 ("hhi", format_number(round(self.hhi, 4)))]
+        for name, band in self.bands.items():
+            cells.append((name, f"{format_money(band.value, self.currency)} "
+                                f"({plural(band.count, 'deal')})"))
+        return cells
+
+    def to_dict(self) -> dict[str, float]:
+        """A flat dict: total, deals, top_share, hhi, then each band's value and count."""
+        return self._record()
+
+    def to_pandas(self) -> Any:
+        """A pandas Series of `to_dict`."""
+        import pandas as pd
+
+        return pd.Series(self._record(), name="concentration")
+
+    def __repr__(self) -> str:
+        return "\n".join(["concentration", *text_table(None, [list(c) for c in self._cells()])])
+
+    def _repr_html_(self) -> str:
+        return html_table(None, [list(c) for c in self._cells()])
+
+
+def _check_thresholds(function: str, thresholds: object) -> tuple[float, float]:
+    if (not isinstance(thresholds, (tuple, list)) or len(thresholds) != 2
+            or any(isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Real)
+                   or not math.isfinite(t) for t in thresholds)
+            or not 0 <= thresholds[1] <= thresholds[0] <= 1):
+        raise OptionError(f"{function}(): thresholds must be two fractions (rock, pebble) with "
+                          f"1 >= rock >= pebble >= 0, such as (0.10, 0.01), got {thresholds!r}")
+    return float(thresholds[0]), float(thresholds[1])
+
+
+@overload
+def concentration(p: Pipeline, *, top: int = ..., by: None = None,
+                  period: PeriodLike | None = ...,
+                  thresholds: tuple[float, float] = ...) -> Concentration: ...
+@overload
+def concentration(p: Pipeline, *, top: int = ..., by: str | Sequence[str],
+                  period: PeriodLike | None = ...,
+                  thresholds: tuple[float, float] = ...) -> GroupedResult[Concentration]: ...
+@overload
+def concentration(p: Pipeline, *, top: int = ..., by: By = ..., period: PeriodLike | None = ...,
+                  thresholds: tuple[float, float] = ...
+                  ) -> Concentration | GroupedResult[Concentration]: ...
+def concentration(
+    p: Pipeline, *, top: int = 5, by: By = None, period: PeriodLike | None = None,
+    thresholds: tuple[float, float] = (0.10, 0.01),
+) -> Concentration | GroupedResult[Concentration]:
+    r"""How concentrated the open pipeline is: the share of its largest deals, and the
+    Herfindahl index of deal shares.
+
+    With $a_i$ the amounts of the $n$ open deals and $A = \sum_i a_i$:
+
+    $$
+    \text{top\_share} = \frac{\sum_{i \in \text{top}} a_i}{A}, \qquad
+    \text{hhi} = \sum_i s_i^2, \quad s_i = \frac{a_i}{A}
+    $$
+
+    ``hhi`` is $1/n$ when the deals are equal and 1 when one deal is the whole pipeline;
+    $1/\text{hhi}$ is the "effective number of deals". The bands split the deals by share:
+    rocks above ``thresholds[0]``, pebbles below ``thresholds[1]``, stones between (both
+    bounds included), "rocks, stones and pebbles" as pipeline reviews call them, so that a
+    quarter resting on two big deals is visible.
+
+    Parameters
+    ----------
+    p
+        The pipeline.
+    top
+        How many of the largest deals `top_share` adds up, a whole number >= 1 (default 5).
+    by
+        Field name(s) to group by: shares are then of each group's total.
+    period
+        Only open deals expected to close in it (as `pipeline_value`).
+    thresholds
+        (rock, pebble) shares [fraction], default (0.10, 0.01): above 10 %, 1 % to 10 %,
+        below 1 % of the total.
+
+    Returns
+    -------
+    Concentration or GroupedResult
+        ``total`` [currency], ``deals``, ``top_share`` and ``hhi`` [fraction] (nan when the
+        total is 0), ``bands``.
+
+    Warns
+    -----
+    DataQualityWarning
+        Open deals without an amount are left out, with their count; with ``period``, open
+        deals without an expected close date are in no period, with their count.
+
+    Examples
+    --------
+    >>> from salesmetrics import Deal, Pipeline, concentration
+    >>> p = Pipeline.from_deals([Deal(i, a, "Proposal") for i, a in
+    ...                          enumerate([600, 300, 50, 30, 20])])
+    >>> c = concentration(p, top=2)
+    >>> c.top_share, round(c.hhi, 4), c.bands["rocks"].count, c.bands["pebbles"].count
+    (0.9, 0.4538, 2, 0)
+    """
+    function = "concentration"
+    check_pipeline(function, p)
+    n_top = check_count(function, "top", top)
+    rock, pebble = _check_thresholds(function, thresholds)
+    g = grouping(p, normalize_by(function, by))
+    chosen = resolve_period(function, period)
+    is_open = p.outcome_codes == OPEN
+    if chosen is not None:
+        warn_no_close_date(function, int((is_open & np.isnat(p.close_date)).sum()))
+        is_open &= chosen.contains(p.close_date)
+    missing = int((is_open & p.amount_missing).sum())
+    warn_missing_amounts(function, missing, int(is_open.sum()), deals="open deals",
+                         effect="left out of the shares")
+    rows = np.flatnonzero(is_open & ~p.amount_missing)
+    keys = np.zeros(len(rows), dtype=np.intp) if g.keys is None else g.keys[rows]
+    amount = p.amount_minor[rows]
+    order = np.lexsort((-amount, keys))  # by group, largest first
+    keys, amount = keys[order], amount[order]
+    total = group_sum(keys, g.n, amount)
+    counts = np.bincount(keys, minlength=g.n)
+    rank = np.arange(len(keys)) - np.repeat(np.cumsum(counts) - counts, counts)
+    top_sum = group_sum(keys[rank < n_top], g.n, amount[rank < n_top])
+    share = divide(amount, total[keys], math.nan)
+    hhi = np.bincount(keys, weights=share**2, minlength=g.n)
+    band = np.where(share > rock, 0, np.where(share < pebble, 2, 1))
+    cell = keys * 3 + band
+    band_value = group_sum(cell, 3 * g.n, amount).reshape(g.n, 3) / p.minor_unit
+    band_count = np.bincount(cell, minlength=3 * g.n).reshape(g.n, 3)
+    top_share = divide(top_sum, total, math.nan)
+    hhi[total == 0] = math.nan
+
+    def one(k: int) -> Concentration:
+        return Concentration(
+            total=float(total[k] / p.minor_unit), deals=int(counts[k]), top=n_top,
+            top_share=float(top_share[k]), hhi=float(hhi[k]),
+            bands={name: Band(float(band_value[k, b]), int(band_count[k, b]))
+                   for b, name in enumerate(BANDS)}, currency=p.currency)
+
+    if not g.by:
+        return one(0)
+    present = np.flatnonzero(np.bincount(g.keys[is_open] if g.keys is not None else [],
+                                         minlength=g.n))
+    return GroupedResult(g.by, g.decode(present), [one(int(k)) for k in present],
+                         name=function)
