@@ -33,7 +33,12 @@ from salesmetrics.metrics.coverage import (
 )
 from salesmetrics.metrics.cycle import average_deal_size, cycle_days, sales_cycle_length
 from salesmetrics.metrics.forecast import Forecast, forecast
-from salesmetrics.metrics.health_checks import HygieneFindings, hygiene
+from salesmetrics.metrics.health_checks import (
+    Concentration,
+    HygieneFindings,
+    concentration,
+    hygiene,
+)
 from salesmetrics.metrics.leads import lead_conversion, new_leads
 from salesmetrics.metrics.options import (
     Basis,
@@ -58,6 +63,7 @@ from salesmetrics.metrics.quota import (
     quota_attainment,
 )
 from salesmetrics.metrics.retention import logo_retention, renewal_rate
+from salesmetrics.metrics.stage_time import DealAges, StageTimes, deal_age, time_in_stage
 from salesmetrics.metrics.summaries import Summary, finalize, summarize
 from salesmetrics.metrics.velocity import Velocity, sales_velocity, velocity_change
 from salesmetrics.metrics.win_curve import WinCurve, win_curve
@@ -73,8 +79,10 @@ __all__ = [
     "Commission",
     "CommissionLine",
     "CommissionPlan",
+    "Concentration",
     "Coverage",
     "CycleOutcome",
+    "DealAges",
     "DealOutcome",
     "Forecast",
     "ForecastAccuracy",
@@ -94,6 +102,7 @@ __all__ = [
     "Skipped",
     "StageProbabilities",
     "StageRequirement",
+    "StageTimes",
     "Statistic",
     "Summary",
     "Velocity",
@@ -106,8 +115,10 @@ __all__ = [
     "average_deal_size",
     "calibration",
     "commission",
+    "concentration",
     "conversion_from_stage",
     "cycle_days",
+    "deal_age",
     "finalize",
     "forecast",
     "forecast_accuracy",
@@ -133,6 +144,7 @@ __all__ = [
     "slip_rate",
     "stage_conversion",
     "summarize",
+    "time_in_stage",
     "velocity_attribution",
     "velocity_change",
     "weighted_pipeline",
