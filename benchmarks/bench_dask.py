@@ -79,6 +79,25 @@ def partition(index: int, n: int) -> pd.DataFrame:
     })
 
 
+def events(index: int, n: int) -> pd.DataFrame:
+    """The stage events of `partition` ``index``: each deal entered the open stages up to its
+    own (up to 4 for a closed deal), a day apart from its created date."""
+    deals = partition(index, n)
+    code = deals["stage"].cat.codes.to_numpy()
+    reached = np.where(code < 5, code, (deals["id"].to_numpy() % 5)) + 1
+    row = np.repeat(np.arange(n), reached)
+    step = np.arange(len(row)) - np.repeat(np.cumsum(reached) - reached, reached)
+    return pd.DataFrame({
+        "id": deals["id"].to_numpy()[row],
+        "stage": pd.Categorical.from_codes(step, categories=STAGES),
+        "date": deals["created"].to_numpy()[row] + step.astype("timedelta64[D]"),
+    })
+
+
+def history_frame(parts: int, n: int) -> Any:
+    return dd.from_map(events, range(parts), n=n, meta=events(0, 0), enforce_metadata=False)
+
+
 def frame(parts: int, n: int) -> Any:
     return dd.from_map(partition, range(parts), n=n, meta=partition(0, 0),
                        enforce_metadata=False)
@@ -132,6 +151,19 @@ def main() -> None:
                 print(f"{label:36} {single:9.3f} {spread:9.3f} {spread / single:6.2f} "
                       f"{overhead:11.1f} {fixed / parts * 1000:12.1f} "
                       f"{single / deals * 1e9:8.0f}")
+            # With a stage history: the events are shuffled to their deals' partitions.
+            whole_events = pd.concat([events(i, per) for i in range(parts)], ignore_index=True)
+            hist = history_frame(parts, per).persist()
+            distributed.wait(hist)
+            expected, single = best(lambda: sm.conversion_from_stage(sm.Pipeline.from_columns(
+                whole, history=whole_events), skipped="visited"), 1)
+            result, spread = best(lambda: smd.conversion_from_stage(
+                big, history=hist, skipped="visited"), 1)
+            assert result == expected
+            print(f"{'conversion, history (shuffle)':36} {single:9.3f} {spread:9.3f} "
+                  f"{spread / single:6.2f} {(spread * workers - single) / parts * 1000:11.1f} "
+                  f"{'':12} {single / deals * 1e9:8.0f}   "
+                  f"({len(whole_events):,} events)")
     print(f"\npickled summary of one partition of {per:,} deals [bytes]: " + ", ".join(
         f"{name} {options} {size:,}" for (name, options), size in zip(SUMMARIES, sizes.values(),
                                                                       strict=True)))

@@ -185,6 +185,30 @@ def test_history_is_co_partitioned_by_deal_id(rows):
     assert canon(result) == canon(expected)
 
 
+def test_integer_ids_co_partition_with_their_events():
+    # 0..39, each deal entered Initial contact then Discovery; deals 0..19 are won.
+    n = 40
+    deals = pd.DataFrame({"id": np.arange(n), "amount": [5.0] * n,
+                          "stage": ["Closed won"] * 20 + ["Discovery"] * 20,
+                          "close_date": ["2024-02-01"] * n})
+    events = pd.DataFrame({"id": np.repeat(np.arange(n), 2),
+                           "stage": ["Initial contact", "Discovery"] * n,
+                           "date": ["2024-01-01", "2024-01-02"] * n})
+    expected = sm.funnel_counts(sm.Pipeline.from_columns(deals, history=events))
+    with dask.config.set(scheduler="threads"):
+        result = smd.funnel_counts(dd.from_pandas(deals, npartitions=3),
+                                   history=dd.from_pandas(events, npartitions=5))
+        assert canon(result) == canon(expected)
+        assert result["Initial contact"] == n
+        # Integer deal ids against text event ids do not match in one process either.
+        events["id"] = events["id"].astype(str)
+        with pytest.raises(DataError, match="not in the pipeline"):
+            sm.Pipeline.from_columns(deals, history=events)
+        with pytest.raises(DataError, match="not in the pipeline"):
+            smd.funnel_counts(dd.from_pandas(deals, npartitions=3),
+                              history=dd.from_pandas(events, npartitions=5))
+
+
 # -- errors -------------------------------------------------------------------------------------
 def _deals(n: int = 6, **changes: Any) -> Any:
     frame = pd.DataFrame({"id": [f"D-{i}" for i in range(n)], "amount": [10.0] * n,

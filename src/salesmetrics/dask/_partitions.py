@@ -94,13 +94,20 @@ def build_and_summarize(deals: Any, events: Any, data: DataOptions, metric: str,
 
 def co_partition(ddf: Any, history: Any, data: DataOptions) -> tuple[Any, Any]:
     """Deals and their stage events hash-partitioned alike by deal id (dask's own shuffle), so
-    that partition *i* of both holds the same deals. Ids are compared as text, as
-    `Pipeline.from_columns` compares them."""
+    that partition *i* of both holds the same deals. Ids are hashed as int64 when both id
+    columns are numpy integers, else both as text (as `Pipeline.from_columns` reads ids that
+    are not all integers)."""
     columns = data.get("columns") or {}
     history_columns = data.get("history_columns") or {}
     deal_id = columns.get("id", "id")
     event_id = history_columns.get("id", "id")
     n = max(ddf.npartitions, history.npartitions)
-    deals = ddf.assign(**{KEY: ddf[deal_id].astype(str)}).shuffle(KEY, npartitions=n)
-    events = history.assign(**{KEY: history[event_id].astype(str)}).shuffle(KEY, npartitions=n)
+    # Integer ids on both sides hash alike as int64 (no text made); otherwise both as text.
+    integers = all(isinstance(frame[name].dtype, np.dtype) and frame[name].dtype.kind in "iu"
+                   for frame, name in ((ddf, deal_id), (history, event_id)))
+    key_type: Any = np.int64 if integers else str
+    deals = ddf.assign(**{KEY: ddf[deal_id].astype(key_type)}).shuffle(KEY, npartitions=n)
+    events = history.assign(**{KEY: history[event_id].astype(key_type)}).shuffle(
+        KEY, npartitions=n)
     return deals, events
+
