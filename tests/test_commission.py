@@ -1,6 +1,7 @@
 """CommissionPlan and commission: worked examples by hand, exact rounding, and properties."""
 
 import math
+import warnings
 from fractions import Fraction
 
 import pytest
@@ -242,3 +243,30 @@ def test_commission_matches_the_plan_on_a_pipeline(plan, revenue, quota):
 
 def test_top_level_names():
     assert sm.CommissionPlan is CommissionPlan and sm.commission is commission
+
+
+# -- the figures ---------------------------------------------------------------------------------
+def test_attainment_and_commission_curve_plots():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from salesmetrics import plot
+    from salesmetrics.datasets import SAMPLE_QUOTAS, sample_pipeline
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)  # the sample's open deals
+        ax = plot.attainment(sample_pipeline(), quotas=SAMPLE_QUOTAS, period="2024-Q4")
+        expected = sm.quota_attainment(sample_pipeline(), quotas=SAMPLE_QUOTAS,
+                                       period="2024-Q4")
+    widths = sorted(bar.get_width() for bar in ax.patches)
+    assert widths == pytest.approx(sorted(v.attainment for v in expected.values()))
+    assert ax.get_title() == "Quota attainment — 2024-Q4"
+    curve = plot.commission_curve(CommissionPlan([(0.0, 0.10), (1.0, 0.15)], cap=40_000),
+                                  quota=500_000)
+    x, y = curve.get_lines()[0].get_data()
+    at = {round(float(a), 4): float(b) for a, b in zip(x, y, strict=True)}
+    assert at[1.3] == pytest.approx(40_000 / 500_000)  # 72,500 capped at 40,000
+    assert at[0.5] == pytest.approx(0.05)
+    assert "marginal" in curve.get_title()
+    curve.figure.canvas.draw()
+    with pytest.raises(DataTypeError, match="CommissionPlan"):
+        plot.commission_curve([(0, 0.1)])

@@ -6,7 +6,7 @@ import warnings
 import pytest
 
 import salesmetrics as sm
-from salesmetrics import Deal, Pipeline, forecast_accuracy, quota_attainment
+from salesmetrics import Deal, Pipeline, errors, forecast_accuracy, quota_attainment
 from salesmetrics.datasets import SAMPLE_QUOTAS, sample_pipeline
 from salesmetrics.errors import DataError, DataQualityWarning, DataTypeError, OptionError
 
@@ -156,3 +156,83 @@ def test_an_earlier_as_of_without_history_is_an_error():
     ])
     with pytest.raises(OptionError, match="as_of 2024-11-15 is before the latest date"):
         quota_attainment(p, quotas={"ana": 100}, period="2024-Q4", as_of="2024-11-15")
+
+
+# -- the Quota table ---------------------------------------------------------------------------
+QUOTA_TABLE = {
+    "owner": ["ana", "bo", "dee", "ana", "bo"],
+    "period": ["2024-Q4", "2024-Q4", "2024-Q4", "2024-Q3", "2024-Q3"],
+    "amount": [100_000, 80_000, 50_000, 90_000, 70_000],
+    "team": ["East", "East", "West", "East", "East"],
+}
+
+
+def test_quota_table_is_the_mapping_it_stands_for(p):
+    q = sm.Quota.from_columns(QUOTA_TABLE)
+    assert q.amounts("2024-Q4") == QUOTAS
+    assert quota_attainment(p, quotas=q, period="2024-Q4") == quota_attainment(
+        p, quotas=QUOTAS, period="2024-Q4")
+    # a year holds both quarters: ana 190,000, bo 150,000, dee 50,000
+    assert q.amounts("2024") == {"ana": 190_000.0, "bo": 150_000.0, "dee": 50_000.0}
+    assert q.amounts("2025-Q1") == {}
+
+
+def test_quota_team_roll_up_from_the_table_and_from_the_pipeline():
+    q = sm.Quota.from_columns(QUOTA_TABLE)
+    assert q.amounts("2024-Q4", by="team") == {"East": 180_000.0, "West": 50_000.0}
+    deals = [Deal("A", 60_000, "Closed won", created="2024-06-01", close_date="2024-11-15",
+                  owner="ana", fields={"team": "East"}),
+             Deal("F", 20_000, "Closed won", created="2024-06-01", close_date="2024-10-20",
+                  owner="bo", fields={"team": "East"}),
+             Deal("G", 1, "Closed lost", created="2024-06-01", close_date="2024-10-20",
+                  owner="dee", fields={"team": "West"})]
+    teams = Pipeline.from_deals(deals)
+    r = quota_attainment(teams, quotas=q, period="2024-Q4", by="team")
+    assert (r["East"].quota, r["East"].won, r["East"].attainment) == (180_000.0, 80_000.0,
+                                                                      80_000 / 180_000)
+    plain = sm.Quota.from_columns({k: v for k, v in QUOTA_TABLE.items() if k != "team"})
+    assert plain.amounts("2024-Q4", by="team", pipeline=teams) == {"East": 180_000.0,
+                                                                   "West": 50_000.0}
+    assert quota_attainment(teams, quotas=plain, period="2024-Q4", by="team") == r
+    total = quota_attainment(teams, quotas=q, period="2024-Q4", by=None)
+    assert total.quota == 230_000.0
+
+
+def test_quota_table_prints_converts_and_keeps_exact_cents():
+    q = sm.Quota.from_columns({"owner": ["ana"], "period": [sm.Period.parse("2024-Q4")],
+                               "amount": [0.125]}, currency="USD")
+    assert q.amount_minor.tolist() == [12]  # half to even: 12.5 cents → 12
+    assert not q.amount_minor.flags.writeable
+    assert "Quota (1 rows)" in repr(q) and "USD 0.12" in repr(q)
+    frame = sm.Quota.from_columns(QUOTA_TABLE).to_pandas()
+    assert list(frame.columns) == ["owner", "period", "amount", "team"]
+    assert sm.Quota.from_columns(frame) == sm.Quota.from_columns(QUOTA_TABLE)
+    assert len(sm.Quota.from_columns(frame)) == 5
+
+
+def test_quota_table_errors(p):
+    bad = dict(QUOTA_TABLE, amount=[1, 2, -3, 4, 5])
+    with pytest.raises(DataError, match=r"row 2: amount must be a finite number >= 0, got -3"):
+        sm.Quota.from_columns(bad)
+    with pytest.raises(DataError, match=r"row 1: owner is missing"):
+        sm.Quota.from_columns(dict(QUOTA_TABLE, owner=["ana", None, "dee", "ana", "bo"]))
+    with pytest.raises(DataError, match=r"row 3: owner 'ana' has a quota for 2024-Q4 already"):
+        sm.Quota.from_columns(dict(QUOTA_TABLE, period=["2024-Q4"] * 5))
+    with pytest.raises(DataError, match=r"row 0: .*'2024-Q5'"):
+        sm.Quota.from_columns(dict(QUOTA_TABLE, period=["2024-Q5"] * 5))
+    with pytest.raises(DataError, match="no column 'amount'"):
+        sm.Quota.from_columns({"owner": ["a"], "period": ["2024"]})
+    with pytest.raises(DataError, match="straddles 2024-11"):
+        sm.Quota.from_columns(QUOTA_TABLE).amounts("2024-11")
+    with pytest.raises(OptionError, match="cannot roll quotas up by 'region'"):
+        sm.Quota.from_columns(QUOTA_TABLE).amounts("2024-Q4", by="region")
+    with pytest.raises(errors.CurrencyError, match="EUR"):
+        quota_attainment(Pipeline.from_columns({"id": ["A"], "stage": ["Proposal"]},
+                                               currency="USD"), period="2024-Q4",
+                         quotas=sm.Quota.from_columns(QUOTA_TABLE, currency="EUR"))
+    one_team = Pipeline.from_deals([Deal("A", 1, "Proposal", owner="ana",
+                                         fields={"team": "East"})])
+    with pytest.raises(DataError, match=r"quota_attainment\(\).*owner 'bo' has no deals"):
+        quota_attainment(one_team, quotas=sm.Quota.from_columns(
+            {k: v for k, v in QUOTA_TABLE.items() if k != "team"}), period="2024-Q4",
+            by="team")
