@@ -1251,10 +1251,54 @@ ACTIVITY_CASES = [
          match=("no activity is dated before",)),
 ]
 
+# Lead, renewal, retention and peer KPIs, quotas and commission (issue 11).
+_PLAN = [(0.0, 0.1), (1.0, 0.15)]
+KPI_CASES = [
+    Case("plan-unsorted", lambda: sm.CommissionPlan([(1.0, 0.1), (0.5, 0.2)]),
+         DataError, ("tiers[1]", "0.5", "sorted")),
+    Case("plan-negative-threshold", lambda: sm.CommissionPlan([(-0.1, 0.1)]),
+         DataError, ("tiers[0] attainment_from", "-0.1")),
+    Case("plan-rate-above-1", lambda: sm.CommissionPlan([(0.0, 1.5)]),
+         DataError, ("tiers[0] rate", "1.5")),
+    Case("plan-draw-above-cap", lambda: sm.CommissionPlan(_PLAN, cap=1, draw=2),
+         DataError, ("draw 2", "cap 1")),
+    Case("commission-not-a-plan",
+         lambda: sm.commission(_PLAN, base(), quotas={"ana": 1}, period="2024-Q1"),
+         DataTypeError, ("CommissionPlan", "list")),
+    Case("commission-negative-quota",
+         lambda: sm.commission(sm.CommissionPlan(_PLAN), base(), quotas={"ana": -5},
+                               period="2024-Q1"),
+         DataError, ("quotas['ana']", "-5")),
+    Case("quota-table-negative", lambda: sm.Quota.from_columns(
+        {"owner": ["ana", "bo"], "period": ["2024-Q1"] * 2, "amount": [1, -2]}),
+         DataError, (row(1), "amount", "-2")),
+    Case("quota-table-straddles", lambda: sm.quota_attainment(
+        base(), quotas=sm.Quota.from_columns(
+            {"owner": ["ana"], "period": ["2024-Q1"], "amount": [1]}), period="2024-02"),
+         DataError, ("2024-Q1", "straddles", "2024-02")),
+    Case("renewal-type-field-unknown",
+         lambda: sm.renewal_rate(base(), period="2024-Q1", type_field="kind"),
+         DataError, ("type_field='kind'",)),
+    Case("renewal-no-type-field", lambda: sm.renewal_rate(base(), period="2024-Q1"),
+         DataError, ("type_field='type'",)),
+    Case("logo-account-field-unknown",
+         lambda: sm.logo_retention(base(), period="2024-Q1"),
+         DataError, ("account_field='account'",)),
+    Case("new-leads-freq", lambda: sm.new_leads(base(), freq="daily"),
+         OptionError, ("freq", "'daily'")),
+    Case("lead-conversion-zero-division",
+         lambda: sm.lead_conversion(base(), zero_division=2), OptionError, ("zero_division", "2")),
+    Case("peer-scores-weights", lambda: sm.peer_scores(base(), period="2024-Q1",
+                                                        weights={"speed": 1}),
+         OptionError, ("weights", "speed")),
+    Case("peer-scores-no-by", lambda: sm.peer_scores(base(), period="2024-Q1", by=None),
+         OptionError, ("by",)),
+]
+
 CASES: list[Case] = [
     *DEAL_CASES, *STAGE_CASES, *PERIOD_CASES, *FROM_COLUMNS_CASES, *CSV_CASES, *SF_CASES,
     *HS_CASES, *PD_CASES, *RECORDS_CASES, *METRIC_CASES, *PLANNING_CASES, *CLI_CASES,
-    *ACTIVITY_CASES,
+    *ACTIVITY_CASES, *KPI_CASES,
 ]
 
 
