@@ -234,7 +234,8 @@ class Summary:
         self.by = by
         self.keys = keys
         self.arrays = arrays
-        self.context = context
+        # None only for the empty summary (`is_empty`), which no finalize step reads.
+        self.context: tuple[Any, ...] = context  # type: ignore[assignment]
         self.order = _order_of_keys(by, keys) if order is None else order
         self.outside: Mapping[str, int] = {} if outside is None else outside
         self.function = function

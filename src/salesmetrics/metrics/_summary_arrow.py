@@ -97,7 +97,7 @@ def to_arrow(summary: Summary) -> Any:
     columns: dict[str, Any] = {}
     for field, labels in zip(summary.by, _key_columns(summary), strict=True):
         columns[f"key:{field}"] = pa.array(labels)
-    shapes: dict[str, list[int]] = {}
+    shapes: dict[str, list[Any]] = {}
     sparse: dict[str, int] = {}
     rows = len(summary.keys) if not summary.is_empty else 0
     for name, array in summary.arrays.items():

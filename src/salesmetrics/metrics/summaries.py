@@ -227,10 +227,10 @@ def finalize(summary: Summary, /, **finalize_options: Any) -> Any:
     >>> sm.finalize(summary) == sm.sales_cycle_length(p, statistic="median")
     True
     """
-    if not isinstance(summary, Summary) or summary.function not in METRICS:
+    name = summary.function if isinstance(summary, Summary) else None
+    if name is None or name not in METRICS:
         raise DataTypeError(
             f"finalize(): needs a Summary made by salesmetrics.summarize, got {summary!r}")
-    name = summary.function
     known = _parameters(name)
     for option in finalize_options:
         if option not in FINALIZE_OPTIONS or option not in known:
