@@ -122,9 +122,6 @@ def whole(metric: str, deals: Any, events: Any, options: dict[str, Any]) -> Any:
 def test_every_metric_equals_the_single_process_result(rows, call, deal_cuts, event_cuts,
                                                        split_every, with_history, order):
     metric, options = call
-    if options.get("skipped") == "visited" and metric == "stage_conversion" and not hasattr(
-            sm, "summarize"):  # TEMPORARY until the public summaries land
-        return
     deals, events = frames(rows)
     if not with_history:
         events = events.iloc[:0]

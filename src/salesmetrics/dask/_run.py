@@ -80,4 +80,4 @@ def run(metric: str, ddf: Any, history: Any, data: parts.DataOptions,
     (total,) = dask.compute(tree_reduce(summaries, every))
     if total is None:
         total = identity
-    return finalize(total, metric, options, finalize_options, empty)
+    return finalize(total, finalize_options)
