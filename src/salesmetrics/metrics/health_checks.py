@@ -356,7 +356,7 @@ def concentration(
     rank = np.arange(len(keys)) - np.repeat(np.cumsum(counts) - counts, counts)
     top_sum = group_sum(keys[rank < n_top], g.n, amount[rank < n_top])
     share = divide(amount, total[keys], math.nan)
-    hhi = np.bincount(keys, weights=share**2, minlength=g.n)
+    hhi = np.bincount(keys, weights=share**2, minlength=g.n).astype(np.float64)
     band = np.where(share > rock, 0, np.where(share < pebble, 2, 1))
     cell = keys * 3 + band
     band_value = group_sum(cell, 3 * g.n, amount).reshape(g.n, 3) / p.minor_unit

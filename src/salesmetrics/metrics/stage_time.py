@@ -101,8 +101,10 @@ def _visits(
             (rows[1:] == rows[:-1]) & (start[1:] >= start[:-1])))):
         order = np.lexsort((start, rows))  # a hand-built history; loaded ones are sorted
         rows, stages, start = rows[order], stages[order], start[order]
-    has_next = np.append(rows[1:] == rows[:-1], False)
-    end = np.append(start[1:], 0)
+    has_next = np.zeros(len(rows), dtype=bool)
+    has_next[:-1] = rows[1:] == rows[:-1]
+    end = np.zeros(len(rows), dtype=np.int64)
+    end[:-1] = start[1:]
     is_open = p.outcome_codes[rows] == OPEN
     close = p.close_date.astype("datetime64[D]")[rows]
     last_closed = ~has_next & ~is_open
@@ -131,7 +133,8 @@ def _per_deal(rows: IntArray, stages: IntArray, days: npt.NDArray[np.int64], n_o
     else:
         order = np.argsort(key, kind="stable")  # visits of one (deal, stage) stay in date order
         sorted_key = key[order]
-        last = np.append(sorted_key[1:] != sorted_key[:-1], True)
+        last = np.ones(len(sorted_key), dtype=bool)
+        last[:-1] = sorted_key[1:] != sorted_key[:-1]
         unique, values = sorted_key[last], days[order][last]
     deal, stage = np.divmod(unique, n_open)
     return deal.astype(np.intp), stage.astype(np.intp), values
