@@ -206,6 +206,34 @@ def test_integer_ids_co_partition_with_their_events():
                               history=dd.from_pandas(events, npartitions=5))
 
 
+def test_co_partitioned_history_skips_the_shuffle():
+    # Buckets by id % 3, the layout of a lake bucketed by deal id.
+    n = 30
+    deals = pd.DataFrame({"id": np.arange(n), "amount": [5.0] * n,
+                          "stage": ["Closed won", "Closed lost", "Discovery"] * 10,
+                          "close_date": ["2024-02-01"] * n})
+    events = pd.DataFrame({"id": np.repeat(np.arange(n), 2),
+                           "stage": ["Initial contact", "Discovery"] * n,
+                           "date": ["2024-01-01", "2024-01-02"] * n})
+    expected = sm.conversion_from_stage(sm.Pipeline.from_columns(deals, history=events))
+
+    def buckets(frame):
+        pieces = [frame[frame["id"] % 3 == k] for k in range(3)]
+        return dd.from_map(_same, pieces, meta=frame.iloc[:0], enforce_metadata=False)
+
+    with dask.config.set(scheduler="threads"):
+        result = smd.conversion_from_stage(buckets(deals), history=buckets(events),
+                                           co_partitioned=True)
+        assert canon(result) == canon(expected)
+        with pytest.raises(DataError, match="co_partitioned"):
+            smd.conversion_from_stage(buckets(deals), history=dd.from_pandas(events, 2),
+                                      co_partitioned=True)
+        reversed_events = dd.from_pandas(events[::-1], npartitions=3, sort=False)
+        with pytest.raises(DataError, match="not in the pipeline"):  # a broken promise
+            smd.conversion_from_stage(dd.from_pandas(deals, npartitions=3),
+                                      history=reversed_events, co_partitioned=True)
+
+
 # -- errors -------------------------------------------------------------------------------------
 def _deals(n: int = 6, **changes: Any) -> Any:
     frame = pd.DataFrame({"id": [f"D-{i}" for i in range(n)], "amount": [10.0] * n,

@@ -15,7 +15,11 @@ partitioning, on ``split_every`` or on the order of the merges.
 
 - ``history``: a dask DataFrame of stage events (``id``, ``stage``, ``date``, renamed by
   ``history_columns``). Deals and events are co-partitioned by deal id with dask's own shuffle
-  (one all-to-all exchange of both tables; see the Scaling out page for its cost).
+  (one all-to-all exchange of both tables; see the Scaling out page for its cost). Data already
+  laid out by deal id (a lake bucketed by deal id, partition *i* of ``history`` holding the
+  events of the deals of partition *i* of ``ddf``) skips the shuffle with
+  ``co_partitioned=True``; an event whose deal is in another partition is then a `DataError`
+  naming it, but a deal whose events are all elsewhere cannot be told from one without events.
 - ``as_of``: with ``stale_after``, the default "latest date on record" is taken from the whole
   data in a first pass (the partitions' pipelines are kept, not built twice) and passed to
   every partition.

@@ -51,10 +51,12 @@ def _call(metric: str, arguments: dict[str, Any]) -> Any:
     ddf = arguments.pop("ddf")
     history = arguments.pop("history")
     split_every = arguments.pop("split_every")
+    co_partitioned = arguments.pop("co_partitioned")
     data = data_options(*(arguments.pop(name) for name in _DATA))
     finalize_options = ({"zero_division": arguments.pop("zero_division")}
                         if "zero_division" in arguments else {})
-    return run(metric, ddf, history, data, arguments, finalize_options, split_every)
+    return run(metric, ddf, history, data, arguments, finalize_options, split_every,
+               co_partitioned=co_partitioned)
 
 
 def weighted_pipeline(
@@ -65,6 +67,7 @@ def weighted_pipeline(
     currency: str | None = None,
     history: Any = None,
     history_columns: Mapping[str, str] | None = None,
+    co_partitioned: bool = False,
     pipeline_options: Mapping[str, Any] | None = None,
     by: By = None,
     period: PeriodLike | None = None,
@@ -76,7 +79,7 @@ def weighted_pipeline(
 
     Parameters
     ----------
-    ddf, stages, columns, currency, history, history_columns, pipeline_options
+    ddf, stages, columns, currency, history, history_columns, co_partitioned, pipeline_options
         The data, as for every function of `salesmetrics.dask` (see the module).
     by, period, probabilities
         As in `salesmetrics.weighted_pipeline`, with the same defaults and meaning.
@@ -100,6 +103,7 @@ def pipeline_value(
     currency: str | None = None,
     history: Any = None,
     history_columns: Mapping[str, str] | None = None,
+    co_partitioned: bool = False,
     pipeline_options: Mapping[str, Any] | None = None,
     by: By = None,
     period: PeriodLike | None = None,
@@ -110,7 +114,7 @@ def pipeline_value(
 
     Parameters
     ----------
-    ddf, stages, columns, currency, history, history_columns, pipeline_options
+    ddf, stages, columns, currency, history, history_columns, co_partitioned, pipeline_options
         The data, as for every function of `salesmetrics.dask` (see the module).
     by, period
         As in `salesmetrics.pipeline_value`, with the same defaults and meaning.
@@ -134,6 +138,7 @@ def won_revenue(
     currency: str | None = None,
     history: Any = None,
     history_columns: Mapping[str, str] | None = None,
+    co_partitioned: bool = False,
     pipeline_options: Mapping[str, Any] | None = None,
     by: By = None,
     period: PeriodLike | None = None,
@@ -145,7 +150,7 @@ def won_revenue(
 
     Parameters
     ----------
-    ddf, stages, columns, currency, history, history_columns, pipeline_options
+    ddf, stages, columns, currency, history, history_columns, co_partitioned, pipeline_options
         The data, as for every function of `salesmetrics.dask` (see the module).
     by, period, view
         As in `salesmetrics.won_revenue`, with the same defaults and meaning.
@@ -169,6 +174,7 @@ def win_rate(
     currency: str | None = None,
     history: Any = None,
     history_columns: Mapping[str, str] | None = None,
+    co_partitioned: bool = False,
     pipeline_options: Mapping[str, Any] | None = None,
     by: By = None,
     basis: Basis = "unit",
@@ -186,7 +192,7 @@ def win_rate(
 
     Parameters
     ----------
-    ddf, stages, columns, currency, history, history_columns, pipeline_options
+    ddf, stages, columns, currency, history, history_columns, co_partitioned, pipeline_options
         The data, as for every function of `salesmetrics.dask` (see the module).
     by, basis, open_deals, stale_after, no_decision, period, view, as_of, zero_division
         As in `salesmetrics.win_rate`, with the same defaults and meaning.
@@ -210,6 +216,7 @@ def outcome_shares(
     currency: str | None = None,
     history: Any = None,
     history_columns: Mapping[str, str] | None = None,
+    co_partitioned: bool = False,
     pipeline_options: Mapping[str, Any] | None = None,
     by: By = None,
     basis: Basis = "unit",
@@ -223,7 +230,7 @@ def outcome_shares(
 
     Parameters
     ----------
-    ddf, stages, columns, currency, history, history_columns, pipeline_options
+    ddf, stages, columns, currency, history, history_columns, co_partitioned, pipeline_options
         The data, as for every function of `salesmetrics.dask` (see the module).
     by, basis, period, view, zero_division
         As in `salesmetrics.outcome_shares`, with the same defaults and meaning.
@@ -247,6 +254,7 @@ def conversion_from_stage(
     currency: str | None = None,
     history: Any = None,
     history_columns: Mapping[str, str] | None = None,
+    co_partitioned: bool = False,
     pipeline_options: Mapping[str, Any] | None = None,
     by: By = None,
     basis: Basis = "unit",
@@ -261,7 +269,7 @@ def conversion_from_stage(
 
     Parameters
     ----------
-    ddf, stages, columns, currency, history, history_columns, pipeline_options
+    ddf, stages, columns, currency, history, history_columns, co_partitioned, pipeline_options
         The data, as for every function of `salesmetrics.dask` (see the module).
     by, basis, skipped, period, view, zero_division
         As in `salesmetrics.conversion_from_stage`, with the same defaults and meaning.
@@ -285,6 +293,7 @@ def stage_conversion(
     currency: str | None = None,
     history: Any = None,
     history_columns: Mapping[str, str] | None = None,
+    co_partitioned: bool = False,
     pipeline_options: Mapping[str, Any] | None = None,
     by: By = None,
     basis: Basis = "unit",
@@ -299,7 +308,7 @@ def stage_conversion(
 
     Parameters
     ----------
-    ddf, stages, columns, currency, history, history_columns, pipeline_options
+    ddf, stages, columns, currency, history, history_columns, co_partitioned, pipeline_options
         The data, as for every function of `salesmetrics.dask` (see the module).
     by, basis, skipped, period, view, zero_division
         As in `salesmetrics.stage_conversion`, with the same defaults and meaning.
@@ -323,6 +332,7 @@ def funnel_counts(
     currency: str | None = None,
     history: Any = None,
     history_columns: Mapping[str, str] | None = None,
+    co_partitioned: bool = False,
     pipeline_options: Mapping[str, Any] | None = None,
     by: By = None,
     basis: Basis = "unit",
@@ -336,7 +346,7 @@ def funnel_counts(
 
     Parameters
     ----------
-    ddf, stages, columns, currency, history, history_columns, pipeline_options
+    ddf, stages, columns, currency, history, history_columns, co_partitioned, pipeline_options
         The data, as for every function of `salesmetrics.dask` (see the module).
     by, basis, skipped, period, view
         As in `salesmetrics.funnel_counts`, with the same defaults and meaning.
@@ -361,6 +371,7 @@ def sales_velocity(
     currency: str | None = None,
     history: Any = None,
     history_columns: Mapping[str, str] | None = None,
+    co_partitioned: bool = False,
     pipeline_options: Mapping[str, Any] | None = None,
     by: By = None,
     period: PeriodLike | None = None,
@@ -378,7 +389,7 @@ def sales_velocity(
 
     Parameters
     ----------
-    ddf, stages, columns, currency, history, history_columns, pipeline_options
+    ddf, stages, columns, currency, history, history_columns, co_partitioned, pipeline_options
         The data, as for every function of `salesmetrics.dask` (see the module).
     by, period, opportunities, view, open_deals, no_decision, stale_after, as_of, zero_division
         As in `salesmetrics.sales_velocity`, with the same defaults and meaning.
@@ -402,6 +413,7 @@ def sales_cycle_length(
     currency: str | None = None,
     history: Any = None,
     history_columns: Mapping[str, str] | None = None,
+    co_partitioned: bool = False,
     pipeline_options: Mapping[str, Any] | None = None,
     by: By = None,
     statistic: Statistic = "mean",
@@ -416,7 +428,7 @@ def sales_cycle_length(
 
     Parameters
     ----------
-    ddf, stages, columns, currency, history, history_columns, pipeline_options
+    ddf, stages, columns, currency, history, history_columns, co_partitioned, pipeline_options
         The data, as for every function of `salesmetrics.dask` (see the module).
     by, statistic, outcome, period, view, zero_division
         As in `salesmetrics.sales_cycle_length`, with the same defaults and meaning.
@@ -440,6 +452,7 @@ def average_deal_size(
     currency: str | None = None,
     history: Any = None,
     history_columns: Mapping[str, str] | None = None,
+    co_partitioned: bool = False,
     pipeline_options: Mapping[str, Any] | None = None,
     by: By = None,
     outcome: DealOutcome = "won",
@@ -453,7 +466,7 @@ def average_deal_size(
 
     Parameters
     ----------
-    ddf, stages, columns, currency, history, history_columns, pipeline_options
+    ddf, stages, columns, currency, history, history_columns, co_partitioned, pipeline_options
         The data, as for every function of `salesmetrics.dask` (see the module).
     by, outcome, period, view, zero_division
         As in `salesmetrics.average_deal_size`, with the same defaults and meaning.

@@ -9,7 +9,7 @@ from typing import Any
 from salesmetrics.dask import _partitions as parts
 from salesmetrics.dask._adapter import finalize, summarize
 from salesmetrics.dask._reduce import check_split_every, tree_reduce
-from salesmetrics.errors import DataTypeError
+from salesmetrics.errors import DataError, DataTypeError
 
 __all__ = ["run"]
 
@@ -43,7 +43,7 @@ def _check_frame(function: str, name: str, frame: Any, required: bool) -> None:
 
 def run(metric: str, ddf: Any, history: Any, data: parts.DataOptions,
         options: Mapping[str, Any], finalize_options: Mapping[str, Any],
-        split_every: object) -> Any:
+        split_every: object, *, co_partitioned: bool = False) -> Any:
     """``metric`` over every partition of ``ddf`` (with its ``history``), merged and finalized."""
     dask = _dask()
     from dask.delayed import delayed
@@ -60,6 +60,14 @@ def run(metric: str, ddf: Any, history: Any, data: parts.DataOptions,
 
     if history is None:
         deal_parts, event_parts = ddf.to_delayed(), [None] * ddf.npartitions
+    elif co_partitioned:
+        if history.npartitions != ddf.npartitions:
+            raise DataError(
+                f"salesmetrics.dask.{metric}(): co_partitioned=True needs as many history "
+                f"partitions as deal partitions, got {history.npartitions} and "
+                f"{ddf.npartitions}"
+            )
+        deal_parts, event_parts = ddf.to_delayed(), history.to_delayed()
     else:
         deals, events = parts.co_partition(ddf, history, data)
         deal_parts, event_parts = deals.to_delayed(), events.to_delayed()
