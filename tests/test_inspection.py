@@ -429,3 +429,27 @@ def test_empty_pipelines():
     assert len(sm.deal_age(p, as_of="2024-01-01")) == 0
     assert len(sm.hygiene(p, as_of="2024-01-01")) == 0
     assert sm.concentration(p).deals == 0
+
+
+# -- plots ----------------------------------------------------------------------------------------
+def test_plots():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from salesmetrics import plot
+
+    p = stages_pipeline()
+    ax = plot.time_in_stage(p)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(p.open_stage_names)
+    assert sorted(round(b.get_width()) for b in ax.patches) == [0, 0, 6, 20, 22]
+    assert any("22.0 d (2 deals)" in t.get_text() for t in ax.texts)
+    ax = plot.concentration(concentration_pipeline(), top=2, period="2024-Q1")
+    assert ax.get_title() == "Concentration: top 2 = 90.0 %, HHI 0.454 — 2024-Q1"
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"rocks (2)", "stones (3)"}
+    empty = p.filter(np.zeros(5, dtype=bool))
+    for draw in (plot.time_in_stage, plot.concentration):
+        draw(empty).figure.canvas.draw()
+    plt.close("all")
