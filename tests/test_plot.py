@@ -38,7 +38,8 @@ def test_all_lists_the_plots():
                                  "velocity_attribution", "cycle_length_distribution",
                                  "win_curve", "calibration", "forecast_distribution",
                                  "required_pipeline", "activity_vs_target",
-                                 "attainment", "commission_curve"}
+                                 "attainment", "commission_curve",
+                                 "time_in_stage", "concentration"}
 
 
 def test_funnel():

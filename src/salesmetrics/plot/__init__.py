@@ -11,6 +11,7 @@ from salesmetrics.plot.change_charts import waterfall
 from salesmetrics.plot.compensation_charts import attainment, commission_curve
 from salesmetrics.plot.evidence_charts import calibration, win_curve
 from salesmetrics.plot.forecast_charts import forecast_distribution, required_pipeline
+from salesmetrics.plot.inspection_charts import concentration, time_in_stage
 from salesmetrics.plot.outcome_charts import cycle_length_distribution, win_rates
 from salesmetrics.plot.pipeline_charts import funnel, pipeline_by_stage
 from salesmetrics.plot.velocity_charts import velocity_attribution, velocity_levers
@@ -20,11 +21,13 @@ __all__ = [
     "attainment",
     "calibration",
     "commission_curve",
+    "concentration",
     "cycle_length_distribution",
     "forecast_distribution",
     "funnel",
     "pipeline_by_stage",
     "required_pipeline",
+    "time_in_stage",
     "velocity_attribution",
     "velocity_levers",
     "waterfall",
