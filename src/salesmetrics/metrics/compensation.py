@@ -137,7 +137,7 @@ class Commission:
                                       align=["left", "right", "right", "right"])])
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class CommissionPlan:
     r"""A tiered commission plan: rates by band of quota attainment, with a cap and a draw.
 
@@ -194,6 +194,10 @@ class CommissionPlan:
     cap: float | None = attrs.field(default=None, kw_only=True, converter=_cap)
     #: The least one owner earns in a period [currency], or None.
     draw: float | None = attrs.field(default=None, kw_only=True, converter=_draw)
+
+    def __init__(self, tiers: Sequence[tuple[float, float]], *, retroactive: bool = False,
+                 cap: float | None = None, draw: float | None = None) -> None:
+        self.__attrs_init__(tiers, retroactive=retroactive, cap=cap, draw=draw)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.retroactive, (bool, np.bool_)):
