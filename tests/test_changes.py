@@ -268,3 +268,24 @@ def test_waterfall_draws_start_movements_end():
     plt.close(ax.figure)
     with pytest.raises(DataTypeError, match="one group's"):
         sm.plot.waterfall(pipeline_changes(*pair(), by="owner"))
+
+
+def test_join_is_right_when_text_ids_share_a_hash(monkeypatch):
+    from salesmetrics.metrics import _changes_kernel as kernel
+
+    def same(before, after):
+        return np.zeros(len(before), np.uint64), np.zeros(len(after), np.uint64)
+
+    monkeypatch.setattr(kernel, "_hashed", same)
+    rows, only_after = kernel.match_ids(np.array(["A", "B", "C"]), np.array(["C", "D", "A"]))
+    assert rows.tolist() == [2, -1, 0] and only_after.tolist() == [1]
+    rows, only_after = kernel.match_ids(np.array(["A"]), np.array(["B"]))  # one hash, no match
+    assert rows.tolist() == [-1] and only_after.tolist() == [0]
+
+
+def test_join_of_text_ids_of_other_lengths():
+    from salesmetrics.metrics._changes_kernel import match_ids
+
+    rows, only_after = match_ids(np.array(["OPP-1", "OPP-22", "X"]),
+                                 np.array(["OPP-22", "OPP-1000", "OPP-1"]))
+    assert rows.tolist() == [2, 0, -1] and only_after.tolist() == [1]

@@ -57,15 +57,42 @@ def match_ids(before: npt.NDArray[Any], after: npt.NDArray[Any]) -> tuple[IntArr
         inside = (offset >= 0) & (offset < size)
         rows = np.where(inside, table[np.where(inside, offset, 0)], -1)
     elif n_a:
-        order = np.argsort(after, kind="stable")
-        ordered = after[order]
-        pos = np.minimum(np.searchsorted(ordered, before), n_a - 1)
-        rows = np.where(ordered[pos] == before, order[pos], -1)
+        keys = _hashed(before, after)
+        key_b, key_a = keys if keys is not None else (before, after)
+        order = np.argsort(key_a)  # ids are unique: no tie for a stable sort to keep
+        ordered = key_a[order]
+        if keys is not None and len(ordered) > 1 and (ordered[1:] == ordered[:-1]).any():
+            order = np.argsort(after, kind="stable")  # two ids share a hash: sort the text
+            key_b, ordered = before, after[order]
+        # Queries in sorted order: the binary searches walk the table in order (cache-friendly).
+        query = np.argsort(key_b)
+        pos = np.empty(n_b, dtype=np.intp)
+        pos[query] = np.searchsorted(ordered, key_b[query])
+        pos = np.minimum(pos, n_a - 1)
+        rows = np.where((ordered[pos] == key_b) & (after[order[pos]] == before), order[pos], -1)
     else:
         rows = np.full(n_b, -1, dtype=np.intp)
     matched = np.zeros(n_a, dtype=bool)
     matched[rows[rows >= 0]] = True
     return rows.astype(np.intp, copy=False), np.flatnonzero(~matched)
+
+
+def _hashed(before: npt.NDArray[Any], after: npt.NDArray[Any]
+            ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]] | None:
+    """A 64-bit hash of each text id (its characters two by two as 64-bit words, weighted by
+    powers of an odd prime, modulo 2**64), so that the join sorts integers instead of text; None
+    for other ids. A match is confirmed by comparing the ids themselves, and a shared hash
+    among ``after``'s ids falls back to sorting the text, so a collision is never wrong."""
+    if before.dtype.kind != "U" or after.dtype.kind != "U":
+        return None
+    width = max(before.dtype.itemsize, after.dtype.itemsize, 4) // 4
+    width += width % 2  # two characters per 64-bit word
+    powers = np.uint64(1099511628211) ** np.arange(width // 2, dtype=np.uint64)  # odd: a
+    out = []  # change in one word always changes the hash
+    for ids in (before, after):
+        words = ids.astype(f"<U{width}").view(np.uint64).reshape(len(ids), width // 2)
+        out.append((words * powers).sum(axis=1, dtype=np.uint64))
+    return out[0], out[1]
 
 
 def _union(first: npt.NDArray[Any], second: npt.NDArray[Any]) -> tuple[list[Any], IntArray,
