@@ -33,6 +33,7 @@ PUBLIC = {
     "RequiredActivity", "activity_counts", "activity_vs_target", "activity_ratios",
     "required_activity",
     "hygiene", "HygieneFindings",
+    "pipeline_changes", "PipelineChanges", "slip_rate",
     "time_in_stage", "StageTimes", "deal_age", "DealAges", "concentration", "Concentration",
 }
 
