@@ -2,6 +2,7 @@
 length, as plain text (`pipeline_review`) or one self-contained HTML page with the charts
 embedded (`pipeline_review_html`). With a target for the period, it also says whether the period
 will hit it: coverage, the pipeline each stage must hold, and P(≥ target) from the forecast.
+With an older snapshot (``since=``), it says what changed since; it ends with the hygiene findings.
 
 What would make a number misleading is said in the report, not hidden behind it: missing amounts
 show as "no amounts" (never as 0), and every `DataQualityWarning` that the metrics raise becomes a
