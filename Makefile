@@ -36,7 +36,7 @@ $(VENV)/.installed-bench: $(PY) pyproject.toml
 	touch $@
 
 # salesmetrics against pandas, polars and DuckDB at 10M deals, then construction, memory, small
-# pipelines and import (about 8 minutes); bench-quick: the same at 1M deals (about 1 minute)
+# pipelines and import (about 5 minutes); bench-quick: the same at 1M deals (about 1 minute)
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/bench_peers.py
 	$(PY) benchmarks/bench_metrics.py
