@@ -289,3 +289,16 @@ def test_join_of_text_ids_of_other_lengths():
     rows, only_after = match_ids(np.array(["OPP-1", "OPP-22", "X"]),
                                  np.array(["OPP-22", "OPP-1000", "OPP-1"]))
     assert rows.tolist() == [2, 0, -1] and only_after.tolist() == [1]
+
+
+def test_empty_snapshots():
+    empty = Pipeline.from_deals([])
+    c = pipeline_changes(empty, empty, period=Q1, weighted=True)
+    assert (c.start, c.end, len(c.deals)) == (0.0, 0.0, 0)
+    assert all(v == 0 for v in c.totals.values())
+    assert len(pipeline_changes(empty, empty, by="stage")) == 0
+    before, _ = pair()
+    gone = pipeline_changes(before, empty, period=Q1)
+    assert gone.totals["removed"] == -gone.start == -2100.0
+    assert math.isnan(slip_rate(empty, empty, period=Q1))
+    assert math.isnan(slip_rate(empty, empty, period=Q1, basis="value"))
