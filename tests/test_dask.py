@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import math
 import warnings
 from typing import Any
 
-import attrs
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +18,7 @@ pd = pytest.importorskip("pandas")
 dask = pytest.importorskip("dask")
 dd = pytest.importorskip("dask.dataframe")
 
+from tests.exact import canon, recorded  # noqa: E402
 from tests.strategies import STAGES, deal_rows  # noqa: E402
 
 import salesmetrics as sm  # noqa: E402
@@ -81,29 +80,6 @@ def split(frame: Any, cuts: list[int]) -> Any:
 
 def _same(piece: Any) -> Any:
     return piece
-
-
-def canon(value: Any) -> Any:
-    """A result as nested tuples, every float as its exact bits (nan as 'nan')."""
-    if isinstance(value, (float, np.floating)):
-        return "nan" if math.isnan(value) else float(value).hex()
-    if isinstance(value, (bool, int, str, type(None), np.integer)):
-        return value
-    if attrs.has(type(value)):
-        return (type(value).__name__,
-                tuple((f.name, canon(getattr(value, f.name))) for f in attrs.fields(type(value))))
-    if hasattr(value, "items"):
-        return (type(value).__name__, tuple((k, canon(v)) for k, v in value.items()))
-    if isinstance(value, (tuple, list)):
-        return tuple(canon(v) for v in value)
-    raise AssertionError(type(value))
-
-
-def recorded(call: Any) -> tuple[Any, list[str]]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = call()
-    return result, sorted(f"{w.category.__name__}: {w.message}" for w in caught)
 
 
 def whole(metric: str, deals: Any, events: Any, options: dict[str, Any]) -> Any:

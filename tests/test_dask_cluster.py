@@ -10,7 +10,8 @@ pd = pytest.importorskip("pandas")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
-from tests.test_dask import DATA, canon, frames, recorded, split, whole  # noqa: E402
+from tests.exact import canon, recorded  # noqa: E402
+from tests.test_dask import DATA, frames, split, whole  # noqa: E402
 
 import salesmetrics.dask as smd  # noqa: E402
 from salesmetrics.errors import DataError  # noqa: E402
