@@ -453,3 +453,27 @@ def test_plots():
     for draw in (plot.time_in_stage, plot.concentration):
         draw(empty).figure.canvas.draw()
     plt.close("all")
+
+
+@quiet
+@pytest.mark.parametrize("field", ["owner", "team", "source", "segment", "stage"])
+def test_every_field_of_the_sample_groups_to_the_whole(field):
+    p = sm.datasets.sample_pipeline()
+    whole, parts = sm.time_in_stage(p), sm.time_in_stage(p, by=field)
+    for stage in whole:
+        assert sum(g.deals[stage] for g in parts.values()) == whole.deals[stage]
+    c, groups = sm.concentration(p), sm.concentration(p, by=field)
+    assert sum(g.deals for g in groups.values()) == c.deals
+    assert sum(g.total for g in groups.values()) == pytest.approx(c.total)
+
+
+@quiet
+def test_inputs_unchanged():
+    p = sm.datasets.sample_pipeline()
+    copy = sm.datasets.sample_pipeline()
+    sm.time_in_stage(p, by="team", statistic=90, include_open=True)
+    sm.deal_age(p)
+    sm.hygiene(p, as_of="2024-06-30")
+    sm.concentration(p, by="owner", period="2025-Q1")
+    assert p == copy
+    assert not p.amount_minor.flags.writeable
