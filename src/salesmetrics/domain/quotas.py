@@ -7,6 +7,7 @@ units, as deal amounts are.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Hashable, Mapping
 from typing import Any, Literal
 
@@ -14,7 +15,13 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics._render import format_label, format_money, text_table
-from salesmetrics.domain.columns import column_length, encode_labels, is_missing_value, readonly
+from salesmetrics.domain.columns import (
+    column_length,
+    encode_labels,
+    is_missing_value,
+    readonly,
+    to_numpy,
+)
 from salesmetrics.domain.money import MAX_MINOR_UNITS, minor_exponent, normalize_currency
 from salesmetrics.domain.period import Period, as_period
 from salesmetrics.domain.pipeline import Pipeline
@@ -95,11 +102,12 @@ class Quota:
         n = column_length(columns, list(columns))
         code = normalize_currency(currency)
         owners = encode_labels(columns[owner], field=owner).decoded()
+        when, money = to_numpy(columns[period]), to_numpy(columns[amount])
         periods: list[Period] = []
         for row in range(n):  # one row per quota (owner × period), a small table
             if is_missing_value(owners[row]):
                 raise DataError(f"{_NAME}.from_columns(): row {row}: {owner} is missing")
-            value = columns[period][row]
+            value = when[row]
             if is_missing_value(value) if not isinstance(value, Period) else False:
                 raise DataError(f"{_NAME}.from_columns(): row {row}: {period} is missing")
             try:
@@ -109,7 +117,7 @@ class Quota:
         minor = np.zeros(n, dtype=np.int64)
         scale = 10 ** minor_exponent(code)
         for row in range(n):
-            minor[row] = _minor(f"row {row}: {amount}", columns[amount][row], scale)
+            minor[row] = _minor(f"row {row}: {amount}", money[row], scale)
         seen: dict[tuple[Hashable, Period], int] = {}
         for row in range(n):
             key = (owners[row], periods[row])
@@ -272,10 +280,10 @@ def _as_mapping(data: Any) -> dict[str, Any]:
 def _minor(what: str, value: object, scale: int) -> int:
     """One amount [major units] as exact minor units, half to even; `DataError` unless finite
     and >= 0."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = float("nan")
+    number = float("nan")
+    if not isinstance(value, (str, bytes)):  # text is not an amount, even "100"
+        with contextlib.suppress(TypeError, ValueError):
+            number = float(value)  # type: ignore[arg-type]
     if isinstance(value, (bool, np.bool_)) or not np.isfinite(number) or number < 0:
         raise DataError(f"{_NAME}: {what} must be a finite number >= 0, got {value!r}")
     minor = round(number * scale)

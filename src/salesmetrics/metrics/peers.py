@@ -128,8 +128,8 @@ def peer_scores(
     -----
     Percentile ranks are mid-ranks, (peers below + (peers equal − 1) ÷ 2) ÷ (peers − 1), over
     the peers whose lever is defined. A rep who won nothing scores 0 overall (its velocity is
-    0); one with no decided deal, nan. Medians are over the peers with the lever defined. The
-    warnings are those of `sales_velocity`.
+    0); one with no decided deal, or a cycle of 0 days (an infinite ratio), nan. Medians are
+    over the peers with the lever defined. The warnings are those of `sales_velocity`.
 
     References
     ----------
@@ -168,10 +168,10 @@ def peer_scores(
                             for c in values.T])
         ratios = values / medians
         ratios[:, 3] = medians[3] / values[:, 3]
-        logs = np.where(ratios > 0, np.log(np.where(ratios > 0, ratios, 1.0)), -np.inf)
-        overall = np.exp(logs @ w)
-    bad = ~np.isfinite(ratios) & (ratios != 0) | np.isnan(ratios)
-    overall[bad[:, w > 0].any(axis=1)] = math.nan
+        used = ratios[:, w > 0]  # a lever of weight 0 plays no part, even undefined
+        logs = np.where(used > 0, np.log(np.where(used > 0, used, 1.0)), -np.inf)
+        overall = np.exp(logs @ w[w > 0])
+    overall[~np.isfinite(used).all(axis=1)] = math.nan
     no_win = values[:, 2] == 0  # W = 0: nothing won, velocity 0
     overall[no_win] = 0.0
     rows = [PeerScore(float(ranks[i, 0]), float(ranks[i, 1]), float(ranks[i, 2]),
