@@ -21,9 +21,22 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
-    "INT64_MAX", "DayCounts", "SumOverflowError", "add_padded", "bit_length", "check_row_totals",
+    "INT64_MAX",
+    "OVERRIDE_LIMB",
+    "PPB",
+    "DayCounts",
+    "SumOverflowError",
+    "add_padded",
+    "bit_length",
+    "check_row_totals",
     "checked_add",
-    "chunk_bounds", "group_count", "group_sum", "group_sum_float", "n_threads", "parallel_map",
+    "chunk_bounds",
+    "exact_products",
+    "group_count",
+    "group_sum",
+    "group_sum_float",
+    "n_threads",
+    "parallel_map",
     "take",
 ]
 
@@ -109,6 +122,37 @@ def _limb_sums(
         raise SumOverflowError(cell, len(high), total)
     total_sums: Int64Array = (high << 2 * _LIMB) | (mid << _LIMB) | low
     return total_sums
+
+
+#: Deals' own probabilities are counted in parts per billion (rounded to 9 decimals).
+PPB = 10**9
+#: The weighted pipeline's exact sum of amount × probability [minor units × 10**-9] is two int64
+#: limbs ``(hi, lo)`` worth ``hi * 2**OVERRIDE_LIMB + lo``.
+OVERRIDE_LIMB = 32
+_LOW_32 = (1 << OVERRIDE_LIMB) - 1
+
+
+def exact_products(
+    keys: IntArray | None, n: int, amount: Int64Array,
+    probability: npt.NDArray[np.float64],
+) -> tuple[Int64Array, Int64Array]:
+    """Per group, Σ amount × round(probability × 10**9) [minor units × 10**-9], exactly, as two
+    int64 limbs ``(hi, lo)`` worth ``hi * 2**32 + lo``.
+
+    Each product is split without a float: ``amount = a_hi * 2**32 + a_lo`` with ``a_hi <
+    2**31``, ``a_lo < 2**32`` and the probability below 2**30 parts, so ``a_lo × ppb < 2**62`` and
+    ``a_hi × ppb < 2**61`` are exact int64 products; the limbs are then exact integer group sums
+    (`group_sum`), whose value does not depend on the order of the deals or on how they are
+    split into parts."""
+    ppb = np.rint(probability * PPB).astype(np.int64)
+    a = amount.astype(np.int64, copy=False)
+    low = (a & _LOW_32) * ppb
+    hi = (a >> OVERRIDE_LIMB) * ppb + (low >> OVERRIDE_LIMB)
+    lo = low & _LOW_32
+    hi_sum = group_sum(keys, n, hi)
+    lo_sum = group_sum(keys, n, lo)
+    return hi_sum + (lo_sum >> OVERRIDE_LIMB), lo_sum & _LOW_32
+
 
 
 def checked_add(a: Int64Array, b: Int64Array) -> Int64Array:

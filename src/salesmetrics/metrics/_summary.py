@@ -14,7 +14,6 @@ the same finalize step serves one pipeline, a split one, or a distributed engine
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -29,20 +28,22 @@ from salesmetrics.errors import (
     AmountError,
     DataError,
     DataTypeError,
-    OptionError,
     SalesMetricsError,
     check_option,
+)
+from salesmetrics.metrics._merging import (
+    SummaryMismatchError,
+    carry,
+    check_mergeable,
+    key_order,
+    merge_order,
+    same_array,
 )
 
 __all__ = ["MONEY_TOTALS", "OUTSIDE_COUNTS", "Grouping", "Summary", "SummaryMismatchError",
            "grouping", "window_mask"]
 
 IntArray = npt.NDArray[np.intp]
-
-
-class SummaryMismatchError(OptionError):
-    """Two summaries that do not add up: of different metrics, groupings or options, or of
-    different processes or currencies."""
 
 
 #: Grouping by several fields keeps a dense table of every combination of their categories only
@@ -286,7 +287,7 @@ class Summary:
                  dict(self.outside), sorted(self.arrays))
                 == (other.metric, other.by, other.function, other.options, other.context,
                     other.keys, dict(other.outside), sorted(other.arrays)))
-        return same and all(_same_array(a, other.arrays[name]) for name, a in self.arrays.items())
+        return same and all(same_array(a, other.arrays[name]) for name, a in self.arrays.items())
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -367,9 +368,9 @@ class Summary:
                     f"{error.total} minor units, past the largest exact total, 2**63 - 1 = "
                     f"{2**63 - 1}"
                 ) from None
-        order = tuple(_merge_order(mine, theirs)
+        order = tuple(merge_order(mine, theirs)
                       for mine, theirs in zip(self.order, other.order, strict=True))
-        rows = _key_order(self.by, keys, order)
+        rows = key_order(self.by, keys, order)
         outside = dict(self.outside)
         for name, count in other.outside.items():
             outside[name] = outside.get(name, 0) + count
@@ -384,62 +385,6 @@ class Summary:
             function=self.function,
             options=self.options,
         )
-
-
-def _same_array(a: Any, b: Any) -> bool:
-    if isinstance(a, DayCounts) or isinstance(b, DayCounts):
-        return bool(a == b)
-    return bool(a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
-
-
-def check_mergeable(a: Summary, b: Summary) -> None:
-    """Raise `SummaryMismatchError` unless ``a`` and ``b`` are summaries of the same metric, with
-    the same options and grouping (and, unless one is empty, the same process and currency)."""
-    theirs = (b.function or b.metric, b.by, b.options)
-    mine = (a.function or a.metric, a.by, a.options)
-    if mine != theirs:
-        what = ("metrics" if mine[0] != theirs[0] else "groupings" if mine[1] != theirs[1]
-                else "options")
-        detail = {"metrics": (mine[0], theirs[0]), "groupings": (mine[1], theirs[1]),
-                  "options": (_differ(a.options, b.options), _differ(b.options, a.options))}[what]
-        raise SummaryMismatchError(
-            f"cannot add summaries of different {what}: {detail[0]!r} and {detail[1]!r}; "
-            "summarize every part with the same metric, by= and options"
-        )
-    if a.is_empty or b.is_empty or a.context == b.context:
-        return
-    if a.metric != b.metric:
-        raise SummaryMismatchError(
-            f"cannot add summaries of different kinds: {a.metric!r} and {b.metric!r}")
-    hint = ""
-    if any(isinstance(x, str) and x[:1].isdigit() for x in (*a.context, *b.context)):
-        hint = ("; a stale_after without as_of ages deals from each part's own latest date: "
-                "pass as_of= so that every part uses the same day")
-    raise SummaryMismatchError(
-        f"cannot add summaries of {a.function or a.metric!r} over different processes, currencies "
-        f"or days: {a.context!r} and {b.context!r}{hint}"
-    )
-
-
-def _differ(mine: tuple[tuple[str, Any], ...], theirs: tuple[tuple[str, Any], ...]
-            ) -> dict[str, Any]:
-    other = dict(theirs)
-    return {k: v for k, v in mine if k not in other or other[k] != v}
-
-
-#: The weighted pipeline's exact sum of amount × probability [minor units × 10**-9], per group,
-#: is ``override_hi * 2**32 + override_lo``: two int64 limbs (see `tally_open`).
-OVERRIDE_LIMB = 32
-
-
-def carry(arrays: dict[str, Any]) -> dict[str, Any]:
-    """Normalize the two limbs of the exact weighted sum (``override_lo < 2**32``), so that a
-    total has one representation however its parts were added up; other tallies unchanged."""
-    if "override_lo" in arrays:
-        lo, hi = arrays["override_lo"], arrays["override_hi"]
-        arrays["override_hi"] = hi + (lo >> OVERRIDE_LIMB)
-        arrays["override_lo"] = lo & ((1 << OVERRIDE_LIMB) - 1)
-    return arrays
 
 
 #: Tallies of minor units whose totals over the last axis a metric may add up (stages, outcomes,
@@ -461,51 +406,6 @@ def take_rows(array: Any, rows: IntArray) -> Any:
     return array[rows]
 
 
-def _sort_key(label: Hashable) -> tuple[Any, ...]:
-    """The order of labels that are not categorical: by value, the missing label (None) last."""
-    return (label is None, type(label).__name__, label if label is not None else 0)
-
-
-def _merge_order(mine: Any, theirs: Any) -> tuple[Hashable, ...]:
-    """One field's labels of both parts, in the order of the whole pipeline.
-
-    The same labels in the same order (a categorical's categories, the stages) stay as they are;
-    labels sorted in both parts (the order of labels that are not categorical) are sorted again;
-    otherwise ``theirs`` labels that ``mine`` lacks go after the label they follow in
-    ``theirs``, so that both parts' orders are kept and the result is deterministic.
-    """
-    left: tuple[Hashable, ...] = tuple(_labels_of(mine))
-    right: tuple[Hashable, ...] = tuple(_labels_of(theirs))
-    if left == right:
-        return left
-    if _sorted(left) and _sorted(right):
-        return tuple(sorted(set(left) | set(right), key=_sort_key))
-    merged = list(left)
-    known = set(left)
-    at = 0
-    for label in right:
-        if label in known:
-            at = merged.index(label) + 1
-        else:
-            merged.insert(at, label)
-            known.add(label)
-            at += 1
-    return tuple(merged)
-
-
-def _labels_of(labels: Any) -> list[Hashable]:
-    """A field's labels as a list (``order`` holds the pipeline's category arrays as they are)."""
-    return labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
-
-
-def _sorted(labels: tuple[Hashable, ...]) -> bool:
-    try:
-        keys = [_sort_key(label) for label in labels]
-        return all(a <= b for a, b in itertools.pairwise(keys))
-    except TypeError:
-        return False
-
-
 def _order_of_keys(by: tuple[str, ...], keys: tuple[Hashable, ...]
                    ) -> tuple[tuple[Hashable, ...], ...]:
     """``order`` of a summary made without one: each field's labels as its keys list them."""
@@ -513,19 +413,6 @@ def _order_of_keys(by: tuple[str, ...], keys: tuple[Hashable, ...]
         return ()
     parts = [keys] if len(by) == 1 else list(zip(*keys, strict=True)) if keys else [()] * len(by)
     return tuple(tuple(dict.fromkeys(part)) for part in parts)
-
-
-def _key_order(by: tuple[str, ...], keys: list[Hashable], order: tuple[Any, ...]) -> IntArray:
-    """Rows of ``keys`` sorted field by field by their labels' positions in ``order``."""
-    if not by:
-        return np.arange(len(keys), dtype=np.intp)
-    ranks = [{label: i for i, label in enumerate(labels)} for labels in order]
-    if len(by) == 1:
-        rank = [ranks[0][k] for k in keys]
-        return np.argsort(np.array(rank, dtype=np.intp), kind="stable").astype(np.intp)
-    columns = [np.array([r[k[i]] for k in keys], dtype=np.intp)  # type: ignore[index]
-               for i, r in enumerate(ranks)]
-    return np.lexsort(columns[::-1]).astype(np.intp)
 
 
 def make_summary(

@@ -23,6 +23,7 @@ from salesmetrics._kernels import (
     bit_length,
     check_row_totals,
     chunk_bounds,
+    exact_products,
     group_count,
     group_sum,
     parallel_map,
@@ -32,14 +33,8 @@ from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import LOST, NO_DECISION, OPEN, WON, Outcome
 from salesmetrics.errors import AmountError
-from salesmetrics.metrics._summary import (
-    MONEY_TOTALS,
-    OVERRIDE_LIMB,
-    Grouping,
-    carry,
-    rows_of,
-    window_mask,
-)
+from salesmetrics.metrics._merging import carry
+from salesmetrics.metrics._summary import MONEY_TOTALS, Grouping, rows_of, window_mask
 
 __all__ = [
     "N_OUTCOMES",
@@ -192,7 +187,7 @@ def tally_open(p: Pipeline, g: Grouping, period: Period | None) -> Arrays:
     [minor units], ``valued`` (deals with an amount); ``amount_default`` [minor units] of the
     deals without their own probability, and ``override_hi`` and ``override_lo``: the exact
     Σ amount × own probability of the others [minor units × 10**-9] in two int64 limbs
-    (`_exact_products`); with a period, ``no_close`` (`tally_outside`)."""
+    (`exact_products`); with a period, ``no_close`` (`tally_outside`)."""
     mask = p.outcome_codes == OPEN
     if period is not None:
         mask = mask & period.contains(p.close_date)
@@ -215,40 +210,13 @@ def tally_open(p: Pipeline, g: Grouping, period: Period | None) -> Arrays:
         group_keys = None if g.keys is None else g.keys.take(rows[own])
         default = group_sum(keys[~own], cells, amount[~own], bounded=bounded)
         out["amount_default"] = default.reshape(g.n, ns)
-        out["override_hi"], out["override_lo"] = _exact_products(
+        out["override_hi"], out["override_lo"] = exact_products(
             group_keys, g.n, amount[own], prob[own])
     else:
         out["amount_default"] = out["amount"]
         out["override_hi"] = out["override_lo"] = np.zeros(g.n, dtype=np.int64)
     out.update(tally_outside(p, period, "period"))
     return out
-
-
-#: Deals' own probabilities are counted in parts per billion (rounded to 9 decimals).
-PPB = 10**9
-_LOW_32 = (1 << OVERRIDE_LIMB) - 1
-
-
-def _exact_products(
-    keys: IntArray | None, n: int, amount: npt.NDArray[np.int64],
-    probability: npt.NDArray[np.float64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Per group, Σ amount × round(probability × 10**9) [minor units × 10**-9], exactly, as two
-    int64 limbs ``(hi, lo)`` worth ``hi * 2**32 + lo``.
-
-    Each product is split without a float: ``amount = a_hi * 2**32 + a_lo`` with ``a_hi <
-    2**31``, ``a_lo < 2**32`` and the probability below 2**30 parts, so ``a_lo × ppb < 2**62`` and
-    ``a_hi × ppb < 2**61`` are exact int64 products; the limbs are then exact integer group sums
-    (`group_sum`), whose value does not depend on the order of the deals or on how they are
-    split into parts."""
-    ppb = np.rint(probability * PPB).astype(np.int64)
-    a = amount.astype(np.int64, copy=False)
-    low = (a & _LOW_32) * ppb
-    hi = (a >> OVERRIDE_LIMB) * ppb + (low >> OVERRIDE_LIMB)
-    lo = low & _LOW_32
-    hi_sum = group_sum(keys, n, hi)
-    lo_sum = group_sum(keys, n, lo)
-    return hi_sum + (lo_sum >> OVERRIDE_LIMB), lo_sum & _LOW_32
 
 
 def tally_outcomes(

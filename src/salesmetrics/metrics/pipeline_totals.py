@@ -8,6 +8,7 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics._kernels import OVERRIDE_LIMB, PPB
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
@@ -20,8 +21,7 @@ from salesmetrics.metrics._common import (
 )
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summarize import summarize_open, summarize_outcomes
-from salesmetrics.metrics._summary import OVERRIDE_LIMB, Summary
-from salesmetrics.metrics._tallies import PPB
+from salesmetrics.metrics._summary import Summary
 from salesmetrics.metrics.options import By, View
 
 __all__ = [
