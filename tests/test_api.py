@@ -34,6 +34,7 @@ PUBLIC = {
     "required_activity",
     "hygiene", "HygieneFindings",
     "pipeline_changes", "PipelineChanges", "slip_rate",
+    "Summary", "summarize", "finalize",
     "time_in_stage", "StageTimes", "deal_age", "DealAges", "concentration", "Concentration",
 }
 
