@@ -39,7 +39,7 @@ def test_all_lists_the_plots():
                                  "win_curve", "calibration", "forecast_distribution",
                                  "required_pipeline", "activity_vs_target",
                                  "attainment", "commission_curve",
-                                 "time_in_stage", "concentration"}
+                                 "time_in_stage", "concentration", "waterfall"}
 
 
 def test_funnel():
