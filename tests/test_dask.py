@@ -24,6 +24,7 @@ from tests.strategies import STAGES, deal_rows  # noqa: E402
 import salesmetrics as sm  # noqa: E402
 import salesmetrics.dask as smd  # noqa: E402
 from salesmetrics.errors import (  # noqa: E402
+    CurrencyError,
     DataError,
     DataTypeError,
     DuplicateDealError,
@@ -240,6 +241,14 @@ def test_duplicate_ids_are_caught_within_a_partition_not_across():
             smd.pipeline_value(dd.from_pandas(frame, npartitions=1))
         # Across partitions: the caller's to ensure (documented); both copies count.
         assert smd.pipeline_value(split(frame, [1])) == 60.0
+
+
+def test_currencies_differing_across_partitions_are_a_currency_error():
+    frame = _deals(4).assign(currency=["USD", "USD", "EUR", "EUR"])
+    with pytest.raises(CurrencyError, match="EUR, USD"):
+        sm.Pipeline.from_columns(frame)
+    with dask.config.set(scheduler="threads"), pytest.raises(CurrencyError, match="EUR, USD"):
+        smd.pipeline_value(dd.from_pandas(frame, npartitions=2))
 
 
 def test_bad_options_raise_before_any_task_runs():

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from salesmetrics.domain.pipeline import Pipeline
+from salesmetrics.errors import CurrencyError
 from salesmetrics.metrics import summaries
+from salesmetrics.metrics._merging import SummaryMismatchError
 from salesmetrics.metrics._summary import Summary
 
 __all__ = ["add", "finalize", "summarize"]
@@ -19,8 +21,28 @@ def summarize(p: Pipeline, metric: str, options: Mapping[str, Any]) -> Summary:
 
 
 def add(a: Summary, b: Summary) -> Summary:
-    """``a + b``: exact, associative and commutative, keys in the whole's order."""
-    return a + b
+    """``a + b``: exact, associative and commutative, keys in the whole's order.
+
+    Partitions summarized with the same options differ only in what their data sets: two
+    currencies are the `CurrencyError` one process gives for mixed currencies."""
+    try:
+        return a + b
+    except SummaryMismatchError as error:
+        codes = sorted({str(x) for mine, theirs in zip(_flat(a.context), _flat(b.context),
+                                                        strict=False)
+                        if mine != theirs and isinstance(mine, str) and isinstance(theirs, str)
+                        for x in (mine, theirs)})
+        if not codes:
+            raise
+        raise CurrencyError(
+            f"deals are in several currencies ({', '.join(codes)}), in different partitions; "
+            f"convert them to one currency in every partition with "
+            f"pipeline_options={{'rates': ExchangeRates...}}"
+        ) from error
+
+
+def _flat(context: Any) -> tuple[Any, ...]:
+    return tuple(context) if isinstance(context, tuple) else ()
 
 
 def finalize(summary: Summary, finalize_options: Mapping[str, Any]) -> Any:
