@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import subprocess
+import sys
 import warnings
 from typing import Any
 
@@ -301,3 +303,10 @@ def test_created_dates_as_dates_survive_the_frame():
     frame = _deals().assign(created=[dt.date(2024, 1, k + 1) for k in range(6)])
     with dask.config.set(scheduler="threads"):
         assert smd.pipeline_value(dd.from_pandas(frame, npartitions=3)) == 60.0
+
+
+def test_importing_salesmetrics_dask_does_not_import_dask():
+    code = ("import sys, salesmetrics, salesmetrics.dask; "
+            "print([m for m in ('dask', 'distributed') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
