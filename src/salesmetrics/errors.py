@@ -34,6 +34,7 @@ __all__ = [
     "OptionError",
     "RaggedColumnsError",
     "SalesMetricsError",
+    "SummaryMismatchError",
     "UnknownStageError",
 ]
 
@@ -75,6 +76,11 @@ class RaggedColumnsError(DataError):
 
 class OptionError(SalesMetricsError, ValueError):
     """A keyword option of a function is outside its valid choices."""
+
+
+class SummaryMismatchError(OptionError):
+    """Two summaries that do not add up: of different metrics, groupings or options, or of
+    different processes or currencies (see `salesmetrics.Summary`)."""
 
 
 def where(deal_id: object = None, row: int | None = None) -> str:

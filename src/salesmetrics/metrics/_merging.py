@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics._kernels import OVERRIDE_LIMB, DayCounts
-from salesmetrics.errors import OptionError
+from salesmetrics.errors import SummaryMismatchError
 
 if TYPE_CHECKING:
     from salesmetrics.metrics._summary import Summary
@@ -19,11 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["SummaryMismatchError", "carry", "check_mergeable", "key_order", "merge_order"]
 
 IntArray = npt.NDArray[np.intp]
-
-
-class SummaryMismatchError(OptionError):
-    """Two summaries that do not add up: of different metrics, groupings or options, or of
-    different processes or currencies."""
 
 
 
