@@ -28,9 +28,10 @@ partitioning, on ``split_every`` or on the order of the merges.
 - Deal ids are checked for uniqueness within each partition only: ids that are unique across
   partitions are the caller's to ensure (for instance with ``ddf.set_index("id")``, or a
   shuffle by id, which puts every copy of an id in one partition, where it is caught).
-- Warnings about column names or stages (`DataQualityWarning`) are raised once on the client,
-  from the frame's meta; warnings about the data are raised by the finalize step, on the client,
-  with the whole data's counts.
+- Warnings about column names or stages (`DataQualityWarning`) are raised on the client from
+  the frame's meta (partitions built in the client's process, by the threaded scheduler, raise
+  them again from the same line, which Python's default filter shows once); warnings about the
+  data are raised by the finalize step, on the client, with the whole data's counts.
 
 Examples
 --------
