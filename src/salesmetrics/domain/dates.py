@@ -51,8 +51,8 @@ from salesmetrics.domain.columns import is_missing_value, to_numpy
 from salesmetrics.errors import DataError, DataTypeError, OptionError, where
 
 __all__ = [
-    "FORMATS", "NAT", "RANGE", "DateFormats", "check_date_formats", "iso_date", "to_date",
-    "to_date_array", "to_day", "to_zone",
+    "FORMATS", "MISSING_DAY", "NAT", "RANGE", "DateFormats", "check_date_formats", "day_numbers",
+    "iso_date", "to_date", "to_date_array", "to_day", "to_zone",
 ]
 
 #: The ``date_formats=`` option: strptime formats tried in order, or ``"dateutil"``.
@@ -79,6 +79,16 @@ _SPAN = np.uint64(int(_LAST.astype(np.int64)) - int(_FIRST.astype(np.int64)))
 RANGE = "0001-01-01 to 9999-12-31"
 _RANGE = f"the dates {RANGE}"
 _MISSING_WORDS = frozenset(("NaT", "nan", "NaN", "None", "null"))
+#: The int32 day number of a missing date: below every date, so that ``day < end`` keeps it.
+MISSING_DAY = np.int32(np.iinfo(np.int32).min)
+
+
+def day_numbers(dates: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int32]:
+    """Days since 1970-01-01 as int32, `MISSING_DAY` where NaT (every date of `RANGE` fits)."""
+    days = dates.astype("datetime64[D]", copy=False).view(np.int64)
+    out = days.astype(np.int32)
+    out[days == np.iinfo(np.int64).min] = MISSING_DAY
+    return out
 
 
 def to_zone(timezone: str | dt.tzinfo | None) -> dt.tzinfo | None:

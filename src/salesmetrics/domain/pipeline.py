@@ -7,7 +7,7 @@ columns, the views (``open``, ``filter``…), equality and display.
 
 Internal interface for metrics
 ------------------------------
-Metrics (``salesmetrics.metrics``) use three private methods, and nothing else that is private:
+Metrics (``salesmetrics.metrics``) use four private methods, and nothing else that is private:
 
 - ``p._memo(key, compute, keep=None)``: ``compute()`` remembered for this pipeline under a
   hashable ``key`` (its columns never change, so a result cannot go stale);
@@ -17,13 +17,15 @@ Metrics (``salesmetrics.metrics``) use three private methods, and nothing else t
   whole-pipeline ones (``amounts_below_2_53``, ``latest_date``), never memoized results. A
   chunk computes what was not computed before from its own rows, so the order in which facts
   are computed cannot change a result;
+- ``p._days(field)``: ``"created"`` or ``"close_date"`` as int32 days since 1970-01-01, the
+  smallest int32 where missing (``dates.MISSING_DAY``); a per-row fact, remembered;
 - ``p.reached_mask()`` (public but low level): the open stages each deal reached, as bits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +37,7 @@ from salesmetrics.domain._ingest import PipelineConstructors
 from salesmetrics.domain._names import DEAL_ATTRIBUTES
 from salesmetrics.domain._past import PipelinePast
 from salesmetrics.domain.columns import Labels, readonly
+from salesmetrics.domain.dates import day_numbers
 from salesmetrics.domain.history import StageHistory, reached_masks
 from salesmetrics.domain.money import minor_exponent
 from salesmetrics.domain.period import PeriodLike, as_period
@@ -229,6 +232,15 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
     def close_date(self) -> DateArray:
         """Expected (open deals) or actual (closed deals) close dates [datetime64[D]]."""
         return self._close
+
+    def _days(self, field: Literal["created", "close_date"]) -> npt.NDArray[np.int32]:
+        """``created`` or ``close_date`` as int32 days since 1970-01-01, ``MISSING_DAY``
+        (the smallest int32) where missing; read-only and remembered (internal, for kernels)."""
+        if field == "created":
+            return self._cached("days_created", lambda: readonly(day_numbers(self._created)))
+        if field == "close_date":
+            return self._cached("days_close_date", lambda: readonly(day_numbers(self._close)))
+        raise DataError(f"unknown date field {field!r}; valid fields are 'created', 'close_date'")
 
     @property
     def latest_date(self) -> np.datetime64:

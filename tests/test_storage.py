@@ -1,0 +1,42 @@
+"""Storage of a pipeline's columns: int32 day numbers, narrow codes, and what views share."""
+
+import numpy as np
+import pytest
+
+from salesmetrics import Pipeline
+from salesmetrics.domain.dates import MISSING_DAY
+
+
+def _pipeline() -> Pipeline:
+    return Pipeline.from_columns({
+        "id": [1, 2, 3, 4],
+        "stage": ["Closed won", "Meeting", "Proposal", "Closed lost"],
+        "created": ["1969-12-31", None, "0001-01-01", "2024-02-29"],
+        "close_date": ["1970-01-01", "9999-12-31", None, "2024-03-01"],
+    })
+
+
+def test_days_are_int32_day_numbers_with_missing_below_every_date():
+    p = _pipeline()
+    created, close = p._days("created"), p._days("close_date")
+    assert created.dtype == np.int32 and close.dtype == np.int32
+    # 1969-12-31 is day -1; 0001-01-01 is 719,162 days before 1970-01-01; 2024-02-29 is 19,782.
+    assert created.tolist() == [-1, MISSING_DAY, -719_162, 19_782]
+    assert close.tolist() == [0, 2_932_896, MISSING_DAY, 19_783]
+    assert np.iinfo(np.int32).min == MISSING_DAY
+    # the same values as the public datetime64 columns, and remembered, read-only
+    assert np.array_equal(created[~np.isnat(p.created)],
+                          p.created[~np.isnat(p.created)].astype(np.int64))
+    assert p._days("created") is created
+    assert not created.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        created[0] = 5
+
+
+def test_days_of_a_row_range_view_are_the_rows_days():
+    p = _pipeline()
+    whole = p._days("close_date")
+    part = p._row_range(1, 3)
+    assert part._days("close_date").tolist() == whole[1:3].tolist()
+    fresh = _pipeline()._row_range(1, 3)  # computed from the view's own rows
+    assert fresh._days("close_date").tolist() == whole[1:3].tolist()
