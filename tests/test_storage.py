@@ -40,3 +40,32 @@ def test_days_of_a_row_range_view_are_the_rows_days():
     assert part._days("close_date").tolist() == whole[1:3].tolist()
     fresh = _pipeline()._row_range(1, 3)  # computed from the view's own rows
     assert fresh._days("close_date").tolist() == whole[1:3].tolist()
+
+
+def _with_history() -> Pipeline:
+    return Pipeline.from_columns(
+        {"id": ["a", "b", "c", "d"], "stage": ["Meeting", "Proposal", "Discovery", "Meeting"]},
+        history={"id": ["a", "b", "b", "d", "d", "d"],
+                 "stage": ["Meeting", "Discovery", "Proposal", "Discovery", "Meeting", "Meeting"],
+                 "date": ["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-01", "2024-01-03",
+                          "2024-01-04"]},
+    )
+
+
+def test_a_row_range_history_renumbers_its_rows_only_when_read():
+    import pickle
+
+    h = _with_history().history
+    assert h is not None and h.rows.tolist() == [0, 1, 1, 3, 3, 3]
+    part = h.rows_between(1, 4)  # deals b, c, d: events 1..5, rows from 0
+    assert part._rows is None  # nothing renumbered yet
+    assert len(part) == 5
+    assert part.stages.tolist() == h.stages[1:].tolist()
+    assert part.rows.tolist() == [0, 0, 2, 2, 2]
+    assert part.rows is part.rows and not part.rows.flags.writeable
+    nested = h.rows_between(1, 4).rows_between(2, 3)  # deal d, from a view never read
+    assert nested.rows.tolist() == [0, 0, 0] and nested.stages.tolist() == h.stages[3:].tolist()
+    assert h.rows_between(0, 2).rows.tolist() == [0, 1, 1]
+    assert len(h.rows_between(2, 3)) == 0
+    again = pickle.loads(pickle.dumps(h.rows_between(3, 4)))
+    assert again == h.rows_between(3, 4) and again.rows.tolist() == [0, 0, 0]

@@ -13,7 +13,7 @@ Metrics (``salesmetrics.metrics``) use four private methods, and nothing else th
   hashable ``key`` (its columns never change, so a result cannot go stale);
 - ``p._row_range(start, stop)``: rows ``[start, stop)`` as a pipeline of views for chunked
   kernels: its columns, labels and stage history are those deals' (history rows renumbered from
-  0), and it shares the per-row facts already computed (outcomes, reached stages) and the
+  0, when first read), and it shares the per-row facts already computed (outcomes, reached stages) and the
   whole-pipeline ones (``amounts_below_2_53``, ``latest_date``), never memoized results. A
   chunk computes what was not computed before from its own rows, so the order in which facts
   are computed cannot change a result;
