@@ -13,10 +13,10 @@ Metrics (``salesmetrics.metrics``) use four private methods, and nothing else th
   hashable ``key`` (its columns never change, so a result cannot go stale);
 - ``p._row_range(start, stop)``: rows ``[start, stop)`` as a pipeline of views for chunked
   kernels: its columns, labels and stage history are those deals' (history rows renumbered from
-  0, when first read), and it shares the per-row facts already computed (outcomes, reached stages) and the
-  whole-pipeline ones (``amounts_below_2_53``, ``latest_date``), never memoized results. A
-  chunk computes what was not computed before from its own rows, so the order in which facts
-  are computed cannot change a result;
+  0 when first read), and it shares the per-row facts already computed (outcomes, reached
+  stages) and the whole-pipeline ones (``amounts_below_2_53``, ``latest_date``), never memoized
+  results. A chunk computes what was not computed before from its own rows, so the order in
+  which facts are computed cannot change a result;
 - ``p._days(field)``: ``"created"`` or ``"close_date"`` as int32 days since 1970-01-01, the
   smallest int32 where missing (``dates.MISSING_DAY``); a per-row fact, remembered;
 - ``p.reached_mask()`` (public but low level): the open stages each deal reached, as bits.
