@@ -378,8 +378,9 @@ def _count_pairs(
 
 
 # -- chunks and threads -----------------------------------------------------------------------
-#: Rows per chunk: keeps each chunk's temporaries (a few arrays of 8-byte values) near L2 size.
-CHUNK_ROWS = 1 << 17
+#: Rows per block of a chunked tally: keeps its temporaries (a few arrays of 1–8-byte values)
+#: within L2.
+CHUNK_ROWS = 1 << 16
 _pool: Any = None
 _pool_lock = threading.Lock()
 

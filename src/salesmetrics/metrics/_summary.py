@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics._kernels import DayCounts, SumOverflowError, add_padded, check_row_totals
+from salesmetrics._kernels import (
+    DayCounts,
+    SumOverflowError,
+    add_padded,
+    check_row_totals,
+    take,
+)
 from salesmetrics.domain.dates import to_date
 from salesmetrics.domain.period import Period, as_period
 from salesmetrics.domain.pipeline import Pipeline
@@ -43,6 +49,9 @@ from salesmetrics.metrics._merging import (
 __all__ = ["MONEY_TOTALS", "OUTSIDE_COUNTS", "Grouping", "Summary", "SummaryMismatchError",
            "grouping", "window_mask"]
 
+if TYPE_CHECKING:
+    from salesmetrics.metrics._chunked import Rows
+
 IntArray = npt.NDArray[np.intp]
 
 
@@ -54,28 +63,60 @@ DENSE_GROUPS_MIN = 1024
 
 
 class Grouping:
-    """Dense group codes of a pipeline's deals for ``by=`` (``keys is None``: one group).
+    """Dense group codes of a pipeline's deals for ``by=`` (no fields: one group, ``keys is
+    None``).
 
     For several fields, a group is either a cell of the cross product of their categories
     (``combos is None``), or one of the combinations that occur: ``combos[i][code]`` is then the
     category code in field ``i`` of group ``code``.
+
+    ``keys`` (intp, one per deal) is built on first use; tallies read `take_keys` instead, which
+    folds a cross product's fields for the selected rows only, in intp (stored codes may be
+    narrow integers).
     """
 
-    __slots__ = ("by", "categories", "combos", "keys", "n")
+    __slots__ = ("_fields", "_keys", "by", "categories", "combos", "n")
 
-    def __init__(self, by: tuple[str, ...], keys: IntArray | None, n: int,
+    def __init__(self, by: tuple[str, ...], keys: npt.NDArray[Any] | None, n: int,
                  categories: tuple[npt.NDArray[Any], ...],
-                 combos: tuple[IntArray, ...] | None = None) -> None:
+                 combos: tuple[IntArray, ...] | None = None, *,
+                 fields: tuple[tuple[npt.NDArray[Any], int], ...] | None = None) -> None:
         self.by = by
-        self.keys = keys
+        self._keys = keys
+        # (codes, number of categories) per field of a cross product whose keys are not built.
+        self._fields = fields
         self.n = n
         self.categories = categories
         self.combos = combos
 
+    @property
+    def keys(self) -> IntArray | None:
+        """Group code of each deal (intp), or None for one group."""
+        if not self.by:
+            return None
+        if self._keys is None or self._keys.dtype != np.intp:
+            self._keys = self.take_keys(None)
+            self._fields = None
+        return self._keys
+
+    def take_keys(self, rows: IntArray | None) -> IntArray:
+        """Group codes (intp) of the deals ``rows`` (None: every deal); needs ``by``."""
+        if self._fields is not None:
+            codes, _ = self._fields[0]
+            keys = take(codes, rows).astype(np.intp)
+            for codes, width in self._fields[1:]:
+                keys *= width
+                keys += take(codes, rows)
+            return keys
+        assert self._keys is not None
+        return take(self._keys, rows).astype(np.intp, copy=False)
+
     def row_range(self, start: int, stop: int) -> Grouping:
         """The grouping of rows ``[start, stop)`` (same groups, keys sliced)."""
-        keys = None if self.keys is None else self.keys[start:stop]
-        return Grouping(self.by, keys, self.n, self.categories, self.combos)
+        keys = None if self._keys is None else self._keys[start:stop]
+        fields = None if self._fields is None else tuple(
+            (codes[start:stop], width) for codes, width in self._fields)
+        return Grouping(self.by, keys, self.n, self.categories, self.combos, fields=fields)
 
     def decode(self, codes: IntArray) -> list[Hashable]:
         """Group labels for combined codes: a label for one field, a tuple for several."""
@@ -120,11 +161,9 @@ def grouping(p: Pipeline, by: tuple[str, ...]) -> Grouping:
     for lab in labels:
         product *= max(len(lab.categories), 1)
     if product <= DENSE_GROUPS_PER_DEAL * len(p) + DENSE_GROUPS_MIN:
-        keys = np.zeros(len(p), dtype=np.intp)
-        for lab in labels:
-            keys *= len(lab.categories)
-            keys += lab.codes
-        return Grouping(by, keys, product, categories)
+        # The combined keys are built only where read (`Grouping.take_keys`), in intp.
+        fields = tuple((lab.codes, len(lab.categories)) for lab in labels)
+        return Grouping(by, None, product, categories, fields=fields)
     # Number the combinations that occur, in the order of the cross product (lexicographic by
     # category codes), folding one field in at a time so the combined key never overflows.
     keys = labels[0].codes.astype(np.intp)
@@ -155,7 +194,7 @@ def check_view(function: str, view: object) -> None:
 
 
 def window_mask(
-    p: Pipeline, period: Period | None, view: str
+    p: Pipeline | Rows, period: Period | None, view: str
 ) -> npt.NDArray[np.bool_] | None:
     """Deals an outcome metric looks at: the period view selects by close date (closed deals
     closed in the period, open deals expected to close in it); the cohort view by created date.

@@ -9,32 +9,23 @@ of the whole, which is the same property that lets summaries of split pipelines 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from salesmetrics._kernels import (
-    INT64_MAX,
     DayCounts,
-    SumOverflowError,
-    add_padded,
     bit_length,
-    check_row_totals,
-    chunk_bounds,
     exact_products,
     group_count,
     group_sum,
-    parallel_map,
     take,
 )
 from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import LOST, NO_DECISION, OPEN, WON, Outcome
-from salesmetrics.errors import AmountError
-from salesmetrics.metrics._merging import carry
-from salesmetrics.metrics._summary import MONEY_TOTALS, Grouping, rows_of, window_mask
+from salesmetrics.metrics._chunked import Arrays, Rows, amount_error, amounts_fit, run_chunked
+from salesmetrics.metrics._summary import Grouping, rows_of, window_mask
 
 __all__ = [
     "N_OUTCOMES",
@@ -53,116 +44,22 @@ __all__ = [
 ]
 
 IntArray = npt.NDArray[np.intp]
-#: Tally name → array whose first axis runs over groups (a `DayCounts` for ``cycle_hist``).
-Arrays = dict[str, Any]
+#: What a tally reads: a pipeline, or a block of its rows (`Rows`).
+Deals = Pipeline | Rows
 #: Columns of an outcome tally: one per `Outcome` (open, won, lost, no decision).
 N_OUTCOMES = len(Outcome)
 
 
-def run_chunked(
-    p: Pipeline, g: Grouping, tally: Callable[..., Arrays], *args: Any, **kwargs: Any
-) -> Arrays:
-    """``tally(p, g, *args, **kwargs)``, over row chunks on worker threads when ``p`` is large.
-
-    Each chunk is a view of the pipeline's rows; the chunks' tallies are added up (histograms
-    padded to the widest). The result is remembered by the pipeline (whose columns never
-    change), so that metrics that share a tally (unit and value win rates, outcome shares…) pass
-    over the deals once; its arrays are read-only.
-
-    Sums of minor units are exact; one past 2**63 - 1 raises `AmountError` naming the group. The
-    checks cost nothing while the pipeline's total amount is below 2**62 (`amounts_fit`).
-    """
-    key = (tally.__name__, g.by, args, tuple(sorted(kwargs.items())))
-    try:
-        arrays: Arrays = p._memo(
-            key, lambda: _freeze(_run_chunked(p, g, tally, args, kwargs)), keep=_small
-        )
-    except SumOverflowError as error:
-        raise amount_error(p, g, error) from None
-    return dict(arrays)
-
-
-def amounts_fit(p: Pipeline) -> bool:
-    """True if the total of all of ``p``'s amounts is below 2**62 minor units: then no sum of
-    them (a group, a stage, the chunks of a tally added up) can pass 2**63 - 1. Computed once."""
-    if p.amounts_below_2_53:
-        return True
-    fits: bool = p._memo(
-        ("amounts_fit",), lambda: float(p.amount_minor.sum(dtype=np.float64)) < 2.0**62
-    )
-    return fits
-
-
-def amount_error(p: Pipeline, g: Grouping, error: SumOverflowError) -> AmountError:
-    """The `AmountError` for a tally whose sum of minor units passed 2**63 - 1."""
-    group = ""
-    if g.by and g.n:
-        code = error.cell // max(error.size // g.n, 1)
-        label = g.decode(np.array([code], dtype=np.intp))[0]
-        fields = g.by[0] if len(g.by) == 1 else tuple(g.by)
-        group = f"the deals of {fields} = {label!r}: "
-    unit = p.minor_unit
-    exponent = len(str(unit)) - 1
-    major = f"{error.total // unit}" + (f".{error.total % unit:0{exponent}d}" if exponent else "")
-    currency = f" {p.currency}" if p.currency else ""
-    return AmountError(
-        f"{group}amounts add up to {error.total} minor units ({major}{currency}), past the "
-        f"largest exact total, 2**63 - 1 = {INT64_MAX} minor units; group the deals (by=) or "
-        f"filter them so that each total fits, or load the amounts in a larger unit "
-        f"(thousands)"
-    )
-
-
-def _freeze(arrays: Arrays) -> Arrays:
-    for array in arrays.values():
-        if isinstance(array, DayCounts):
-            array.freeze()
-        else:
-            array.flags.writeable = False
-    return arrays
-
-
-def _small(arrays: Arrays) -> bool:
-    """Only tallies under 4 MB are remembered (a cycle histogram by owner can be larger)."""
-    return sum(int(a.nbytes) for a in arrays.values()) < 4 << 20
-
-
-def _run_chunked(
-    p: Pipeline, g: Grouping, tally: Callable[..., Arrays], args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Arrays:
-    fits = amounts_fit(p)
-    bounds = chunk_bounds(len(p))
-    if len(bounds) == 1:
-        total = tally(p, g, *args, **kwargs)
-    else:
-        # Computed once on the whole pipeline, so that every chunk shares them.
-        p.outcome_codes  # noqa: B018
-        p.amounts_below_2_53  # noqa: B018
-
-        def one(bound: tuple[int, int]) -> Arrays:
-            return tally(p._row_range(*bound), g.row_range(*bound), *args, **kwargs)
-
-        parts = parallel_map(one, bounds)
-        total = dict(parts[0])
-        for name, first in parts[0].items():
-            if isinstance(first, DayCounts):
-                total[name] = DayCounts.total([part[name] for part in parts])
-                continue
-            for part in parts[1:]:
-                total[name] = add_padded(total[name], part[name], checked=not fits)
-    if not fits:
-        for name in MONEY_TOTALS:
-            if name in total:
-                check_row_totals(total[name])
-    return carry(total)
-
-
 def _combined(g: Grouping, rows: IntArray | None, column: IntArray, width: int) -> IntArray:
     """``group * width + column`` for the selected rows (``column`` alone when not grouped)."""
-    if g.keys is None:
+    if not g.by:
         return column
-    return take(g.keys, rows) * width + column
+    return g.take_keys(rows) * width + column
+
+
+def _group_keys(g: Grouping, rows: IntArray | None) -> IntArray | None:
+    """The group codes (intp) of the selected rows, None when not grouped."""
+    return g.take_keys(rows) if g.by else None
 
 
 def _total(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
@@ -170,7 +67,7 @@ def _total(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
     return np.array([np.count_nonzero(mask)], dtype=np.int64)
 
 
-def tally_outside(p: Pipeline, period: Period | None, view: str) -> Arrays:
+def tally_outside(p: Deals, period: Period | None, view: str) -> Arrays:
     """The deals that no window of ``view`` holds for want of a date (see `OUTSIDE_COUNTS`):
     with a period, ``no_close`` (open deals without an expected close date) for the period view
     and ``no_created`` (deals without a created date) for the cohort view; nothing without one.
@@ -182,7 +79,7 @@ def tally_outside(p: Pipeline, period: Period | None, view: str) -> Arrays:
     return {"no_close": _total((p.outcome_codes == OPEN) & np.isnat(p.close_date))}
 
 
-def tally_open(p: Pipeline, g: Grouping, period: Period | None) -> Arrays:
+def tally_open(p: Deals, g: Grouping, period: Period | None) -> Arrays:
     """Open deals (expected to close in ``period``) by group × stage: ``count``, ``amount``
     [minor units], ``valued`` (deals with an amount); ``amount_default`` [minor units] of the
     deals without their own probability, and ``override_hi`` and ``override_lo``: the exact
@@ -207,7 +104,7 @@ def tally_open(p: Pipeline, g: Grouping, period: Period | None) -> Arrays:
     if p.has_probability_overrides:
         prob = p.probability.take(rows)
         own = ~np.isnan(prob)
-        group_keys = None if g.keys is None else g.keys.take(rows[own])
+        group_keys = _group_keys(g, rows[own])
         default = group_sum(keys[~own], cells, amount[~own], bounded=bounded)
         out["amount_default"] = default.reshape(g.n, ns)
         out["override_hi"], out["override_lo"] = exact_products(
@@ -220,7 +117,7 @@ def tally_open(p: Pipeline, g: Grouping, period: Period | None) -> Arrays:
 
 
 def tally_outcomes(
-    p: Pipeline,
+    p: Deals,
     g: Grouping,
     period: Period | None,
     view: str,
@@ -257,7 +154,7 @@ def tally_outcomes(
         count - group_count(keys[missing], cells).reshape(shape))
     if stale_before is not None:
         stale = (outcome == OPEN) & (take(p.created, rows) < stale_before)
-        group_keys = None if g.keys is None else take(g.keys, rows)
+        group_keys = _group_keys(g, rows)
         stale_keys = None if group_keys is None else group_keys[stale]
         out["stale_count"] = group_count(stale_keys, g.n, int(stale.sum()))
         out["stale_value"] = group_sum(stale_keys, g.n, amount[stale],
@@ -290,7 +187,7 @@ def cycle_day_span(
 
 
 def _tally_cycles(
-    p: Pipeline, keys: IntArray, rows: IntArray | None, outcome: IntArray,
+    p: Deals, keys: IntArray, rows: IntArray | None, outcome: IntArray,
     count: npt.NDArray[np.int64], histogram: bool,
 ) -> Arrays:
     shape = count.shape
@@ -318,7 +215,7 @@ def _tally_cycles(
 
 
 def tally_velocity(
-    p: Pipeline, g: Grouping, period: Period | None, opportunities: str, view: str = "period",
+    p: Deals, g: Grouping, period: Period | None, opportunities: str, view: str = "period",
     *, stale_before: np.datetime64 | None = None,
 ) -> Arrays:
     """The outcome tally of the deals in the window with their cycles (`tally_outcomes`, with
@@ -327,7 +224,7 @@ def tally_velocity(
     `tally_in_play`), and ``no_created`` when N is the deals created in the period."""
     out = tally_outcomes(p, g, period, view, stale_before=stale_before, cycles=True)
     if period is None:
-        out["opportunities"] = group_count(g.keys, g.n, len(p))
+        out["opportunities"] = group_count(_group_keys(g, None), g.n, len(p))
     else:
         out.update(tally_in_play(p, g, period, opportunities))
         if opportunities == "created":
@@ -335,7 +232,7 @@ def tally_velocity(
     return out
 
 
-def tally_in_play(p: Pipeline, g: Grouping, period: Period, opportunities: str) -> Arrays:
+def tally_in_play(p: Deals, g: Grouping, period: Period, opportunities: str) -> Arrays:
     """``opportunities``: deals per group that are the N of the velocity equation in ``period``.
 
     ``"all"``: created before its end (or no created date) and not closed before its start;
@@ -352,11 +249,11 @@ def tally_in_play(p: Pipeline, g: Grouping, period: Period, opportunities: str) 
         still_open = is_open | (p.close_date >= start)
         before = end if opportunities == "all" else start
         chosen = (np.isnat(created) | (created < before)) & still_open
-    keys = None if g.keys is None else g.keys[chosen]
+    keys = _group_keys(g, np.flatnonzero(chosen))
     return {"opportunities": group_count(keys, g.n, int(np.count_nonzero(chosen)))}
 
 
-def reached_open_stages(p: Pipeline, rows: IntArray | None, skipped: str) -> IntArray:
+def reached_open_stages(p: Deals, rows: IntArray | None, skipped: str) -> IntArray:
     """Per selected deal, the bitmask of open stages it reached.
 
     From the stage history and the current stage (``Pipeline.reached_mask``), restricted to the
@@ -388,7 +285,7 @@ _MAX_MASK_CELLS = 1 << 22
 
 
 def tally_reached(
-    p: Pipeline, g: Grouping, period: Period | None, view: str, skipped: str
+    p: Deals, g: Grouping, period: Period | None, view: str, skipped: str
 ) -> Arrays:
     """Deals in the window that reached each open stage, by group × stage × class (open, won,
     closed not won): ``count`` and ``value`` [minor units]. Per group × class: ``classes`` (deals)
@@ -430,7 +327,7 @@ def tally_reached(
     if p.has_missing_amounts:
         missing = take(p.amount_missing, rows)
         classes_valued = classes - group_count(class_keys[missing], g.n * 3).reshape(g.n, 3)
-    group_keys = None if g.keys is None else take(g.keys, rows)
+    group_keys = _group_keys(g, rows)
     won = cls == 1
     unknown = take(p.reached_mask(), rows) == 0
     unrecorded = (cls == 2) & unknown
@@ -452,7 +349,7 @@ def tally_reached(
     }
 
 
-def tally_reached_next(p: Pipeline, g: Grouping, period: Period | None, view: str) -> Arrays:
+def tally_reached_next(p: Deals, g: Grouping, period: Period | None, view: str) -> Arrays:
     """Deals in the window whose visited stages include both open stage *k* and *k + 1*, by
     group × *k*: ``count`` and ``value`` [minor units]; ``deals`` per group.
 
@@ -463,7 +360,7 @@ def tally_reached_next(p: Pipeline, g: Grouping, period: Period | None, view: st
     both = reached_open_stages(p, rows, "visited")
     both = both & (both >> 1)
     amount = take(p.amount_minor, rows)
-    keys = None if g.keys is None else take(g.keys, rows)
+    keys = _group_keys(g, rows)
     pairs = max(p.n_open_stages - 1, 0)
     count = np.zeros((g.n, pairs), np.int64)
     value = np.zeros((g.n, pairs), np.int64)
