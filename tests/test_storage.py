@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from salesmetrics import Pipeline
 from salesmetrics.domain.dates import MISSING_DAY
@@ -69,3 +71,42 @@ def test_a_row_range_history_renumbers_its_rows_only_when_read():
     assert len(h.rows_between(2, 3)) == 0
     again = pickle.loads(pickle.dumps(h.rows_between(3, 4)))
     assert again == h.rows_between(3, 4) and again.rows.tolist() == [0, 0, 0]
+
+
+_LABELS = st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "a", "b", "B", "é", " a", "a ",
+                                                          "\t", "zz", "a\0"])), max_size=40)
+
+
+@given(_LABELS)
+def test_short_text_labels_encode_as_the_general_path_does(values):
+    from salesmetrics.domain import columns
+
+    fast = columns.encode_labels(values, field="owner")
+    old, columns._SMALL = columns._SMALL, -1  # the general (numpy) path
+    try:
+        general = columns.encode_labels(values, field="owner")
+    finally:
+        columns._SMALL = old
+    assert fast.categories.tolist() == general.categories.tolist()
+    assert fast.codes.tolist() == general.codes.tolist()
+    assert fast.codes.dtype == general.codes.dtype
+
+
+@given(st.lists(st.one_of(st.none(), st.dates()), max_size=30))
+def test_date_objects_load_as_the_general_path_does(values):
+    from salesmetrics.domain.dates import to_date, to_date_array
+
+    got = to_date_array(values, field="created")
+    expected = [to_date(v) for v in values]
+    assert got.dtype == np.dtype("datetime64[D]")
+    assert [None if np.isnat(d) else d.item() for d in got] == expected
+
+
+@pytest.mark.parametrize(("ids", "dtype"), [([3, 1, 2], np.int64), (["x", "y"], np.str_),
+                                            ([2**70, 1], np.str_), ([1, "1"], np.str_)])
+def test_ids_of_one_type_load_in_one_pass(ids, dtype):
+    from salesmetrics.domain._ids import to_ids
+
+    got = to_ids(np.asarray(ids, dtype=object))
+    assert got.dtype.type is dtype
+    assert got.tolist() == ([str(i) for i in ids] if dtype is np.str_ else ids)

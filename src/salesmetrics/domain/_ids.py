@@ -33,6 +33,14 @@ def to_ids(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
             raise DataError(f"{where(None, row)}id is missing")
         return arr
     values = arr.tolist()
+    kinds = {type(v) for v in values}
+    if kinds == {str} and "" not in values:  # the common cases in one pass, checks included
+        return np.asarray(values, dtype=str)
+    if kinds == {int}:
+        try:
+            return np.asarray(values, dtype=np.int64)
+        except OverflowError:  # an id past int64: every id as text, so that none is changed
+            return np.asarray([str(v) for v in values], dtype=str)
     for row, value in enumerate(values):
         if value is None or value == "" or (isinstance(value, float) and value != value):
             raise DataError(f"{where(None, row)}id is missing")

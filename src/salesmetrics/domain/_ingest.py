@@ -30,7 +30,13 @@ from salesmetrics.domain.columns import (
     to_float_array,
     to_numpy,
 )
-from salesmetrics.domain.dates import DateFormats, check_date_formats, to_date_array, to_zone
+from salesmetrics.domain.dates import (
+    DateFormats,
+    check_date_formats,
+    days_of_dates,
+    to_date_array,
+    to_zone,
+)
 from salesmetrics.domain.deal import Deal
 from salesmetrics.domain.exchange_rates import ExchangeRates, RateDate
 from salesmetrics.domain.history import load_history, resolve_stage_entered
@@ -247,27 +253,27 @@ class PipelineConstructors:
 
 def deals_to_columns(
     deals: Iterable[Deal],
-) -> tuple[dict[str, Any], dict[str, str], dict[str, list[Any]] | None]:
+) -> tuple[dict[str, Any], dict[str, str], dict[str, Any] | None]:
     """``(data, columns, history)`` for `ingest_columns` from `Deal` objects: one column per
     attribute and per ``Deal.fields`` key (None where a deal lacks it), and the long history."""
     items = list(deals)
-    for row, deal in enumerate(items):
-        if not isinstance(deal, Deal):
-            raise DataTypeError(f"row {row}: expected a Deal, got {deal!r}")
+    bad = next((row for row, deal in enumerate(items) if not isinstance(deal, Deal)), None)
+    if bad is not None:
+        raise DataTypeError(f"row {bad}: expected a Deal, got {items[bad]!r}")
     field_names: list[str] = []
     for deal in items:
-        for name in deal.fields:
-            if name not in field_names:
-                field_names.append(name)
+        if deal.fields:
+            field_names.extend(name for name in deal.fields if name not in field_names)
+    nan = np.nan
     data: dict[str, Any] = {
         "id": [d.id for d in items],
-        "amount": np.array([np.nan if d.amount is None else d.amount for d in items], float),
+        "amount": np.array([nan if (a := d.amount) is None else a for d in items], float),
         "stage": [d.stage for d in items],
-        "created": [d.created for d in items],
-        "close_date": [d.close_date for d in items],
+        "created": days_of_dates([d.created for d in items]),  # a Deal holds dates or None
+        "close_date": days_of_dates([d.close_date for d in items]),
         "owner": [d.owner for d in items],
         "probability": np.array(
-            [np.nan if d.probability is None else d.probability for d in items], float
+            [nan if (q := d.probability) is None else q for d in items], float
         ),
         "currency": [d.currency for d in items],
     }
@@ -275,16 +281,16 @@ def deals_to_columns(
         if name in DEAL_ATTRIBUTES:
             raise DataError(f"Deal.fields: {name!r} is a Deal attribute, not a field")
         data[name] = [d.fields.get(name) for d in items]
-    history: dict[str, list[Any]] = {"id": [], "stage": [], "date": []}
-    for deal in items:
-        for stage, day in deal.history:
-            history["id"].append(deal.id)
-            history["stage"].append(stage)
-            history["date"].append(day)
+    events = [(d.id, stage, day) for d in items for stage, day in d.history]
+    history: dict[str, Any] | None = None
+    if events:
+        event_ids, event_stages, event_dates = zip(*events, strict=True)
+        history = {"id": list(event_ids), "stage": list(event_stages),
+                   "date": days_of_dates(event_dates)}
     columns = {name: name for name in data}
     if not any(d.owner is not None for d in items):
         del columns["owner"]
-    return data, columns, (history if history["id"] else None)
+    return data, columns, history
 
 
 def ingest_columns(

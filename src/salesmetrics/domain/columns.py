@@ -270,6 +270,9 @@ def encode_labels(col: object, *, field: str) -> Labels:
         arr = to_numpy(col)
     except DataTypeError as error:
         raise DataTypeError(f"{field}: {error}") from None
+    small = _small_text_labels(arr)
+    if small is not None:
+        return small
     if arr.ndim != 1 or arr.dtype.names is not None:
         raise DataTypeError(
             f"{field} must hold one value per deal (a str or a number), got values of shape "
@@ -324,6 +327,33 @@ def encode_labels(col: object, *, field: str) -> Labels:
     elif uniques.dtype.kind == "U":
         blank = np.append(_blank(uniques), np.ones(int(has_missing), dtype=bool))
     return _labels(codes, categories, blank)
+
+
+def _small_text_labels(arr: npt.NDArray[Any]) -> Labels | None:
+    """The labels of a short object column of str and None (such as `Deal` attributes), from
+    its few distinct values, else None (the general path): the same categories and codes as
+    the general path, which costs tens of µs of numpy calls on a 100-deal column."""
+    if arr.dtype != object or arr.ndim != 1 or len(arr) > _SMALL:
+        return None
+    values = arr.tolist()
+    try:
+        distinct = set(values)
+    except TypeError:  # unhashable values: the general path names them
+        return None
+    distinct.discard(None)
+    if not all(type(v) is str and not v.endswith("\0") for v in distinct):
+        return None
+    names = sorted(v for v in distinct if v.strip())
+    index = {name: k for k, name in enumerate(names)}
+    missing = len(names)
+    codes = np.fromiter([index.get(v, missing) for v in values], np.intp, len(values))
+    categories = np.empty(missing + (len(names) < len(distinct) or None in values), dtype=object)
+    categories[:missing] = names  # and None last, if some label is missing or blank
+    return Labels(readonly(codes), readonly(categories))
+
+
+#: Up to how many values a column of str and None is encoded by `_small_text_labels`.
+_SMALL = 2048
 
 
 def _labels(

@@ -52,7 +52,7 @@ from salesmetrics.errors import DataError, DataTypeError, OptionError, where
 
 __all__ = [
     "FORMATS", "MISSING_DAY", "NAT", "RANGE", "DateFormats", "check_date_formats", "day_numbers",
-    "iso_date", "to_date", "to_date_array", "to_day", "to_zone",
+    "days_of_dates", "iso_date", "to_date", "to_date_array", "to_day", "to_zone",
 ]
 
 #: The ``date_formats=`` option: strptime formats tried in order, or ``"dateutil"``.
@@ -81,6 +81,7 @@ _RANGE = f"the dates {RANGE}"
 _MISSING_WORDS = frozenset(("NaT", "nan", "NaN", "None", "null"))
 #: The int32 day number of a missing date: below every date, so that ``day < end`` keeps it.
 MISSING_DAY = np.int32(np.iinfo(np.int32).min)
+_UNIX_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 def day_numbers(dates: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int32]:
@@ -340,6 +341,10 @@ def to_date_array(
         if timezone is None or arr.dtype == np.dtype("datetime64[D]"):
             return days
         arr = arr.astype("datetime64[us]").astype(object)  # [ns] would give ints
+    if arr.dtype == object:
+        plain = _plain_dates(arr)
+        if plain is not None:
+            return plain
     text = _as_text(arr)
     if text is not None:
         fast = _parse_iso_days(text)
@@ -355,6 +360,26 @@ def to_date_array(
         )
         out[row] = NAT if day is None else np.datetime64(day, "D")
     return out
+
+
+def _plain_dates(arr: npt.NDArray[Any]) -> npt.NDArray[np.datetime64] | None:
+    """A column of ``datetime.date`` objects and None as ``datetime64[D]``, else None (any
+    other value: the general path)."""
+    values = arr.tolist()
+    if not {type(v) for v in values} <= {dt.date, type(None)}:
+        return None
+    return days_of_dates(values)
+
+
+def days_of_dates(values: Sequence[dt.date | None]) -> npt.NDArray[np.datetime64]:
+    """``datetime.date`` objects and None (as a `Deal` holds them) as ``datetime64[D]`` with NaT
+    for None, from their ordinals in one pass."""
+    # 0 is no date's ordinal (0001-01-01 is 1): it marks the missing ones
+    ordinals = np.fromiter([0 if v is None else v.toordinal() for v in values], np.int64,
+                           len(values))
+    days = (ordinals - _UNIX_ORDINAL).view("datetime64[D]")
+    days[ordinals == 0] = NAT
+    return days
 
 
 def _as_text(arr: npt.NDArray[Any]) -> npt.NDArray[np.str_] | None:
