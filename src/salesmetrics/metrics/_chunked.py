@@ -47,12 +47,18 @@ class Rows:
     slices, and per-row facts (outcomes, reached stages, day numbers) are the whole pipeline's,
     computed once."""
 
-    __slots__ = ("_p", "_s", "n")
+    __slots__ = ("_p", "_s", "n", "start")
 
     def __init__(self, p: Pipeline, start: int, stop: int) -> None:
         self._p = p
         self._s = slice(start, stop)
+        self.start = start
         self.n = stop - start
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The whole pipeline these rows are part of."""
+        return self._p
 
     def __len__(self) -> int:
         return self.n

@@ -201,7 +201,16 @@ def window_mask(
     None means every deal."""
     if period is None:
         return None
-    return period.contains(p.close_date if view == "period" else p.created)
+    return in_period(p._days("close_date" if view == "period" else "created"), period)
+
+
+def in_period(days: npt.NDArray[np.int32], period: Period) -> npt.NDArray[np.bool_]:
+    """``start <= day < end`` for int32 day numbers (`Pipeline._days`), False where missing: one
+    unsigned compare (earlier days and the missing day wrap around to huge values)."""
+    start, end = period.bounds64
+    first = int(start.astype(np.int64))
+    offset = days - np.int32(first)
+    return offset.view(np.uint32) < np.uint32(int(end.astype(np.int64)) - first)
 
 
 def rows_of(mask: npt.NDArray[np.bool_] | None) -> IntArray | None:

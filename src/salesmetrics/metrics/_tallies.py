@@ -9,6 +9,7 @@ of the whole, which is the same property that lets summaries of split pipelines 
 from __future__ import annotations
 
 import functools
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -21,11 +22,12 @@ from salesmetrics._kernels import (
     group_sum,
     take,
 )
+from salesmetrics.domain.dates import MISSING_DAY
 from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import LOST, NO_DECISION, OPEN, WON, Outcome
 from salesmetrics.metrics._chunked import Arrays, Rows, amount_error, amounts_fit, run_chunked
-from salesmetrics.metrics._summary import Grouping, rows_of, window_mask
+from salesmetrics.metrics._summary import Grouping, in_period, rows_of, window_mask
 
 __all__ = [
     "N_OUTCOMES",
@@ -62,21 +64,40 @@ def _group_keys(g: Grouping, rows: IntArray | None) -> IntArray | None:
     return g.take_keys(rows) if g.by else None
 
 
-def _total(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-    """The number of deals in ``mask``, as a one-element array (chunks add up)."""
-    return np.array([np.count_nonzero(mask)], dtype=np.int64)
+def _whole(p: Deals) -> Pipeline:
+    return p.pipeline if isinstance(p, Rows) else p
+
+
+def has_missing(p: Deals, field: Literal["created", "close_date"]) -> bool:
+    """False if no deal of ``p``'s whole pipeline lacks this date (remembered per pipeline)."""
+    whole = _whole(p)
+
+    def compute() -> bool:
+        return bool(len(whole)) and int(whole._days(field).min()) == MISSING_DAY
+
+    missing: bool = whole._cached(f"missing_{field}", compute)
+    return missing
+
+
+def is_open(p: Deals) -> npt.NDArray[np.bool_]:
+    """True for open deals: their stage comes before every closed stage."""
+    return p.stage_codes < p.n_open_stages
 
 
 def tally_outside(p: Deals, period: Period | None, view: str) -> Arrays:
     """The deals that no window of ``view`` holds for want of a date (see `OUTSIDE_COUNTS`):
     with a period, ``no_close`` (open deals without an expected close date) for the period view
     and ``no_created`` (deals without a created date) for the cohort view; nothing without one.
+    Free when the pipeline has no missing date of that kind (the usual case).
     """
     if period is None:
         return {}
-    if view == "cohort":
-        return {"no_created": _total(np.isnat(p.created))}
-    return {"no_close": _total((p.outcome_codes == OPEN) & np.isnat(p.close_date))}
+    field: Literal["created", "close_date"] = "created" if view == "cohort" else "close_date"
+    count = 0
+    if has_missing(p, field):
+        missing = p._days(field) == MISSING_DAY
+        count = int(np.count_nonzero(missing if view == "cohort" else missing & is_open(p)))
+    return {"no_created" if view == "cohort" else "no_close": np.array([count], dtype=np.int64)}
 
 
 def tally_open(p: Deals, g: Grouping, period: Period | None) -> Arrays:
@@ -85,9 +106,9 @@ def tally_open(p: Deals, g: Grouping, period: Period | None) -> Arrays:
     deals without their own probability, and ``override_hi`` and ``override_lo``: the exact
     Σ amount × own probability of the others [minor units × 10**-9] in two int64 limbs
     (`exact_products`); with a period, ``no_close`` (`tally_outside`)."""
-    mask = p.outcome_codes == OPEN
+    mask = is_open(p)
     if period is not None:
-        mask = mask & period.contains(p.close_date)
+        mask &= in_period(p._days("close_date"), period)
     rows = np.flatnonzero(mask)
     ns = len(p.stages)
     keys = _combined(g, rows, p.stage_codes.take(rows), ns)
@@ -192,15 +213,21 @@ def _tally_cycles(
 ) -> Arrays:
     shape = count.shape
     cells = count.size
-    created = take(p.created, rows)
-    days = cycle_day_span(take(p.close_date, rows), created)
-    valid = np.flatnonzero((outcome != OPEN) & (days >= 0))
+    created = take(p._days("created"), rows)
+    # As cycle_day_span: whole days close - created, counted where >= 0; in int64, so that a
+    # missing close date (the smallest int32) stays negative.
+    days = take(p._days("close_date"), rows).astype(np.int64)
+    days -= created
+    closed = outcome != OPEN
+    valid = closed & (days >= 0)
+    unknown = np.zeros(shape, np.int64)
+    if has_missing(p, "created"):
+        no_date = closed & (created == MISSING_DAY)
+        valid &= ~no_date
+        unknown = group_count(keys.take(np.flatnonzero(no_date)), cells).reshape(shape)
+    valid = np.flatnonzero(valid)
     valid_keys, valid_days = keys.take(valid), days.take(valid)
     cycle_count = group_count(valid_keys, cells).reshape(shape)
-    unknown = np.zeros(shape, np.int64)
-    if np.isnat(created).any():
-        no_date = np.flatnonzero((outcome != OPEN) & np.isnat(created))
-        unknown = group_count(keys.take(no_date), cells).reshape(shape)
     left_out = count - cycle_count
     left_out[:, OPEN] = 0
     out: Arrays = {
@@ -238,19 +265,18 @@ def tally_in_play(p: Deals, g: Grouping, period: Period, opportunities: str) -> 
     ``"all"``: created before its end (or no created date) and not closed before its start;
     ``"open"``: the same at its start; ``"created"``: created in it; ``"closed"``: closed in it.
     """
-    start, end = period.bounds64
-    created = p.created
-    is_open = p.outcome_codes == OPEN
+    created = p._days("created")
     if opportunities == "created":
-        chosen = period.contains(created)
+        chosen = in_period(created, period)
     elif opportunities == "closed":
-        chosen = ~is_open & period.contains(p.close_date)
+        chosen = in_period(p._days("close_date"), period) & ~is_open(p)
     else:
-        still_open = is_open | (p.close_date >= start)
-        before = end if opportunities == "all" else start
-        chosen = (np.isnat(created) | (created < before)) & still_open
-    keys = _group_keys(g, np.flatnonzero(chosen))
-    return {"opportunities": group_count(keys, g.n, int(np.count_nonzero(chosen)))}
+        # A missing created date is the smallest day: it is "created before" any day.
+        start, end = (int(day.astype(np.int64)) for day in period.bounds64)
+        chosen = created < np.int32(end if opportunities == "all" else start)
+        chosen &= is_open(p) | (p._days("close_date") >= np.int32(start))
+    rows = np.flatnonzero(chosen)
+    return {"opportunities": group_count(_group_keys(g, rows), g.n, len(rows))}
 
 
 def reached_open_stages(p: Deals, rows: IntArray | None, skipped: str) -> IntArray:
