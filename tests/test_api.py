@@ -13,7 +13,7 @@ PUBLIC = {
     "DEFAULT_STAGES", "Deal", "FiscalCalendar", "GroupedResult", "Outcome", "OutcomeShares",
     "Period", "Pipeline", "Stage", "StageHistory", "Velocity", "VelocityAttribution",
     "__version__",
-    "average_deal_size", "conversion_from_stage", "cycle_days", "datasets", "errors",
+    "average_deal_size", "conversion_from_stage", "cycle_days", "dask", "datasets", "errors",
     "funnel_counts", "io",
     "outcome_shares", "pipeline_value", "plot", "report", "sales_cycle_length", "sales_velocity",
     "stage_conversion", "velocity_attribution", "velocity_change", "weighted_pipeline", "win_rate",
