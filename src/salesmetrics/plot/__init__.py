@@ -1,9 +1,9 @@
 """Figures for notebooks and reports (needs matplotlib: ``pip install salesmetrics[plot]``).
 
-Each function takes a `Pipeline` first, draws something sensible from it
-alone, accepts keyword options and an optional ``ax=`` (a new figure otherwise), and returns the
-matplotlib ``Axes``. matplotlib is imported when a function is called, never at
-``import salesmetrics``.
+Each function takes a `Pipeline` first (or what it draws: `Activities`, a `PipelineChanges`, a
+`CommissionPlan`), draws something sensible from it alone, accepts keyword options and an
+optional ``ax=`` (a new figure otherwise), and returns the matplotlib ``Axes``. matplotlib is
+imported when a function is called, never at ``import salesmetrics``.
 """
 
 from salesmetrics.plot.activity_charts import activity_vs_target
