@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import numbers
 import re
 from collections.abc import Callable, Iterator
@@ -471,9 +472,19 @@ PeriodLike: TypeAlias = Period | str
 
 
 def as_period(value: object, *, name: str = "period") -> Period:
-    """Accept a `Period` or a label that `parse` reads."""
+    """Accept a `Period` or a label that `parse` reads (labels read once, then remembered)."""
     if isinstance(value, Period):
         return value
+    if type(value) is str:
+        return _parse_label(value)
     if isinstance(value, str):
         return Period.parse(value)
     raise DataTypeError(f"{name} must be a Period or a label such as '2017-Q2', got {value!r}")
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_label(text: str) -> Period:
+    """`Period.parse` of ``text``, remembered: a `Period` is immutable, and a backend passes the
+    same few labels (``"2024-Q2"``) on every request, where parsing would cost more than the
+    metric on a small pipeline. Errors are not remembered: a bad label raises every time."""
+    return Period.parse(text)
