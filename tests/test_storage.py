@@ -110,3 +110,50 @@ def test_ids_of_one_type_load_in_one_pass(ids, dtype):
     got = to_ids(np.asarray(ids, dtype=object))
     assert got.dtype.type is dtype
     assert got.tolist() == ([str(i) for i in ids] if dtype is np.str_ else ids)
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(-3, 3), st.integers(0, 6)),
+                max_size=60))
+def test_sorting_events_is_a_stable_sort_by_row_then_date(events):
+    from salesmetrics.domain import history
+
+    rows = np.array([e[0] for e in events], dtype=np.intp)
+    days = np.array([e[1] for e in events], dtype=np.int64).view("datetime64[D]")
+    codes = np.array([e[2] for e in events], dtype=np.intp)
+    order = np.lexsort((days, rows))
+    expected = (rows[order].tolist(), codes[order].tolist(), days[order].tolist())
+    old = history._BLOCK
+    try:
+        for block in (old, 4):
+            history._BLOCK = block
+            got = history.sort_events(rows, codes, days) if len(rows) else (rows, codes, days)
+            assert (got[0].tolist(), got[1].tolist(), got[2].tolist()) == expected
+            assert got[0].dtype == rows.dtype and got[1].dtype == codes.dtype
+            assert got[2].dtype == days.dtype
+    finally:
+        history._BLOCK = old
+
+
+def test_sorting_events_falls_back_to_lexsort_when_keys_do_not_fit():
+    from salesmetrics.domain.history import sort_events
+
+    rows = np.array([2**40, 0, 2**40, 0], dtype=np.intp)
+    days = np.array([2**30, -(2**30), 0, 5], dtype=np.int64).view("datetime64[D]")
+    codes = np.array([1, 2, 3, 4], dtype=np.intp)
+    got = sort_events(rows, codes, days)
+    assert got[0].tolist() == [0, 0, 2**40, 2**40] and got[1].tolist() == [2, 4, 3, 1]
+    sorted_in_place = sort_events(np.array([3, 1], np.intp), np.array([0, 1], np.intp),
+                                  np.array([1, 2], "datetime64[D]"), in_place=True)
+    assert sorted_in_place[0].tolist() == [1, 3]
+
+
+def test_resolving_ids_in_blocks_names_the_first_unknown_id(monkeypatch):
+    from salesmetrics.domain import _ids
+    from salesmetrics.errors import DataError
+
+    monkeypatch.setattr(_ids, "_BLOCK", 3)
+    ids = np.array([10, 11, 12, 13], dtype=np.int64)
+    wanted = np.array([13, 10, 11, 12, 12, 11, 10], dtype=np.int64)
+    assert _ids.rows_of_ids(ids, wanted).tolist() == [3, 0, 1, 2, 2, 1, 0]
+    with pytest.raises(DataError, match="history row 4: deal 9 is not"):
+        _ids.rows_of_ids(ids, np.array([13, 10, 11, 12, 9, 14], dtype=np.int64))

@@ -13,6 +13,8 @@ from salesmetrics.errors import DataError, DataTypeError, DuplicateDealError, wh
 __all__ = ["check_unique", "rows_of_ids", "to_ids"]
 
 IntArray = npt.NDArray[np.intp]
+#: Ids per block when resolving ids to rows.
+_BLOCK = 1 << 16
 
 
 def to_ids(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -79,10 +81,16 @@ def rows_of_ids(ids: npt.NDArray[Any], wanted: npt.NDArray[Any]) -> IntArray:
         low, size = span
         table = np.full(size, -1, dtype=np.intp)
         table[ids - low] = np.arange(len(ids))
-        offset = wanted.astype(np.int64) - low
-        inside = (offset >= 0) & (offset < size)
-        rows = np.where(inside, table[np.where(inside, offset, 0)], -1)
-        _check_found(rows >= 0, wanted)
+        rows = np.empty(len(wanted), dtype=np.intp)
+        for lo in range(0, len(wanted), _BLOCK):  # small temporaries: fresh memory is slow
+            offset = wanted[lo:lo + _BLOCK].astype(np.int64) - low
+            inside = offset.view(np.uint64) < size  # a negative offset is a huge unsigned one
+            np.copyto(offset, 0, where=~inside)
+            found = table[offset]
+            np.copyto(found, -1, where=~inside)
+            rows[lo:lo + _BLOCK] = found
+        if len(rows) and rows.min() < 0:
+            _check_found(rows >= 0, wanted)
         return rows
     order = np.argsort(ids, kind="stable")
     pos = np.searchsorted(ids[order], wanted)

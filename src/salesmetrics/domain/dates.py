@@ -82,6 +82,7 @@ _MISSING_WORDS = frozenset(("NaT", "nan", "NaN", "None", "null"))
 #: The int32 day number of a missing date: below every date, so that ``day < end`` keeps it.
 MISSING_DAY = np.int32(np.iinfo(np.int32).min)
 _UNIX_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_BLOCK = 1 << 16
 
 
 def day_numbers(dates: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int32]:
@@ -421,12 +422,15 @@ def _parse_distinct(
 def _first_outside(dates: npt.NDArray[np.datetime64]) -> int | None:
     """Position of the first date outside 0001-01-01..9999-12-31 (NaT is not), else None."""
     days = dates.astype("datetime64[D]", copy=False)
-    # One pass: as unsigned, day - first exceeds the span for days outside the range (and NaT).
-    outside = (days.view(np.int64) - _FIRST.astype(np.int64)).view(np.uint64) > _SPAN
-    if not outside.any():
-        return None
-    outside &= ~np.isnat(days)
-    return int(np.flatnonzero(outside)[0]) if outside.any() else None
+    numbers, first = days.view(np.int64), _FIRST.astype(np.int64)
+    for lo in range(0, len(days), _BLOCK):  # small temporaries: fresh memory is slow to touch
+        # as unsigned, day - first exceeds the span for days outside the range (and NaT)
+        outside = (numbers[lo:lo + _BLOCK] - first).view(np.uint64) > _SPAN
+        if outside.any():
+            outside &= ~np.isnat(days[lo:lo + _BLOCK])
+            if outside.any():
+                return lo + int(np.flatnonzero(outside)[0])
+    return None
 
 
 # The code points of a ``YYYY-MM-DD`` string: the lowest and the span at each position.
