@@ -27,3 +27,140 @@ def test_a_str_subclass_is_parsed_not_remembered():
         pass
 
     assert as_period(Label("2024-Q2")) == Period.quarter(2024, 2)
+
+
+# -- remembered results ------------------------------------------------------------------------
+import math  # noqa: E402
+import threading  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import salesmetrics as sm  # noqa: E402
+from salesmetrics import Deal, Pipeline  # noqa: E402
+from salesmetrics.errors import DataQualityWarning  # noqa: E402
+
+#: Every remembered metric, with options that make it warn on `warning_pipeline`.
+CALLS = {
+    "weighted_pipeline": lambda p: sm.weighted_pipeline(p, by="owner", period="2024-Q2"),
+    "pipeline_value": lambda p: sm.pipeline_value(p, by="owner"),
+    "won_revenue": lambda p: sm.won_revenue(p, by="owner", period="2024-Q2"),
+    "win_rate": lambda p: sm.win_rate(p, basis="value", by="owner", period="2024-Q2",
+                                      view="cohort"),
+    "outcome_shares": lambda p: sm.outcome_shares(p, basis="value", period="2024-Q2",
+                                                  view="cohort"),
+    "conversion_from_stage": lambda p: sm.conversion_from_stage(p, basis="value"),
+    "funnel_counts": lambda p: sm.funnel_counts(p, by="owner"),
+    "stage_conversion": lambda p: sm.stage_conversion(p, skipped="visited"),
+    "sales_velocity": lambda p: sm.sales_velocity(p, by="owner", period="2024-Q2"),
+    "sales_cycle_length": lambda p: sm.sales_cycle_length(p, statistic="median", by="owner"),
+    "average_deal_size": lambda p: sm.average_deal_size(p, outcome="open", period="2024-Q2"),
+}
+
+
+def warning_pipeline() -> Pipeline:
+    """Deals without amounts, created or close dates, a lost deal zeroed, no stage history."""
+    return Pipeline.from_deals([
+        Deal(1, 100, "Closed won", created="2024-04-01", close_date="2024-05-01", owner="ana"),
+        Deal(2, 0, "Closed lost", created="2024-04-02", close_date="2024-05-02", owner="ana"),
+        Deal(3, None, "Closed won", close_date="2024-05-03", owner="bo"),
+        Deal(4, 50, "Proposal", owner="bo"),
+        Deal(5, None, "Meeting", created="2024-04-05", close_date="2024-06-01", owner=None),
+        Deal(6, 70, "Closed won", created="2024-06-09", close_date="2024-06-08", owner="bo"),
+    ], allow_close_before_created=True)
+
+
+def caught(call):
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        out = call()
+    return out, [(str(w.message), w.category, w.filename, w.lineno) for w in seen]
+
+
+def test_a_repeat_call_returns_the_result_and_raises_the_same_warnings_at_the_caller():
+    p = warning_pipeline()
+    for name, call in CALLS.items():
+        first, warned = caught(lambda call=call: call(p))
+        again, rewarned = caught(lambda call=call: call(p))
+        assert again is first, name  # remembered
+        assert rewarned == warned, name
+        assert all(w[1] is DataQualityWarning and w[2] == __file__ for w in warned), name
+        assert warned or name in ("funnel_counts",), name  # the pipeline makes them warn
+        fresh, _ = caught(lambda call=call: call(warning_pipeline()))
+        assert repr(fresh) == repr(first), name
+
+
+def test_warnings_as_errors_raise_on_every_call():
+    p = warning_pipeline()
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(DataQualityWarning, match="sales_velocity"):
+                sm.sales_velocity(p, by="owner", period="2024-Q2")
+
+
+def test_arguments_that_compare_equal_are_not_confused():
+    p = warning_pipeline()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # -0.0 == 0.0 and 1 == True, but zero_division=-0.0 gives -0.0 where a rate is undefined
+        plus = sm.win_rate(p, period="2023-Q1", zero_division=0.0)  # no deal closed then
+        minus = sm.win_rate(p, period="2023-Q1", zero_division=-0.0)
+        assert (math.copysign(1, plus), math.copysign(1, minus)) == (1.0, -1.0)
+        assert sm.average_deal_size(p, period="2023-Q1", zero_division=1) == 1.0
+        with pytest.raises(sm.errors.OptionError, match="got True"):  # 1 == True, not here
+            sm.average_deal_size(p, period="2023-Q1", zero_division=True)
+        # by="owner" and by=["owner"] are remembered apart, and agree
+        assert sm.win_rate(p, by="owner") == sm.win_rate(p, by=["owner"])
+        # the same period spelled twice: a Period of another kind prints otherwise
+        by_label = sm.sales_velocity(p, period="2024-Q2")
+        assert sm.sales_velocity(p, period=sm.Period.quarter(2024, 2)) == by_label
+
+
+def test_unhashable_or_numpy_arguments_are_computed_every_time():
+    p = warning_pipeline()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        probabilities = {"Proposal": 0.5}
+        first = sm.weighted_pipeline(p, probabilities=probabilities)
+        probabilities["Proposal"] = 1.0  # the caller's dict changes: so does the result
+        assert sm.weighted_pipeline(p, probabilities=probabilities) == 2 * first
+        assert sm.win_rate(p, zero_division=np.float64(0.0)) is not (
+            sm.win_rate(p, zero_division=np.float64(0.0)))
+
+
+def test_errors_are_raised_on_every_call():
+    p = warning_pipeline()
+    for _ in range(2):
+        with pytest.raises(sm.errors.OptionError, match="view"):
+            sm.win_rate(p, view="nope")  # type: ignore[call-overload]
+
+
+def test_a_view_of_rows_does_not_share_the_results_of_its_pipeline():
+    p = warning_pipeline()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = sm.pipeline_value(p)
+        part = sm.pipeline_value(p.filter(np.arange(len(p)) < 3))
+    assert (whole, part) == (50.0, 0.0)  # open deals 4 (50) and 5 (no amount); none in rows 0-2
+
+
+def test_threads_get_the_same_results_and_each_its_warnings():
+    p = warning_pipeline()
+    seen: dict[int, list[object]] = {}
+
+    def work(i: int) -> None:
+        rows = []
+        for _ in range(20):
+            out, warned = caught(lambda: sm.sales_velocity(p, by="owner", period="2024-Q2"))
+            rows.append((out, [w[0] for w in warned]))
+        seen[i] = rows
+
+    # catch_warnings is not thread-safe: record in one thread at a time, compute in all.
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results = [row for rows in seen.values() for row in rows]
+    assert all(r[0] == results[0][0] for r in results)

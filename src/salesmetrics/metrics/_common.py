@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import warnings
-from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable, Mapping
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError
 from salesmetrics.metrics._grouped import GroupedResult, Unit
 from salesmetrics.metrics._summary import Summary
 
 __all__ = [
+    "Remembered",
     "check_pipeline",
     "check_zero_division",
     "divide",
     "plural",
     "result",
+    "warn",
     "warn_left_out_of_cycle",
     "warn_left_out_of_window",
     "warn_missing_amounts",
@@ -31,6 +37,20 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: The warnings raised so far by the public call being remembered (`Remembered`), else None.
+_CAUGHT: ContextVar[list[tuple[str, type[Warning]]] | None] = ContextVar(
+    "salesmetrics_caught", default=None)
+
+
+def warn(message: str, category: type[Warning], stacklevel: int) -> None:
+    """`warnings.warn` (``stacklevel`` counted from the caller of this function), noted for
+    the public call being remembered so that a repeat call raises it again (`Remembered`).
+    Every warning of a remembered metric goes through here."""
+    caught = _CAUGHT.get()
+    if caught is not None:
+        caught.append((message, category))
+    warnings.warn(message, category, stacklevel=stacklevel + 1)
 
 
 def check_pipeline(function: str, p: object) -> Pipeline:
@@ -88,10 +108,10 @@ def warn_missing_amounts(
                 else f"none of the {total:,} {deals} has an amount")
     else:
         head = f"{missing:,} of the {total:,} {deals} {'has' if missing == 1 else 'have'} no amount"
-    warnings.warn(
+    warn(
         f"{function}(): {head}, {effect}. Fix: {_AMOUNT_FIX}",
         DataQualityWarning,
-        stacklevel=stacklevel,
+        stacklevel,
     )
 
 
@@ -120,10 +140,10 @@ def warn_left_out_of_cycle(
     if negative:
         fix.append("fix the dates in the CRM")
     of = "" if total is None else f", of {plural(total, deals)}"
-    warnings.warn(
+    warn(
         f"{function}(): {lead} {' and '.join(reasons)}{of}; to count them, {' and '.join(fix)}",
         DataQualityWarning,
-        stacklevel=stacklevel,
+        stacklevel,
     )
 
 
@@ -147,13 +167,13 @@ def warn_no_close_date(
     if not n:
         return
     effect = effect.format(them=_agree(n, "it", "them"))
-    warnings.warn(
+    warn(
         f"{function}(): {plural(n, 'open deal')} {_agree(n, 'has', 'have')} no expected close "
         f"date and {_agree(n, 'is', 'are')} not in any period, so {effect}. Fix: fill in their "
         "close dates in the CRM, or map the close-date column (columns={'close_date': ...}); "
         "without period=, every open deal counts",
         DataQualityWarning,
-        stacklevel=stacklevel,
+        stacklevel,
     )
 
 
@@ -167,12 +187,12 @@ def warn_no_created_date(
     happens when ``n`` is 0."""
     if not n:
         return
-    warnings.warn(
+    warn(
         f"{function}(): {plural(n, 'deal')} {_agree(n, 'has', 'have')} no created date and "
         f"{_agree(n, 'is', 'are')} in no cohort ({why}), so {_agree(n, 'it is', 'they are')} "
         f"left out. Fix: {_CREATED_FIX}; {instead}",
         DataQualityWarning,
-        stacklevel=stacklevel,
+        stacklevel,
     )
 
 
@@ -181,13 +201,13 @@ def warn_never_stale(function: str, n: int, *, stacklevel: int = 3) -> None:
     never counts them as lost (the ``never_stale`` tally). Nothing happens when ``n`` is 0."""
     if not n:
         return
-    warnings.warn(
+    warn(
         f"{function}(): {plural(n, 'open deal')} {_agree(n, 'has', 'have')} no created date and "
         f"never {_agree(n, 'goes', 'go')} stale, so stale_after does not count "
         f"{_agree(n, 'it', 'them')} as lost. Fix: {_CREATED_FIX}; open_deals='lost' "
         "counts every open deal as lost",
         DataQualityWarning,
-        stacklevel=stacklevel,
+        stacklevel,
     )
 
 
@@ -227,13 +247,13 @@ def warn_zeroed_losses(
         return
     head = ("the 1 lost deal has amount 0" if lost_valued == 1
             else f"all {lost_valued:,} lost deals have amount 0")
-    warnings.warn(
+    warn(
         f"{function}(): {head}, so the value win rate is 1.0 wherever a deal was won: the CRM "
         "probably sets a deal's amount to 0 when it is lost. Fix: load the amount each lost deal "
         "had before it was lost (see 'Lost deals with amount 0' in the definitions guide), or use "
         "basis='unit'",
         DataQualityWarning,
-        stacklevel=stacklevel,
+        stacklevel,
     )
 
 
@@ -267,3 +287,121 @@ def result(
         return items[0]  # type: ignore[no-any-return]
     keys: list[Hashable] = list(summary.keys)
     return GroupedResult(summary.by, keys, items, name=name, unit=unit, currency=currency)
+
+
+class _NoKeyError(Exception):
+    """An argument with no stable, hashable spelling: the call is not remembered."""
+
+
+def _spelling(value: object) -> Hashable:
+    """``value`` as part of a memo key: two arguments with one spelling give the same result.
+    Only exact built-in types (and `Period`) qualify; the type is part of the key wherever
+    values of two types compare equal (``1 == 1.0 == True``, ``-0.0 == 0.0``)."""
+    kind = type(value)
+    if value is None or kind is str:
+        return value
+    if kind is int or kind is bool or kind is dt.date:
+        return (kind, value)
+    if isinstance(value, float) and kind is float:
+        return (float, value.hex())
+    if isinstance(value, (tuple, list)) and (kind is tuple or kind is list):
+        if all(type(item) is str for item in value):
+            return (kind, tuple(value))
+        raise _NoKeyError
+    if isinstance(value, Period) and kind is Period:
+        return (Period, value.start, value.end, value.kind, value.calendar)
+    raise _NoKeyError
+
+
+#: The most groups × values a remembered result may hold (larger ones are recomputed).
+_MAX_REMEMBERED = 10_000
+_MISSING: Any = object()
+
+
+def _missing() -> Any:
+    return _MISSING
+
+
+def _never(_: object) -> bool:
+    return False
+
+
+class Remembered(Generic[T]):
+    """A public metric's result, remembered by its pipeline under the call's arguments.
+
+    A pipeline never changes and the results are immutable (floats, `GroupedResult`, frozen
+    result classes), so a repeat call with the same arguments returns the first call's result
+    and raises the same warnings again, in the same order, at the caller's line::
+
+        memo = Remembered(p, "win_rate", by, period, ...)
+        if memo.found:
+            return memo.replay()
+        with memo:
+            out = ...  # the metric, whose warnings go through `warn`
+        return memo.keep(out)
+
+    Calls whose arguments have no stable spelling (a dict of probabilities, numpy scalars)
+    are not remembered; neither are calls that raise, nor results of more than
+    `_MAX_REMEMBERED` values. Safe under threads: each thread notes its own warnings
+    (a `ContextVar`), and the pipeline's memo is locked.
+    """
+
+    __slots__ = ("_caught", "_key", "_outer", "_p", "_token", "found")
+
+    def __init__(self, p: object, function: str, *arguments: object) -> None:
+        self._key: tuple[Hashable, ...] | None = None
+        self.found: tuple[T, tuple[tuple[str, type[Warning]], ...]] | None = None
+        if not isinstance(p, Pipeline):
+            return
+        try:
+            key = ("result", function, *[_spelling(a) for a in arguments])
+        except _NoKeyError:
+            return
+        self._p = p
+        self._key = key
+        hit = p._memo(key, _missing, keep=_never)
+        if hit is not _MISSING:
+            self.found = hit
+
+    def replay(self) -> T:
+        """The remembered result, raising its warnings again (at the line that called the
+        public metric that calls this)."""
+        assert self.found is not None
+        out, warned = self.found
+        outer = _CAUGHT.get()
+        if outer is not None:
+            outer.extend(warned)
+        for message, category in warned:
+            warnings.warn(message, category, stacklevel=3)
+        return out
+
+    def __enter__(self) -> Remembered[T]:
+        self._caught: list[tuple[str, type[Warning]]] = []
+        self._outer = _CAUGHT.get()
+        self._token = _CAUGHT.set(self._caught)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _CAUGHT.reset(self._token)
+        if kind is not None:
+            self._key = None
+        if self._outer is not None:
+            self._outer.extend(self._caught)
+
+    def keep(self, out: T) -> T:
+        """``out``, remembered (with the warnings raised while computing it) if it may be."""
+        if self._key is not None and _size(out) <= _MAX_REMEMBERED:
+            entry = (out, tuple(self._caught))
+            self._p._memo(self._key, lambda: entry)
+        return out
+
+
+def _size(out: object) -> int:
+    """How many values a result holds (groups, times the values of its first group)."""
+    if isinstance(out, Mapping):
+        first = next(iter(out.values()), None)
+        return len(out) * (_size(first) if first is not None else 1)
+    return 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -12,17 +11,15 @@ import numpy.typing as npt
 
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.errors import DataQualityWarning, check_option
+from salesmetrics.errors import check_option
 from salesmetrics.metrics._common import (
+    Remembered,
     check_zero_division,
     divide,
-    plural,
     result,
-    warn_left_out_of_window,
-    warn_missing_amounts,
-    warn_zeroed_losses,
 )
 from salesmetrics.metrics._grouped import GroupedResult, Unit
+from salesmetrics.metrics._reach_warnings import warn_unreached, warn_value
 from salesmetrics.metrics._summarize import summarize_reached, summarize_reached_next
 from salesmetrics.metrics._summary import Summary, resolve_period
 from salesmetrics.metrics.options import Basis, By, Skipped, View
@@ -40,87 +37,8 @@ __all__ = [
 ]
 
 StageRates = GroupedResult[float]
-
-# What assuming "reached only the first stage" does to each metric: for closed deals not won,
-# for won deals (under skipped="visited"), and for both.
-_UNREACHED_EFFECT = {
-    "conversion_from_stage": (
-        "conversion from every later stage is overstated",
-        "conversion from every later stage is understated",
-        "every later stage leaves them out (the deals not won overstate its conversion, the won "
-        "ones understate it)",
-    ),
-    "stage_conversion": (
-        "conversion from the first stage is understated and from later ones overstated",
-        "conversion from every stage is understated",
-        "conversion from the first stage is understated, and from later ones overstated by the "
-        "deals not won and understated by the won ones",
-    ),
-    "funnel_counts": ("every later stage's count is understated",) * 3,
-    "historical_probabilities": (
-        "the measured probability of every later stage is overstated",
-        "the measured probability of every later stage is understated",
-        "every later stage leaves them out (the deals not won overstate its measured probability, "
-        "the won ones understate it)",
-    ),
-}
-#: The metrics of a ``reached`` summary that count open deals (the others: closed deals only).
-_COUNTS_OPEN = ("funnel_counts", "stage_conversion")
-
-
-def _warn_unreached(function: str, summary: Summary, stacklevel: int = 3) -> None:
-    """Warn about the closed deals with no record of the stages they reached (the
-    ``unrecorded`` and ``unrecorded_won`` tallies of a ``reached`` summary): the reach rules
-    count them as having reached only the first stage. A won deal counts under
-    ``skipped="visited"`` only: under ``"implied"`` it reached every open stage, history or
-    not. Then the warnings of the window (`warn_left_out_of_window`): deals in no cohort and,
-    for the metrics that count open deals, open deals in no period."""
-    warn_left_out_of_window(function, summary, open_counted=function in _COUNTS_OPEN,
-                            stacklevel=stacklevel + 1)
-    lost = int(summary.arrays["unrecorded"].sum())
-    won = int(summary.arrays["unrecorded_won"].sum()) if summary.context[3] == "visited" else 0
-    if not lost and not won:
-        return
-    n = lost + won
-    if lost and won:
-        who = (f"{plural(lost, 'closed deal')} that {'was' if lost == 1 else 'were'} not won and "
-               f"{plural(won, 'won deal')} have")
-    elif lost:
-        who = (f"{plural(lost, 'closed deal')} that "
-               f"{'was not won has' if n == 1 else 'were not won have'}")
-    else:
-        who = f"{plural(won, 'won deal')} {'has' if n == 1 else 'have'}"
-    it, counts = ("it", "counts") if n == 1 else ("they", "count")
-    effect = _UNREACHED_EFFECT[function][2 if lost and won else 1 if won else 0]
-    implied = (", or use skipped='implied', under which a won deal reached every open stage"
-               if won else "")
-    warnings.warn(
-        f"{function}(): {who} no record of the stages {it} reached (no stage history), so {it} "
-        f"{counts} as having reached only the first stage, {summary.context[0][0]!r}: "
-        f"{effect}. Fix: load the stage history with history= on Pipeline.from_columns or "
-        "read_csv, or, where the export has one date column per stage, "
-        f"stage_entered={{'Engaging': 'engage_date', ...}}{implied}",
-        DataQualityWarning,
-        stacklevel=stacklevel,
-    )
-
-
-def _warn_value(function: str, summary: Summary, *, closed_only: bool,
-                stacklevel: int = 4) -> None:
-    """Warnings of a value basis, from the ``reached`` summary: deals in the window (closed
-    ones only, for rates) without an amount (they count 0), and (for rates) lost deals that all
-    have amount 0."""
-    a = summary.arrays
-    classes = slice(1, None) if closed_only else slice(None)
-    total = int(a["classes"][:, classes].sum())
-    warn_missing_amounts(function, total - int(a["classes_valued"][:, classes].sum()), total,
-                         deals="closed deals" if closed_only else "deals",
-                         effect="counted as 0", stacklevel=stacklevel)
-    if function == "funnel_counts":
-        return
-    warn_zeroed_losses(function, int(a["classes_valued"][:, 2].sum()),
-                       int(a["value"][:, :, 2].sum()), int(a["won_value"].sum()),
-                       stacklevel=stacklevel)
+#: Where `historical_probabilities` (metrics/probabilities.py) imports them from.
+_warn_unreached, _warn_value = warn_unreached, warn_value
 
 
 def _per_stage(summary: Summary, table: npt.NDArray[Any], name: str, names: tuple[str, ...],
@@ -246,10 +164,16 @@ def conversion_from_stage(
       Proposal          50.0 %
       Negotiation      100.0 %
     """
-    zero = check_zero_division("conversion_from_stage", zero_division)
-    summary = summarize_conversion_from_stage(p, basis=basis, skipped=skipped, period=period,
-                                              view=view, by=by)
-    return finish_conversion_from_stage(summary, basis=basis, zero_division=zero)
+    memo: Remembered[StageRates | GroupedResult[StageRates]] = Remembered(
+        p, "conversion_from_stage", basis, skipped, period, view, by, zero_division)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        zero = check_zero_division("conversion_from_stage", zero_division)
+        summary = summarize_conversion_from_stage(p, basis=basis, skipped=skipped, period=period,
+                                                  view=view, by=by)
+        out = finish_conversion_from_stage(summary, basis=basis, zero_division=zero)
+    return memo.keep(out)
 
 
 def _summarize(function: str, p: Pipeline, basis: Basis, skipped: Skipped,
@@ -280,9 +204,9 @@ def finish_conversion_from_stage(
 ) -> StageRates | GroupedResult[StageRates]:
     """`conversion_from_stage` from its summary, with its warnings."""
     zero = check_zero_division("conversion_from_stage", zero_division)
-    _warn_unreached("conversion_from_stage", summary, stacklevel=4)
+    warn_unreached("conversion_from_stage", summary, stacklevel=4)
     if basis == "value":
-        _warn_value("conversion_from_stage", summary, closed_only=True, stacklevel=5)
+        warn_value("conversion_from_stage", summary, closed_only=True, stacklevel=5)
     a = summary.arrays["count" if basis == "unit" else "value"]
     rates = divide(a[:, :, 1], a[:, :, 1] + a[:, :, 2], zero)
     return _per_stage(summary, rates, "conversion_from_stage", summary.context[0])
@@ -353,8 +277,14 @@ def funnel_counts(
     >>> list(funnel)[-1], funnel["Initial contact"] >= funnel["Discovery"]
     ('Closed won', True)
     """
-    return finish_funnel_counts(summarize_funnel_counts(
-        p, basis=basis, skipped=skipped, period=period, view=view, by=by), basis=basis)
+    memo: Remembered[GroupedResult[float] | GroupedResult[GroupedResult[float]]] = Remembered(
+        p, "funnel_counts", basis, skipped, period, view, by)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        out = finish_funnel_counts(summarize_funnel_counts(
+            p, basis=basis, skipped=skipped, period=period, view=view, by=by), basis=basis)
+    return memo.keep(out)
 
 
 def summarize_funnel_counts(
@@ -369,9 +299,9 @@ def finish_funnel_counts(
     summary: Summary, *, basis: str = "unit", **_: object
 ) -> GroupedResult[float] | GroupedResult[GroupedResult[float]]:
     """`funnel_counts` from its summary, with its warnings."""
-    _warn_unreached("funnel_counts", summary, stacklevel=4)
+    warn_unreached("funnel_counts", summary, stacklevel=4)
     if basis == "value":
-        _warn_value("funnel_counts", summary, closed_only=False, stacklevel=5)
+        warn_value("funnel_counts", summary, closed_only=False, stacklevel=5)
     key = "count" if basis == "unit" else "value"
     reached = summary.arrays[key].sum(axis=2)
     table = np.concatenate([reached, summary.arrays[f"won_{key}"][:, None]], axis=1)
@@ -458,10 +388,16 @@ def stage_conversion(
     >>> all(0 <= r <= 1 for r in rates.values())
     True
     """
-    zero = check_zero_division("stage_conversion", zero_division)
-    summary = summarize_stage_conversion(p, basis=basis, skipped=skipped, period=period,
-                                         view=view, by=by)
-    return finish_stage_conversion(summary, basis=basis, zero_division=zero)
+    memo: Remembered[StageRates | GroupedResult[StageRates]] = Remembered(
+        p, "stage_conversion", basis, skipped, period, view, by, zero_division)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        zero = check_zero_division("stage_conversion", zero_division)
+        summary = summarize_stage_conversion(p, basis=basis, skipped=skipped, period=period,
+                                             view=view, by=by)
+        out = finish_stage_conversion(summary, basis=basis, zero_division=zero)
+    return memo.keep(out)
 
 
 def summarize_stage_conversion(
@@ -478,9 +414,9 @@ def finish_stage_conversion(
 ) -> StageRates | GroupedResult[StageRates]:
     """`stage_conversion` from its summary, with its warnings."""
     zero = check_zero_division("stage_conversion", zero_division)
-    _warn_unreached("stage_conversion", summary, stacklevel=4)
+    warn_unreached("stage_conversion", summary, stacklevel=4)
     if basis == "value":
-        _warn_value("stage_conversion", summary, closed_only=False, stacklevel=5)
+        warn_value("stage_conversion", summary, closed_only=False, stacklevel=5)
     key = "count" if basis == "unit" else "value"
     by_class = summary.arrays[key]  # [group, stage, class (open, won, closed not won)]
     reached = by_class.sum(axis=2)

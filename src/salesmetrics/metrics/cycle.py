@@ -14,6 +14,7 @@ from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import OptionError, check_option
 from salesmetrics.metrics._common import (
+    Remembered,
     check_pipeline,
     check_zero_division,
     divide,
@@ -164,11 +165,17 @@ def sales_cycle_length(
     >>> sales_cycle_length(p), sales_cycle_length(p, statistic=75)
     (20.0, 25.0)
     """
-    zero = check_zero_division("sales_cycle_length", zero_division, high=math.inf)
-    summary = summarize_sales_cycle_length(p, statistic=statistic, outcome=outcome,
-                                           period=period, view=view, by=by)
-    return finish_sales_cycle_length(summary, statistic=statistic, outcome=outcome,
-                                     zero_division=zero)
+    memo: Remembered[float | GroupedResult[float]] = Remembered(
+        p, "sales_cycle_length", statistic, outcome, period, view, by, zero_division)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        zero = check_zero_division("sales_cycle_length", zero_division, high=math.inf)
+        summary = summarize_sales_cycle_length(p, statistic=statistic, outcome=outcome,
+                                               period=period, view=view, by=by)
+        out = finish_sales_cycle_length(summary, statistic=statistic, outcome=outcome,
+                                        zero_division=zero)
+    return memo.keep(out)
 
 
 def summarize_sales_cycle_length(
@@ -361,9 +368,15 @@ def average_deal_size(
     >>> average_deal_size(p)
     15000.0
     """
-    zero = check_zero_division("average_deal_size", zero_division, high=math.inf)
-    summary = summarize_average_deal_size(p, outcome=outcome, period=period, view=view, by=by)
-    return finish_average_deal_size(summary, outcome=outcome, zero_division=zero)
+    memo: Remembered[float | GroupedResult[float]] = Remembered(
+        p, "average_deal_size", outcome, period, view, by, zero_division)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        zero = check_zero_division("average_deal_size", zero_division, high=math.inf)
+        summary = summarize_average_deal_size(p, outcome=outcome, period=period, view=view, by=by)
+        out = finish_average_deal_size(summary, outcome=outcome, zero_division=zero)
+    return memo.keep(out)
 
 
 def summarize_average_deal_size(

@@ -14,6 +14,7 @@ from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
 from salesmetrics.errors import DataError, DataTypeError, UnknownStageError, choices
 from salesmetrics.metrics._common import (
+    Remembered,
     result,
     warn_left_out_of_window,
     warn_missing_amounts,
@@ -169,8 +170,14 @@ def weighted_pipeline(
     >>> weighted_pipeline(p, probabilities={"Proposal": 0.25})
     5000.0
     """
-    return finish_weighted_pipeline(
-        summarize_weighted_pipeline(p, by=by, period=period, probabilities=probabilities))
+    memo: Remembered[float | GroupedResult[float]] = Remembered(
+        p, "weighted_pipeline", by, period, probabilities)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        out = finish_weighted_pipeline(
+            summarize_weighted_pipeline(p, by=by, period=period, probabilities=probabilities))
+    return memo.keep(out)
 
 
 def summarize_weighted_pipeline(
@@ -268,7 +275,12 @@ def pipeline_value(
     >>> pipeline_value(p)
     0.3
     """
-    return finish_pipeline_value(summarize_pipeline_value(p, by=by, period=period))
+    memo: Remembered[float | GroupedResult[float]] = Remembered(p, "pipeline_value", by, period)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        out = finish_pipeline_value(summarize_pipeline_value(p, by=by, period=period))
+    return memo.keep(out)
 
 
 def summarize_pipeline_value(
@@ -351,7 +363,12 @@ def won_revenue(
     >>> won_revenue(p), won_revenue(p, period="2024-Q1")
     (3000.3, 1000.1)
     """
-    return finish_won_revenue(summarize_won_revenue(p, by=by, period=period, view=view))
+    memo: Remembered[float | GroupedResult[float]] = Remembered(p, "won_revenue", by, period, view)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        out = finish_won_revenue(summarize_won_revenue(p, by=by, period=period, view=view))
+    return memo.keep(out)
 
 
 def summarize_won_revenue(

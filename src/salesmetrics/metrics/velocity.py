@@ -17,6 +17,7 @@ from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
 from salesmetrics.errors import OptionError
 from salesmetrics.metrics._common import (
+    Remembered,
     check_zero_division,
     result,
     warn_left_out_of_cycle,
@@ -229,12 +230,19 @@ def sales_velocity(
     >>> v.opportunities, v.average_deal_value, v.win_rate, v.cycle_days, v.revenue_per_day
     (3, 20000.0, 0.5, 30.0, 1000.0)
     """
-    zero = check_zero_division("sales_velocity", zero_division, high=math.inf)
-    summary = summarize_sales_velocity(
-        p, period=period, by=by, opportunities=opportunities, view=view, open_deals=open_deals,
-        stale_after=stale_after, no_decision=no_decision, as_of=as_of)
-    return finish_sales_velocity(summary, open_deals=open_deals, no_decision=no_decision,
-                                 view=view, opportunities=opportunities, zero_division=zero)
+    memo: Remembered[Velocity | GroupedResult[Velocity]] = Remembered(
+        p, "sales_velocity", period, by, opportunities, view, open_deals, no_decision, stale_after,
+        as_of, zero_division)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        zero = check_zero_division("sales_velocity", zero_division, high=math.inf)
+        summary = summarize_sales_velocity(
+            p, period=period, by=by, opportunities=opportunities, view=view, open_deals=open_deals,
+            stale_after=stale_after, no_decision=no_decision, as_of=as_of)
+        out = finish_sales_velocity(summary, open_deals=open_deals, no_decision=no_decision,
+                                    view=view, opportunities=opportunities, zero_division=zero)
+    return memo.keep(out)
 
 
 def summarize_sales_velocity(

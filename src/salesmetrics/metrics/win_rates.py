@@ -17,6 +17,7 @@ from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import LOST, NO_DECISION, OPEN, WON
 from salesmetrics.errors import OptionError, check_option
 from salesmetrics.metrics._common import (
+    Remembered,
     check_pipeline,
     check_zero_division,
     divide,
@@ -260,12 +261,19 @@ def win_rate(
     >>> win_rate(p), win_rate(p, basis="value")
     (0.5, 0.3)
     """
-    zero = check_zero_division("win_rate", zero_division)
-    summary = summarize_win_rate(p, basis=basis, open_deals=open_deals, stale_after=stale_after,
-                                 no_decision=no_decision, period=period, view=view, by=by,
-                                 as_of=as_of)
-    return finish_win_rate(summary, basis=basis, open_deals=open_deals,
-                           no_decision=no_decision, zero_division=zero)
+    memo: Remembered[float | GroupedResult[float]] = Remembered(
+        p, "win_rate", basis, open_deals, stale_after, no_decision, period, view, by, as_of,
+        zero_division)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        zero = check_zero_division("win_rate", zero_division)
+        summary = summarize_win_rate(p, basis=basis, open_deals=open_deals, stale_after=stale_after,
+                                     no_decision=no_decision, period=period, view=view, by=by,
+                                     as_of=as_of)
+        out = finish_win_rate(summary, basis=basis, open_deals=open_deals,
+                              no_decision=no_decision, zero_division=zero)
+    return memo.keep(out)
 
 
 def summarize_win_rate(
@@ -417,9 +425,15 @@ def outcome_shares(
     >>> outcome_shares(p).won
     0.5
     """
-    zero = check_zero_division("outcome_shares", zero_division)
-    summary = summarize_outcome_shares(p, basis=basis, period=period, view=view, by=by)
-    return finish_outcome_shares(summary, basis=basis, zero_division=zero)
+    memo: Remembered[OutcomeShares | GroupedResult[OutcomeShares]] = Remembered(
+        p, "outcome_shares", basis, period, view, by, zero_division)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        zero = check_zero_division("outcome_shares", zero_division)
+        summary = summarize_outcome_shares(p, basis=basis, period=period, view=view, by=by)
+        out = finish_outcome_shares(summary, basis=basis, zero_division=zero)
+    return memo.keep(out)
 
 
 def summarize_outcome_shares(
