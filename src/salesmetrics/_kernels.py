@@ -380,7 +380,7 @@ def _count_pairs(
 # -- chunks and threads -----------------------------------------------------------------------
 #: Rows per block of a chunked tally: keeps its temporaries (a few arrays of 1–8-byte values)
 #: within L2.
-CHUNK_ROWS = 1 << 16
+CHUNK_ROWS = 1 << 17
 _pool: Any = None
 _pool_lock = threading.Lock()
 

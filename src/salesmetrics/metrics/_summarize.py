@@ -31,6 +31,7 @@ import numpy as np
 from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import AmountError, check_option
+from salesmetrics.metrics._chunked import Arrays, amounts_fit, run_chunked
 from salesmetrics.metrics._common import check_pipeline
 from salesmetrics.metrics._summary import (
     Grouping,
@@ -42,8 +43,6 @@ from salesmetrics.metrics._summary import (
     resolve_period,
 )
 from salesmetrics.metrics._tallies import (
-    Arrays,
-    run_chunked,
     tally_open,
     tally_outcomes,
     tally_reached,
@@ -78,9 +77,41 @@ def summarize_open(
     `weighted_pipeline` and `pipeline_value` (see `tally_open`)."""
     check_pipeline(function, p)
     g = grouping(p, normalize_by(function, by))
-    arrays = _tally(function, p, g, tally_open, resolve_period(function, period))
+    chosen = resolve_period(function, period)
+    if "stage" in g.by and g.combos is None and not p.has_probability_overrides and amounts_fit(p):
+        # The tally's own stage column is the stage field: tally by the other fields × stage
+        # (group tables n_stages times smaller), then spread each row over its stages' groups.
+        rest = grouping(p, tuple(f for f in g.by if f != "stage"))
+        arrays = _by_stage(g, _tally(function, p, rest, tally_open, chosen), len(p.stages))
+    else:
+        arrays = _tally(function, p, g, tally_open, chosen)
     context = (p.stage_names, p.minor_unit, p.currency)
     return make_summary("open", g, arrays["count"].sum(axis=1), arrays, context)
+
+
+def _by_stage(g: Grouping, arrays: Arrays, n_stages: int) -> Arrays:
+    """`tally_open` arrays by (the fields of ``g`` but the stage) × stage, as arrays by the
+    groups of ``g`` (a cross product including the stage) × stage: group (…, stage s, …) has the
+    cell of stage s of its other fields' row, and zeros elsewhere."""
+    widths = [len(c) for c in g.categories]
+    at = g.by.index("stage")
+    rest_widths = widths[:at] + widths[at + 1:]
+    n_rest = int(np.prod(rest_widths, dtype=np.int64))
+    rest, stage = np.divmod(np.arange(n_rest * n_stages, dtype=np.intp), n_stages)
+    parts = list(np.unravel_index(rest, rest_widths)) if rest_widths else []
+    parts.insert(at, stage)
+    group = np.ravel_multi_index(tuple(parts), widths) if widths else stage
+    out: Arrays = {}
+    for name, array in arrays.items():
+        if array.ndim == 2 and array.shape == (n_rest, n_stages):
+            spread = np.zeros((g.n, n_stages), dtype=array.dtype)
+            spread[group, stage] = array.reshape(-1)
+            out[name] = spread
+        elif name in ("override_hi", "override_lo"):  # no overrides: zeros per group
+            out[name] = np.zeros(g.n, dtype=array.dtype)
+        else:
+            out[name] = array
+    return out
 
 
 def summarize_outcomes(
