@@ -132,13 +132,13 @@ def test_amounts_close_dates_and_fields_are_todays():
 def test_deals_without_a_created_date_are_present_from_their_first_event():
     p = Pipeline.from_deals([
         deal("A", "Proposal", None, None, ("Meeting", "2024-02-01"), ("Proposal", "2024-03-01")),
-        deal("B", "Closed won", None, "2024-04-01"),
-        deal("C", "Proposal", None),
+        deal("B", "Closed won", None, "2024-04-01"),  # its close date stands for an event
+        deal("C", "Proposal", None),  # no events at all: present on every date
     ])
-    assert p.as_of("2024-01-31").ids.tolist() == []
-    assert p.as_of("2024-02-01").ids.tolist() == ["A"]
-    assert p.as_of("2024-04-01").ids.tolist() == ["A", "B"]
-    assert "C" not in p.as_of("2030-01-01").ids.tolist()
+    assert p.as_of("2024-01-31").ids.tolist() == ["C"]
+    assert p.as_of("2024-02-01").ids.tolist() == ["A", "C"]
+    assert p.as_of("2024-04-01").ids.tolist() == ["A", "B", "C"]
+    assert p.as_of("2030-01-01") == p
 
 
 def test_the_result_keeps_the_history_up_to_the_date():
@@ -181,6 +181,43 @@ def test_on_the_latest_date_the_sample_is_itself():
     assert past.history == p.history
 
 
+def test_as_of_keeps_undated_deals_until_their_events_say_otherwise():
+    p = Pipeline.from_deals([
+        Deal("C", 70, "Meeting"),  # no created date, no history: present on every date
+        Deal("H", 10, "Meeting", created="2024-01-01", history=[("Meeting", "2024-01-02")]),
+        Deal("U", 20, "Proposal", history=[("Meeting", "2024-02-01"), ("Proposal", "2024-03-01")]),
+        Deal("W", 30, "Closed won", close_date="2024-04-01"),  # its close date: an event
+    ])
+    assert p.as_of("2100-01-01").ids.tolist() == ["C", "H", "U", "W"]
+    assert p.as_of("2023-06-30").ids.tolist() == ["C"]  # U's and W's events are all to come
+    assert p.as_of("2024-02-01").ids.tolist() == ["C", "H", "U"]
+    assert p.as_of("2024-02-01").deal("U").stage == "Meeting"
+    assert p.as_of("2024-04-01").deal("W").stage == "Closed won"
+    assert p.as_of("2100-01-01") == p
+
+
+@given(deal_rows(min_size=1, max_size=25), st.data())
+def test_undated_deals_without_history_are_there_on_the_latest_date(rows, data):
+    p = build(rows)
+    if p.history is None:
+        return
+    undated = data.draw(st.lists(st.sampled_from(p.open_stage_names), min_size=1, max_size=4))
+    extra = [f"X{k}" for k in range(len(undated))]
+    both = Pipeline.from_columns(
+        {"id": [*p.ids.tolist(), *extra],
+         "stage": [*p.labels("stage").decoded().tolist(), *undated],
+         "created": [*p.created.tolist(), *([None] * len(undated))],
+         "close_date": [*p.close_date.tolist(), *([None] * len(undated))]},
+        p.stages,
+        history={"id": [p.ids[r].item() for r in p.history.rows.tolist()],
+                 "stage": [p.stage_names[c] for c in p.history.stages.tolist()],
+                 "date": p.history.dates.tolist()},
+    )
+    past = both.as_of(both.latest_date)
+    assert past.ids.tolist()[-len(extra):] == extra
+    assert [past.deal(x).stage for x in extra] == undated
+
+
 def reference(p: Pipeline, day: np.datetime64) -> dict[object, int]:
     """The rules of Pipeline.as_of, one deal at a time: id → stage code of the deals present."""
     closed = [s.is_closed for s in p.stages]
@@ -195,7 +232,7 @@ def reference(p: Pipeline, day: np.datetime64) -> dict[object, int]:
             merged.sort(key=lambda e: e[0])  # stable: the stand-in after the day's events
         by_day = [s for d, s in merged if d <= day]
         created = p.created[row]
-        if not (created <= day if not np.isnat(created) else by_day):
+        if not (created <= day if not np.isnat(created) else (by_day or not merged)):
             continue
         if by_day:
             out[id] = by_day[-1]

@@ -102,7 +102,10 @@ def state_on(p: Pipeline, day: np.datetime64) -> PastState:
     stage = np.where(stand_in, current, np.where(has_event, last_stage, first_stage))
 
     created = p.created
-    present = np.where(np.isnat(created), has_event | stand_in, created <= day)
+    # A deal without a created date is absent only while all its events (the stand-in closing
+    # event included) are still to come: one without any is present on every date.
+    no_events = (counts == 0) & ~closed_now
+    present = np.where(np.isnat(created), has_event | stand_in | no_events, created <= day)
     keep = np.flatnonzero(present)
 
     # A deal closed on the day has a close date on or before it: today's, unless that is missing
@@ -127,8 +130,10 @@ class PipelinePast:
         """The pipeline as it stood on a past ``date``, rebuilt from the stage history.
 
         - **Which deals.** Deals created after ``date`` are absent. A deal without a created
-          date is present if it has a stage-history event on or before ``date`` (or, closed
-          without a closing event, a close date on or before it); without either it is absent.
+          date is absent only while all its events are still to come: it is present once it
+          has a stage-history event on or before ``date`` (or, closed without a closing event,
+          a close date on or before it, which stands for that event), and on every date if it
+          has no events at all (an open deal without history).
         - **Stage.** Each deal's stage is the last one it entered on or before ``date``. If it
           entered none by then, it is in its first stage: the stage of its first event on
           record, or its current stage if it has no events. If that first known stage is a
