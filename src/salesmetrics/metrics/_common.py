@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -64,6 +64,9 @@ def check_zero_division(
 ) -> float:
     """``zero_division`` as a float: nan, or a number in ``[low, high]`` (the metric's range, so
     that the fallback value is never outside what the metric documents)."""
+    if type(zero_division) is float and (
+            zero_division != zero_division or low <= zero_division <= high):
+        return zero_division  # the common case, checked in one step
     if (
         isinstance(zero_division, (bool, np.bool_))
         or not isinstance(zero_division, (int, float, np.integer, np.floating))
@@ -401,7 +404,6 @@ class Remembered(Generic[T]):
 
 def _size(out: object) -> int:
     """How many values a result holds (groups, times the values of its first group)."""
-    if isinstance(out, Mapping):
-        first = next(iter(out.values()), None)
-        return len(out) * (_size(first) if first is not None else 1)
-    return 1
+    if not isinstance(out, GroupedResult) or not out:
+        return 1  # a float or a result class (`Velocity`, `OutcomeShares`)
+    return len(out) * _size(next(iter(out.values())))
