@@ -14,6 +14,7 @@ the same finalize step serves one pipeline, a split one, or a distributed engine
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -207,10 +208,18 @@ def window_mask(
 def in_period(days: npt.NDArray[np.int32], period: Period) -> npt.NDArray[np.bool_]:
     """``start <= day < end`` for int32 day numbers (`Pipeline._days`), False where missing: one
     unsigned compare (earlier days and the missing day wrap around to huge values)."""
+    first, length = _day_bounds(period)
+    offset = days - first
+    return offset.view(np.uint32) < length
+
+
+@functools.lru_cache(maxsize=256)
+def _day_bounds(period: Period) -> tuple[np.int32, np.uint32]:
+    """A period's first day number and length [days], for `in_period` (periods are
+    immutable; remembered, since a chunked tally asks once per block)."""
     start, end = period.bounds64
     first = int(start.astype(np.int64))
-    offset = days - np.int32(first)
-    return offset.view(np.uint32) < np.uint32(int(end.astype(np.int64)) - first)
+    return np.int32(first), np.uint32(int(end.astype(np.int64)) - first)
 
 
 def rows_of(mask: npt.NDArray[np.bool_] | None) -> IntArray | None:
