@@ -45,8 +45,8 @@ def _per_stage(summary: Summary, table: npt.NDArray[Any], name: str, names: tupl
                unit: Unit = "rate") -> StageRates | GroupedResult[StageRates]:
     """One result keyed by stage per group (``table`` is [group, stage])."""
     currency = summary.context[4] if unit == "money" else None
-    per_group = [GroupedResult(("stage",), names, row.tolist(), name=name, unit=unit,
-                               currency=currency) for row in table]
+    per_group = [GroupedResult(("stage",), names, row, name=name, unit=unit, currency=currency)
+                 for row in table.tolist()]
     return result(summary, per_group, name)  # type: ignore[return-value]
 
 

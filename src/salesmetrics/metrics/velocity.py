@@ -280,15 +280,14 @@ def finish_sales_velocity(
     if open_deals == "lost" or stale is not None:  # W counts open deals in the window
         warn_no_close_date("sales_velocity", summary.outside.get("no_close", 0),
                            effect="the win rate W leaves {them} out", stacklevel=4)
-    won = a["count"][:, WON]
+    won = int(a["count"][:, WON].sum())
     warn_missing_amounts(
-        "sales_velocity", int(won.sum() - a["valued"][:, WON].sum()), int(won.sum()),
+        "sales_velocity", won - int(a["valued"][:, WON].sum()), won,
         deals="won deals", effect="left out of the average deal value V", stacklevel=4,
     )
     warn_left_out_of_cycle("sales_velocity", int(a["cycle_negative"][:, WON].sum()),
                            int(a["cycle_unknown"][:, WON].sum()), deals="won deal",
-                           lead="the cycle length L leaves out", total=int(won.sum()),
-                           stacklevel=4)
+                           lead="the cycle length L leaves out", total=won, stacklevel=4)
     return finalize_velocity(summary, zero_division=zero, open_deals=open_deals,
                              no_decision=no_decision)
 

@@ -457,7 +457,7 @@ def finish_outcome_shares(
     closed_columns = [WON, LOST, NO_DECISION]
     closed = a[:, closed_columns].sum(axis=1)
     shares = divide(a[:, closed_columns], closed[:, None], zero)
-    values = [OutcomeShares(*(float(x) for x in row)) for row in shares]
+    values = [OutcomeShares(won, lost, none) for won, lost, none in shares.tolist()]
     return result(summary, values, "outcome_shares")
 
 
