@@ -157,3 +157,16 @@ def test_resolving_ids_in_blocks_names_the_first_unknown_id(monkeypatch):
     assert _ids.rows_of_ids(ids, wanted).tolist() == [3, 0, 1, 2, 2, 1, 0]
     with pytest.raises(DataError, match="history row 4: deal 9 is not"):
         _ids.rows_of_ids(ids, np.array([13, 10, 11, 12, 9, 14], dtype=np.int64))
+
+
+@given(_LABELS.filter(lambda v: not any(x is not None and x.endswith("\0") for x in v)))
+def test_polars_categoricals_encode_from_their_physical_codes_as_strings_do(values):
+    pl = pytest.importorskip("polars")
+    from salesmetrics.domain.columns import encode_labels
+
+    expected = encode_labels(values, field="owner")
+    distinct = sorted({v for v in values if v is not None})
+    for dtype in (pl.Categorical, pl.Enum([*distinct, "unused"])):
+        got = encode_labels(pl.Series(values, dtype=dtype), field="owner")
+        assert got.categories.tolist() == expected.categories.tolist()
+        assert got.codes.tolist() == expected.codes.tolist()

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics.domain._encoded import _blank, _factorized
 from salesmetrics.errors import DataError, DataTypeError, RaggedColumnsError, where
 
 __all__ = [
@@ -212,38 +213,6 @@ class Labels:
         return Labels(readonly(self.codes[rows]), self.categories)
 
 
-def _factorized(col: Any) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]] | None:
-    """(codes with -1 for missing, sorted categories) of a pandas, polars or pyarrow string
-    column, by the library's own hash-based encoding (no Python loop over the values)."""
-    if isinstance(col, (np.ndarray, list, tuple)):
-        return None
-    dtype = str(getattr(col, "dtype", getattr(col, "type", "")))
-    if dtype in ("String", "Utf8") and hasattr(col, "to_arrow"):  # polars
-        col, dtype = col.to_arrow(), "string"
-    if dtype in ("string", "large_string", "string_view") and hasattr(col, "dictionary_encode"):
-        encoded = col.dictionary_encode()  # pyarrow
-        encoded = encoded.combine_chunks() if hasattr(encoded, "combine_chunks") else encoded
-        codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False))
-        uniques = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-    elif dtype in ("object", "string", "str") and callable(getattr(col, "factorize", None)):
-        try:
-            raw, index = col.factorize()  # pandas
-        except TypeError:  # unhashable values (lists): the general path names them
-            return None
-        codes, uniques = np.asarray(raw), np.asarray(index, dtype=object)
-        if not all(isinstance(u, str) for u in uniques.tolist()):
-            return None
-    else:
-        return None
-    text = uniques.astype(str)
-    blank = _blank(text)
-    keep = np.flatnonzero(~blank)
-    order = keep[np.argsort(text[keep], kind="stable")]
-    new_code = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the extra slot maps code -1
-    new_code[order] = np.arange(len(order))
-    return new_code[codes], uniques[order]
-
-
 def encode_labels(col: object, *, field: str) -> Labels:
     """Encode a label column; missing values (None, NaN, empty or blank strings, NA) become the
     label None, whatever the input (list, numpy, pandas, polars or pyarrow, categorical or not).
@@ -390,11 +359,6 @@ def _missing_categories(categories: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     if is_text.any():
         missing[is_text] |= _blank(categories[is_text].astype(str))
     return missing
-
-
-def _blank(text: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-    """Empty or whitespace-only entries of a str array."""
-    return np.asarray(np.char.str_len(np.char.strip(text)) == 0, dtype=bool)
 
 
 def _check_one_kind(values: npt.NDArray[Any], rows: IntArray, field: str) -> None:
