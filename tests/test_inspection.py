@@ -215,6 +215,24 @@ def test_hygiene_options():
     assert later.counts["future_close"] == 0 and later.counts["past_due"] == 2
 
 
+def test_hygiene_probability_mismatch_at_exactly_the_tolerance():
+    # four deals exactly 20 points from their stage (0.8 − 0.6 is 0.20000000000000007 in
+    # floats, 0.5 − 0.3 is 0.2, 0.3 − 0.1 is 0.19999999999999998): none is more than 0.2 away;
+    # P5 is 21 points away and is the only finding
+    p = Pipeline.from_columns(
+        {"id": ["P1", "P2", "P3", "P4", "P5"],
+         "stage": ["Negotiation", "Proposal", "Meeting", "Discovery", "Meeting"],
+         "probability": [0.6, 0.8, 0.5, 0.3, 0.51], "amount": [1.0] * 5,
+         "created": ["2024-01-01"] * 5, "close_date": ["2024-12-01"] * 5},
+        history={"id": ["P1", "P2", "P3", "P4", "P5"], "stage": ["Negotiation", "Proposal",
+                 "Meeting", "Discovery", "Meeting"], "date": ["2024-01-01"] * 5})
+    h = sm.hygiene(p, as_of="2024-01-02")
+    assert h.ids.tolist() == ["P5"] and h.codes.tolist() == ["probability_mismatch"]
+    # with tolerance 0.19 all five are findings
+    assert sm.hygiene(p, as_of="2024-01-02",
+                      probability_tolerance=0.19).counts["probability_mismatch"] == 5
+
+
 def test_hygiene_history_after_as_of_is_ignored():
     # H1's only event (02-10) is after as_of 02-05: idle counted from created 01-01 = 35 days
     h = sm.hygiene(hygiene_pipeline(), as_of="2024-02-05")

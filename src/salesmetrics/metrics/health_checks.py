@@ -78,7 +78,9 @@ def hygiene(
     - ``missing_owner``: no ``owner`` label (only checked when the pipeline has an ``owner``
       field);
     - ``probability_mismatch``: open, with its own probability $q$ and
-      $|q - q_\text{stage}| > \text{probability\_tolerance}$;
+      $|q - q_\text{stage}| > \text{probability\_tolerance}$, compared exactly in whole parts
+      per billion (so a difference of exactly the tolerance is never a finding, whatever
+      rounding the float subtraction would add: 80 % vs 60 % and 50 % vs 30 % alike);
     - ``future_close``: closed, with a close date after ``as_of``.
 
     This is the "integrity of data" factor of pipeline health: a forecast that reads past-due
@@ -151,7 +153,7 @@ def hygiene(
         p.amount_missing,
         no_close,
         missing_owner,
-        is_open & ~np.isnan(own) & (np.abs(np.nan_to_num(own) - stage_prob) > tolerance),
+        is_open & ~np.isnan(own) & _far(own, stage_prob, tolerance),
         ~is_open & ~no_close & (close > day),
     ]
     rows = np.concatenate([np.flatnonzero(m) for m in masks]).astype(np.intp)
@@ -169,6 +171,19 @@ def hygiene(
     }
     return HygieneFindings(as_of=day, ids=p.ids[rows], rows=rows, code=code, detail=detail,
                            owner=_per_owner(p, rows, owner is not None))
+
+
+def _ppb(x: npt.NDArray[np.float64] | float) -> npt.NDArray[np.int64]:
+    """Probabilities as whole parts per billion (nan as 0; masked by the caller)."""
+    return np.rint(np.nan_to_num(np.asarray(x, dtype=np.float64)) * 1e9).astype(np.int64)
+
+
+def _far(own: npt.NDArray[np.float64], stage: npt.NDArray[np.float64],
+         tolerance: float) -> npt.NDArray[np.bool_]:
+    """``|own − stage| > tolerance``, compared exactly in whole parts per billion, so that
+    0.8 vs 0.6 and 0.5 vs 0.3 (both 20 points) are treated alike: the float difference
+    ``0.8 − 0.6`` is 0.20000000000000007, ``0.5 − 0.3`` is 0.2."""
+    return np.abs(_ppb(own) - _ppb(stage)) > _ppb(tolerance)
 
 
 def _per_owner(p: Pipeline, rows: IntArray, has_owner: bool) -> GroupedResult[int]:
