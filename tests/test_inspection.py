@@ -79,9 +79,33 @@ def test_time_in_stage_include_open():
     assert t["Proposal"] == 39.0 and t.deals["Proposal"] == 2
     assert sm.time_in_stage(stages_pipeline(), outcome="open", include_open=True,
                             as_of="2024-03-01")["Proposal"] == 58.0
-    # an as_of before the visit started: the visit is not counted (nothing negative)
+    # an as_of before the visit started: the visit is not counted (nothing negative), and
+    # events after as_of are ignored: on 01-02 A, B and C are each 1 day into Initial contact
     early = sm.time_in_stage(stages_pipeline(), include_open=True, as_of="2024-01-02")
-    assert early["Proposal"] == 20.0
+    assert math.isnan(early["Proposal"]) and early.deals["Proposal"] == 0
+    assert early["Initial contact"] == 1.0 and early.deals["Initial contact"] == 3
+
+
+def test_time_in_stage_as_of_in_the_past_ignores_later_events():
+    p = Pipeline.from_deals([sm.Deal(
+        "B", 50, "Proposal", created="2024-01-10",
+        history=[("Meeting", "2024-01-10"), ("Proposal", "2024-02-11")])])
+    # on 02-01 B is in Meeting since 01-10: 21 (rest of Jan) + 1 = 22 days, still running;
+    # Proposal (entered 02-11, after as_of) is not counted
+    t = sm.time_in_stage(p, include_open=True, as_of="2024-02-01")
+    assert t["Meeting"] == 22.0 and t.deals["Meeting"] == 1
+    assert math.isnan(t["Proposal"]) and t.deals["Proposal"] == 0
+    # without include_open the visit still running on as_of is unfinished: left out
+    assert math.isnan(sm.time_in_stage(p, as_of="2024-02-01")["Meeting"])
+    # the same as the pipeline as it stood on that day
+    past = sm.time_in_stage(p.as_of("2024-02-01"), include_open=True, as_of="2024-02-01")
+    assert same(t, dict(past))
+    # a closed deal with no closing event, closing after as_of: open on as_of
+    won = Pipeline.from_deals([sm.Deal("W", 50, "Closed won", created="2024-01-10",
+                                       close_date="2024-03-01",
+                                       history=[("Meeting", "2024-01-10")])])
+    assert sm.time_in_stage(won, include_open=True, as_of="2024-02-01")["Meeting"] == 22.0
+    assert sm.time_in_stage(won)["Meeting"] == 51.0  # 01-10 → 03-01
 
 
 def test_time_in_stage_outcome_and_statistics():

@@ -92,7 +92,11 @@ def _visits(
     p: Pipeline, day: np.datetime64, include_open: bool, deals: npt.NDArray[np.bool_],
 ) -> tuple[IntArray, IntArray, npt.NDArray[np.int64], int]:
     """Deal row, open stage and length [days] of every visit of the ``deals`` (a mask), and
-    how many finished visits end before they start (left out)."""
+    how many finished visits end before they start (left out).
+
+    Events after ``day`` (as_of) are ignored: a visit entered after it is not counted, and a
+    visit still running on it (its next event, or its close date, after ``day``; or the current
+    stage of an open deal) is unfinished: left out, or with ``include_open`` ended at ``day``."""
     h = p.history
     assert h is not None
     rows, stages = h.rows, h.stages
@@ -110,10 +114,15 @@ def _visits(
     last_closed = ~has_next & ~is_open
     end[last_closed] = close[last_closed].astype(np.int64)
     current = ~has_next & is_open & (stages == p.stage_codes[rows])
-    end[current] = np.int64(day.astype(np.int64)) if not np.isnat(day) else 0
     known = has_next | (last_closed & ~np.isnat(close))
-    if include_open and not np.isnat(day):
-        known |= current
+    if not np.isnat(day):  # events after as_of are ignored: later visits, and later ends
+        d = np.int64(day.astype(np.int64))
+        entered = start <= d
+        current = entered & (current | (known & (end > d)))  # unfinished on as_of
+        known &= entered & ~current
+        end[current] = d
+        if include_open:
+            known |= current
     keep = known & (stages < p.n_open_stages) & deals[rows]
     length = end - start
     finished = keep & ~current
@@ -198,8 +207,14 @@ def time_in_stage(
         False (default): the current, unfinished visit of an open deal is left out (its earlier
         visits count). True: it counts up to ``as_of``.
     as_of
-        The end of the current visits with ``include_open=True`` (default: `Pipeline.latest_date`).
-        For the pipeline as it stood on a past date, use ``time_in_stage(p.as_of(d), as_of=d)``.
+        The day the history is read up to (default: `Pipeline.latest_date`, on or after every
+        event, so nothing is cut). Events after it are ignored: a stage entered after ``as_of``
+        is not counted, and a visit still running on ``as_of`` (its next event, or the close
+        date that ends it, comes later; or it is the current stage of an open deal) is
+        unfinished on that day, like a current visit: left out, or, with
+        ``include_open=True``, counted up to ``as_of``. The visits are then those of
+        ``p.as_of(as_of)``; ``outcome=`` still reads each deal's outcome in ``p`` (use
+        ``time_in_stage(p.as_of(d), as_of=d)`` for the outcomes as they stood on ``d``).
 
     Returns
     -------
