@@ -326,6 +326,41 @@ def test_concentration_nothing_open_is_nan():
     assert c.total == 0.0 and c.deals == 0 and math.isnan(c.top_share) and math.isnan(c.hhi)
 
 
+def test_concentration_zero_total_has_empty_bands_and_warns():
+    p = Pipeline.from_columns({"id": ["A", "B", "C"], "stage": ["Proposal"] * 3,
+                               "amount": [0.0, 0.0, 10.0], "owner": ["ana", "ana", "bo"],
+                               "close_date": ["2024-03-01"] * 3},
+                              currency="USD")
+    zero = p.filter(np.array([True, True, False]))
+    # two open deals of amount 0: no shares, so no band holds a deal (not two "stones")
+    with pytest.warns(DataQualityWarning, match="open value is 0 over 2 open deals.*Fix"):
+        c = sm.concentration(zero)
+    assert c.deals == 2 and math.isnan(c.hhi) and math.isnan(c.top_share)
+    assert [(b.value, b.count) for b in c.bands.values()] == [(0.0, 0)] * 3
+    # by owner: ana's value is 0 (warned, 1 group), bo's deal is a rock
+    with pytest.warns(DataQualityWarning, match="0 in 1 group of owner over 2 open deals"):
+        r = sm.concentration(p, by="owner")
+    assert sum(b.count for b in r["ana"].bands.values()) == 0
+    assert r["bo"].bands["rocks"].count == 1
+    # nothing open: nothing to warn about
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sm.concentration(p, period="2030-Q1").bands["stones"].count == 0
+
+
+def test_concentration_plot_title_without_open_value():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = sm.plot.concentration(concentration_pipeline(), period="2030-Q1")
+    assert ax.get_title().startswith("Concentration: no open value")
+    assert "nan" not in ax.get_title()
+    plt.close(ax.figure)
+
+
 def test_concentration_warns_on_missing_amounts_and_close_dates():
     p = Pipeline.from_columns({"id": ["A", "B"], "stage": ["Proposal", "Proposal"],
                                "amount": [NAN, 10.0], "close_date": [None, "2024-02-01"]})
@@ -402,7 +437,8 @@ def test_hygiene_counts_add_up(rows, stalled_after, tolerance):
 def test_concentration_shares(rows, top):
     p = build(rows)
     c = sm.concentration(p, top=top)
-    assert sum(b.count for b in c.bands.values()) == c.deals
+    # every deal is in one band, unless the total is 0 (no shares: no band)
+    assert sum(b.count for b in c.bands.values()) == (c.deals if c.total else 0)
     assert sum(b.value for b in c.bands.values()) == pytest.approx(c.total)
     positive = int(((p.outcome_codes == 0) & ~p.amount_missing & (p.amount_minor > 0)).sum())
     if positive:

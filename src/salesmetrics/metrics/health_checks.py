@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any, overload
 
@@ -24,7 +25,7 @@ from salesmetrics._render import (
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import OPEN
-from salesmetrics.errors import OptionError
+from salesmetrics.errors import DataQualityWarning, OptionError
 from salesmetrics.metrics._common import (
     check_pipeline,
     divide,
@@ -271,6 +272,18 @@ class Concentration:
         return html_table(None, [list(c) for c in self._cells()])
 
 
+def _warn_zero_total(function: str, deals: int, groups: int, by: tuple[str, ...]) -> None:
+    """Open deals whose (group's) open value is 0: no shares, so nan and empty bands."""
+    if not deals:
+        return
+    where = (f" in {plural(groups, 'group')} of {', '.join(by)}" if by else "")
+    warnings.warn(
+        f"{function}(): the open value is 0{where} over {plural(deals, 'open deal')} (every "
+        f"amount is 0), so no deal has a share: top_share and hhi are nan and no deal is in a "
+        "band. Fix: fill in the amounts of the open deals in the CRM",
+        DataQualityWarning, stacklevel=3)
+
+
 def _check_thresholds(function: str, thresholds: object) -> tuple[float, float]:
     if (not isinstance(thresholds, (tuple, list)) or len(thresholds) != 2
             or any(isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Real)
@@ -331,13 +344,16 @@ def concentration(
     -------
     Concentration or GroupedResult
         ``total`` [currency], ``deals``, ``top_share`` and ``hhi`` [fraction] (nan when the
-        total is 0), ``bands``.
+        total is 0), ``bands``. When the total is 0 (no open deal, or only deals of amount 0)
+        no deal has a share, so no deal is in any band: every band has value 0 and count 0,
+        while ``deals`` still counts the open deals.
 
     Warns
     -----
     DataQualityWarning
         Open deals without an amount are left out, with their count; with ``period``, open
-        deals without an expected close date are in no period, with their count.
+        deals without an expected close date are in no period, with their count; open deals
+        whose (group's) open value is 0, with their count.
 
     Examples
     --------
@@ -373,11 +389,14 @@ def concentration(
     share = divide(amount, total[keys], math.nan)
     hhi = np.bincount(keys, weights=share**2, minlength=g.n).astype(np.float64)
     band = np.where(share > rock, 0, np.where(share < pebble, 2, 1))
-    cell = keys * 3 + band
-    band_value = group_sum(cell, 3 * g.n, amount).reshape(g.n, 3) / p.minor_unit
+    shared = total[keys] != 0  # with a zero total no deal has a share, so no band
+    cell = keys[shared] * 3 + band[shared]
+    band_value = group_sum(cell, 3 * g.n, amount[shared]).reshape(g.n, 3) / p.minor_unit
     band_count = np.bincount(cell, minlength=3 * g.n).reshape(g.n, 3)
     top_share = divide(top_sum, total, math.nan)
     hhi[total == 0] = math.nan
+    _warn_zero_total(function, int(counts[total == 0].sum()), int(((total == 0)
+                                                                  & (counts > 0)).sum()), g.by)
 
     def one(k: int) -> Concentration:
         return Concentration(

@@ -117,6 +117,7 @@ def concentration(
         ax.legend(frameon=False, loc="lower right")
     ax.set_xlabel("open deals, largest first")
     ax.set_ylabel("share of the open value")
-    ax.set_title(period_title(
-        f"Concentration: top {top} = {format_rate(c.top_share)}, HHI {c.hhi:.3f}", period))
+    numbers = (f"top {top} = {format_rate(c.top_share)}, HHI {c.hhi:.3f}" if c.total
+               else "no open value")
+    ax.set_title(period_title(f"Concentration: {numbers}", period))
     return ax
