@@ -257,6 +257,21 @@ def test_hygiene_probability_mismatch_at_exactly_the_tolerance():
                       probability_tolerance=0.19).counts["probability_mismatch"] == 5
 
 
+def test_hygiene_warns_on_open_deals_that_cannot_be_stalled():
+    # N1, N2 open with neither a created date nor history; N3 closed (not checked); N4 open
+    # with an event on 01-01 (checked: 90 days idle, stalled)
+    p = Pipeline.from_columns(
+        {"id": ["N1", "N2", "N3", "N4"], "stage": ["Proposal", "Meeting", "Closed lost",
+                                                   "Meeting"],
+         "amount": [1.0] * 4, "close_date": ["2024-05-01", "2024-05-01", "2024-01-05",
+                                               "2024-05-01"]},
+        history={"id": ["N4"], "stage": ["Meeting"], "date": ["2024-01-01"]})
+    with pytest.warns(DataQualityWarning, match="2 open deals have neither a created date nor "
+                      "a stage-history event on or before 2024-03-31.*stalled.*Fix"):
+        h = sm.hygiene(p, as_of="2024-03-31")
+    assert h.ids[h.codes == "stalled"].tolist() == ["N4"]
+
+
 def test_hygiene_history_after_as_of_is_ignored():
     # H1's only event (02-10) is after as_of 02-05: idle counted from created 01-01 = 35 days
     h = sm.hygiene(hygiene_pipeline(), as_of="2024-02-05")

@@ -109,6 +109,14 @@ def hygiene(
         The findings (columns ``id``, ``code``, ``message``; `HygieneFindings.to_pandas`),
         ``counts`` per code and ``by_owner`` per owner.
 
+    Warns
+    -----
+    DataQualityWarning
+        Open deals with neither a created date nor a stage-history event on or before
+        ``as_of`` have no "last change", so they cannot be ``stalled``: they get no such
+        finding (no code stands for "unknown"; the other checks still run), and the warning
+        gives their count and the fix.
+
     Examples
     --------
     >>> from salesmetrics import Deal, Pipeline, hygiene
@@ -141,6 +149,14 @@ def hygiene(
     close_days = (day - close).astype(np.int64)  # garbage where NaT: masked below
     last = last_change(p, day)
     idle = (day - last).astype(np.int64)
+    unknown = int((is_open & np.isnat(last)).sum())
+    if unknown:
+        warnings.warn(
+            f"{function}(): {plural(unknown, 'open deal')} {'has' if unknown == 1 else 'have'} "
+            f"neither a created date nor a stage-history event on or before {day}, so "
+            f"{'it' if unknown == 1 else 'they'} cannot be checked for 'stalled'. Fix: fill in "
+            "the created dates in the CRM (or map the column: columns={'created': ...}), or "
+            "load the stage history with history=", DataQualityWarning, stacklevel=2)
     stage_prob = p.stage_probabilities[p.stage_codes]
     own = p.probability
     has_owner_field = "owner" in p.fields
