@@ -170,3 +170,54 @@ def test_polars_categoricals_encode_from_their_physical_codes_as_strings_do(valu
         got = encode_labels(pl.Series(values, dtype=dtype), field="owner")
         assert got.categories.tolist() == expected.categories.tolist()
         assert got.codes.tolist() == expected.codes.tolist()
+
+
+_TEXT = st.text(alphabet=st.sampled_from("ab é\u20ac\U0001f600z"), max_size=12)
+
+
+@given(st.lists(_TEXT, min_size=1, max_size=300), st.integers(1, 50))
+def test_text_columns_encode_by_integer_keys_exactly_as_numpy_unique(values, block):
+    from salesmetrics.domain import _text
+
+    arr = np.array(values, dtype=str)
+    old = _text._BLOCK
+    _text._BLOCK = block
+    try:
+        found = _text.unique_inverse_text(arr)
+    finally:
+        _text._BLOCK = old
+    uniques, inverse = np.unique(arr, return_inverse=True)
+    if found is not None:  # None only when two categories share a hash (then strings are sorted)
+        assert found[0].tolist() == uniques.tolist()
+        assert found[1].tolist() == inverse.ravel().tolist()
+
+
+def test_a_long_text_column_with_values_the_sample_missed_encodes_exactly():
+    from salesmetrics.domain.columns import encode_labels
+
+    rng = np.random.default_rng(5)
+    names = np.array(["Initial contact", "Discovery", "Closed won", "rep-1", "Ünïcode", "€"])
+    values = names[rng.integers(0, len(names), 200_000)]
+    values[[7, 99_999]] = ["rare one", "rare two"]  # not in the sample of every 48th value
+    got = encode_labels(values, field="stage")
+    uniques, inverse = np.unique(values, return_inverse=True)
+    assert got.categories.tolist() == uniques.tolist()
+    assert got.codes.tolist() == inverse.tolist()
+
+
+def test_text_lookups_without_a_hash_table_or_with_colliding_keys_stay_exact(monkeypatch):
+    from salesmetrics.domain import _text
+    from salesmetrics.domain.columns import encode_labels
+
+    values = np.array(["b", "a", "ccc", "a", "dd"] * 20_000)
+    uniques, inverse = np.unique(values, return_inverse=True)
+    table = _text._Table.of(np.array(["a", "b", "ccc", "dd"]), 8)
+    assert table is not None
+    table.slots = None  # no collision-free multiplier found: binary search
+    words = _text._pack(values[:5], 8)
+    code, same = table.find(words, _text._fold(words))
+    assert code.tolist() == [1, 0, 2, 0, 3] and same.all()
+    monkeypatch.setattr(_text._Table, "of", classmethod(lambda cls, c, p: None))
+    got = encode_labels(values, field="stage")  # keys collide: strings are sorted instead
+    assert got.codes.tolist() == inverse.tolist()
+    assert got.categories.tolist() == uniques.tolist()

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics.domain._encoded import _blank, _factorized
+from salesmetrics.domain._text import unique_inverse_text
 from salesmetrics.errors import DataError, DataTypeError, RaggedColumnsError, where
 
 __all__ = [
@@ -422,7 +423,10 @@ def _unique_inverse(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDA
     for the values the sample missed.
     """
     n = len(values)
-    if n > 65_536 and values.dtype.kind == "U":
+    if n > 65_536 and values.dtype.kind == "U" and values.dtype.itemsize:
+        found = unique_inverse_text(values)  # integer keys instead of string comparisons
+        if found is not None:
+            return found
         categories = np.unique(values[:: n // 4096])
         codes = np.searchsorted(categories, values)
         np.minimum(codes, len(categories) - 1, out=codes)
