@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics._csv import DEFAULT_ENCODING, read_columns_and_lines
 from salesmetrics.domain._ids import check_unique, to_ids
 from salesmetrics.domain._ingest import with_lines
 from salesmetrics.domain._names import column_names
@@ -123,7 +122,7 @@ class ActivityConstructors:
         *,
         columns: Mapping[str, str] | None = None,
         timezone: str | dt.tzinfo | None = None,
-        encoding: str = DEFAULT_ENCODING,
+        encoding: str = "utf-8-sig",  # salesmetrics._csv.DEFAULT_ENCODING
         delimiter: str = ",",
         date_formats: DateFormats = None,
     ) -> Activities:
@@ -132,6 +131,8 @@ class ActivityConstructors:
         The options are those of `from_columns`, plus the file's ``encoding`` and
         ``delimiter``. Errors name the row of the data and the line of the file.
         """
+        from salesmetrics._csv import read_columns_and_lines  # loads csv: only when reading one
+
         table, lines = read_columns_and_lines(path, delimiter=delimiter, encoding=encoding)
         try:
             return cls.from_columns(table, columns=columns, timezone=timezone,

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics._csv import DEFAULT_ENCODING, read_columns_and_lines
 from salesmetrics.domain._currencies import (
     PASS_RATES,
     check_rates,
@@ -212,7 +211,7 @@ class PipelineConstructors:
         stage_entered: Mapping[str, str] | None = None,
         currency: str | None = None,
         timezone: str | dt.tzinfo | None = None,
-        encoding: str = DEFAULT_ENCODING,
+        encoding: str = "utf-8-sig",  # salesmetrics._csv.DEFAULT_ENCODING
         delimiter: str = ",",
         date_formats: DateFormats = None,
         rates: ExchangeRates | None = None,
@@ -236,6 +235,8 @@ class PipelineConstructors:
         >>> Pipeline.read_csv(path)
         Pipeline(2 deals: 1 open, 1 won, 0 lost, 0 no decision)
         """
+        from salesmetrics._csv import read_columns_and_lines  # loads csv: only when reading one
+
         table, lines = read_columns_and_lines(path, delimiter=delimiter, encoding=encoding)
         try:
             return cls.from_columns(
