@@ -38,6 +38,7 @@ Arrays = dict[str, Any]
 #: Past ``4 × CHUNK_ROWS / _ROWS_PER_GROUP`` groups, a block holds ``_ROWS_PER_GROUP / 4`` rows
 #: per group (up to 16 × `CHUNK_ROWS`), so that its per-group tables stay small next to its rows.
 _ROWS_PER_GROUP = 64
+_BLOCKS_PER_THREAD = 5
 
 
 class Rows:
@@ -233,7 +234,9 @@ def _run_chunked(
         # Per-row facts computed once on the whole pipeline, so that every block shares them.
         p.outcome_codes  # noqa: B018
         p.amounts_below_2_53  # noqa: B018
-        threads = max(min(n_threads(), len(bounds)), 1)
+        # A thread takes at least _BLOCKS_PER_THREAD blocks: below that, handing work to the
+        # pool costs more than it saves (1M deals: 1.2 ms on one thread, 1.9 ms on two).
+        threads = max(min(n_threads(), len(bounds) // _BLOCKS_PER_THREAD), 1)
         edges = np.linspace(0, len(bounds), threads + 1).astype(int).tolist()
         parts_of_blocks = [bounds[a:b] for a, b in itertools.pairwise(edges)]
 

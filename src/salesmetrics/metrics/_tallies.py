@@ -84,6 +84,26 @@ def is_open(p: Deals) -> npt.NDArray[np.bool_]:
     return p.stage_codes < p.n_open_stages
 
 
+def open_rows(p: Deals) -> IntArray:
+    """The rows of the open deals, in order: remembered per pipeline (like its outcome codes),
+    so that the open-pipeline tallies read the open deals' columns only, with no pass over
+    every deal's stage. A block of rows takes its part of the whole pipeline's."""
+    whole = _whole(p)
+
+    def compute() -> tuple[int, IntArray]:
+        return len(whole), np.flatnonzero(is_open(whole))
+
+    # Stored with the row count it was computed for: a row-range view, which shares its
+    # parent's facts, recomputes its own.
+    n, rows = whole._cached("open_rows", compute)
+    if n != len(whole):
+        rows = np.flatnonzero(is_open(whole))
+    if not isinstance(p, Rows):
+        return rows
+    lo, hi = np.searchsorted(rows, (p.start, p.start + len(p)))
+    return rows[lo:hi] - p.start
+
+
 def tally_outside(p: Deals, period: Period | None, view: str) -> Arrays:
     """The deals that no window of ``view`` holds for want of a date (see `OUTSIDE_COUNTS`):
     with a period, ``no_close`` (open deals without an expected close date) for the period view
@@ -106,10 +126,9 @@ def tally_open(p: Deals, g: Grouping, period: Period | None) -> Arrays:
     deals without their own probability, and ``override_hi`` and ``override_lo``: the exact
     Σ amount × own probability of the others [minor units × 10**-9] in two int64 limbs
     (`exact_products`); with a period, ``no_close`` (`tally_outside`)."""
-    mask = is_open(p)
+    rows = open_rows(p)
     if period is not None:
-        mask &= in_period(p._days("close_date"), period)
-    rows = np.flatnonzero(mask)
+        rows = rows[in_period(p._days("close_date").take(rows), period)]
     ns = len(p.stages)
     keys = _combined(g, rows, p.stage_codes.take(rows), ns)
     cells = g.n * ns
