@@ -227,6 +227,38 @@ def test_peer_scores_weights_print_and_options():
         peer_scores(_peer_pipeline(), period=None)
 
 
+def test_peer_scores_median_win_rate_of_zero_uses_the_mean():
+    # ana wins 1 of 1; bo loses 2; cy loses 1 (all created 01-01, ana's win on 01-31).
+    # N [1, 2, 1]: median 1; W [1, 0, 0]: median 0, so the reference is the mean 1/3;
+    # V and L: ana's alone (ratio 1). ana = (1 × 1 × 3 × 1) ** (1/4); bo, cy won nothing: 0.
+    rows = [("ana", "Closed won", "2024-01-31"), ("bo", "Closed lost", "2024-02-01"),
+            ("bo", "Closed lost", "2024-02-01"), ("cy", "Closed lost", "2024-02-01")]
+    p = Pipeline.from_deals([Deal(i, 100, s, created="2024-01-01", close_date=d, owner=o)
+                             for i, (o, s, d) in enumerate(rows)])
+    s = peer_scores(p, period="2024-Q1")
+    assert s["ana"].overall == pytest.approx(3 ** 0.25)
+    assert s["bo"].overall == 0.0 and s["cy"].overall == 0.0
+    # a lever of weight 0 plays no part: with opportunities alone, no win is no penalty
+    n_only = peer_scores(p, period="2024-Q1", weights={"opportunities": 1})
+    assert [n_only[o].overall for o in ("ana", "bo", "cy")] == [1.0, 2.0, 1.0]
+    # the no-win 0 stays when the win rate is weighted at all
+    assert peer_scores(p, period="2024-Q1",
+                       weights={"opportunities": 1, "win_rate": 1})["bo"].overall == 0.0
+
+
+def test_peer_scores_median_cycle_of_zero_is_finite():
+    # ana wins 2 on the created day (L 0), bo 1 on the created day (L 0), cy 1 in 10 days.
+    # Medians: N 1, V 100, W 1, L 0 → cycles count at least 1 day: ratios ana 1, bo 1, cy 1/10.
+    rows = [("ana", "2024-01-01"), ("ana", "2024-01-01"), ("bo", "2024-01-01"),
+            ("cy", "2024-01-11")]
+    p = Pipeline.from_deals([Deal(i, 100, "Closed won", created="2024-01-01", close_date=d,
+                                  owner=o) for i, (o, d) in enumerate(rows)])
+    s = peer_scores(p, period="2024-Q1")
+    assert s["ana"].overall == pytest.approx(2 ** 0.25)
+    assert s["bo"].overall == 1.0
+    assert s["cy"].overall == pytest.approx(0.1 ** 0.25)
+
+
 def test_peer_scores_on_the_sample_teams():
     p = sm.datasets.sample_pipeline()
     with warnings.catch_warnings():

@@ -200,7 +200,8 @@ def _far(own: npt.NDArray[np.float64], stage: npt.NDArray[np.float64],
     """``|own − stage| > tolerance``, compared exactly in whole parts per billion, so that
     0.8 vs 0.6 and 0.5 vs 0.3 (both 20 points) are treated alike: the float difference
     ``0.8 − 0.6`` is 0.20000000000000007, ``0.5 − 0.3`` is 0.2."""
-    return np.abs(_ppb(own) - _ppb(stage)) > _ppb(tolerance)
+    far: npt.NDArray[np.bool_] = np.abs(_ppb(own) - _ppb(stage)) > _ppb(tolerance)
+    return far
 
 
 def _per_owner(p: Pipeline, rows: IntArray, has_owner: bool) -> GroupedResult[int]:

@@ -37,9 +37,10 @@ class PeerScore:
     win_rate: float
     #: Percentile rank of the cycle length L, shorter ranking higher [fraction].
     cycle_days: float
-    #: Weighted geometric mean of the lever ratios to the peers' median (cycle inverted): 1 is
-    #: the median rep, 1.2 is 20 % better per lever [ratio]; 0 with no win; nan without a
-    #: decided deal.
+    #: Weighted geometric mean of the lever ratios to the peers' median (their mean where the
+    #: median is 0; cycle inverted): 1 is the median rep, 1.2 is 20 % better per lever
+    #: [ratio]; 0 with no win (when the win rate is weighted); nan when a weighted lever is
+    #: undefined.
     overall: float
     #: The levers themselves (`sales_velocity`).
     velocity: Velocity = attrs.field(repr=False, eq=False)
@@ -68,6 +69,34 @@ def _percentile_ranks(values: npt.NDArray[np.float64], higher_is_better: bool
     equal = np.searchsorted(ordered, v, side="right") - below
     out[ok] = 0.5 if n == 1 else (below + (equal - 1) / 2) / (n - 1)
     return out
+
+
+def _references(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per lever, the peers' median over the defined values, else (N, V, W with a median of 0)
+    their mean; the cycle's median floored at one day. nan where no peer has the lever
+    defined."""
+    out = np.full(values.shape[1], math.nan)
+    for j, column in enumerate(values.T):
+        defined = column[np.isfinite(column)]
+        if len(defined):
+            median = float(np.median(defined))
+            out[j] = (max(median, 1.0) if j == 3 else median if median != 0
+                      else float(np.mean(defined)))
+    return out
+
+
+def _ratios(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each lever over its reference (`_references`), the cycle inverted and both its terms
+    floored at one day: finite wherever the lever is defined. A lever at 0 for every peer
+    (reference 0) is 1 for all."""
+    ref = _references(values)
+    ratios = np.empty_like(values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j in range(3):
+            ratios[:, j] = values[:, j] / ref[j] if ref[j] != 0 else np.where(
+                np.isfinite(values[:, j]), 1.0, math.nan)
+        ratios[:, 3] = ref[3] / np.maximum(values[:, 3], 1.0)
+    return ratios
 
 
 def _weights(weights: object) -> npt.NDArray[np.float64]:
@@ -127,9 +156,19 @@ def peer_scores(
     Notes
     -----
     Percentile ranks are mid-ranks, (peers below + (peers equal − 1) ÷ 2) ÷ (peers − 1), over
-    the peers whose lever is defined. A rep who won nothing scores 0 overall (its velocity is
-    0); one with no decided deal, or a cycle of 0 days (an infinite ratio), nan. Medians are
-    over the peers with the lever defined. The warnings are those of `sales_velocity`.
+    the peers whose lever is defined. Each lever's reference ($\tilde N$, $\tilde V$,
+    $\tilde W$, $\tilde L$) is the median over the peers with the lever defined. When the
+    median of $N$, $V$ or $W$ is 0 (say, one winner among three reps: the median win rate is
+    0) the reference is their mean instead, so the ratios stay finite; a lever at 0 for every
+    peer is a ratio of 1 for all. Cycles come from day-granular dates, so in the cycle ratio
+    both $L$ and $\tilde L$ count at least one day (a deal won the day it was created took
+    "under a day"): the cycle ratio is always finite, even with a median cycle of 0.
+
+    With the win rate weighted (the default), a rep who won nothing scores 0 overall (its
+    velocity is 0). A lever of weight 0 plays no part at all: with ``weights={"opportunities":
+    1}`` a rep with no win scores its opportunities ratio. A rep whose weighted lever is
+    undefined (no decided deal; no win for $V$ and $L$) scores nan. The warnings are those
+    of `sales_velocity`.
 
     References
     ----------
@@ -163,17 +202,14 @@ def peer_scores(
                       dtype=np.float64).reshape(len(keys), 4)
     ranks = np.column_stack([_percentile_ranks(values[:, j], j != 3) for j in range(4)]) \
         if keys else np.empty((0, 4))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        medians = np.array([np.median(c[np.isfinite(c)]) if np.isfinite(c).any() else math.nan
-                            for c in values.T])
-        ratios = values / medians
-        ratios[:, 3] = medians[3] / values[:, 3]
-        used = ratios[:, w > 0]  # a lever of weight 0 plays no part, even undefined
+    ratios = _ratios(values)
+    used = ratios[:, w > 0]  # a lever of weight 0 plays no part, even undefined
+    with np.errstate(divide="ignore"):
         logs = np.where(used > 0, np.log(np.where(used > 0, used, 1.0)), -np.inf)
-        overall = np.exp(logs @ w[w > 0])
+    overall = np.exp(logs @ w[w > 0]) if len(keys) else np.empty(0)
     overall[~np.isfinite(used).all(axis=1)] = math.nan
-    no_win = values[:, 2] == 0  # W = 0: nothing won, velocity 0
-    overall[no_win] = 0.0
+    if w[2] > 0:  # W = 0: nothing won, velocity 0 (only when the win rate plays a part)
+        overall[values[:, 2] == 0] = 0.0
     rows = [PeerScore(float(ranks[i, 0]), float(ranks[i, 1]), float(ranks[i, 2]),
                       float(ranks[i, 3]), float(overall[i]), v)
             for i, v in enumerate(levers.values())]
