@@ -207,6 +207,18 @@ def test_ratios_worked_example():
     assert by["cy"].opportunities == 0 and math.isnan(by["cy"].per_opportunity["demo"])
 
 
+def test_ratios_warn_on_deals_without_a_created_date():
+    p = Pipeline.from_deals([
+        Deal("D-1", 1000, "Closed won", created="2024-10-01", close_date="2024-10-20"),
+        Deal("D-2", 1000, "Proposal"),  # no created date: in no opportunity count
+        Deal("D-3", 1000, "Proposal")])
+    for period in ("2024-Q4", None):
+        with pytest.warns(DataQualityWarning, match="activity_ratios\\(\\): 2 deals have no "
+                          "created date.*opportunities.*Fix"):
+            r = sm.activity_ratios(table(), p, period=period)
+        assert r.opportunities == 1 and r.wins == 1
+
+
 def test_required_activity_reuses_plan():
     p, a = sample_pipeline(), sample_activities()
     with warnings.catch_warnings():

@@ -19,7 +19,7 @@ from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome
 from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError
-from salesmetrics.metrics._common import check_pipeline, divide
+from salesmetrics.metrics._common import check_pipeline, divide, warn_no_created_date
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._stage_table import StageTable
 from salesmetrics.metrics._summary import normalize_by, resolve_period
@@ -182,7 +182,8 @@ def activity_ratios(
     Warns
     -----
     DataQualityWarning
-        For activities whose deal id is not in ``p``.
+        For activities whose deal id is not in ``p``; for deals without a created date (no
+        opportunity count holds them), with their count.
 
     Notes
     -----
@@ -233,6 +234,10 @@ def activity_ratios(
     ng = len(keys)
     a_in = np.ones(len(a), bool) if chosen is None else chosen.contains(a.dates)
     created_in = ~np.isnat(p.created) if chosen is None else chosen.contains(p.created)
+    warn_no_created_date(
+        function, int(np.isnat(p.created).sum()),
+        why="opportunities are the deals created in the period",
+        instead="their wins and the activities on them still count")
     won = p.outcome_codes == Outcome.WON
     won_in = won & (~np.isnat(p.close_date) if chosen is None else chosen.contains(p.close_date))
     counts = np.bincount(a_group[a_in] * nk + kind_of[a_in], minlength=ng * nk).reshape(ng, nk)
