@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from salesmetrics import Pipeline
 from salesmetrics.domain.dates import MISSING_DAY
+from salesmetrics.errors import SalesMetricsError
 
 
 def _pipeline() -> Pipeline:
@@ -221,3 +222,20 @@ def test_text_lookups_without_a_hash_table_or_with_colliding_keys_stay_exact(mon
     got = encode_labels(values, field="stage")  # keys collide: strings are sorted instead
     assert got.codes.tolist() == inverse.tolist()
     assert got.categories.tolist() == uniques.tolist()
+
+
+def test_dates_are_stored_as_int32_days_and_shown_as_datetime64():
+    import pickle
+
+    p = _pipeline()
+    assert p._created.dtype == np.int32 and p._close.dtype == np.int32
+    assert p._days("close_date") is p._close
+    assert p.created.dtype == np.dtype("datetime64[D]")
+    assert [str(d) for d in p.created] == ["1969-12-31", "NaT", "0001-01-01", "2024-02-29"]
+    assert [str(d) for d in p.close_date] == ["1970-01-01", "9999-12-31", "NaT", "2024-03-01"]
+    assert p.created is p.created and not p.created.flags.writeable
+    assert p.latest_date == np.datetime64("2024-03-01")  # 9999-12-31 is an open deal's
+    assert p._row_range(1, 3).close_date.tolist() == p.close_date[1:3].tolist()
+    assert pickle.loads(pickle.dumps(p)) == p
+    with pytest.raises(SalesMetricsError, match="unknown date field 'closed'"):
+        p._days("closed")  # type: ignore[arg-type]

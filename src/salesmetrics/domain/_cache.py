@@ -23,7 +23,7 @@ T = TypeVar("T")
 _LOCK = threading.Lock()
 _ABSENT = object()
 #: Keys of the facts with one value per deal (numpy arrays): a row-range view takes their slice.
-PER_ROW = frozenset({"outcome", "reached", "days_created", "days_close_date"})
+PER_ROW = frozenset({"outcome", "reached", "created", "close_date"})
 #: How many memoized results a pipeline keeps (the most recent).
 MEMO_SIZE = 32
 

@@ -51,8 +51,8 @@ from salesmetrics.domain.columns import is_missing_value, to_numpy
 from salesmetrics.errors import DataError, DataTypeError, OptionError, where
 
 __all__ = [
-    "FORMATS", "MISSING_DAY", "NAT", "RANGE", "DateFormats", "check_date_formats", "day_numbers",
-    "days_of_dates", "iso_date", "to_date", "to_date_array", "to_day", "to_zone",
+    "FORMATS", "MISSING_DAY", "NAT", "RANGE", "DateFormats", "check_date_formats", "dates_of_days",
+    "day_numbers", "days_of_dates", "iso_date", "to_date", "to_date_array", "to_day", "to_zone",
 ]
 
 #: The ``date_formats=`` option: strptime formats tried in order, or ``"dateutil"``.
@@ -83,6 +83,13 @@ _MISSING_WORDS = frozenset(("NaT", "nan", "NaN", "None", "null"))
 MISSING_DAY = np.int32(np.iinfo(np.int32).min)
 _UNIX_ORDINAL = dt.date(1970, 1, 1).toordinal()
 _BLOCK = 1 << 16
+
+
+def dates_of_days(days: npt.NDArray[np.int32]) -> npt.NDArray[np.datetime64]:
+    """int32 day numbers (`MISSING_DAY` where missing) as ``datetime64[D]`` with NaT."""
+    out = days.astype(np.int64)
+    out[days == MISSING_DAY] = np.iinfo(np.int64).min
+    return out.view("datetime64[D]")
 
 
 def day_numbers(dates: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int32]:

@@ -18,7 +18,7 @@ Metrics (``salesmetrics.metrics``) use four private methods, and nothing else th
   results. A chunk computes what was not computed before from its own rows, so the order in
   which facts are computed cannot change a result;
 - ``p._days(field)``: ``"created"`` or ``"close_date"`` as int32 days since 1970-01-01, the
-  smallest int32 where missing (``dates.MISSING_DAY``); a per-row fact, remembered;
+  smallest int32 where missing (``dates.MISSING_DAY``): the stored columns, read-only;
 - ``p.reached_mask()`` (public but low level): the open stages each deal reached, as bits.
 """
 
@@ -37,7 +37,7 @@ from salesmetrics.domain._ingest import PipelineConstructors
 from salesmetrics.domain._names import DEAL_ATTRIBUTES
 from salesmetrics.domain._past import PipelinePast
 from salesmetrics.domain.columns import Labels, readonly
-from salesmetrics.domain.dates import day_numbers
+from salesmetrics.domain.dates import MISSING_DAY, dates_of_days, day_numbers
 from salesmetrics.domain.history import StageHistory, reached_masks
 from salesmetrics.domain.money import minor_exponent
 from salesmetrics.domain.period import PeriodLike, as_period
@@ -107,8 +107,8 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
         amount_minor: npt.NDArray[np.int64],
         amount_missing: npt.NDArray[np.bool_] | None,
         stage_codes: IntArray,
-        created: DateArray,
-        close_date: DateArray,
+        created: DateArray | npt.NDArray[np.int32],
+        close_date: DateArray | npt.NDArray[np.int32],
         probability: npt.NDArray[np.float64] | None,
         labels: Mapping[str, Labels],
         currency: str | None,
@@ -121,8 +121,8 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
         self._amount = amount_minor
         self._amount_missing = amount_missing
         self._stage = stage_codes
-        self._created = created
-        self._close = close_date
+        self._created = _day_column(created)  # int32 day numbers; datetime64 on demand
+        self._close = _day_column(close_date)
         self._probability = probability
         self._labels = dict(labels)
         self._currency = currency
@@ -226,20 +226,20 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
     @property
     def created(self) -> DateArray:
         """Created dates [datetime64[D]], NaT where missing."""
-        return self._created
+        return self._cached("created", lambda: readonly(dates_of_days(self._created)))
 
     @property
     def close_date(self) -> DateArray:
         """Expected (open deals) or actual (closed deals) close dates [datetime64[D]]."""
-        return self._close
+        return self._cached("close_date", lambda: readonly(dates_of_days(self._close)))
 
     def _days(self, field: Literal["created", "close_date"]) -> npt.NDArray[np.int32]:
         """``created`` or ``close_date`` as int32 days since 1970-01-01, ``MISSING_DAY``
-        (the smallest int32) where missing; read-only and remembered (internal, for kernels)."""
+        (the smallest int32) where missing: the stored column itself (internal, for kernels)."""
         if field == "created":
-            return self._cached("days_created", lambda: readonly(day_numbers(self._created)))
+            return self._created
         if field == "close_date":
-            return self._cached("days_close_date", lambda: readonly(day_numbers(self._close)))
+            return self._close
         raise DataError(f"unknown date field {field!r}; valid fields are 'created', 'close_date'")
 
     @property
@@ -252,12 +252,12 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
         """
         def compute() -> np.datetime64:
             closed = self.outcome_codes != Outcome.OPEN
-            parts = [self._created, self._close[closed]]
-            if self._history is not None:
-                parts.append(self._history.dates)
-            days = np.concatenate(parts)
-            days = days[~np.isnat(days)]
-            return days.max() if len(days) else np.datetime64("NaT", "D")
+            latest = [int(days.max()) for days in (self._created, self._close[closed])
+                      if len(days)]  # a missing day is the smallest int32: never the latest
+            if self._history is not None and len(self._history):
+                latest.append(int(self._history.dates.max().astype(np.int64)))
+            latest = [day for day in latest if day != MISSING_DAY]
+            return np.datetime64(max(latest), "D") if latest else np.datetime64("NaT", "D")
 
         return self._cached("latest_date", compute)
 
@@ -420,11 +420,11 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
 
     def closing_in(self, period: PeriodLike) -> Pipeline:
         """Deals whose close date (expected or actual) falls in ``period``."""
-        return self._take(as_period(period).contains(self._close))
+        return self._take(as_period(period).contains(self.close_date))
 
     def created_in(self, period: PeriodLike) -> Pipeline:
         """Deals created in ``period``."""
-        return self._take(as_period(period).contains(self._created))
+        return self._take(as_period(period).contains(self.created))
 
     # -- comparison and display -----------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -444,8 +444,8 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
             and np.array_equal(self.original_amount, other.original_amount, equal_nan=True)
             and np.array_equal(self.amount_missing, other.amount_missing)
             and np.array_equal(self._stage, other._stage)
-            and np.array_equal(self._created, other._created, equal_nan=True)
-            and np.array_equal(self._close, other._close, equal_nan=True)
+            and np.array_equal(self._created, other._created)
+            and np.array_equal(self._close, other._close)
             and np.array_equal(self.probability, other.probability, equal_nan=True)
             and all(
                 np.array_equal(self._labels[f].decoded(), other._labels[f].decoded())
@@ -474,3 +474,10 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
             events = len(self._history)
             parts.append(f"history: {events:,} event{'s' if events != 1 else ''}")
         return f"Pipeline({'; '.join(parts)})"
+
+
+def _day_column(dates: npt.NDArray[Any]) -> npt.NDArray[np.int32]:
+    """A date column as stored: read-only int32 day numbers (``MISSING_DAY`` where missing)."""
+    if dates.dtype == np.int32:
+        return dates
+    return readonly(day_numbers(dates))
