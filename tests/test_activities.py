@@ -170,6 +170,41 @@ def test_vs_target_by_team_multiplies_by_its_owners():
     assert math.isnan(t["attainment"][1])  # a target of 0: nan, never inf
 
 
+def test_vs_target_team_size_counts_owners_seen_in_the_period():
+    # west's only owner (cy) is active in December: in October west has no owner, target 0
+    t = sm.activity_vs_target(table(), targets={"call": 2}, period="2024-10", by="team",
+                              freq="month")
+    assert t["team"].tolist() == ["east", "west"] and t["target"].tolist() == [4.0, 0.0]
+    q4 = sm.activity_vs_target(table(), targets={"call": 2}, period="2024-Q4", by="team",
+                               freq="quarter")
+    assert q4["target"].tolist() == [4.0, 2.0]  # east: ana, bo; west: cy (T-6 in December)
+    # an owner active only before the period does not count: ana's T-1 is 30 September
+    sept = Activities.from_records([
+        Activity("S-1", "call", "ana", "2024-09-30", fields={"team": "east"}),
+        Activity("S-2", "call", "bo", "2024-10-02", fields={"team": "east"})])
+    assert sm.activity_vs_target(sept, targets={"call": 2}, period="2024-10", by="team",
+                                 freq="month")["target"].tolist() == [2.0]
+
+
+def test_vs_target_duplicate_kinds_are_an_error():
+    with pytest.raises(sm.errors.DataError, match=r"'follow_up' and 'Follow-up'.*follow_up"):
+        sm.activity_vs_target(table(), targets={"follow_up": 3, "Follow-up": 4},
+                              period="2024-10")
+
+
+def test_vs_target_warns_on_activities_without_owner():
+    a = Activities.from_records([
+        Activity("N-1", "call", "ana", "2024-10-02"),
+        Activity("N-2", "call", None, "2024-10-03"),
+        Activity("N-3", "call", None, "2024-10-04"),
+        Activity("N-4", "email", None, "2024-10-04"),   # not a target kind: not counted anyway
+        Activity("N-5", "call", None, "2024-09-04")])   # before the period
+    with pytest.warns(DataQualityWarning, match="2 activities in the period have no owner.*"
+                      "left out.*Fix"):
+        t = sm.activity_vs_target(a, targets={"call": 1}, period="2024-10", freq="month")
+    assert t["owner"].tolist() == ["ana"] and t["count"].tolist() == [1]
+
+
 def test_vs_target_on_the_sample_prints():
     t = sm.activity_vs_target(sample_activities(), targets=SAMPLE_ACTIVITY_TARGETS,
                               period="2024-Q4")

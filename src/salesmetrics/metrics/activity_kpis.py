@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ import numpy.typing as npt
 from salesmetrics.domain._activity_ingest import canonical_kind
 from salesmetrics.domain.activity import Activities
 from salesmetrics.domain.period import Period, PeriodLike
-from salesmetrics.errors import DataError, DataTypeError, OptionError
+from salesmetrics.errors import DataError, DataQualityWarning, DataTypeError, OptionError
 from salesmetrics.metrics._activity_table import (
     ActivityTable,
     bucket_period,
@@ -21,7 +22,7 @@ from salesmetrics.metrics._activity_table import (
     buckets,
     check_freq,
 )
-from salesmetrics.metrics._common import divide
+from salesmetrics.metrics._common import divide, plural
 from salesmetrics.metrics._summary import normalize_by, resolve_period
 
 __all__ = ["activity_counts", "activity_vs_target", "check_activities", "group_codes"]
@@ -155,6 +156,7 @@ def _targets(function: str, targets: object) -> dict[str, float]:
                             f"per owner per freq period, e.g. {{'call': 50, 'meeting': 8}}, got "
                             f"{targets!r:.80}")
     out: dict[str, float] = {}
+    given: dict[str, object] = {}  # canonical kind → the key it came from
     for kind, value in targets.items():
         if not isinstance(kind, str) or not kind.strip():
             raise DataTypeError(f"{function}(): targets keys must be activity kinds (str), got "
@@ -163,20 +165,26 @@ def _targets(function: str, targets: object) -> dict[str, float]:
                 or not math.isfinite(value) or value < 0):
             raise DataError(f"{function}(): targets[{kind!r}] must be a finite number >= 0 "
                             f"[activities], got {value!r}")
-        out[canonical_kind(kind)] = float(value)
+        canonical = canonical_kind(kind)
+        if canonical in given:
+            raise DataError(f"{function}(): targets has {given[canonical]!r} and {kind!r}, both "
+                            f"the kind {canonical!r}; give one target per kind")
+        given[canonical] = kind
+        out[canonical] = float(value)
     return out
 
 
-def _groups(function: str, a: Activities, field: str, owners: object
-            ) -> tuple[list[Hashable], npt.NDArray[np.float64]]:
-    """The groups that get a target and the owners in each (1 for ``by="owner"``)."""
+def _groups(function: str, a: Activities, field: str, owners: object,
+            inside: npt.NDArray[np.bool_]) -> tuple[list[Hashable], npt.NDArray[np.float64]]:
+    """The groups that get a target and the owners in each (1 for ``by="owner"``); by default
+    a group's owners are those with an activity ``inside`` the period."""
     if owners is None:
         cats = a.categories(field).tolist()
         keys = [c for c in cats if c is not None]
         if field == "owner":
             return keys, np.ones(len(keys))
-        pairs = np.unique(a.codes(field).astype(np.int64) * (len(a.categories("owner")) + 1)
-                          + a.codes("owner"))
+        pairs = np.unique(a.codes(field)[inside].astype(np.int64)
+                          * (len(a.categories("owner")) + 1) + a.codes("owner")[inside])
         owner_none = [i for i, o in enumerate(a.categories("owner").tolist()) if o is None]
         pairs = pairs[~np.isin(pairs % (len(a.categories("owner")) + 1), owner_none)]
         size = np.bincount(pairs // (len(a.categories("owner")) + 1), minlength=len(cats))
@@ -227,7 +235,8 @@ def activity_vs_target(
         The activities.
     targets
         Kind → activities expected per owner per ``freq`` period [count], e.g.
-        ``{"call": 50, "meeting": 8}``; only these kinds appear.
+        ``{"call": 50, "meeting": 8}``; only these kinds appear. Kinds are read as activities'
+        kinds are (``"Follow-up"`` is ``"follow_up"``): two keys naming one kind are an error.
     period
         The period (a `Period` or a label such as ``"2024-Q4"``); required.
     by
@@ -243,7 +252,11 @@ def activity_vs_target(
         With ``by="owner"``: the owners to show, each even with no activity (default: every
         owner in ``a``). With another ``by``: group → its owners, e.g. ``{"SMB": ["ines",
         "jonas"]}``, the team's target being the per-owner target times their number
-        (default: each group's owners seen in ``a``).
+        (default: each group's owners seen in ``a`` in the period, i.e. the distinct named
+        owners with an activity of any kind dated in ``period`` under that group; a group
+        whose owners were active only outside the period has a target of 0, so attainment
+        nan). Activities without an owner count in their group's ``count`` but add no owner
+        to its size.
 
     Returns
     -------
@@ -251,6 +264,27 @@ def activity_vs_target(
         One row per group, kind of ``targets`` and bucket overlapping the period: ``count``,
         ``target``, ``attainment`` (nan where the target is 0, never inf) and ``gap``
         (negative is short).
+
+    Raises
+    ------
+    DataError
+        When two ``targets`` keys name the same kind (``"follow_up"`` and ``"Follow-up"``),
+        naming both; or a target is not a finite number >= 0.
+
+    Warns
+    -----
+    DataQualityWarning
+        Activities in the period, of a target kind, with no ``by`` label (an owner of None
+        with ``by="owner"``) belong to no row: they are left out, with their count and the fix.
+
+    References
+    ----------
+    1. ISO 8601 week dates (Monday to Sunday, week 1 holds the first Thursday):
+       https://en.wikipedia.org/wiki/ISO_week_date
+    2. HubSpot, "Create and monitor goals" (goals per user or team, weekly, monthly or
+       quarterly): https://knowledge.hubspot.com/forecast/create-and-monitor-goals
+    3. Pipedrive, "Goals" (activity goals per user or team, per week or month):
+       https://support.pipedrive.com/hc/en-us/articles/115004970429-Goals
 
     Examples
     --------
@@ -288,16 +322,19 @@ def activity_vs_target(
         raise DataTypeError(f"{function}(): prorate must be True or False, got {prorate!r}")
     a.labels(by)
     goal = _targets(function, targets)
-    keys, size = _groups(function, a, by, owners)
+    inside = chosen.contains(a.dates)
+    keys, size = _groups(function, a, by, owners, inside)
     kinds = list(goal)
     spans = buckets(chosen, step)
-    inside = chosen.contains(a.dates)
     # Lookups from the activities' codes to the rows of the result (-1: not shown).
     group_of = _index_of(a.categories(by).tolist(), keys)[a.codes(by)]
     kind_of = _index_of(a.kinds, kinds)[a.codes("kind")]
     starts = np.array([s.start for s in spans], dtype="datetime64[D]")
     bucket_of = np.searchsorted(starts, a.dates, side="right") - 1
     use = inside & (group_of >= 0) & (kind_of >= 0)
+    unlabelled = [k for k, c in enumerate(a.categories(by).tolist()) if c is None]
+    _warn_unlabelled(function, by, int((inside & (kind_of >= 0)
+                                        & np.isin(a.codes(by), unlabelled)).sum()))
     ng, nk, nb = len(keys), len(kinds), len(spans)
     flat = (group_of[use] * nk + kind_of[use]) * nb + bucket_of[use]
     count = np.bincount(flat, minlength=ng * nk * nb).astype(np.int64)
@@ -315,6 +352,18 @@ def activity_vs_target(
         "attainment": divide(count, target, math.nan),
         "gap": count - target,
     })
+
+
+def _warn_unlabelled(function: str, by: str, n: int) -> None:
+    """Activities in the period, of a target kind, with no ``by`` label: in no group."""
+    if n:
+        warnings.warn(
+            f"{function}(): {plural(n, 'activity', 'activities')} in the period "
+            f"{'has' if n == 1 else 'have'} no {by} and {'is' if n == 1 else 'are'} in no "
+            f"{by}'s count, so "
+            f"{'it is' if n == 1 else 'they are'} left out. Fix: fill in the {by} of the "
+            f"activities in the CRM (or map the column: columns={{{by!r}: ...}})",
+            DataQualityWarning, stacklevel=3)
 
 
 def _index_of(values: Sequence[Hashable], wanted: Sequence[Hashable]) -> IntArray:
