@@ -198,6 +198,30 @@ def test_quota_team_roll_up_from_the_table_and_from_the_pipeline():
     assert total.quota == 230_000.0
 
 
+def test_quota_table_without_rows_in_the_period_warns(p):
+    q = sm.Quota.from_columns(QUOTA_TABLE)
+    with pytest.warns(DataQualityWarning, match=r"quota_attainment\(\): the Quota table has no "
+                      r"row in 2025-Q1 \(its quota periods are 2024-Q3, 2024-Q4\).*Fix"):
+        r = quota_attainment(p, quotas=q, period="2025-Q1")
+    assert all(math.isnan(row.quota) for row in r.values())
+    with pytest.warns(DataQualityWarning, match=r"commission\(\): .*no row in 2025-Q1"):
+        sm.commission(sm.CommissionPlan([(0.0, 0.1)]), p, quotas=q, period="2025-Q1")
+    with warnings.catch_warnings():  # a period the table covers: no warning
+        warnings.simplefilter("error")
+        quota_attainment(p, quotas=q, period="2024-Q4")
+
+
+def test_quota_table_rolls_up_by_one_field_and_minor_units_must_agree(p):
+    q = sm.Quota.from_columns(QUOTA_TABLE)
+    with pytest.raises(OptionError, match="rolls up by one field"):
+        quota_attainment(p, quotas=q, period="2024-Q4", by=["owner", "team"])
+    yen = Pipeline.from_columns({"id": ["Y"], "stage": ["Closed won"], "amount": [1000],
+                                 "owner": ["ana"], "created": ["2024-10-01"],
+                                 "close_date": ["2024-10-02"]}, currency="JPY")
+    with pytest.raises(OptionError, match="minor units"):  # currency=None means cents
+        quota_attainment(yen, quotas=q, period="2024-Q4")
+
+
 def test_quota_table_prints_converts_and_keeps_exact_cents():
     q = sm.Quota.from_columns({"owner": ["ana"], "period": [sm.Period.parse("2024-Q4")],
                                "amount": [0.125]}, currency="USD")

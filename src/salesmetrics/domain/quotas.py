@@ -85,8 +85,10 @@ class Quota:
             finite and >= 0].
         currency
             ISO 4217 code of the amounts (its minor unit says how they are rounded, half to
-            even, to exact minor units); None: 2 decimal places, and no check against the
-            pipeline's currency.
+            even, to exact minor units); None: 2 decimal places (cents), and the code is not
+            checked against the pipeline's. The minor unit still is: `quota_attainment` and
+            `commission` refuse (`OptionError`) a pipeline whose currency has another minor
+            unit (JPY, 0 decimals; KWD, 3), so give ``currency=`` for those.
 
         Raises
         ------

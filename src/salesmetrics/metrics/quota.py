@@ -103,7 +103,20 @@ def _quota_table(function: str, quotas: Quota, p: Pipeline, period: Period,
         table = quotas.amounts_minor(period, by=fields[0] if fields else "owner", pipeline=p)
     except SalesMetricsError as error:
         raise type(error)(f"{function}(): {error}") from None
+    if not table:
+        _warn_no_quota_rows(function, quotas, period)
     return table if fields else {None: sum(table.values())}
+
+
+def _warn_no_quota_rows(function: str, quotas: Quota, period: Period) -> None:
+    """A `Quota` table with no row inside ``period``: every quota is missing."""
+    held = sorted(set(quotas.periods), key=lambda q: (q.start, q.end))
+    have = (f"its quota periods are {', '.join(q.label for q in held)}" if held
+            else "it has no rows")
+    warnings.warn(
+        f"{function}(): the Quota table has no row in {period.label} ({have}), so no group "
+        f"has a quota there. Fix: ask for a period the table covers, or add the quotas of "
+        f"{period.label} to the table", DataQualityWarning, stacklevel=4)
 
 
 def quota_minor(
@@ -164,7 +177,10 @@ def quota_attainment(
         fields, tuples of labels); with ``by=None``, one number. Or a `Quota` table: its quotas
         inside ``period`` per owner, or rolled up by ``by`` (``"team"``: the sum of the team's
         owners'). Every group in it appears in the result, even with no deals; groups with
-        deals but no quota follow, with a nan quota.
+        deals but no quota follow, with a nan quota. A `Quota` table rolls up by one field
+        only (``"owner"``, one of its label columns, or one pipeline field): ``by=`` several
+        fields with a table is an `OptionError`; for quotas per several fields give a mapping
+        with tuple keys. Its currency's minor unit must be the pipeline's.
     period
         The period (a `Period` or a label such as ``"2024-Q4"``).
     by
@@ -180,6 +196,13 @@ def quota_attainment(
     -------
     QuotaAttainment or GroupedResult
         ``quota``, ``won``, ``attainment``, ``gap``, ``pace`` and ``projected`` per group.
+
+    Warns
+    -----
+    DataQualityWarning
+        A `Quota` table with no row inside ``period`` (so every quota is nan), naming the
+        period and the quota periods the table holds; and those of `won_revenue` and
+        `forecast`.
 
     Notes
     -----
