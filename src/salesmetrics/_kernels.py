@@ -305,7 +305,9 @@ class DayCounts:
     def combine(self, columns: Sequence[int]) -> DayCounts:
         """One column per row: the counts of ``columns`` added up."""
         row, column = np.divmod(self.cell, self.columns)
-        keep = np.isin(column, columns)
+        wanted = np.zeros(self.columns, dtype=bool)
+        wanted[list(columns)] = True
+        keep = wanted[column]
         return DayCounts(self.rows, 1, *_count_pairs(self.rows, row[keep], self.day[keep],
                                                      self.count[keep]))
 
@@ -336,7 +338,7 @@ class DayCounts:
 
 #: A dense bincount over cells × days is used while it has at most this many cells, or
 #: `_DENSE_PER_VALUE` per value counted (so its memory is bounded by the data); else a sort.
-_DENSE_PAIRS = 1 << 16
+_DENSE_PAIRS = 1 << 10
 _DENSE_PER_VALUE = 16
 
 
