@@ -1,11 +1,13 @@
 """Storage of a pipeline's columns: int32 day numbers, narrow codes, and what views share."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from salesmetrics import Pipeline
+from salesmetrics import DEFAULT_STAGES, Pipeline
 from salesmetrics.domain.dates import MISSING_DAY
 from salesmetrics.errors import SalesMetricsError
 
@@ -239,3 +241,54 @@ def test_dates_are_stored_as_int32_days_and_shown_as_datetime64():
     assert pickle.loads(pickle.dumps(p)) == p
     with pytest.raises(SalesMetricsError, match="unknown date field 'closed'"):
         p._days("closed")  # type: ignore[arg-type]
+
+
+def _many_labels(n: int = 12_000) -> tuple[Pipeline, dict[str, list[object]]]:
+    """300 owners x 7 stages x 200 teams: codes stored as int16, int8 and uint8-sized int16."""
+    rng = np.random.default_rng(14)
+    names = [s.name for s in DEFAULT_STAGES]
+    cols: dict[str, list[object]] = {
+        "id": list(range(n)),
+        "owner": [f"rep-{k:03d}" for k in rng.integers(0, 300, n)],
+        "team": [f"team-{k:03d}" for k in rng.integers(0, 200, n)],
+        "stage": [names[k] for k in rng.integers(0, 7, n)],
+        "amount": [int(a) for a in rng.integers(1, 100_000, n)],
+    }
+    cols["close_date"] = ["2024-05-01"] * n
+    p = Pipeline.from_columns(cols, columns={"team": "team"})
+    return p, cols
+
+
+def test_narrow_codes_group_like_a_pure_python_reference():
+    import salesmetrics as sm
+
+    p, cols = _many_labels()
+    assert p.stage_codes.dtype == np.int8 and p.outcome_codes.dtype == np.int8
+    assert p.codes("owner").dtype == np.int16 and p.codes("team").dtype == np.int16
+    prob = {s.name: s.probability for s in DEFAULT_STAGES}
+    open_stages = {s.name for s in DEFAULT_STAGES if not s.is_closed}
+    weighted: dict[tuple[object, ...], float] = {}
+    value: dict[tuple[object, ...], float] = {}
+    by_team: dict[tuple[object, ...], float] = {}
+    won: dict[object, list[int]] = {}
+    for owner, team, stage, amount in zip(cols["owner"], cols["team"], cols["stage"],
+                                          cols["amount"], strict=True):
+        if stage in open_stages:
+            weighted[owner, stage] = weighted.get((owner, stage), 0.0) + amount * prob[stage]
+            value[owner, stage] = value.get((owner, stage), 0.0) + amount
+            by_team[team, owner] = by_team.get((team, owner), 0.0) + amount
+        else:
+            counts = won.setdefault(owner, [0, 0])
+            counts[0] += stage == "Closed won"
+            counts[1] += 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got_weighted = dict(sm.weighted_pipeline(p, by=("owner", "stage")).items())
+        got_value = dict(sm.pipeline_value(p, by=("owner", "stage")).items())
+        got_team = dict(sm.pipeline_value(p, by=("team", "owner")).items())
+        got_rate = dict(sm.win_rate(p, by="owner").items())
+    assert {k: v for k, v in got_weighted.items() if k[1] in open_stages and v} == \
+        pytest.approx({k: v for k, v in weighted.items() if v}, rel=1e-12)
+    assert {k: v for k, v in got_value.items() if v} == pytest.approx(value, rel=1e-12)
+    assert {k: v for k, v in got_team.items() if v} == pytest.approx(by_team, rel=1e-12)
+    assert got_rate == pytest.approx({k: w / c for k, (w, c) in won.items()}, rel=1e-12)

@@ -19,8 +19,8 @@ from salesmetrics.domain._text import unique_inverse_text
 from salesmetrics.errors import DataError, DataTypeError, RaggedColumnsError, where
 
 __all__ = [
-    "Labels", "check_column", "column_length", "dense_span", "encode_labels",
-    "is_missing_value", "owned", "readonly", "to_float_array", "to_numpy",
+    "Labels", "check_column", "code_type", "column_length", "dense_span", "encode_labels",
+    "is_missing_value", "narrow_codes", "owned", "readonly", "to_float_array", "to_numpy",
 ]
 
 IntArray = npt.NDArray[np.intp]
@@ -43,6 +43,23 @@ def owned(arr: npt.NDArray[Any], sources: Sequence[npt.NDArray[Any]] = ()) -> np
     if arr.base is not None or any(np.may_share_memory(arr, s) for s in sources):
         arr = arr.copy()
     return readonly(arr)
+
+
+def code_type(n_categories: int) -> np.dtype[Any]:
+    """The smallest signed integer type that holds the codes ``0..n_categories - 1`` (signed, so
+    that ``codes - 1`` or a -1 marker cannot wrap around)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_categories <= np.iinfo(dtype).max + 1:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
+def narrow_codes(codes: npt.NDArray[Any], n_categories: int) -> npt.NDArray[Any]:
+    """``codes`` as a read-only array of `code_type` (as is if it already has that type)."""
+    narrow = code_type(n_categories)
+    if codes.dtype == narrow:
+        return codes
+    return readonly(codes.astype(narrow))
 
 
 def dense_span(values: npt.NDArray[Any]) -> tuple[int, int] | None:

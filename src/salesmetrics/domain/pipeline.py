@@ -36,7 +36,7 @@ from salesmetrics.domain._export import PipelineExports
 from salesmetrics.domain._ingest import PipelineConstructors
 from salesmetrics.domain._names import DEAL_ATTRIBUTES
 from salesmetrics.domain._past import PipelinePast
-from salesmetrics.domain.columns import Labels, readonly
+from salesmetrics.domain.columns import Labels, narrow_codes, readonly
 from salesmetrics.domain.dates import MISSING_DAY, dates_of_days, day_numbers
 from salesmetrics.domain.history import StageHistory, reached_masks
 from salesmetrics.domain.money import minor_exponent
@@ -120,11 +120,14 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
         self._ids = ids
         self._amount = amount_minor
         self._amount_missing = amount_missing
-        self._stage = stage_codes
+        self._stage = narrow_codes(stage_codes, len(stages))  # int8 for up to 127 stages
         self._created = _day_column(created)  # int32 day numbers; datetime64 on demand
         self._close = _day_column(close_date)
         self._probability = probability
-        self._labels = dict(labels)
+        self._labels = {  # each field's codes in the smallest type (int16 for 500 owners)
+            name: Labels(narrow_codes(lab.codes, len(lab.categories)), lab.categories)
+            for name, lab in labels.items()
+        }
         self._currency = currency
         self._history = history
         self._original = original_minor  # amounts in their own currency, if converted
@@ -198,7 +201,8 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
 
     @property
     def stage_codes(self) -> IntArray:
-        """Current stage of each deal, as an index into `stages`."""
+        """Current stage of each deal, as an index into `stages` (int8: the smallest signed
+        integer type that holds every code; cast to ``intp`` before arithmetic on codes)."""
         return self._stage
 
     @property
@@ -218,10 +222,9 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
 
     @property
     def outcome_codes(self) -> npt.NDArray[np.intp]:
-        """Outcome of each deal as the int value of `Outcome` (0 open, 1 won…)."""
-        return self._cached(
-            "outcome", lambda: readonly(process_facts(self._stages).outcomes[self._stage])
-        )
+        """Outcome of each deal as the int value of `Outcome` (0 open, 1 won…) [int8]."""
+        return self._cached("outcome", lambda: readonly(
+            process_facts(self._stages).outcomes.astype(np.int8)[self._stage]))
 
     @property
     def created(self) -> DateArray:
