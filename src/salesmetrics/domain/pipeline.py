@@ -142,7 +142,7 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
     @property
     def stage_names(self) -> tuple[str, ...]:
         """Names of the stages, in process order."""
-        return tuple(s.name for s in self._stages)
+        return process_facts(self._stages).names
 
     @property
     def n_open_stages(self) -> int:
@@ -284,9 +284,7 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
     def labels(self, name: str) -> Labels:
         """The label field ``name`` as codes and categories (``"stage"`` included)."""
         if name == "stage":
-            categories = np.empty(len(self._stages), dtype=object)
-            categories[:] = self.stage_names
-            return Labels(self._stage, readonly(categories))
+            return Labels(self._stage, process_facts(self._stages).name_array)
         try:
             return self._labels[name]
         except KeyError:
@@ -366,7 +364,8 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
     def _cached(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()``, remembered under ``key`` (a fact of this pipeline such as the
         outcomes; see ``_cache``)."""
-        return self._cache.fact(key, compute)
+        found: T | None = self._cache.get(key)  # the common case, without a call
+        return found if found is not None else self._cache.fact(key, compute)
 
     def _memo(
         self, key: Hashable, compute: Callable[[], T], keep: Callable[[T], bool] | None = None

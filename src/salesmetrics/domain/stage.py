@@ -214,6 +214,10 @@ class ProcessFacts(NamedTuple):
     probabilities: npt.NDArray[np.float64]
     #: Outcome code of each stage (read-only).
     outcomes: npt.NDArray[np.intp]
+    #: Names of all the stages, in process order.
+    names: tuple[str, ...] = ()
+    #: The same names as a read-only object array (the categories of the field ``"stage"``).
+    name_array: npt.NDArray[np.object_] = np.empty(0, dtype=object)
 
 
 @functools.lru_cache(maxsize=64)
@@ -225,8 +229,12 @@ def process_facts(stages: tuple[Stage, ...]) -> ProcessFacts:
     outcomes = np.array([int(s.outcome) for s in stages], dtype=np.intp)
     probabilities.flags.writeable = False
     outcomes.flags.writeable = False
+    names = tuple(s.name for s in stages)
+    name_array = np.empty(len(names), dtype=object)
+    name_array[:] = names
+    name_array.flags.writeable = False
     return ProcessFacts(len(open_names), open_names, won[0] if won else "won", probabilities,
-                        outcomes)
+                        outcomes, names, name_array)
 
 
 def validate_stages(stages: Iterable[Stage] | Sequence[Stage]) -> tuple[Stage, ...]:
