@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from collections.abc import Hashable, Mapping
 from typing import Any, overload
 
@@ -21,7 +20,14 @@ from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import OPEN
 from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError, check_option
-from salesmetrics.metrics._common import check_pipeline, check_zero_division, divide, plural
+from salesmetrics.metrics._common import (
+    Remembered,
+    check_pipeline,
+    check_zero_division,
+    divide,
+    plural,
+    warn,
+)
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._stage_table import StageTable
 from salesmetrics.metrics._summary import resolve_period
@@ -237,30 +243,52 @@ def pipeline_coverage(
     Coverage(ratio=3× (open_value 1,500.00 ÷ remaining 500.00 = target 800.00 − won 300.00), required_ratio=2.5×)
     """  # noqa: E501
     function = "pipeline_coverage"
-    check_pipeline(function, p)
-    chosen = the_period(function, period)
-    targets = _check_targets(function, target, by)
-    check_option(function, "basis", basis, BASES)
-    zero = check_zero_division(function, zero_division, high=math.inf)
-    won = won_revenue(p, by=by, period=chosen)
-    held = pipeline_value(p, by=by, period=chosen)
-    rate = win_rate(closed_before(p, chosen), basis=basis, by=by)
-    keys: list[Hashable] = list(targets) if isinstance(targets, dict) else [None]
-    goal = np.array(list(targets.values()) if isinstance(targets, dict) else [targets])
-    r = np.array([_lookup(won, k, 0.0) for k in keys])
-    v = np.array([_lookup(held, k, 0.0) for k in keys])
-    w = np.array([_lookup(rate, k, math.nan) for k in keys])
-    remaining = np.maximum(goal - r, 0.0)
-    ratio = divide(v, remaining, zero)
-    required = divide(np.ones_like(w), w, math.nan)
-    _warn_coverage(function, chosen, by, keys, won, held, int(np.isnan(required).sum()))
-    items = [Coverage(t, x, m, o, c, q, currency=p.currency) for t, x, m, o, c, q in
-             zip(goal.tolist(), r.tolist(), remaining.tolist(), v.tolist(), ratio.tolist(),
-                 required.tolist(), strict=True)]
-    if by is None:
-        return items[0]
-    fields = (by,) if isinstance(by, str) else tuple(by)
-    return GroupedResult(fields, keys, items, name=function)
+    memo: Remembered[Coverage | GroupedResult[Coverage]] = Remembered(
+        p, function, *_target_key(target), period, by, basis, zero_division)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        check_pipeline(function, p)
+        chosen = the_period(function, period)
+        targets = _check_targets(function, target, by)
+        check_option(function, "basis", basis, BASES)
+        zero = check_zero_division(function, zero_division, high=math.inf)
+        won = won_revenue(p, by=by, period=chosen)
+        held = pipeline_value(p, by=by, period=chosen)
+        rate = win_rate(closed_before(p, chosen), basis=basis, by=by)
+        keys: list[Hashable] = list(targets) if isinstance(targets, dict) else [None]
+        goal = np.array(list(targets.values()) if isinstance(targets, dict) else [targets])
+        r = np.array([_lookup(won, k, 0.0) for k in keys])
+        v = np.array([_lookup(held, k, 0.0) for k in keys])
+        w = np.array([_lookup(rate, k, math.nan) for k in keys])
+        remaining = np.maximum(goal - r, 0.0)
+        ratio = divide(v, remaining, zero)
+        required = divide(np.ones_like(w), w, math.nan)
+        _warn_coverage(function, chosen, by, keys, won, held, int(np.isnan(required).sum()))
+        items = [Coverage(t, x, m, o, c, q, currency=p.currency) for t, x, m, o, c, q in
+                 zip(goal.tolist(), r.tolist(), remaining.tolist(), v.tolist(), ratio.tolist(),
+                     required.tolist(), strict=True)]
+        out: Coverage | GroupedResult[Coverage] = items[0]
+        if by is not None:
+            fields = (by,) if isinstance(by, str) else tuple(by)
+            out = GroupedResult(fields, keys, items, name=function)
+    return memo.keep(out)
+
+
+def _target_key(target: object) -> tuple[str, object]:
+    """``target`` as two memo arguments (`Remembered`): ``("number", target)``, or, for a dict
+    of exact str/int keys (tuples of them with several ``by`` fields) and exact int/float
+    amounts, ``("mapping", its items spelled in order)``: the result's order. Any other
+    mapping spells as itself, which is not remembered (computed every time)."""
+    if type(target) is not dict:
+        return "number", target
+    items = []
+    for key, amount in target.items():
+        if (any(type(k) not in (str, int) for k in (key if type(key) is tuple else (key,)))
+                or type(amount) not in (int, float)):
+            return "number", target
+        items.append((key, amount.hex() if type(amount) is float else amount))
+    return "mapping", repr(items)
 
 
 def _warn_coverage(function: str, period: Period, by: By, keys: list[Hashable],
@@ -268,23 +296,23 @@ def _warn_coverage(function: str, period: Period, by: By, keys: list[Hashable],
                    no_rate: int) -> None:
     if no_rate:
         which = "" if by is None else f" in {plural(no_rate, 'group')}"
-        warnings.warn(
+        warn(
             f"{function}(): no deal closed before {period.start} was won{which}, so the win "
             "rate is 0 or unknown and required_ratio is nan. Fix: load more history (deals "
             "closed before the period), or group by a coarser field",
-            DataQualityWarning, stacklevel=3)
+            DataQualityWarning, 3)
     if by is None:
         return
     assert isinstance(won, GroupedResult) and isinstance(held, GroupedResult)
     known = set(keys)
     missing = {k for src in (won, held) for k, v in src.items() if v and k not in known}
     if missing:
-        warnings.warn(
+        warn(
             f"{function}(): {plural(len(missing), 'group')} with won or open value in "
             f"{period.label} {'has' if len(missing) == 1 else 'have'} no target and "
             f"{'is' if len(missing) == 1 else 'are'} left out: "
             f"{sorted(map(repr, missing))[:5]}. Fix: add them to target",
-            DataQualityWarning, stacklevel=3)
+            DataQualityWarning, 3)
 
 
 @attrs.frozen
@@ -426,34 +454,40 @@ def required_pipeline(
       Negotiation        2.5×  1,250.00      0.00  -1,250.00
     """
     function = "required_pipeline"
-    check_pipeline(function, p)
-    chosen = the_period(function, period)
-    goal = check_amount(function, "target", target)
-    check_option(function, "basis", basis, BASES)
-    measured = historical_probabilities(closed_before(p, chosen), basis=basis)
-    stages = list(measured)
-    won_before = np.array([measured.won[s] for s in stages], dtype=np.float64)
-    rate = np.array([measured[s] for s in stages], dtype=np.float64)
-    factor = np.where(won_before > 0, divide(np.ones_like(rate), rate, math.nan), math.nan)
-    _warn_never_won(function, chosen, [s for s, f in zip(stages, factor, strict=True) if f != f])
-    won = float(won_revenue(p, period=chosen))
-    by_stage = pipeline_value(p, by="stage", period=chosen)
-    held = np.array([by_stage.get(s, 0.0) for s in stages], dtype=np.float64)
-    remaining = max(goal - won, 0.0)
-    required = remaining * factor
-    rows = {s: StageRequirement(*v) for s, *v in
-            zip(stages, factor.tolist(), required.tolist(), held.tolist(),
-                (held - required).tolist(), strict=True)}
-    return RequiredPipeline(rows, target=goal, won=won, remaining=remaining,
-                            probabilities=measured, period=chosen, currency=p.currency)
+    memo: Remembered[RequiredPipeline] = Remembered(p, function, target, period, basis)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        check_pipeline(function, p)
+        chosen = the_period(function, period)
+        goal = check_amount(function, "target", target)
+        check_option(function, "basis", basis, BASES)
+        measured = historical_probabilities(closed_before(p, chosen), basis=basis)
+        stages = list(measured)
+        won_before = np.array([measured.won[s] for s in stages], dtype=np.float64)
+        rate = np.array([measured[s] for s in stages], dtype=np.float64)
+        factor = np.where(won_before > 0, divide(np.ones_like(rate), rate, math.nan), math.nan)
+        never = [s for s, f in zip(stages, factor, strict=True) if f != f]
+        _warn_never_won(function, chosen, never)
+        won = float(won_revenue(p, period=chosen))
+        by_stage = pipeline_value(p, by="stage", period=chosen)
+        held = np.array([by_stage.get(s, 0.0) for s in stages], dtype=np.float64)
+        remaining = max(goal - won, 0.0)
+        required = remaining * factor
+        rows = {s: StageRequirement(*v) for s, *v in
+                zip(stages, factor.tolist(), required.tolist(), held.tolist(),
+                    (held - required).tolist(), strict=True)}
+        out = RequiredPipeline(rows, target=goal, won=won, remaining=remaining,
+                               probabilities=measured, period=chosen, currency=p.currency)
+    return memo.keep(out)
 
 
 def _warn_never_won(function: str, period: Period, stages: list[str]) -> None:
     if not stages:
         return
-    warnings.warn(
+    warn(
         f"{function}(): of the deals closed before {period.start}, none that reached "
         f"{', '.join(map(repr, stages))} was won, so {'its' if len(stages) == 1 else 'their'} "
         "conversion to win is 0 or unmeasured and factor, required and gap are nan. Fix: load "
         "more history (deals closed before the period) and the stage history (history=)",
-        DataQualityWarning, stacklevel=3)
+        DataQualityWarning, 3)

@@ -16,10 +16,11 @@ from salesmetrics._render import format_money, format_number, format_rate
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import OptionError, check_option
+from salesmetrics.metrics._common import Remembered
+from salesmetrics.metrics._reach_warnings import warn_unreached, warn_value
 from salesmetrics.metrics._stage_table import StageTable
 from salesmetrics.metrics._summarize import summarize_reached
 from salesmetrics.metrics._summary import Summary
-from salesmetrics.metrics.conversion import _warn_unreached, _warn_value
 from salesmetrics.metrics.options import Basis
 
 __all__ = ["StageProbabilities", "historical_probabilities"]
@@ -238,11 +239,17 @@ def historical_probabilities(
     >>> round(weighted_pipeline(p, probabilities=measured), 2)
     333.33
     """
-    check_option(_FUNCTION, "basis", basis, ("unit", "value"))
-    k = _check_prior(prior_strength, basis)
-    summary = summarize_reached(p, period=period, function=_FUNCTION)
-    _warn_unreached(_FUNCTION, summary)
-    if basis == "value":
-        _warn_value(_FUNCTION, summary, closed_only=True)
-    configured = p.stage_probabilities[: len(p.open_stage_names)].astype(np.float64)
-    return finalize_probabilities(summary, configured, basis=basis, prior_strength=k)
+    memo: Remembered[StageProbabilities] = Remembered(p, _FUNCTION, period, basis,
+                                                      prior_strength)
+    if memo.found:
+        return memo.replay()
+    with memo:
+        check_option(_FUNCTION, "basis", basis, ("unit", "value"))
+        k = _check_prior(prior_strength, basis)
+        summary = summarize_reached(p, period=period, function=_FUNCTION)
+        warn_unreached(_FUNCTION, summary)
+        if basis == "value":
+            warn_value(_FUNCTION, summary, closed_only=True)
+        configured = p.stage_probabilities[: len(p.open_stage_names)].astype(np.float64)
+        out = finalize_probabilities(summary, configured, basis=basis, prior_strength=k)
+    return memo.keep(out)
