@@ -205,6 +205,30 @@ def test_vs_target_warns_on_activities_without_owner():
     assert t["owner"].tolist() == ["ana"] and t["count"].tolist() == [1]
 
 
+def test_sample_has_no_activity_after_its_deal_closed():
+    p, a = sample_pipeline(), sample_activities()
+    deal = a.categories("deal_id")[a.codes("deal_id")]
+    linked = np.flatnonzero(deal != None)  # noqa: E711
+    row = np.searchsorted(p.ids, deal[linked].astype(p.ids.dtype), sorter=np.argsort(p.ids))
+    row = np.argsort(p.ids)[row]
+    assert (p.ids[row] == deal[linked]).all()
+    closed = p.outcome_codes[row] != sm.domain.stage.OPEN
+    close = p.close_date.astype("datetime64[D]")[row]
+    assert not (closed & (a.dates[linked] > close)).any()
+    # meetings and proposals only on deals that reached the stage (or a later open one) by
+    # their close: their history has such an event on or before the close date
+    h = p.history
+    by_close = (p.outcome_codes[h.rows] == sm.domain.stage.OPEN) | ~(
+        h.dates.astype("datetime64[D]") > p.close_date.astype("datetime64[D]")[h.rows])
+    kinds = a.categories("kind")[a.codes("kind")]
+    for kind, stage in (("meeting", "Meeting"), ("proposal", "Proposal")):
+        code = p.stage_names.index(stage)
+        reached = np.zeros(len(p), dtype=bool)
+        reached[h.rows[by_close & (h.stages >= code) & (h.stages < p.n_open_stages)]] = True
+        assert reached[row[kinds[linked] == kind]].all()
+    assert len(a) == 31_925  # the same draws: only dates moved
+
+
 def test_vs_target_on_the_sample_prints():
     t = sm.activity_vs_target(sample_activities(), targets=SAMPLE_ACTIVITY_TARGETS,
                               period="2024-Q4")

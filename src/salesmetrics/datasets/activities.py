@@ -10,6 +10,9 @@ What is in it:
   before, without a deal id (no deal existed yet);
 - on the deal, when it enters a stage: a discovery call, meetings, the proposal sent (and now
   and then a revised one), negotiation calls, and follow-up emails throughout, with its deal id;
+- on a closed deal, nothing after its close date: the spread after a stage event stops at the
+  close date, and a stage entered after it (a late history entry) brings no activity, so a
+  meeting or proposal is only on a deal that reached that stage before it closed;
 - owners differ in how much they do (``_HUSTLE``), dates never pass ``SAMPLE_AS_OF``;
 - weekly targets per owner in `SAMPLE_ACTIVITY_TARGETS`.
 """
@@ -22,6 +25,7 @@ import numpy as np
 
 from salesmetrics.datasets.sample import SAMPLE_AS_OF, sample_pipeline
 from salesmetrics.domain.activity import Activities
+from salesmetrics.domain.stage import OPEN
 
 __all__ = ["SAMPLE_ACTIVITY_TARGETS", "sample_activities"]
 
@@ -76,13 +80,24 @@ def sample_activities() -> Activities:
     owner_codes, owners = p.codes("owner"), p.categories("owner")
     hustle = np.array([_HUSTLE.get(str(o), 1.0) for o in owners.tolist()])[owner_codes]
     as_of = np.datetime64(SAMPLE_AS_OF, "D")
+    close = p.close_date.astype("datetime64[D]")
+    closed = (p.outcome_codes != OPEN) & ~np.isnat(close)
+    event_dates = history.dates.astype("datetime64[D]")
     rows, kinds, dates, linked = [], [], [], []
     for stage, kind, mean, spread in _STEPS:  # a dozen steps, each over every event at once
         events = np.flatnonzero(history.stages == stage)
         deal = history.rows[events]
+        if spread >= 0:  # on the deal: only stages reached by its close, and never after it
+            reached = ~closed[deal] | (event_dates[events] <= close[deal])
+            events, deal = events[reached], deal[reached]
+            room = np.where(closed[deal], (close[deal] - event_dates[events]).astype(np.int64),
+                            spread)
+            high = np.minimum(spread, room)
+        else:
+            high = np.full(len(events), -spread)
         counts = rng.poisson(mean * hustle[deal])
-        at = np.repeat(history.dates[events], counts)
-        days = rng.integers(0, abs(spread) + 1, len(at))
+        at = np.repeat(event_dates[events], counts)
+        days = rng.integers(0, np.repeat(high, counts) + 1)
         day = at + (-days - 1 if spread < 0 else days).astype("timedelta64[D]")
         keep = day <= as_of
         rows.append(np.repeat(deal, counts)[keep])
