@@ -270,3 +270,9 @@ def test_attainment_and_commission_curve_plots():
     curve.figure.canvas.draw()
     with pytest.raises(DataTypeError, match="CommissionPlan"):
         plot.commission_curve([(0, 0.1)])
+
+
+def test_plan_and_activity_targets_cite_their_references():
+    for documented in (sm.CommissionPlan, sm.activity_vs_target):
+        doc = documented.__doc__ or ""
+        assert "References\n    ----------" in doc and "https://" in doc.split("References")[1]

@@ -174,6 +174,17 @@ class CommissionPlan:
         Unsorted or negative thresholds, rates outside [0, 1], a negative cap or draw, or a
         draw above the cap.
 
+    References
+    ----------
+    1. Incentius, "Sales commissions: tiered, incremental, retroactive" (marginal versus
+       retroactive tiers): https://incentius.com/blog-posts/sales-commissions-think-beyond-simple-percentage
+    2. QuotaPath, "Commission with accelerators and decelerators" (tiers below and above
+       quota, a retroactive base rate): https://comp.quotapath.com/account-executive/accelerators-decelerators
+    3. D. Chung, T. Steenburgh and K. Sudhir, "Do bonuses enhance sales productivity? A dynamic
+       structural analysis of bonus-based compensation plans", *Marketing Science* 33(2),
+       2014, 165–187 (overachievement commission keeps effort up past quota; thresholds
+       invite timing games): https://doi.org/10.1287/mksc.2013.0815
+
     Examples
     --------
     The worked example: 10 % up to quota and 15 % above it, 130 % of a USD 500,000 quota:
