@@ -9,7 +9,7 @@ of the whole, which is the same property that lets summaries of split pipelines 
 from __future__ import annotations
 
 import functools
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -22,12 +22,13 @@ from salesmetrics._kernels import (
     group_sum,
     take,
 )
+from salesmetrics.domain.columns import readonly
 from salesmetrics.domain.dates import MISSING_DAY
 from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import LOST, NO_DECISION, OPEN, WON, Outcome
 from salesmetrics.metrics._chunked import Arrays, Rows, amount_error, amounts_fit, run_chunked
-from salesmetrics.metrics._summary import Grouping, in_period, rows_of, window_mask
+from salesmetrics.metrics._summary import Grouping, grouping, in_period, rows_of, window_mask
 
 __all__ = [
     "N_OUTCOMES",
@@ -102,6 +103,29 @@ def open_rows(p: Deals) -> IntArray:
         return rows
     lo, hi = np.searchsorted(rows, (p.start, p.start + len(p)))
     return rows[lo:hi] - p.start
+
+
+def outcome_keys(p: Deals, g: Grouping) -> npt.NDArray[np.signedinteger[Any]] | None:
+    """Per deal, ``group * N_OUTCOMES + outcome`` for the grouping ``g``, in int16 while it
+    fits (int32 else): remembered per pipeline and fields, a per-row fact like the outcome
+    codes (2 bytes per deal up to 8,192 groups). None when not grouped, for a grouping that
+    numbers the combinations that occur, or past 2**31 cells."""
+    cells = g.n * N_OUTCOMES
+    if not g.by or g.combos is not None or cells >= 2**31:
+        return None
+    whole = _whole(p)
+    dtype = np.int16 if cells <= 2**15 else np.int32
+
+    def compute() -> tuple[int, npt.NDArray[np.signedinteger[Any]]]:
+        keys = grouping(whole, g.by).take_keys(None) * N_OUTCOMES + whole.outcome_codes
+        return len(whole), readonly(keys.astype(dtype))
+
+    # Stored with the row count it was computed for: a row-range view, which shares its
+    # parent's facts, recomputes its own.
+    n, keys = whole._cached("outcome_keys " + "|".join(g.by), compute)
+    if n != len(whole):
+        keys = compute()[1]
+    return keys[p.start:p.start + len(p)] if isinstance(p, Rows) else keys
 
 
 def tally_outside(p: Deals, period: Period | None, view: str) -> Arrays:
@@ -179,8 +203,13 @@ def tally_outcomes(
     [group, outcome] of days (memory: at most one entry per deal, whatever the span of dates).
     """
     rows = rows_of(window_mask(p, period, view))
-    outcome = take(p.outcome_codes, rows)
-    keys = _combined(g, rows, outcome, N_OUTCOMES)
+    remembered = outcome_keys(p, g)
+    if remembered is None:
+        outcome = take(p.outcome_codes, rows)
+        keys = _combined(g, rows, outcome, N_OUTCOMES)
+    else:  # one gather of a narrow key instead of the group codes and the outcomes
+        keys = take(remembered, rows)
+        outcome = keys % N_OUTCOMES if stale_before is not None or cycles else keys
     cells = g.n * N_OUTCOMES
     shape = (g.n, N_OUTCOMES)
     count = group_count(keys, cells).reshape(shape)
