@@ -292,3 +292,13 @@ def test_narrow_codes_group_like_a_pure_python_reference():
     assert {k: v for k, v in got_value.items() if v} == pytest.approx(value, rel=1e-12)
     assert {k: v for k, v in got_team.items() if v} == pytest.approx(by_team, rel=1e-12)
     assert got_rate == pytest.approx({k: w / c for k, (w, c) in won.items()}, rel=1e-12)
+
+
+def test_a_loaded_history_stores_int32_rows_and_int8_stages():
+    h = _with_history().history
+    assert h is not None and h.rows.dtype == np.int32 and h.stages.dtype == np.int8
+    wide = Pipeline.from_columns({"id": [1, 2], "stage": ["Meeting", "Proposal"],
+                                  "m": ["2024-01-02", None], "p": [None, "2024-01-03"]},
+                                 stage_entered={"Meeting": "m", "Proposal": "p"}).history
+    assert wide is not None and wide.rows.dtype == np.int32 and wide.stages.dtype == np.int8
+    assert wide.rows.tolist() == [0, 1] and wide.stages.tolist() == [2, 3]

@@ -72,16 +72,18 @@ def check_unique(ids: npt.NDArray[Any]) -> None:
 
 
 def rows_of_ids(ids: npt.NDArray[Any], wanted: npt.NDArray[Any]) -> IntArray:
-    """Row position of each of ``wanted`` in ``ids`` (unique); `DataError` if absent.
+    """Row position of each of ``wanted`` in ``ids`` (unique) [int32 when they fit, else intp];
+    `DataError` if absent.
 
     Dense integer ids use a lookup table (one pass); others a sort and a binary search.
     """
     span = dense_span(ids) if wanted.dtype.kind in "iu" else None
     if span is not None:
         low, size = span
-        table = np.full(size, -1, dtype=np.intp)
+        row_type = np.dtype(np.int32 if len(ids) < 2**31 else np.intp)
+        table: IntArray = np.full(size, -1, dtype=row_type)
         table[ids - low] = np.arange(len(ids))
-        rows = np.empty(len(wanted), dtype=np.intp)
+        rows: IntArray = np.empty(len(wanted), dtype=row_type)
         for lo in range(0, len(wanted), _BLOCK):  # small temporaries: fresh memory is slow
             offset = wanted[lo:lo + _BLOCK].astype(np.int64) - low
             inside = offset.view(np.uint64) < size  # a negative offset is a huge unsigned one
@@ -97,7 +99,8 @@ def rows_of_ids(ids: npt.NDArray[Any], wanted: npt.NDArray[Any]) -> IntArray:
     pos = np.minimum(pos, max(len(ids) - 1, 0))
     found = (ids[order][pos] == wanted) if len(ids) else np.zeros(len(wanted), bool)
     _check_found(np.asarray(found), wanted)
-    return order[pos]
+    rows = order[pos]
+    return rows.astype(np.int32) if len(ids) < 2**31 else rows
 
 
 def _check_found(found: npt.NDArray[np.bool_], wanted: npt.NDArray[Any]) -> None:

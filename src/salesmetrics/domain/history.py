@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from salesmetrics.domain._ids import rows_of_ids, to_ids
 from salesmetrics.domain._names import column_names
-from salesmetrics.domain.columns import column_length, owned, readonly, to_numpy
+from salesmetrics.domain.columns import column_length, narrow_codes, owned, readonly, to_numpy
 from salesmetrics.domain.dates import Formats, to_date_array
 from salesmetrics.domain.stage import Stage, stage_codes
 from salesmetrics.errors import (
@@ -45,8 +45,8 @@ class StageHistory:
     Events are sorted by deal row, then date. Deal ids were resolved to row positions when the
     history was loaded, so queries never look ids up. Columns (read-only):
 
-    - ``rows``: row of the deal in its pipeline [intp], ascending;
-    - ``stages``: code of the stage entered (index into ``Pipeline.stages``) [intp];
+    - ``rows``: row of the deal in its pipeline [int32 as loaded], ascending;
+    - ``stages``: code of the stage entered (index into ``Pipeline.stages``) [int8 as loaded];
     - ``dates``: date the stage was entered [datetime64[D]].
     """
 
@@ -176,7 +176,10 @@ def load_history(
     if not parts:
         return None
     rows, codes, days = parts[0] if len(parts) == 1 else _merge_events(*parts)
-    return StageHistory(owned(rows), owned(codes), owned(days, _arrays(history)))
+    if rows.dtype != np.int32 and len(ids) < 2**31:
+        rows = rows.astype(np.int32)
+    return StageHistory(owned(rows), owned(narrow_codes(codes, len(stages))),
+                        owned(days, _arrays(history)))
 
 
 def resolve_stage_entered(

@@ -14,7 +14,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.domain.columns import encode_labels
+from salesmetrics.domain.columns import code_type, encode_labels
 from salesmetrics.errors import (
     DataError,
     DataQualityWarning,
@@ -290,13 +290,14 @@ def validate_stages(stages: Iterable[Stage] | Sequence[Stage]) -> tuple[Stage, .
 
 def stage_codes(
     col: object, stages: tuple[Stage, ...], ids: npt.NDArray[Any]
-) -> npt.NDArray[np.intp]:
-    """Each deal's stage as an index into ``stages``; `UnknownStageError` listing every value
-    that is not a stage (with how many deals have it and the first of them)."""
+) -> npt.NDArray[np.signedinteger[Any]]:
+    """Each deal's stage as an index into ``stages`` (int8: `columns.code_type`);
+    `UnknownStageError` listing every value that is not a stage (with how many deals have it
+    and the first of them)."""
     labels = encode_labels(col, field="stage")
     index = {s.name: i for i, s in enumerate(stages)}
     categories = labels.categories.tolist()
-    lookup = np.zeros(len(categories), dtype=np.intp)
+    lookup = np.zeros(len(categories), dtype=code_type(len(stages)))  # int8: the codes' type
     unknown = []
     for k, name in enumerate(categories):
         code = index.get(name) if isinstance(name, str) else None
