@@ -127,3 +127,21 @@ def test_outside_counts_with_missing_dates_are_counted_once(monkeypatch):
     cohort = _summarize.summarize_outcomes(fresh, period="2024-Q1", view="cohort",
                                            function="win_rate")
     assert dict(cohort.outside) == {"no_created": 2}
+
+
+def test_remembered_outcome_keys():
+    p = sample_pipeline()
+    g = grouping(p, ("owner",))
+    keys = _tallies.outcome_keys(p, g)
+    assert keys.dtype == np.int16
+    np.testing.assert_array_equal(keys, p.codes("owner") * 4 + p.outcome_codes)
+    assert _tallies.outcome_keys(p, g) is keys  # remembered
+    np.testing.assert_array_equal(_tallies.outcome_keys(Rows(p, 100, 250), g.row_range(100, 250)),
+                                  keys[100:250])
+    assert _tallies.outcome_keys(p, grouping(p, ())) is None
+    # 12 owners x 5 forecast categories x 4 sources x 3 teams x 3 segments = 2,160 groups x 4
+    # outcomes = 8,640 cells: still int16; a dense cross product past 2**15 cells: int32.
+    many = grouping(p, ("owner", "forecast_category", "source", "team", "segment"))
+    if many.combos is None:
+        assert _tallies.outcome_keys(p, many).dtype == (np.int16 if many.n * 4 <= 2**15
+                                                        else np.int32)
