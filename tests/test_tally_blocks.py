@@ -38,12 +38,16 @@ def plain():
 def test_stage_width_path_equals_the_general_one(plain, by, period, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fast = _summarize.summarize_open(plain, by=by, period=period)
+        general = _summarize.summarize_open(plain, by=by, period=period)  # one block
         weighted = sm.weighted_pipeline(plain, by=by, period=period)
-        monkeypatch.setattr(_summarize, "amounts_fit", lambda p: False)  # the general path
+        monkeypatch.setattr(kernels, "CHUNK_ROWS", 97)  # many blocks: the stage-width path
+        spread = _summarize._by_stage
+        used = []
+        monkeypatch.setattr(_summarize, "_by_stage", lambda *a: used.append(1) or spread(*a))
         fresh = plain.filter(np.ones(len(plain), bool))
-        assert _summarize.summarize_open(fresh, by=by, period=period) == fast
+        assert _summarize.summarize_open(fresh, by=by, period=period) == general
         assert sm.weighted_pipeline(fresh, by=by, period=period) == weighted
+        assert used
 
 
 def test_stage_width_worked_example():

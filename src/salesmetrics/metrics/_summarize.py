@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from salesmetrics import _kernels
 from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import AmountError, check_option
@@ -78,9 +79,11 @@ def summarize_open(
     check_pipeline(function, p)
     g = grouping(p, normalize_by(function, by))
     chosen = resolve_period(function, period)
-    if "stage" in g.by and g.combos is None and not p.has_probability_overrides and amounts_fit(p):
+    if ("stage" in g.by and g.combos is None and len(p) > 2 * _kernels.CHUNK_ROWS
+            and not p.has_probability_overrides and amounts_fit(p)):
         # The tally's own stage column is the stage field: tally by the other fields × stage
-        # (group tables n_stages times smaller), then spread each row over its stages' groups.
+        # (block tables n_stages times smaller), then spread each row over its stages' groups.
+        # Below two blocks, spreading costs more than it saves (100 deals: 56 against 48 µs).
         rest = grouping(p, tuple(f for f in g.by if f != "stage"))
         arrays = _by_stage(g, _tally(function, p, rest, tally_open, chosen), len(p.stages))
     else:
