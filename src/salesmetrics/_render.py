@@ -15,7 +15,6 @@ It depends on nothing but the standard library, so every layer may use it.
 
 from __future__ import annotations
 
-import html
 import math
 import numbers
 from collections.abc import Sequence
@@ -192,6 +191,8 @@ def html_table(
     >>> html_table(["owner", "rate"], [["<b>", "50.0 %"]])
     "<table><thead><tr><th style='text-align:left'>owner</th><th style='text-align:right'>rate</th></tr></thead><tbody><tr><td style='text-align:left'>&lt;b&gt;</td><td style='text-align:right'>50.0 %</td></tr></tbody></table>"
     """  # noqa: E501
+    import html  # here, not at import: html.entities takes 1 ms to load
+
     n = max([len(header or ())] + [len(r) for r in rows])
     aligns = list(align) if align is not None else ["left"] + ["right"] * (n - 1)
 

@@ -10,8 +10,6 @@ simulation draws a chunk of outcomes at a time.
 
 from __future__ import annotations
 
-from statistics import NormalDist
-
 import numpy as np
 import numpy.typing as npt
 
@@ -132,6 +130,8 @@ def normal_distribution(
     lo, hi = max(low, mean - 5 * std), min(high, mean + 5 * std)
     values = np.linspace(lo, hi, points)
     edges = np.concatenate([[-np.inf], (values[1:] + values[:-1]) / 2, [np.inf]])
+    from statistics import NormalDist  # here, not at import: statistics loads random
+
     dist = NormalDist(mean, std)
     cdf = np.array([dist.cdf(x) if np.isfinite(x) else float(x > 0) for x in edges])
     probabilities = np.diff(cdf)
@@ -146,6 +146,8 @@ def normal_quantile(mean: float, std: float, q: float) -> float:
         return -np.inf
     if q >= 1:
         return np.inf
+    from statistics import NormalDist
+
     return NormalDist(mean, std).inv_cdf(q)
 
 
@@ -153,6 +155,8 @@ def normal_at_least(mean: float, std: float, x: float) -> float:
     """P(X ≥ x) for X ~ N(mean, std²) (a step at the mean where std is 0)."""
     if std == 0:
         return float(x <= mean)
+    from statistics import NormalDist
+
     return 1.0 - NormalDist(mean, std).cdf(x)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from statistics import NormalDist
 from typing import Any, overload
 
 import numpy as np
@@ -388,6 +387,8 @@ def win_curve(
     C, open and 21 days old on ``as_of``, is censored there: D, won at 40 days, is the only
     deal still at risk then. The closed-only win rate is 2 ÷ 3, "open counts as lost" 2 ÷ 4.
     """
+    from statistics import NormalDist  # here, not at import: statistics loads random
+
     function = "win_curve"
     check_pipeline(function, p)
     _check_options(function, alpha, max_days)
