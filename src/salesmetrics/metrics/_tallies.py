@@ -324,7 +324,9 @@ def tally_in_play(p: Deals, g: Grouping, period: Period, opportunities: str) -> 
         chosen = created < np.int32(end if opportunities == "all" else start)
         chosen &= is_open(p) | (p._days("close_date") >= np.int32(start))
     rows = np.flatnonzero(chosen)
-    return {"opportunities": group_count(_group_keys(g, rows), g.n, len(rows))}
+    remembered = outcome_keys(p, g)
+    keys = _group_keys(g, rows) if remembered is None else remembered.take(rows) // N_OUTCOMES
+    return {"opportunities": group_count(keys, g.n, len(rows))}
 
 
 def reached_open_stages(p: Deals, rows: IntArray | None, skipped: str) -> IntArray:
