@@ -92,6 +92,8 @@ class PipelineConstructors:
             deals out.
         """
         data, columns, history = deals_to_columns(deals)
+        if rates is None and not any(c is not None for c in data["currency"]):
+            del columns["currency"]  # no currency anywhere: nothing to check
         return cls.from_columns(
             data,
             stages,
@@ -266,8 +268,9 @@ def deals_to_columns(
         if deal.fields:
             field_names.extend(name for name in deal.fields if name not in field_names)
     nan = np.nan
+    ids = to_ids(np.array([d.id for d in items], dtype=object))  # checked once, events reuse it
     data: dict[str, Any] = {
-        "id": [d.id for d in items],
+        "id": ids,
         "amount": np.array([nan if (a := d.amount) is None else a for d in items], float),
         "stage": [d.stage for d in items],
         "created": days_of_dates([d.created for d in items]),  # a Deal holds dates or None
@@ -282,12 +285,13 @@ def deals_to_columns(
         if name in DEAL_ATTRIBUTES:
             raise DataError(f"Deal.fields: {name!r} is a Deal attribute, not a field")
         data[name] = [d.fields.get(name) for d in items]
-    events = [(d.id, stage, day) for d in items for stage, day in d.history]
+    counts = [len(d.history) for d in items]
     history: dict[str, Any] | None = None
-    if events:
-        event_ids, event_stages, event_dates = zip(*events, strict=True)
-        history = {"id": list(event_ids), "stage": list(event_stages),
-                   "date": days_of_dates(event_dates)}
+    if any(counts):
+        events = [event for d in items for event in d.history]
+        history = {"id": ids[np.repeat(np.arange(len(items)), counts)],
+                   "stage": [stage for stage, _ in events],
+                   "date": days_of_dates([day for _, day in events])}
     columns = {name: name for name in data}
     if not any(d.owner is not None for d in items):
         del columns["owner"]

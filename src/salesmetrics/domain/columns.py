@@ -331,9 +331,11 @@ def _small_text_labels(arr: npt.NDArray[Any]) -> Labels | None:
     if not all(type(v) is str and not v.endswith("\0") for v in distinct):
         return None
     names = sorted(v for v in distinct if v.strip())
-    index = {name: k for k, name in enumerate(names)}
     missing = len(names)
-    codes = np.fromiter([index.get(v, missing) for v in values], np.intp, len(values))
+    index: dict[str | None, int] = dict.fromkeys(distinct, missing)  # blank ones: missing
+    index.update((name, k) for k, name in enumerate(names))
+    index[None] = missing
+    codes = np.fromiter(map(index.__getitem__, values), np.intp, len(values))
     categories = np.empty(missing + (len(names) < len(distinct) or None in values), dtype=object)
     categories[:missing] = names  # and None last, if some label is missing or blank
     return Labels(readonly(codes), readonly(categories))
