@@ -39,9 +39,11 @@ export UTC). Durations such as cycle length are whole days between those dates.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import warnings
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any, Literal, TypeAlias, cast
 
 import numpy as np
@@ -381,12 +383,15 @@ def _plain_dates(arr: npt.NDArray[Any]) -> npt.NDArray[np.datetime64] | None:
 
 def days_of_dates(values: Sequence[dt.date | None]) -> npt.NDArray[np.datetime64]:
     """``datetime.date`` objects and None (as a `Deal` holds them) as ``datetime64[D]`` with NaT
-    for None, from their ordinals in one pass."""
-    # 0 is no date's ordinal (0001-01-01 is 1): it marks the missing ones
-    ordinals = np.fromiter([0 if v is None else v.toordinal() for v in values], np.int64,
-                           len(values))
-    days = (ordinals - _UNIX_ORDINAL).view("datetime64[D]")
-    days[ordinals == 0] = NAT
+    for None, from their ordinals (``map`` of the C methods: no Python step per date)."""
+    present = list(filter(None, values))  # a date is never false
+    ordinals = np.fromiter(map(dt.date.toordinal, present), np.int64, len(present))
+    ordinals -= _UNIX_ORDINAL
+    if len(present) == len(values):
+        return ordinals.view("datetime64[D]")
+    days = np.full(len(values), NAT, dtype="datetime64[D]")
+    days[np.fromiter(map(operator.is_not, values, repeat(None)), bool, len(values))] = \
+        ordinals.view("datetime64[D]")
     return days
 
 
