@@ -208,3 +208,20 @@ def test_a_view_of_rows_does_not_share_the_results_of_its_pipeline():
         ana = p.filter(np.arange(len(p)) < 4)  # A, B, C, D
         part = sm.pipeline_coverage(ana, target=800, period="2024-Q2")
     assert (whole.open_value, part.open_value) == (1_650.0, 1_500.0)
+
+
+def test_remembered_stage_tables_are_read_only() -> None:
+    # A remembered result is shared by every repeat call: reassigning an attribute must fail,
+    # not change what the next caller gets.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        p = sm.datasets.sample_pipeline()
+        required = sm.required_pipeline(p, target=1_000_000, period="2024-Q4")
+        measured = sm.historical_probabilities(p)
+    with pytest.raises(AttributeError, match="read-only"):
+        required.target = 5.0  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="read-only"):
+        del measured.basis
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        assert sm.required_pipeline(p, target=1_000_000, period="2024-Q4").target == 1_000_000

@@ -15,13 +15,25 @@ V = TypeVar("V")
 
 class StageTable(Mapping[str, V], Generic[V]):
     """A read-only mapping stage name → value (`historical_probabilities`, `plan`,
-    `required_pipeline`); a subclass says what it prints with ``_title()`` and ``_table()``
-    (a header and rows of formatted cells)."""
+    `required_pipeline`), whose attributes cannot be reassigned once set; a subclass says what
+    it prints with ``_title()`` and ``_table()`` (a header and rows of formatted cells)."""
 
     __slots__ = ("_values",)
 
     def __init__(self, values: Mapping[str, V]) -> None:
         self._values: Mapping[str, V] = MappingProxyType(dict(values))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # Read-only once set: results may be remembered per pipeline and shared between calls.
+        try:
+            object.__getattribute__(self, name)
+        except AttributeError:
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError(f"{type(self).__name__} is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only: cannot delete {name!r}")
 
     def __getitem__(self, stage: str) -> V:
         return self._values[stage]
