@@ -12,16 +12,11 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics.domain.columns import Labels, encode_labels, readonly
-from salesmetrics.domain.exchange_rates import (
-    RATE_DATES,
-    ExchangeRates,
-    convert_minor_units,
-    rate_days,
-)
 from salesmetrics.domain.money import minor_exponent, normalize_currency
 from salesmetrics.errors import CurrencyError, DataError, DataTypeError, check_option, where
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # exchange_rates loads when rates= is first given
+    from salesmetrics.domain.exchange_rates import ExchangeRates
     from salesmetrics.domain.pipeline import Pipeline
 
 __all__ = ["PipelineCurrencies", "check_rates", "convert", "deal_currencies", "exponents"]
@@ -37,6 +32,10 @@ PASS_RATES = (
 def check_rates(rates: object, rate_date: object) -> None:
     """`DataTypeError` unless ``rates`` is None or `ExchangeRates`; `OptionError` for a
     ``rate_date`` other than ``"close_date"`` or ``"created"``."""
+    if rates is None and rate_date == "close_date":  # the default: nothing to load or check
+        return
+    from salesmetrics.domain.exchange_rates import RATE_DATES, ExchangeRates
+
     if rates is not None and not isinstance(rates, ExchangeRates):
         raise DataTypeError(
             f"rates must be an ExchangeRates (ExchangeRates.from_columns(...), "
@@ -88,6 +87,8 @@ def convert(
     A deal without an amount needs no rate. One with an amount but no currency, or whose
     currency has no rate on its day, is a `CurrencyError` naming the deal, currency and day.
     """
+    from salesmetrics.domain.exchange_rates import convert_minor_units, rate_days
+
     need = np.ones(len(ids), bool) if amount_missing is None else ~amount_missing
     none = np.array([c is None for c in labels.categories.tolist()] or [False], bool)
     no_code = need & none[labels.codes]

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.domain.deal import Deal
 from salesmetrics.domain.stage import Outcome
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Deal is an attrs class, loaded when a deal is first asked for
+    from salesmetrics.domain.deal import Deal
     from salesmetrics.domain.pipeline import Pipeline
 
 __all__ = ["PipelineExports", "deal_at"]
@@ -21,6 +21,8 @@ __all__ = ["PipelineExports", "deal_at"]
 
 def deal_at(p: Pipeline, row: int) -> Deal:
     """The deal in row ``row`` of ``p`` as a `Deal`, with its fields and stage history."""
+    from salesmetrics.domain.deal import Deal
+
     def day(values: npt.NDArray[np.datetime64]) -> dt.date | None:
         return None if np.isnat(values[row]) else values[row].item()
 

@@ -36,8 +36,6 @@ from salesmetrics.domain.dates import (
     to_date_array,
     to_zone,
 )
-from salesmetrics.domain.deal import Deal
-from salesmetrics.domain.exchange_rates import ExchangeRates, RateDate
 from salesmetrics.domain.history import load_history, resolve_stage_entered
 from salesmetrics.domain.money import minor_exponent, normalize_currency, to_minor_units
 from salesmetrics.domain.stage import (
@@ -55,7 +53,9 @@ from salesmetrics.errors import (
     where,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # type-only: Deal and the exchange rates load when a pipeline needs them
+    from salesmetrics.domain.deal import Deal
+    from salesmetrics.domain.exchange_rates import ExchangeRates, RateDate
     from salesmetrics.domain.pipeline import Pipeline
 
 __all__ = ["PipelineConstructors", "deals_to_columns", "ingest_columns", "with_lines"]
@@ -259,6 +259,8 @@ def deals_to_columns(
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, Any] | None]:
     """``(data, columns, history)`` for `ingest_columns` from `Deal` objects: one column per
     attribute and per ``Deal.fields`` key (None where a deal lacks it), and the long history."""
+    from salesmetrics.domain.deal import Deal  # on first use: `Deal` is an attrs class
+
     items = list(deals)
     bad = next((row for row, deal in enumerate(items) if not isinstance(deal, Deal)), None)
     if bad is not None:
@@ -423,7 +425,7 @@ def _currency(data: Any, mapping: Mapping[str, str], currency: str | None) -> st
     return found[0] if found else None
 
 
-_DATA_ROW = re.compile(r"row (\d+) of the data")
+_DATA_ROW = r"row (\d+) of the data"  # compiled on first use, by `re`
 
 
 def with_lines(error: SalesMetricsError, lines: Sequence[int], name: str) -> SalesMetricsError:
@@ -436,7 +438,7 @@ def with_lines(error: SalesMetricsError, lines: Sequence[int], name: str) -> Sal
             return match.group(0)
         return f"{match.group(0)}, line {lines[row]} of {name}"
 
-    located = _DATA_ROW.sub(line, message)
+    located = re.sub(_DATA_ROW, line, message)
     if located == message:
         return error
     try:

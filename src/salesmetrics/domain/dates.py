@@ -39,6 +39,7 @@ export UTC). Durations such as cycle length are whole days between those dates.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 import re
 import warnings
@@ -69,11 +70,20 @@ FORMATS = (
     "'YYYY-MM-DDTHH:MM[:SS[.fff]]' with an optional 'Z' or '±HH:MM' offset such as "
     "'2017-03-01T09:30:00Z'"
 )
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_ISO_DATETIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
-    r"(?:Z|[-+][0-9]{2}(?::?[0-9]{2})?)?"
-)
+
+
+@functools.cache
+def _iso_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The ISO date and date-time patterns, compiled on first use (not at import)."""
+    return (
+        re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+        re.compile(
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
+            r"(?:Z|[-+][0-9]{2}(?::?[0-9]{2})?)?"
+        ),
+    )
+
+
 _FIRST = np.datetime64("0001-01-01", "D")
 _LAST = np.datetime64("9999-12-31", "D")
 _SPAN = np.uint64(int(_LAST.astype(np.int64)) - int(_FIRST.astype(np.int64)))
@@ -152,7 +162,7 @@ def check_date_formats(date_formats: object) -> Formats:
 
 
 #: strptime directives that read a time of day (a format without one reads a plain date).
-_TIME_DIRECTIVE = re.compile(r"%[HIMSfzZpcXT]")
+_TIME_DIRECTIVE = r"%[HIMSfzZpcXT]"
 _DATEUTIL_A = dt.datetime(2000, 1, 1, 0, 0, 0)
 _DATEUTIL_B = dt.datetime(2001, 2, 2, 1, 1, 1)
 
@@ -182,7 +192,7 @@ def _parse_with(text: str, formats: Formats) -> dt.date | dt.datetime | str | No
             parsed = dt.datetime.strptime(text, fmt)
         except ValueError:
             continue
-        return parsed if _TIME_DIRECTIVE.search(fmt.replace("%%", "")) else parsed.date()
+        return parsed if re.search(_TIME_DIRECTIVE, fmt.replace("%%", "")) else parsed.date()
     return None
 
 
@@ -208,10 +218,11 @@ def iso_date(text: str) -> dt.date | dt.datetime | None:
     None also for a date of the right shape that does not exist (``"2024-02-30"``,
     ``"0000-01-01"``).
     """
+    iso_date_pattern, iso_datetime_pattern = _iso_patterns()
     try:
-        if _ISO_DATE.fullmatch(text):
+        if iso_date_pattern.fullmatch(text):
             return dt.date.fromisoformat(text)
-        if _ISO_DATETIME.fullmatch(text):
+        if iso_datetime_pattern.fullmatch(text):
             return dt.datetime.fromisoformat(text)
     except ValueError:
         return None
@@ -286,7 +297,7 @@ def to_date(
         text = value.strip()
         parsed = iso_date(text)
         if parsed is None:
-            if _ISO_DATE.fullmatch(text) or _ISO_DATETIME.fullmatch(text):
+            if any(pattern.fullmatch(text) for pattern in _iso_patterns()):
                 raise DataError(
                     f"{where(deal_id, row)}{field} {value!r} is not a date that exists: years "
                     "are 0001..9999, months 01..12, days those of the month, hours 00..23"
