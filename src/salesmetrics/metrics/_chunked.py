@@ -39,6 +39,9 @@ Arrays = dict[str, Any]
 #: per group (up to 16 × `CHUNK_ROWS`), so that its per-group tables stay small next to its rows.
 _ROWS_PER_GROUP = 64
 _BLOCKS_PER_THREAD = 5
+#: Up to this many deals, `run_chunked` runs the tally directly (`_run_small`): no blocks, no
+#: threads, no remembered tally (a CRM backend's request is often a pipeline of 100 deals).
+SMALL_ROWS = 4096
 
 
 class Rows:
@@ -135,6 +138,8 @@ def run_chunked(
     Sums of minor units are exact; one past 2**63 - 1 raises `AmountError` naming the group. The
     checks cost nothing while the pipeline's total amount is below 2**62 (`amounts_fit`).
     """
+    if len(p) <= min(SMALL_ROWS, 2 * _kernels.CHUNK_ROWS):  # one block (tests shrink blocks)
+        return _run_small(p, g, tally, args, kwargs)
     key = (tally.__name__, g.by, args, tuple(sorted(kwargs.items())))
     try:
         arrays: Arrays = p._memo(
@@ -143,6 +148,25 @@ def run_chunked(
     except SumOverflowError as error:
         raise amount_error(p, g, error) from None
     return dict(arrays)
+
+
+def _run_small(
+    p: Pipeline, g: Grouping, tally: Callable[..., Arrays], args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Arrays:
+    """`run_chunked` for a pipeline of at most `SMALL_ROWS` deals: the tally on the whole
+    pipeline, not remembered (recomputing it costs less than the memo's key and bookkeeping;
+    the public results are remembered anyway), with the same overflow checks."""
+    try:
+        total = tally(p, g, *args, **kwargs)
+        if not p.amounts_below_2_53 and not amounts_fit(p):
+            for name in MONEY_TOTALS:
+                if name in total:
+                    check_row_totals(total[name])
+    except SumOverflowError as error:
+        raise amount_error(p, g, error) from None
+    # Zeros when no deal has its own probability: nothing to carry.
+    return carry(total) if p.has_probability_overrides else total
 
 
 def amounts_fit(p: Pipeline) -> bool:
