@@ -164,3 +164,56 @@ def test_threads_get_the_same_results_and_each_its_warnings():
         t.join()
     results = [row for rows in seen.values() for row in rows]
     assert all(r[0] == results[0][0] for r in results)
+
+
+# -- the direct path of small pipelines (issue 14) -------------------------------------------------
+from salesmetrics import _kernels  # noqa: E402
+from salesmetrics.metrics import _chunked  # noqa: E402
+
+#: (metric, options) whose summaries go through every tally, grouped and not, with a period.
+SUMMARIES = [
+    ("weighted_pipeline", {}), ("weighted_pipeline", {"by": ("owner", "stage")}),
+    ("pipeline_value", {"by": "owner", "period": "2024-Q2"}),
+    ("win_rate", {"by": "owner", "period": "2024-Q2", "stale_after": 30}),
+    ("outcome_shares", {"by": "owner"}), ("won_revenue", {"by": "owner", "period": "2024-Q2"}),
+    ("conversion_from_stage", {"by": "owner"}), ("stage_conversion", {"skipped": "visited"}),
+    ("sales_velocity", {"by": "owner", "period": "2024-Q2"}),
+    ("sales_cycle_length", {"by": "owner", "statistic": "median"}),
+]
+
+
+def small_pipeline(n: int = 300) -> Pipeline:
+    rng = np.random.default_rng(7)
+    stages = [s.name for s in sm.DEFAULT_STAGES]
+    created = np.datetime64("2024-01-01") + rng.integers(0, 150, n)
+    return Pipeline.from_columns({
+        "id": np.arange(n), "amount": rng.integers(1, 10**6, n) / 100,
+        "stage": [stages[i] for i in rng.integers(0, len(stages), n)],
+        "created": created, "close_date": created + rng.integers(0, 120, n),
+        "owner": [f"rep-{i}" for i in rng.integers(0, 7, n)],
+        "probability": np.where(rng.random(n) < 0.3, rng.random(n), np.nan),
+    }, sm.DEFAULT_STAGES)
+
+
+@pytest.mark.parametrize(("metric", "options"), SUMMARIES)
+def test_the_direct_path_gives_the_summaries_of_the_block_path(monkeypatch, metric, options):
+    p = small_pipeline()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        direct = sm.summarize(p, metric, **options)
+        monkeypatch.setattr(_chunked, "SMALL_ROWS", 0)  # the remembered tally, one block
+        one_block = sm.summarize(small_pipeline(), metric, **options)
+        monkeypatch.setattr(_kernels, "CHUNK_ROWS", 37)  # many blocks
+        blocks = sm.summarize(small_pipeline(), metric, **options)
+    assert direct == one_block == blocks
+
+
+def test_the_direct_path_carries_the_limbs():
+    # Overflow past 2**63 - 1 on small pipelines: tests/test_trust_numeric.py. The exact
+    # Σ amount × own probability in two limbs, normalized (override_lo < 2**32) as the chunked
+    # sums are: 3 × 0.333333333 × 10.00 = 9.99999999 [USD].
+    p = Pipeline.from_deals([Deal(i, 10, "Proposal", probability=0.333333333)
+                             for i in range(3)])
+    lo = sm.summarize(p, "weighted_pipeline").arrays["override_lo"]
+    assert int(lo[0]) < 2**32
+    assert sm.weighted_pipeline(p) == 9.99999999
