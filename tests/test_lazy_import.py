@@ -60,3 +60,19 @@ def test_unknown_names_raise_attribute_error():
     for module in (salesmetrics, salesmetrics.domain, salesmetrics.metrics):
         with pytest.raises(AttributeError, match="no_such_metric"):
             module.no_such_metric  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_pipeline_and_metrics_leave_optional_modules_unloaded():
+    # Deal objects, exchange rates and dateutil are loaded by the calls that need them.
+    code = ("import sys, salesmetrics as sm; sm.Pipeline; sm.win_rate; sm.weighted_pipeline; "
+            "sm.sales_velocity; print(sorted(m for m in ('salesmetrics.domain.deal', "
+            "'salesmetrics.domain.exchange_rates', 'dateutil') if m in sys.modules))")
+    assert run(code) == "[]"
+
+
+def test_optional_modules_load_when_used():
+    code = ("import sys, datetime as dt, salesmetrics as sm; "
+            "p = sm.Pipeline.from_deals([sm.Deal(id=1, amount=5.0, stage='Proposal', "
+            "created=dt.date(2024, 1, 1), close_date='2024-03-01')]); d = p.deal(1); "
+            "print(type(d).__name__, d.close_date, 'salesmetrics.domain.deal' in sys.modules)")
+    assert run(code) == "Deal 2024-03-01 True"
