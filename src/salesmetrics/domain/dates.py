@@ -71,19 +71,10 @@ FORMATS = (
     "'2017-03-01T09:30:00Z'"
 )
 
-
-@functools.cache
-def _iso_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """The ISO date and date-time patterns, compiled on first use (not at import)."""
-    return (
-        re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
-        re.compile(
-            r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
-            r"(?:Z|[-+][0-9]{2}(?::?[0-9]{2})?)?"
-        ),
-    )
-
-
+_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # the ISO date and date-time, compiled on first use
+_ISO_DATETIME = (_ISO_DATE + r"[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
+                 r"(?:Z|[-+][0-9]{2}(?::?[0-9]{2})?)?")
+_iso_patterns = functools.cache(lambda: (re.compile(_ISO_DATE), re.compile(_ISO_DATETIME)))
 _FIRST = np.datetime64("0001-01-01", "D")
 _LAST = np.datetime64("9999-12-31", "D")
 _SPAN = np.uint64(int(_LAST.astype(np.int64)) - int(_FIRST.astype(np.int64)))
