@@ -186,10 +186,14 @@ def small_pipeline(n: int = 300) -> Pipeline:
     rng = np.random.default_rng(7)
     stages = [s.name for s in sm.DEFAULT_STAGES]
     created = np.datetime64("2024-01-01") + rng.integers(0, 150, n)
+    close = created + rng.integers(0, 120, n)
+    codes = rng.integers(0, len(stages), n)
+    open_stages = sum(not s.is_closed for s in sm.DEFAULT_STAGES)
+    close[(codes < open_stages) & (np.arange(n) % 5 == 0)] = np.datetime64("NaT")  # no_close
     return Pipeline.from_columns({
         "id": np.arange(n), "amount": rng.integers(1, 10**6, n) / 100,
-        "stage": [stages[i] for i in rng.integers(0, len(stages), n)],
-        "created": created, "close_date": created + rng.integers(0, 120, n),
+        "stage": [stages[i] for i in codes],
+        "created": created, "close_date": close,
         "owner": [f"rep-{i}" for i in rng.integers(0, 7, n)],
         "probability": np.where(rng.random(n) < 0.3, rng.random(n), np.nan),
     }, sm.DEFAULT_STAGES)
@@ -217,3 +221,27 @@ def test_the_direct_path_carries_the_limbs():
     lo = sm.summarize(p, "weighted_pipeline").arrays["override_lo"]
     assert int(lo[0]) < 2**32
     assert sm.weighted_pipeline(p) == 9.99999999
+
+
+@pytest.mark.parametrize("by", [None, "owner"])
+@pytest.mark.parametrize("basis", ["unit", "value"])
+@pytest.mark.parametrize("make", [small_pipeline, warning_pipeline])
+def test_coverage_without_the_filtered_pipeline_is_the_same(monkeypatch, make, basis, by):
+    # A pipeline of at most SMALL_ROWS deals tallies the deals closed before the period on
+    # itself (`summarize_closed_before`); with SMALL_ROWS = 0 it filters them into a pipeline.
+    def call():
+        p = make()
+        target = 5e4 if by is None else {k: 5e4 for k in p.categories(by).tolist()}
+        return caught(lambda: sm.pipeline_coverage(p, target=target, period="2024-Q2",
+                                                   basis=basis, by=by))
+    direct, direct_warned = call()
+    monkeypatch.setattr(_chunked, "SMALL_ROWS", 0)
+    from salesmetrics.metrics import _summarize
+    monkeypatch.setattr(_summarize, "SMALL_ROWS", 0)
+    filtered, filtered_warned = call()
+    def bits(out):  # every number of every Coverage, bit for bit (nan included)
+        items = out.items() if by else [(None, out)]
+        return [(k, [float(v).hex() for v in c.to_dict().values()]) for k, c in items]
+
+    assert bits(direct) == bits(filtered)
+    assert direct_warned == filtered_warned

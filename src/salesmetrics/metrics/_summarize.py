@@ -29,10 +29,12 @@ from typing import Any
 import numpy as np
 
 from salesmetrics import _kernels
+from salesmetrics.domain.dates import MISSING_DAY
 from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
+from salesmetrics.domain.stage import OPEN
 from salesmetrics.errors import AmountError, check_option
-from salesmetrics.metrics._chunked import Arrays, amounts_fit, run_chunked
+from salesmetrics.metrics._chunked import SMALL_ROWS, Arrays, amounts_fit, run_chunked
 from salesmetrics.metrics._common import check_pipeline
 from salesmetrics.metrics._summary import (
     Grouping,
@@ -53,6 +55,7 @@ from salesmetrics.metrics._tallies import (
 from salesmetrics.metrics.options import By, Opportunities, Skipped, View
 
 __all__ = [
+    "summarize_closed_before",
     "summarize_open",
     "summarize_outcomes",
     "summarize_reached",
@@ -197,3 +200,20 @@ def summarize_velocity(
     context = (p.minor_unit, p.currency, opportunities,
                None if stale_before is None else str(stale_before))
     return make_summary("velocity", g, present, arrays, context)
+
+
+def summarize_closed_before(p: Pipeline, period: Period, by: By) -> Summary | None:
+    """The ``outcomes`` summary of ``win_rate(closed_before(p, period), by=by)`` (the history
+    behind coverage and plans) without building the filtered pipeline: tallied over the rows
+    of ``p`` closed before the period starts, whose groups keep their categories (so the same
+    keys and order). Only for a pipeline of one small block (`SMALL_ROWS`) with bounded
+    amounts, grouped by at most one field; else None (filter, then `win_rate`)."""
+    if len(p) > SMALL_ROWS or not (by is None or isinstance(by, str)) or not p.amounts_below_2_53:
+        return None
+    g = grouping(p, normalize_by("win_rate", by))
+    days = p._days("close_date")
+    start = np.int32(int(period.bounds64[0].astype(np.int64)))
+    rows = np.flatnonzero((p.outcome_codes != OPEN) & (days < start) & (days != MISSING_DAY))
+    arrays = tally_outcomes(p, g, None, "period", within=rows)
+    return make_summary("outcomes", g, arrays["count"].sum(axis=1), arrays,
+                        (p.minor_unit, p.currency, None))

@@ -195,9 +195,10 @@ def tally_outcomes(
     stale_before: np.datetime64 | None = None,
     cycles: bool = False,
     histogram: bool = False,
+    within: IntArray | None = None,
 ) -> Arrays:
-    """Deals in the window (see `window_mask`) by group × outcome (open, won, lost, no
-    decision).
+    """Deals in the window (see `window_mask`; or, without a period, the rows ``within`` if
+    given) by group × outcome (open, won, lost, no decision).
 
     ``count``, ``value`` [minor units] and ``valued`` (deals with an amount); with a period, the
     deals outside every window (`tally_outside`); with ``stale_before``, ``stale_count``,
@@ -208,7 +209,8 @@ def tally_outcomes(
     created date: left out) and, with ``histogram``, ``cycle_hist``: a sparse `DayCounts`
     [group, outcome] of days (memory: at most one entry per deal, whatever the span of dates).
     """
-    rows = rows_of(window_mask(p, period, view))
+    rows = within if period is None and within is not None else rows_of(
+        window_mask(p, period, view))
     remembered = outcome_keys(p, g)
     if remembered is None:
         outcome = take(p.outcome_codes, rows)

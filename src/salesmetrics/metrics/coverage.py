@@ -11,11 +11,7 @@ from typing import Any, overload
 import attrs
 import numpy as np
 
-from salesmetrics._render import (
-    format_money,
-    format_times,
-    html_table,
-)
+from salesmetrics._render import format_money, format_times, html_table
 from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import OPEN
@@ -30,11 +26,12 @@ from salesmetrics.metrics._common import (
 )
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._stage_table import StageTable
-from salesmetrics.metrics._summary import resolve_period
+from salesmetrics.metrics._summarize import summarize_closed_before
+from salesmetrics.metrics._summary import Summary, resolve_period
 from salesmetrics.metrics.options import BASES, Basis, By
 from salesmetrics.metrics.pipeline_totals import pipeline_value, won_revenue
 from salesmetrics.metrics.probabilities import StageProbabilities, historical_probabilities
-from salesmetrics.metrics.win_rates import win_rate
+from salesmetrics.metrics.win_rates import finish_win_rate, win_rate
 
 __all__ = [
     "Coverage",
@@ -71,6 +68,11 @@ def closed_before(p: Pipeline, period: Period) -> Pipeline:
     history that the conversion rates behind a plan for the period are measured on."""
     start = np.datetime64(period.start, "D")
     return p.filter((p.outcome_codes != OPEN) & (p.close_date < start))
+
+
+def _closed_win_rate(summary: Summary, basis: str) -> float | GroupedResult[float]:
+    """`win_rate` of the deals closed before (its warnings point where `win_rate`'s would)."""
+    return finish_win_rate(summary, basis=basis)
 
 
 @attrs.frozen
@@ -255,7 +257,9 @@ def pipeline_coverage(
         zero = check_zero_division(function, zero_division, high=math.inf)
         won = won_revenue(p, by=by, period=chosen)
         held = pipeline_value(p, by=by, period=chosen)
-        rate = win_rate(closed_before(p, chosen), basis=basis, by=by)
+        closed = summarize_closed_before(p, chosen, by)  # None unless p is small (no filter)
+        rate = (win_rate(closed_before(p, chosen), basis=basis, by=by) if closed is None
+                else _closed_win_rate(closed, basis))
         keys: list[Hashable] = list(targets) if isinstance(targets, dict) else [None]
         goal = np.array(list(targets.values()) if isinstance(targets, dict) else [targets])
         r = np.array([_lookup(won, k, 0.0) for k in keys])
