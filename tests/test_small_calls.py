@@ -245,3 +245,19 @@ def test_coverage_without_the_filtered_pipeline_is_the_same(monkeypatch, make, b
 
     assert bits(direct) == bits(filtered)
     assert direct_warned == filtered_warned
+
+
+@pytest.mark.parametrize("span", [5, 4000])  # the dense table and the sort
+def test_one_column_of_a_day_histogram_is_its_entries(span):
+    rng = np.random.default_rng(span)
+    cells, days = rng.integers(0, 7 * 4, 500), rng.integers(-span, span, 500)
+    hist = _kernels.DayCounts.tally(7, 4, cells, days)
+    for column in range(4):
+        row, col = np.divmod(hist.cell, 4)
+        keep = col == column
+        expected = _kernels.DayCounts(7, 1, *_kernels._count_pairs(
+            7, row[keep], hist.day[keep], hist.count[keep]))
+        got = hist.combine([column])
+        assert got == expected
+        assert [a.dtype for a in (got.cell, got.day, got.count)] == [np.int64] * 3
+        np.testing.assert_array_equal(got.percentile(50.0), expected.percentile(50.0))

@@ -305,6 +305,10 @@ class DayCounts:
     def combine(self, columns: Sequence[int]) -> DayCounts:
         """One column per row: the counts of ``columns`` added up."""
         row, column = np.divmod(self.cell, self.columns)
+        if len(columns) == 1:  # that column's entries: already distinct and sorted by row, day
+            keep = np.flatnonzero(column == columns[0])
+            return DayCounts(self.rows, 1, row.take(keep), self.day.take(keep),
+                             self.count.take(keep))
         wanted = np.zeros(self.columns, dtype=bool)
         wanted[list(columns)] = True
         keep = wanted[column]
