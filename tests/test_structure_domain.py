@@ -168,14 +168,14 @@ def _modules(sub: str) -> list[pathlib.Path]:
 
 def test_domain_imports_only_the_bottom_layer_and_itself():
     allowed = ("salesmetrics.errors", "salesmetrics._csv", "salesmetrics._kernels",
-               "salesmetrics._render", "salesmetrics.domain")
+               "salesmetrics._render", "salesmetrics._lazy", "salesmetrics.domain")
     for path in _modules("domain"):
         for name in _imports(path):
             assert name.startswith(allowed), f"{path.name} imports {name}"
 
 
 def test_bottom_layer_imports_no_upper_layer():
-    for name in ("errors.py", "_csv.py", "_kernels.py", "_render.py"):
+    for name in ("errors.py", "_csv.py", "_kernels.py", "_render.py", "_lazy.py"):
         for imported in _imports(PACKAGE / name):
             assert imported.startswith(("salesmetrics.errors", "salesmetrics._kernels")), (
                 f"{name} imports {imported}")

@@ -6,8 +6,9 @@ re-exported here for type annotations.
 
 import sys
 import types
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from salesmetrics._lazy import load, module_of
 
 if TYPE_CHECKING:  # what type checkers and mkdocstrings see; at run time, loaded on first use
     from salesmetrics.metrics._activity_table import ActivityTable
@@ -123,18 +124,12 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "win_curve": ("WinCurve", "win_curve"),
     "win_rates": ("OutcomeShares", "outcome_shares", "win_rate"),
 }
-_MODULE_OF = {name: module for module, names in _NAMES.items() for name in names}
+_MODULE_OF = module_of(_NAMES)
 
 
 def __getattr__(name: str) -> Any:
     """Import the module that defines ``name`` on first use, and keep its public names here."""
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    loaded = import_module(f"{__name__}.{module}")
-    for each in _NAMES[module]:
-        globals()[each] = getattr(loaded, each)
-    return globals()[name]
+    return load(__name__, globals(), _NAMES, _MODULE_OF, name)
 
 
 def __dir__() -> list[str]:
