@@ -6,7 +6,6 @@ conversions are in ``_activity_ingest``).
 from __future__ import annotations
 
 import datetime as dt
-import types
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy.typing as npt
 from salesmetrics.domain._activity_ingest import ActivityConstructors, canonical_kind
 from salesmetrics.domain.columns import Labels, readonly
 from salesmetrics.domain.dates import to_date
+from salesmetrics.domain.deal import frozen_fields
 from salesmetrics.errors import DataError, DataTypeError
 
 __all__ = ["ACTIVITY_KINDS", "Activities", "Activity"]
@@ -63,14 +63,6 @@ def _deal_id(value: object) -> str | int | None:
     return None if value is None else _id(value, "deal_id")
 
 
-def _fields(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if value is None:
-        return types.MappingProxyType({})
-    if not isinstance(value, Mapping):
-        raise DataTypeError(f"fields must be a mapping of field name to label, got {value!r}")
-    return types.MappingProxyType(dict(value))
-
-
 @attrs.frozen(init=False)
 class Activity:
     """One sales activity: an outreach email, a call, a follow-up, a meeting or a proposal sent.
@@ -98,7 +90,7 @@ class Activity:
     deal_id: str | int | None = attrs.field(default=None, converter=_deal_id)
     #: Extra labels to group by: team, channel, campaign…
     fields: Mapping[str, Any] = attrs.field(
-        factory=dict, converter=_fields, hash=False, repr=lambda m: repr(dict(m))
+        factory=dict, converter=frozen_fields, hash=False, repr=lambda m: repr(dict(m))
     )
 
     def __init__(

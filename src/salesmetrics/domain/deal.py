@@ -52,7 +52,8 @@ def _close_date(value: object) -> dt.date | None:
     return to_date(value, field="close_date")
 
 
-def _fields(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+def frozen_fields(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A record's ``fields=`` as a read-only copy (`Deal`, `Activity`)."""
     if value is None:
         return types.MappingProxyType({})
     if not isinstance(value, Mapping):
@@ -117,7 +118,7 @@ class Deal:
     currency: str | None = attrs.field(default=None, converter=normalize_currency)
     #: Extra labels to group by: team, region, product, source, segment…
     fields: Mapping[str, Any] = attrs.field(
-        factory=dict, converter=_fields, hash=False, repr=lambda m: repr(dict(m))
+        factory=dict, converter=frozen_fields, hash=False, repr=lambda m: repr(dict(m))
     )
     #: Stage history: ``(stage name, date entered)`` pairs.
     history: tuple[tuple[str, dt.date], ...] = attrs.field(default=(), converter=_history)
