@@ -310,3 +310,20 @@ def test_importing_salesmetrics_dask_does_not_import_dask():
             "print([m for m in ('dask', 'distributed') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", sorted(smd.__all__))
+def test_every_option_of_the_metric_is_an_option_of_its_dask_function(name: str) -> None:
+    """The dask signatures repeat the metrics' options by design: they must not drift."""
+    import inspect
+
+    own = inspect.signature(getattr(sm, name)).parameters
+    distributed = inspect.signature(getattr(smd, name)).parameters
+    for option, parameter in own.items():
+        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+            continue
+        assert option in distributed, f"{name}: {option} missing"
+        assert distributed[option].default == parameter.default or (
+            parameter.default != parameter.default
+            and distributed[option].default != distributed[option].default), (name, option)
+        assert distributed[option].kind is inspect.Parameter.KEYWORD_ONLY
