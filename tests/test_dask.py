@@ -148,6 +148,34 @@ def test_as_of_default_is_the_whole_datas_latest_date():
         assert smd.win_rate(ddf, stale_after=100) == sm.win_rate(p, stale_after=100) == 1 / 3
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=deal_rows(min_size=1, max_size=30), cuts=st.lists(st.integers(0, 30), max_size=4),
+       split_every=st.sampled_from([None, 2]), rng=st.randoms(use_true_random=False))
+def test_partitions_with_their_own_categoricals_give_the_wholes_order(rows, cuts, split_every,
+                                                                     rng):
+    # Files of a data lake read one by one: each partition's owner a categorical of its own
+    # (its labels in an arbitrary order). Concatenated, they are plain labels: sorted keys.
+    deals, events = frames(rows)
+    bounds = [0, *sorted(min(c, len(deals)) for c in cuts), len(deals)]
+    pieces = []
+    for a, b in itertools.pairwise(bounds):
+        piece = deals.iloc[a:b].copy()
+        seen = [x for x in dict.fromkeys(piece["owner"]) if pd.notna(x)]
+        rng.shuffle(seen)
+        piece["owner"] = pd.Categorical(piece["owner"], categories=seen)
+        pieces.append(piece)
+    # An empty partition is the identity: its dtype does not count.
+    plain = pd.concat([piece.astype({"owner": object}) for piece in pieces])
+    if len({tuple(piece["owner"].cat.categories) for piece in pieces if len(piece)}) == 1:
+        plain = pd.concat([piece for piece in pieces if len(piece)])  # one categorical
+    expected = whole("won_revenue", plain, events.iloc[:0], {"by": ["owner", "team"]})
+    with dask.config.set(scheduler="threads"):
+        for parts in (pieces, pieces[::-1]):
+            ddf = dd.from_map(_same, parts, meta=parts[0].iloc[:0], enforce_metadata=False)
+            result = smd.won_revenue(ddf, by=["owner", "team"], split_every=split_every, **DATA)
+            assert canon(result) == canon(expected)
+
+
 @settings(max_examples=5, deadline=None)
 @given(rows=deal_rows(min_size=20, max_size=20))
 def test_history_is_co_partitioned_by_deal_id(rows):

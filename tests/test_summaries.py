@@ -2,6 +2,7 @@
 bit; mismatched summaries refuse to merge; the empty summary is the identity; pickle, Arrow and
 bytes round trips."""
 
+import itertools
 import math
 import pickle
 import random
@@ -269,3 +270,50 @@ def test_merge_order_of_keys_is_the_wholes(sample):
         for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
             total = parts[order[0]] + parts[order[1]] + parts[order[2]]
             assert total.keys == sm.summarize(sample, "pipeline_value", by=by).keys
+
+
+@settings(max_examples=60, deadline=None)
+@given(deal_rows(max_size=30), st.lists(st.integers(0, 30), max_size=3),
+       st.sampled_from(["won_revenue", "win_rate", "pipeline_value"]),
+       st.sampled_from(["owner", ["owner", "team"], ["team", "owner"]]),
+       st.randoms(use_true_random=False))
+def test_parts_with_their_own_categoricals_merge_to_the_wholes_order(rows, cuts, metric, by,
+                                                                    rng):
+    # Each part's owner is a categorical of its own (categories in an arbitrary order, some not
+    # present) or plain labels, as a data lake's files read one by one give them. Concatenated,
+    # different categoricals are plain labels (sorted); identical ones stay that categorical.
+    pd = pytest.importorskip("pandas")
+    columns = ("id", "amount", "stage", "created", "close_date", "owner", "team")
+    frame = pd.DataFrame({k: rows[k] for k in columns}).astype({"amount": float})
+    bounds = [0, *sorted(cuts), 30]
+    pieces = [frame.iloc[a:b].copy() for a, b in itertools.pairwise(bounds)]
+    shared = rng.random() < 0.3  # every part the same categorical
+    same = ["zed", "mo", "cy", "bo", "ana"]
+    rng.shuffle(same)
+    for piece in pieces:
+        if rng.random() < 0.2:
+            continue  # plain labels
+        present = {x for x in piece["owner"] if pd.notna(x)}
+        categories = same if shared else [*present, *rng.sample(["zed", "mo"], rng.randrange(3))]
+        if not shared:
+            rng.shuffle(categories)
+        piece["owner"] = pd.Categorical(piece["owner"], categories=categories)
+    dtypes = {str(piece["owner"].dtype) + repr(getattr(piece["owner"], "cat", None)
+                                                and list(piece["owner"].cat.categories))
+              for piece in pieces}
+    whole = pd.concat(pieces if len(dtypes) == 1 else
+                      [piece.astype({"owner": object}) for piece in pieces])
+
+    def pipeline(data):
+        return Pipeline.from_columns(data, STAGES, currency="USD", columns={"team": "team"})
+
+    parts = [sm.summarize(pipeline(piece), metric, by=by) for piece in pieces]
+    expected = sm.summarize(pipeline(whole), metric, by=by)
+    total = random_tree(parts, rng)
+    assert total.keys == expected.keys
+    assert total == expected
+    assert identical(sm.finalize(total), getattr(sm, metric)(pipeline(whole), by=by))
+    a, b, c = (parts * 3)[:3]
+    assert a + b == b + a
+    assert (a + b) + c == a + (b + c)
+    assert ((a + b) + c).keys == (c + (b + a)).keys

@@ -3,7 +3,6 @@ merged keys (the whole pipeline's), and the carry of the weighted pipeline's exa
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
@@ -75,49 +74,41 @@ def carry(arrays: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sort_key(label: Hashable) -> tuple[Any, ...]:
-    """The order of labels that are not categorical: by value, the missing label (None) last."""
-    return (label is None, type(label).__name__, label if label is not None else 0)
+    """The order of labels that are not categorical: by value (numbers together, as a column
+    of them sorts), the missing label (None) last."""
+    if label is None:
+        return (True, "", 0)
+    number = isinstance(label, (int, float)) and not isinstance(label, bool)
+    return (False, "" if number else type(label).__name__, label)
 
 
 def merge_order(mine: Any, theirs: Any) -> tuple[Hashable, ...]:
     """One field's labels of both parts, in the order of the whole pipeline.
 
-    The same labels in the same order (a categorical's categories, the stages) stay as they are;
-    labels sorted in both parts (the order of labels that are not categorical) are sorted again;
-    otherwise ``theirs`` labels that ``mine`` lacks go after the label they follow in
-    ``theirs``, so that both parts' orders are kept and the result is deterministic.
+    The same labels in the same order (one categorical's categories, the stages in process
+    order) stay as they are, whether or not a part has the missing label (always last).
+    Otherwise the parts' labels are not one categorical (labels that are not categorical, whose
+    order is sorted, or categoricals with different categories): the whole data, concatenated,
+    has plain labels, so the result is their sorted union (`_sort_key`), whichever part comes
+    first, and however the parts are grouped.
     """
     left: tuple[Hashable, ...] = tuple(_labels_of(mine))
     right: tuple[Hashable, ...] = tuple(_labels_of(theirs))
     if left == right:
         return left
-    if _sorted(left) and _sorted(right):
-        return tuple(sorted(set(left) | set(right), key=_sort_key))
-    merged = list(left)
-    known = set(left)
-    at = 0
-    for label in right:
-        if label in known:
-            at = merged.index(label) + 1
-        else:
-            merged.insert(at, label)
-            known.add(label)
-            at += 1
-    return tuple(merged)
+    if _present(left) == _present(right):
+        return left if len(left) > len(right) else right
+    return tuple(sorted(set(left) | set(right), key=_sort_key))
+
+
+def _present(labels: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
+    """The labels without the missing one (None, always last in a pipeline's categories)."""
+    return labels[:-1] if labels and labels[-1] is None else labels
 
 
 def _labels_of(labels: Any) -> list[Hashable]:
     """A field's labels as a list (``order`` holds the pipeline's category arrays as they are)."""
     return labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
-
-
-def _sorted(labels: tuple[Hashable, ...]) -> bool:
-    try:
-        keys = [_sort_key(label) for label in labels]
-        return all(a <= b for a, b in itertools.pairwise(keys))
-    except TypeError:
-        return False
-
 
 
 def key_order(by: tuple[str, ...], keys: list[Hashable], order: tuple[Any, ...]) -> IntArray:
