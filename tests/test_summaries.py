@@ -317,3 +317,36 @@ def test_parts_with_their_own_categoricals_merge_to_the_wholes_order(rows, cuts,
     assert a + b == b + a
     assert (a + b) + c == a + (b + c)
     assert ((a + b) + c).keys == (c + (b + a)).keys
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_a_high_cardinality_categorical_pickles_small(shuffled):
+    # 100 deals grouped by an owner categorical of 200,000 categories (50 of them used): the
+    # summary holds the groups present (and a fingerprint of the categories), not every one.
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    categories = [f"owner-{i:06d}" for i in range(200_000)]
+    if shuffled:  # not sorted: a categorical's own order, which merges keep
+        categories = [categories[i] for i in rng.permutation(len(categories))]
+    owners = rng.choice(categories[:50], 100)
+    frame = pd.DataFrame({"id": np.arange(100), "amount": np.arange(100.0),
+                          "stage": rng.choice(["Proposal", "Closed won", "Closed lost"], 100),
+                          "close_date": "2024-01-01",
+                          "owner": pd.Categorical(owners, categories=categories)})
+    first = np.arange(100) < 50
+    whole, a, b = (sm.summarize(Pipeline.from_columns(part), "win_rate", by="owner")
+                   for part in (frame, frame[first], frame[~first]))
+    for s in (whole, a, b):
+        assert len(pickle.dumps(s)) < 20_000
+        assert len(s.to_bytes()) < 20_000
+    # Unpickled (compact) parts merge to the whole's order, either way round and with the
+    # whole's own categories (a part of another process, one of this one).
+    a2, b2 = pickle.loads(pickle.dumps(a)), sm.Summary.from_bytes(b.to_bytes())
+    for total in (a2 + b2, b2 + a2, a + b2, b2 + a, a + b):
+        assert total == whole
+        assert total.keys == whole.keys
+    assert list(whole.keys) == [c for c in categories[:50] if c in set(owners)]
+    # A different categorical (other categories or another order) is plain labels: sorted.
+    other = frame[~first].astype({"owner": object}).astype({"owner": "category"})
+    c = sm.summarize(Pipeline.from_columns(other), "win_rate", by="owner")
+    assert (a2 + c).keys == (c + a2).keys == tuple(sorted(set(owners)))

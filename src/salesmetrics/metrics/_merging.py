@@ -3,7 +3,9 @@ merged keys (the whole pipeline's), and the carry of the weighted pipeline's exa
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import hashlib
+import itertools
+from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,7 +17,8 @@ from salesmetrics.errors import SummaryMismatchError
 if TYPE_CHECKING:
     from salesmetrics.metrics._summary import Summary
 
-__all__ = ["SummaryMismatchError", "carry", "check_mergeable", "key_order", "merge_order"]
+__all__ = ["LabelOrder", "SummaryMismatchError", "carry", "check_mergeable", "key_order",
+           "merge_order", "order_of_keys"]
 
 IntArray = npt.NDArray[np.intp]
 
@@ -82,43 +85,149 @@ def _sort_key(label: Hashable) -> tuple[Any, ...]:
     return (False, "" if number else type(label).__name__, label)
 
 
-def merge_order(mine: Any, theirs: Any) -> tuple[Hashable, ...]:
-    """One field's labels of both parts, in the order of the whole pipeline.
+class LabelOrder:
+    """One field's label order in a summary, the part of it that merges need, small.
 
-    The same labels in the same order (one categorical's categories, the stages in process
-    order) stay as they are, whether or not a part has the missing label (always last).
+    Either *plain* labels (``fingerprint is None``: not one categorical, their order sorted by
+    `_sort_key`, the missing label last), or one categorical's categories or the stages in
+    process order: a ``fingerprint`` of the categories (without the missing label, which comes
+    last) and the ``ranks`` in them of the labels present. Its size follows the groups present,
+    not the categories (200,000 owners in a categorical, 50 of them in a part: 50 ranks).
+
+    Made from a pipeline's categories and the codes present (`of_categories`), it is compact
+    only when it has to be (pickled, serialized, or merged with another pipeline's): a metric
+    that summarizes and finalizes one pipeline never hashes its categories.
+    """
+
+    __slots__ = ("_categories", "_codes", "_compact")
+
+    def __init__(self, fingerprint: str | None = None,
+                 ranks: Mapping[Hashable, int] | None = None) -> None:
+        self._categories: npt.NDArray[Any] | None = None
+        self._codes: IntArray | None = None
+        self._compact: tuple[str | None, dict[Hashable, int]] | None = (
+            fingerprint, {} if fingerprint is None or ranks is None else dict(ranks))
+
+    @classmethod
+    def of_categories(cls, categories: npt.NDArray[Any], codes: IntArray) -> LabelOrder:
+        """The order of ``categories`` (a pipeline's, as they are), labels ``codes`` present."""
+        order = cls()
+        order._categories, order._codes, order._compact = categories, codes, None
+        return order
+
+    @classmethod
+    def of_labels(cls, labels: Sequence[Hashable]) -> LabelOrder:
+        """The order of ``labels`` as listed (every one of them present)."""
+        categories = np.empty(len(labels), dtype=object)
+        categories[:] = list(labels)
+        return cls.of_categories(categories, np.arange(len(labels), dtype=np.intp))
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The categories' fingerprint (a hash of their labels in order), None for plain."""
+        return self.compact()[0]
+
+    @property
+    def ranks(self) -> dict[Hashable, int]:
+        """Label present → its rank in the categories (empty for plain labels)."""
+        return self.compact()[1]
+
+    def compact(self) -> tuple[str | None, dict[Hashable, int]]:
+        if self._compact is None:
+            assert self._categories is not None and self._codes is not None
+            labels = self._categories.tolist()
+            core = labels[:-1] if labels and labels[-1] is None else labels
+            if _is_sorted(core):  # as plain labels are: concatenated, they sort the same
+                self._compact = (None, {})
+            else:
+                digest = hashlib.blake2b(repr(core).encode(), digest_size=16).hexdigest()
+                present = self._categories[self._codes].tolist()
+                self._compact = (digest, dict(zip(present, self._codes.tolist(), strict=True)))
+        return self._compact
+
+    def merge(self, other: LabelOrder) -> LabelOrder:
+        """The order of both parts' labels in the whole: one categorical's stays (the union of
+        the labels present); anything else is plain labels, which sort."""
+        if self._categories is not None and self._categories is other._categories:
+            assert self._codes is not None and other._codes is not None
+            return LabelOrder.of_categories(self._categories,
+                                            np.union1d(self._codes, other._codes))
+        mine, theirs = self.compact(), other.compact()
+        if mine[0] is None or mine[0] != theirs[0]:
+            return LabelOrder()
+        return LabelOrder(mine[0], {**mine[1], **theirs[1]})
+
+    def rank_of(self, labels: Sequence[Hashable]) -> IntArray:
+        """The rank of each of ``labels`` (labels present) in this order."""
+        if self._compact is None:
+            assert self._categories is not None and self._codes is not None
+            ranks = dict(zip(self._categories[self._codes].tolist(), self._codes.tolist(),
+                             strict=True))
+        elif self._compact[0] is None:
+            ranks = {x: i for i, x in enumerate(sorted(set(labels), key=_sort_key))}
+        else:
+            ranks = self._compact[1]
+        return np.array([ranks[x] for x in labels], dtype=np.intp)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LabelOrder, self.compact())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LabelOrder):
+            return NotImplemented
+        return self.compact() == other.compact()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fingerprint, ranks = self.compact()
+        if fingerprint is None:
+            return "LabelOrder(sorted)"
+        return f"LabelOrder({fingerprint[:8]}…, {len(ranks)} label(s))"
+
+
+def merge_order(mine: LabelOrder, theirs: LabelOrder) -> LabelOrder:
+    """One field's labels of both parts, in the order of the whole pipeline (`LabelOrder.merge`).
+
+    The same categorical (the same categories in the same order, such as the stages in process
+    order) keeps its order, whether or not a part has the missing label (always last).
     Otherwise the parts' labels are not one categorical (labels that are not categorical, whose
     order is sorted, or categoricals with different categories): the whole data, concatenated,
     has plain labels, so the result is their sorted union (`_sort_key`), whichever part comes
     first, and however the parts are grouped.
     """
-    left: tuple[Hashable, ...] = tuple(_labels_of(mine))
-    right: tuple[Hashable, ...] = tuple(_labels_of(theirs))
-    if left == right:
-        return left
-    if _present(left) == _present(right):
-        return left if len(left) > len(right) else right
-    return tuple(sorted(set(left) | set(right), key=_sort_key))
+    return mine.merge(theirs)
 
 
-def _present(labels: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
-    """The labels without the missing one (None, always last in a pipeline's categories)."""
-    return labels[:-1] if labels and labels[-1] is None else labels
+def _is_sorted(labels: list[Hashable]) -> bool:
+    """True when ``labels`` are strictly increasing by `_sort_key` (vectorized for text)."""
+    if len(labels) < 2:
+        return True
+    if {type(x) for x in labels} == {str}:
+        text = np.array(labels, dtype=str)
+        return bool(np.all(text[:-1] < text[1:]))
+    try:
+        keys = [_sort_key(label) for label in labels]
+        return all(a < b for a, b in itertools.pairwise(keys))
+    except TypeError:
+        return False
 
 
-def _labels_of(labels: Any) -> list[Hashable]:
-    """A field's labels as a list (``order`` holds the pipeline's category arrays as they are)."""
-    return labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
+def order_of_keys(by: tuple[str, ...], keys: tuple[Hashable, ...]) -> tuple[LabelOrder, ...]:
+    """``order`` of a summary made without one: each field's labels as its keys list them."""
+    if not by:
+        return ()
+    parts = [keys] if len(by) == 1 else list(zip(*keys, strict=True)) if keys else [()] * len(by)
+    return tuple(LabelOrder.of_labels(tuple(dict.fromkeys(part))) for part in parts)
 
 
-def key_order(by: tuple[str, ...], keys: list[Hashable], order: tuple[Any, ...]) -> IntArray:
-    """Rows of ``keys`` sorted field by field by their labels' positions in ``order``."""
+def key_order(by: tuple[str, ...], keys: list[Hashable], order: tuple[LabelOrder, ...]
+              ) -> IntArray:
+    """Rows of ``keys`` sorted field by field by their labels' ranks in ``order``."""
     if not by:
         return np.arange(len(keys), dtype=np.intp)
-    ranks = [{label: i for i, label in enumerate(labels)} for labels in order]
     if len(by) == 1:
-        rank = [ranks[0][k] for k in keys]
-        return np.argsort(np.array(rank, dtype=np.intp), kind="stable").astype(np.intp)
-    columns = [np.array([r[k[i]] for k in keys], dtype=np.intp)  # type: ignore[index]
-               for i, r in enumerate(ranks)]
+        return np.argsort(order[0].rank_of(keys), kind="stable").astype(np.intp)
+    columns = [o.rank_of([k[i] for k in keys])  # type: ignore[index]
+               for i, o in enumerate(order)]
     return np.lexsort(columns[::-1]).astype(np.intp)

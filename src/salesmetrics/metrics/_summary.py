@@ -39,11 +39,13 @@ from salesmetrics.errors import (
     check_option,
 )
 from salesmetrics.metrics._merging import (
+    LabelOrder,
     SummaryMismatchError,
     carry,
     check_mergeable,
     key_order,
     merge_order,
+    order_of_keys,
     same_array,
 )
 
@@ -119,18 +121,22 @@ class Grouping:
             (codes[start:stop], width) for codes, width in self._fields)
         return Grouping(self.by, keys, self.n, self.categories, self.combos, fields=fields)
 
+    def field_codes(self, codes: IntArray) -> tuple[IntArray, ...]:
+        """Each field's category codes of the groups ``codes`` (combined codes)."""
+        if len(self.by) == 1:
+            return (codes,)
+        if self.combos is None:
+            return tuple(np.unravel_index(codes, tuple(len(c) for c in self.categories)))
+        return tuple(combo[codes].astype(np.intp) for combo in self.combos)
+
     def decode(self, codes: IntArray) -> list[Hashable]:
         """Group labels for combined codes: a label for one field, a tuple for several."""
         if not self.by:
             return [None] * len(codes)
         if len(self.by) == 1:
             return self.categories[0][codes].tolist()  # type: ignore[no-any-return]
-        if self.combos is None:
-            shape = tuple(len(c) for c in self.categories)
-            parts: tuple[IntArray, ...] = np.unravel_index(codes, shape)
-        else:
-            parts = tuple(combo[codes] for combo in self.combos)
-        columns = [c[p].tolist() for c, p in zip(self.categories, parts, strict=True)]
+        columns = [c[p].tolist() for c, p in zip(self.categories, self.field_codes(codes),
+                                                 strict=True)]
         return list(zip(*columns, strict=True))
 
 
@@ -267,10 +273,11 @@ class Summary:
     - ``outside``: counts over the whole pipeline, not per group, of deals that the window
       leaves out for want of a date (see `OUTSIDE_COUNTS`): they belong to no group of the
       result, so they are kept apart from ``arrays`` and added up when summaries merge;
-    - ``order``: per field of ``by``, its labels in the pipeline's order (sorted labels with the
-      missing one last, a categorical's categories, the stages in process order); keys are
-      ordered by them, field by field, so that merged summaries list their keys as the whole
-      pipeline's summary does;
+    - ``order``: per field of ``by``, a `LabelOrder`: the order of its labels in the pipeline
+      (sorted labels with the missing one last, or a categorical's categories, or the stages in
+      process order), holding only what a merge needs (for a categorical, a fingerprint of its
+      categories and the ranks of the labels present); keys are ordered by them, field by
+      field, so that merged summaries list their keys as the whole pipeline's summary does;
     - ``function`` and ``options``: for a summary made by `salesmetrics.summarize`, the public
       metric it finalizes to and that metric's options (normalized: ``by`` as a tuple,
       ``period`` as a `Period`…), as ``(name, value)`` pairs; None and ``()`` for the internal
@@ -294,7 +301,7 @@ class Summary:
         self.arrays = arrays
         # None only for the empty summary (`is_empty`), which no finalize step reads.
         self.context: tuple[Any, ...] = context  # type: ignore[assignment]
-        self.order = _order_of_keys(by, keys) if order is None else order
+        self.order = order_of_keys(by, keys) if order is None else order
         self.outside: Mapping[str, int] = {} if outside is None else outside
         self.function = function
         self.options = options
@@ -463,15 +470,6 @@ def take_rows(array: Any, rows: IntArray) -> Any:
     return array[rows]
 
 
-def _order_of_keys(by: tuple[str, ...], keys: tuple[Hashable, ...]
-                   ) -> tuple[tuple[Hashable, ...], ...]:
-    """``order`` of a summary made without one: each field's labels as its keys list them."""
-    if not by:
-        return ()
-    parts = [keys] if len(by) == 1 else list(zip(*keys, strict=True)) if keys else [()] * len(by)
-    return tuple(tuple(dict.fromkeys(part)) for part in parts)
-
-
 def make_summary(
     metric: str,
     grouping: Grouping,
@@ -491,5 +489,6 @@ def make_summary(
     keys = grouping.decode(codes)
     if len(codes) < grouping.n:
         arrays = {k: take_rows(a, codes) for k, a in arrays.items()}
-    return Summary(metric, grouping.by, tuple(keys), arrays, context, grouping.categories,
-                   outside)
+    order = tuple(LabelOrder.of_categories(c, np.unique(f)) for c, f in zip(
+        grouping.categories, grouping.field_codes(codes), strict=True))
+    return Summary(metric, grouping.by, tuple(keys), arrays, context, order, outside)

@@ -20,12 +20,13 @@ import numpy as np
 from salesmetrics._kernels import DayCounts
 from salesmetrics.domain.period import Period, as_period
 from salesmetrics.errors import DataError
+from salesmetrics.metrics._merging import LabelOrder
 from salesmetrics.metrics._summary import Summary
 
 __all__ = ["from_arrow", "from_bytes", "to_arrow", "to_bytes"]
 
 _META = b"salesmetrics.summary"
-_VERSION = 1
+_VERSION = 2
 
 
 def _pa() -> Any:
@@ -83,6 +84,25 @@ def _decode(value: Any) -> Any:
     raise DataError(f"Summary.from_arrow(): unknown value {value!r} in the metadata")
 
 
+def _encode_order(order: LabelOrder) -> Any:
+    """A field's `LabelOrder`: None for plain labels, else the categories' fingerprint and
+    the labels present with their ranks."""
+    fingerprint, ranks = order.compact()
+    if fingerprint is None:
+        return None
+    return {"fingerprint": fingerprint, "labels": [_encode(k) for k in ranks],
+            "ranks": list(ranks.values())}
+
+
+def _decode_order(value: Any, version: int) -> LabelOrder:
+    if version == 1:  # the field's every category, in order
+        return LabelOrder.of_labels(list(_decode(value)))
+    if value is None:
+        return LabelOrder()
+    labels = [_decode(v) for v in value["labels"]]
+    return LabelOrder(value["fingerprint"], dict(zip(labels, value["ranks"], strict=True)))
+
+
 def _key_columns(summary: Summary) -> list[list[Hashable]]:
     if not summary.by:
         return []
@@ -127,7 +147,7 @@ def to_arrow(summary: Summary) -> Any:
         "keys": None if summary.by else [_encode(k) for k in summary.keys],
         "options": [[k, _encode(v)] for k, v in summary.options],
         "context": None if summary.context is None else _encode(summary.context),
-        "order": [_encode(o) for o in summary.order],
+        "order": [_encode_order(o) for o in summary.order],
         "outside": dict(summary.outside),
         "shapes": shapes,
         "sparse": sparse,
@@ -144,12 +164,11 @@ def from_arrow(table: Any) -> Summary:
         raise DataError("Summary.from_arrow(): the table has no salesmetrics summary metadata; "
                         "make it with Summary.to_arrow()")
     meta = json.loads(metadata[_META])
-    if meta.get("version") != _VERSION:
+    if meta.get("version") not in (1, _VERSION):
         raise DataError(f"Summary.from_arrow(): unknown summary format {meta.get('version')!r}")
     by = tuple(meta["by"])
     options = tuple((k, _decode(v)) for k, v in meta["options"])
-    order = tuple(_decode(o) if isinstance(o, list) else o for o in meta["order"])
-    order = tuple(tuple(o) for o in order)
+    order = tuple(_decode_order(o, meta["version"]) for o in meta["order"])
     if meta["empty"]:
         return Summary(meta["metric"], by, (), {}, None, order, {}, function=meta["function"],
                        options=options)

@@ -32,6 +32,7 @@ import numpy as np
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataTypeError, OptionError, choices
 from salesmetrics.metrics import conversion, cycle, pipeline_totals, velocity, win_rates
+from salesmetrics.metrics._merging import LabelOrder
 from salesmetrics.metrics._summary import (
     Summary,
     as_of_date,
@@ -198,7 +199,8 @@ def empty_summary(metric: Any, options: Mapping[str, Any]) -> Summary:
     name = _metric_name(metric)
     _check_names("Summary.empty", name, options)
     by = normalize_by(name, options.get("by"))
-    return Summary(METRICS[name].kind, by, (), {}, None, tuple(() for _ in by), {},
+    order = tuple(LabelOrder() for _ in by)
+    return Summary(METRICS[name].kind, by, (), {}, None, order, {},
                    function=name, options=_normalized(name, options))
 
 
