@@ -136,6 +136,17 @@ def test_empty_is_the_identity(sample, metric, options, finalize_options):
 
 
 @pytest.mark.parametrize(("metric", "options", "finalize_options"), CASES)
+@pytest.mark.parametrize("by", ["team", ["team", "region"], ["team", "stage"], ["owner", "team"]])
+def test_empty_finalizes_grouped_by_any_field(metric, options, finalize_options, by):
+    # Fields that are not deal attributes (team, region): the empty pipeline has them too.
+    empty = {"id": [], "amount": np.array([], dtype=float), "stage": [], "owner": [],
+             "team": [], "region": []}
+    nothing = Pipeline.from_columns(empty, columns={"team": "team", "region": "region"})
+    assert identical(sm.finalize(sm.Summary.empty(metric, **options, by=by), **finalize_options),
+                     getattr(sm, metric)(nothing, **options, by=by, **finalize_options))
+
+
+@pytest.mark.parametrize(("metric", "options", "finalize_options"), CASES)
 def test_pickle_arrow_and_bytes_round_trips(sample, metric, options, finalize_options):
     for by in GROUPINGS:
         s = sm.summarize(sample, metric, **options, by=by)

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from salesmetrics.domain._names import DEAL_ATTRIBUTES
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataTypeError, OptionError, choices
 from salesmetrics.metrics import conversion, cycle, pipeline_totals, velocity, win_rates
@@ -250,8 +251,10 @@ def finalize(summary: Summary, /, **finalize_options: Any) -> Any:
 
 
 def _empty_pipeline(by: tuple[str, ...]) -> Pipeline:
-    """A pipeline of no deals, with the default stages and the fields ``by``."""
+    """A pipeline of no deals, with the default stages and the fields ``by`` (fields that are
+    not deal attributes, such as ``team``, read from a column of that name)."""
     columns = {"id": np.array([], dtype=object), "amount": np.array([], dtype=float),
                "stage": np.array([], dtype=object)}
     columns.update({name: np.array([], dtype=object) for name in by if name not in columns})
-    return Pipeline.from_columns(columns)
+    fields = {name: name for name in by if name not in DEAL_ATTRIBUTES}
+    return Pipeline.from_columns(columns, columns=fields or None)
