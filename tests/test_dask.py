@@ -213,6 +213,39 @@ def test_integer_ids_co_partition_with_their_events():
                               history=dd.from_pandas(events, npartitions=5))
 
 
+@pytest.mark.parametrize(("deal_ids", "event_ids"), [
+    ("float64", "int64"), ("int64", "float64"), ("Float64", "int64"), ("float64", "Int64"),
+    ("float64", "float32")])
+def test_float_ids_co_partition_as_the_pipeline_reads_them(deal_ids, event_ids):
+    # Integer ids read as floats (1.0, a column with a gap elsewhere): Pipeline.from_columns
+    # reads them as int64, so they meet their int64 events; the shuffle hashes them alike.
+    n = 40
+    deals = pd.DataFrame({"id": pd.Series(np.arange(n)).astype(deal_ids), "amount": [5.0] * n,
+                          "stage": ["Closed won"] * 20 + ["Discovery"] * 20,
+                          "close_date": ["2024-02-01"] * n})
+    events = pd.DataFrame({"id": pd.Series(np.repeat(np.arange(n), 2)).astype(event_ids),
+                           "stage": ["Initial contact", "Discovery"] * n,
+                           "date": ["2024-01-01", "2024-01-02"] * n})
+    expected = sm.funnel_counts(sm.Pipeline.from_columns(deals, history=events))
+    with dask.config.set(scheduler="threads"):
+        result = smd.funnel_counts(dd.from_pandas(deals, npartitions=3),
+                                   history=dd.from_pandas(events, npartitions=5))
+    assert canon(result) == canon(expected)
+    assert result["Initial contact"] == n  # every deal met its events
+
+
+def test_a_fractional_float_id_is_the_error_one_process_gives():
+    deals = pd.DataFrame({"id": [1.0, 2.5, 3.0], "amount": [5.0] * 3,
+                          "stage": ["Discovery"] * 3})
+    events = pd.DataFrame({"id": [1, 3], "stage": ["Discovery"] * 2,
+                           "date": ["2024-01-01"] * 2})
+    with pytest.raises(DataTypeError, match=r"2\.5"):
+        sm.Pipeline.from_columns(deals, history=events)
+    with dask.config.set(scheduler="threads"), pytest.raises(DataTypeError, match=r"2\.5"):
+        smd.funnel_counts(dd.from_pandas(deals, npartitions=2),
+                          history=dd.from_pandas(events, npartitions=2))
+
+
 def test_co_partitioned_history_skips_the_shuffle():
     # Buckets by id % 3, the layout of a lake bucketed by deal id.
     n = 30

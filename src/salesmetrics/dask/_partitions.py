@@ -94,20 +94,36 @@ def build_and_summarize(deals: Any, events: Any, data: DataOptions, metric: str,
 
 def co_partition(ddf: Any, history: Any, data: DataOptions) -> tuple[Any, Any]:
     """Deals and their stage events hash-partitioned alike by deal id (dask's own shuffle), so
-    that partition *i* of both holds the same deals. Ids are hashed as int64 when both id
-    columns are numpy integers, else both as text (as `Pipeline.from_columns` reads ids that
-    are not all integers)."""
+    that partition *i* of both holds the same deals. Ids are read as `Pipeline.from_columns`
+    reads them: float ids with no fraction (integer ids read as floats, ``1.0``) as int64. They
+    are hashed as int64 when both id columns are then numpy integers, else both as text."""
     columns = data.get("columns") or {}
     history_columns = data.get("history_columns") or {}
-    deal_id = columns.get("id", "id")
-    event_id = history_columns.get("id", "id")
+    deal_ids = _whole_ids(ddf[columns.get("id", "id")])
+    event_ids = _whole_ids(history[history_columns.get("id", "id")])
     n = max(ddf.npartitions, history.npartitions)
     # Integer ids on both sides hash alike as int64 (no text made); otherwise both as text.
-    integers = all(isinstance(frame[name].dtype, np.dtype) and frame[name].dtype.kind in "iu"
-                   for frame, name in ((ddf, deal_id), (history, event_id)))
+    integers = all(isinstance(ids.dtype, np.dtype) and ids.dtype.kind in "iu"
+                   for ids in (deal_ids, event_ids))
     key_type: Any = np.int64 if integers else str
-    deals = ddf.assign(**{KEY: ddf[deal_id].astype(key_type)}).shuffle(KEY, npartitions=n)
-    events = history.assign(**{KEY: history[event_id].astype(key_type)}).shuffle(
-        KEY, npartitions=n)
+    deals = ddf.assign(**{KEY: deal_ids.astype(key_type)}).shuffle(KEY, npartitions=n)
+    events = history.assign(**{KEY: event_ids.astype(key_type)}).shuffle(KEY, npartitions=n)
     return deals, events
 
+
+def _whole_ids(ids: Any) -> Any:
+    """A dask Series of ids, floats (numpy or pandas ``Float64``) as int64, as
+    `Pipeline.from_columns` reads them; anything else unchanged."""
+    if getattr(ids.dtype, "kind", None) != "f":
+        return ids
+    return ids.map_partitions(whole_floats, meta=(ids.name, np.int64))
+
+
+def whole_floats(ids: Any) -> Any:
+    """Float ids as int64 (a missing or fractional id, an error when its partition is read,
+    as 0: it is hashed somewhere, and raises there)."""
+    import pandas as pd
+
+    values = np.asarray(ids.to_numpy(dtype=np.float64, na_value=np.nan))
+    whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2.0**63)
+    return pd.Series(np.where(whole, values, 0).astype(np.int64), index=ids.index, name=ids.name)
