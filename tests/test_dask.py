@@ -304,6 +304,10 @@ def test_duplicate_ids_are_caught_within_a_partition_not_across():
             smd.pipeline_value(dd.from_pandas(frame, npartitions=1))
         # Across partitions: the caller's to ensure (documented); both copies count.
         assert smd.pipeline_value(split(frame, [1])) == 60.0
+        # The documented check: a shuffle by id puts both copies in one partition (the id
+        # column stays, unlike set_index("id")).
+        with pytest.raises(DuplicateDealError, match="D-0"):
+            smd.pipeline_value(split(frame, [1]).shuffle("id"))
 
 
 def test_currencies_differing_across_partitions_are_a_currency_error():

@@ -26,8 +26,9 @@ partitioning, on ``split_every`` or on the order of the merges.
 - Errors: a bad value raises the `SalesMetricsError` subclass that the single-process call
   raises, naming the deal id; row numbers count from the start of the partition.
 - Deal ids are checked for uniqueness within each partition only: ids that are unique across
-  partitions are the caller's to ensure (for instance with ``ddf.set_index("id")``, or a
-  shuffle by id, which puts every copy of an id in one partition, where it is caught).
+  partitions are the caller's to ensure, for instance with ``ddf.shuffle("id")``, which puts
+  every copy of an id in one partition, where it is caught (not ``ddf.set_index("id")``, which
+  moves the ids out of the columns that each partition's pipeline reads).
 - Warnings about column names or stages (`DataQualityWarning`) are raised on the client from
   the frame's meta (partitions built in the client's process, by the threaded scheduler, raise
   them again from the same line, which Python's default filter shows once); warnings about the
