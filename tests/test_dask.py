@@ -25,6 +25,7 @@ from tests.strategies import STAGES, deal_rows  # noqa: E402
 
 import salesmetrics as sm  # noqa: E402
 import salesmetrics.dask as smd  # noqa: E402
+import salesmetrics.dask._partitions as smd_partitions  # noqa: E402
 from salesmetrics.errors import (  # noqa: E402
     CurrencyError,
     DataError,
@@ -146,6 +147,55 @@ def test_as_of_default_is_the_whole_datas_latest_date():
     with dask.config.set(scheduler="threads"):
         # won 1 of (won 1 + lost 1 + stale 1)
         assert smd.win_rate(ddf, stale_after=100) == sm.win_rate(p, stale_after=100) == 1 / 3
+
+
+def test_as_of_first_pass_builds_no_pipeline(monkeypatch):
+    # The latest date on record is in the history (2024-09-01, later than every deal date) and
+    # in a stage_entered column (2024-08-01), in day.month.year: the first pass reads the date
+    # columns as the pipeline does, and each partition's pipeline is built once, in the main
+    # pass (none kept in memory between the passes).
+    deals = pd.DataFrame({
+        "id": ["A", "W", "B", "L"], "amount": [1.0, 1.0, 1.0, 1.0],
+        "stage": ["Proposal", "Closed won", "Proposal", "Closed lost"],
+        "created": ["01.01.2024", "01.01.2024", "01.06.2024", "01.05.2024"],
+        "close_date": ["01.12.2024", "31.01.2024", "01.07.2024", "30.06.2024"],
+        "proposal": [None, None, "01.08.2024", None],
+    })
+    events = pd.DataFrame({"id": ["A", "B"], "stage": ["Discovery", "Discovery"],
+                           "date": ["02.01.2024", "01.09.2024"]})
+    options = {"date_formats": ("%d.%m.%Y",), "stage_entered": {"Proposal": "proposal"}}
+    p = sm.Pipeline.from_columns(deals, history=events, **options)
+    assert p.latest_date == np.datetime64("2024-09-01")
+    # From 2024-09-01, stale_after=100: A (created 2024-01-01) is stale, B (2024-06-01) not:
+    # won 1 of (won 1 + lost 1 + stale 1).
+    assert sm.win_rate(p, stale_after=100) == 1 / 3
+    built: list[int] = []
+    before_as_of: list[int] = []
+    build, latest = smd_partitions.build, smd_partitions.overall_latest
+    monkeypatch.setattr(smd_partitions, "build", lambda *a: built.append(1) or build(*a))
+    monkeypatch.setattr(smd_partitions, "overall_latest",
+                        lambda days: before_as_of.append(len(built)) or latest(days))
+    with dask.config.set(scheduler="threads"):
+        for history in (None, dd.from_pandas(events, npartitions=2)):
+            built.clear()
+            ddf = split(deals, [2])
+            expected = sm.win_rate(sm.Pipeline.from_columns(
+                deals, history=None if history is None else events, **options), stale_after=100)
+            assert smd.win_rate(ddf, history=history, stale_after=100,
+                                pipeline_options=options) == expected
+            assert before_as_of[-1] == 0  # no pipeline built (or kept) before the main pass
+            assert len(built) == ddf.npartitions  # each built once
+    assert expected == 1 / 3
+
+
+def test_a_bad_date_with_the_as_of_first_pass_is_the_pipelines_error():
+    frame = _deals(created=(4, "not a date"))
+    with dask.config.set(scheduler="threads"), pytest.raises(DataError, match="D-4") as info:
+        smd.win_rate(dd.from_pandas(frame, npartitions=3), stale_after=30)
+    # The pipeline's own error (row 0 of its partition), not one of the first pass.
+    assert "(row 0 of the data): created must be an ISO date" in str(info.value)
+    with pytest.raises(type(info.value), match="created must be an ISO date"):
+        sm.win_rate(sm.Pipeline.from_columns(frame), stale_after=30)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -21,8 +21,8 @@ partitioning, on ``split_every`` or on the order of the merges.
   ``co_partitioned=True``; an event whose deal is in another partition is then a `DataError`
   naming it, but a deal whose events are all elsewhere cannot be told from one without events.
 - ``as_of``: with ``stale_after``, the default "latest date on record" is taken from the whole
-  data in a first pass (the partitions' pipelines are kept, not built twice) and passed to
-  every partition.
+  data in a first pass that reads only the date and stage columns (no pipeline built, nothing
+  kept in memory) and passed to every partition.
 - Errors: a bad value raises the `SalesMetricsError` subclass that the single-process call
   raises, naming the deal id; row numbers count from the start of the partition.
 - Deal ids are checked for uniqueness within each partition only: ids that are unique across

@@ -1,5 +1,6 @@
 """Partitions of a dask DataFrame as pipelines: co-partitioning the stage history by deal id, the
-first pass for "the latest date on record", and the per-partition summarize step.
+first pass for "the latest date on record" (over the date columns alone), and the per-partition
+summarize step.
 
 Everything here that runs on a worker is a plain module-level function of pandas frames and
 plain options, so that a distributed worker can unpickle it by reference.
@@ -12,14 +13,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from salesmetrics.dask._adapter import summarize
+from salesmetrics.domain.dates import check_date_formats, to_date_array, to_zone
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.domain.stage import Stage
-from salesmetrics.errors import DataTypeError
+from salesmetrics.domain.stage import Stage, process_facts, stage_codes
+from salesmetrics.errors import DataTypeError, SalesMetricsError
 from salesmetrics.metrics._summary import Summary
 
-__all__ = ["DataOptions", "build", "co_partition", "latest_day", "part_summary", "pipeline"]
+__all__ = ["DataOptions", "build", "build_and_summarize", "co_partition", "latest_deal_day",
+           "latest_event_day", "overall_latest", "pipeline"]
 
 #: The column that carries each deal's id as text while dask shuffles deals and events by it.
 KEY = "__salesmetrics_deal__"
@@ -66,9 +70,53 @@ def _drop_key(frame: Any) -> Any:
     return frame.drop(columns=[KEY]) if KEY in frame.columns else frame
 
 
-def latest_day(p: Pipeline | None) -> np.datetime64:
-    """`Pipeline.latest_date` of one partition (NaT for an empty one)."""
-    return np.datetime64("NaT", "D") if p is None else p.latest_date.astype("datetime64[D]")
+def latest_deal_day(deals: Any, data: DataOptions) -> np.datetime64:
+    """The latest date on record among one partition's deals (`Pipeline.latest_date` without
+    the ``history`` table: created dates, close dates of closed deals, ``stage_entered`` dates)
+    read from the columns alone, with no pipeline built; NaT for none.
+
+    The columns are read by the functions that `Pipeline.from_columns` reads them with; a value
+    they reject gives NaT here, and the partition's pipeline raises the error in the main pass.
+    """
+    deals = _drop_key(deals)
+    names = {**{k: k for k in ("stage", "created", "close_date")}, **(data.get("columns") or {})}
+    wide = dict(data.get("stage_entered") or {})
+    if names["stage"] not in deals.columns or len(deals) == 0:
+        return np.datetime64("NaT", "D")
+    try:
+        zone, formats = to_zone(data.get("timezone")), check_date_formats(data.get("date_formats"))
+        ids = np.arange(len(deals))
+        stages = data["stages"]
+        closed = stage_codes(deals[names["stage"]], stages, ids) >= process_facts(stages).n_open
+        days = [_dates(deals, names[k], k, zone, formats) for k in ("created", "close_date")]
+        days[1] = days[1][closed]
+        days.extend(_dates(deals, column, column, zone, formats) for column in wide.values())
+    except SalesMetricsError:
+        return np.datetime64("NaT", "D")
+    return _latest(days)
+
+
+def latest_event_day(events: Any, data: DataOptions) -> np.datetime64:
+    """The latest stage-history date of one partition of the ``history`` table (NaT for none,
+    or for a date `Pipeline.from_columns` rejects: the main pass raises its error)."""
+    events = _drop_key(events)
+    name = (data.get("history_columns") or {}).get("date", "date")
+    try:
+        zone, formats = to_zone(data.get("timezone")), check_date_formats(data.get("date_formats"))
+        return _latest([_dates(events, name, "history date", zone, formats)])
+    except SalesMetricsError:
+        return np.datetime64("NaT", "D")
+
+
+def _dates(frame: Any, column: str, field: str, zone: Any, formats: Any) -> npt.NDArray[Any]:
+    if column not in frame.columns:
+        return np.full(len(frame), np.datetime64("NaT", "D"))
+    return to_date_array(frame[column], field=field, timezone=zone, formats=formats)
+
+
+def _latest(days: Sequence[npt.NDArray[Any]]) -> np.datetime64:
+    known = [d[~np.isnat(d)].max() for d in days if (~np.isnat(d)).any()]
+    return max(known).astype("datetime64[D]") if known else np.datetime64("NaT", "D")
 
 
 def overall_latest(days: Sequence[np.datetime64]) -> dt.date | None:
@@ -81,15 +129,12 @@ def overall_latest(days: Sequence[np.datetime64]) -> dt.date | None:
     return day
 
 
-def part_summary(p: Pipeline | None, metric: str, options: Mapping[str, Any]) -> Summary | None:
-    """The summary of one partition's pipeline, or None (the identity) for an empty partition."""
-    return None if p is None else summarize(p, metric, options)
-
-
 def build_and_summarize(deals: Any, events: Any, data: DataOptions, metric: str,
                         options: Mapping[str, Any]) -> Summary | None:
-    """`build` then `part_summary` in one task, so that no pipeline leaves its worker."""
-    return part_summary(build(deals, events, data), metric, options)
+    """The summary of one partition (its deals with their events), or None (the identity) for
+    an empty partition; in one task, so that no pipeline leaves its worker."""
+    p = build(deals, events, data)
+    return None if p is None else summarize(p, metric, options)
 
 
 def co_partition(ddf: Any, history: Any, data: DataOptions) -> tuple[Any, Any]:

@@ -74,17 +74,15 @@ def run(metric: str, ddf: Any, history: Any, data: parts.DataOptions,
 
     if (metric in AS_OF_METRICS and options.get("stale_after") is not None
             and options.get("as_of") is None):
-        # First pass: the latest date on record of the whole data, then the same day to every
-        # partition. The partitions' pipelines are kept (persisted), not built twice.
-        pipes = [delayed(parts.build)(d, e, data) for d, e in zip(deal_parts, event_parts,
-                                                                   strict=True)]
-        pipes = list(dask.persist(*pipes))
-        days = dask.compute(*[delayed(parts.latest_day)(p) for p in pipes])
-        options["as_of"] = parts.overall_latest(days)
-        summaries = [delayed(parts.part_summary)(p, metric, options) for p in pipes]
-    else:
-        summaries = [delayed(parts.build_and_summarize)(d, e, data, metric, options)
-                     for d, e in zip(deal_parts, event_parts, strict=True)]
+        # First pass: the latest date on record of the whole data, read from the date and stage
+        # columns alone (no pipeline built, nothing kept; the history as it is, before any
+        # shuffle), then the same day to every partition.
+        days = [delayed(parts.latest_deal_day)(d, data) for d in ddf.to_delayed()]
+        if history is not None:
+            days += [delayed(parts.latest_event_day)(e, data) for e in history.to_delayed()]
+        options["as_of"] = parts.overall_latest(dask.compute(*days))
+    summaries = [delayed(parts.build_and_summarize)(d, e, data, metric, options)
+                 for d, e in zip(deal_parts, event_parts, strict=True)]
     (total,) = dask.compute(tree_reduce(summaries, every))
     if total is None:
         total = identity
