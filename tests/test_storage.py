@@ -38,15 +38,6 @@ def test_days_are_int32_day_numbers_with_missing_below_every_date():
         created[0] = 5
 
 
-def test_days_of_a_row_range_view_are_the_rows_days():
-    p = _pipeline()
-    whole = p._days("close_date")
-    part = p._row_range(1, 3)
-    assert part._days("close_date").tolist() == whole[1:3].tolist()
-    fresh = _pipeline()._row_range(1, 3)  # computed from the view's own rows
-    assert fresh._days("close_date").tolist() == whole[1:3].tolist()
-
-
 def _with_history() -> Pipeline:
     return Pipeline.from_columns(
         {"id": ["a", "b", "c", "d"], "stage": ["Meeting", "Proposal", "Discovery", "Meeting"]},
@@ -57,23 +48,15 @@ def _with_history() -> Pipeline:
     )
 
 
-def test_a_row_range_history_renumbers_its_rows_only_when_read():
+def test_a_history_pickles_and_keeps_its_rows():
     import pickle
 
     h = _with_history().history
     assert h is not None and h.rows.tolist() == [0, 1, 1, 3, 3, 3]
-    part = h.rows_between(1, 4)  # deals b, c, d: events 1..5, rows from 0
-    assert part._rows is None  # nothing renumbered yet
-    assert len(part) == 5
-    assert part.stages.tolist() == h.stages[1:].tolist()
-    assert part.rows.tolist() == [0, 0, 2, 2, 2]
-    assert part.rows is part.rows and not part.rows.flags.writeable
-    nested = h.rows_between(1, 4).rows_between(2, 3)  # deal d, from a view never read
-    assert nested.rows.tolist() == [0, 0, 0] and nested.stages.tolist() == h.stages[3:].tolist()
-    assert h.rows_between(0, 2).rows.tolist() == [0, 1, 1]
-    assert len(h.rows_between(2, 3)) == 0
-    again = pickle.loads(pickle.dumps(h.rows_between(3, 4)))
-    assert again == h.rows_between(3, 4) and again.rows.tolist() == [0, 0, 0]
+    again = pickle.loads(pickle.dumps(h))
+    assert again == h and again.rows.tolist() == [0, 1, 1, 3, 3, 3]
+    kept = h.take(np.array([False, True, False, True]))  # deals b and d, rows renumbered
+    assert kept.rows.tolist() == [0, 0, 1, 1, 1]
 
 
 _LABELS = st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "a", "b", "B", "é", " a", "a ",
@@ -237,7 +220,8 @@ def test_dates_are_stored_as_int32_days_and_shown_as_datetime64():
     assert [str(d) for d in p.close_date] == ["1970-01-01", "9999-12-31", "NaT", "2024-03-01"]
     assert p.created is p.created and not p.created.flags.writeable
     assert p.latest_date == np.datetime64("2024-03-01")  # 9999-12-31 is an open deal's
-    assert p._row_range(1, 3).close_date.tolist() == p.close_date[1:3].tolist()
+    assert p.filter(np.array([False, True, True, False])).close_date.tolist() == \
+        p.close_date[1:3].tolist()
     assert pickle.loads(pickle.dumps(p)) == p
     with pytest.raises(SalesMetricsError, match="unknown date field 'closed'"):
         p._days("closed")  # type: ignore[arg-type]

@@ -232,16 +232,16 @@ def _with_history(n=400):
     return Pipeline.from_columns(data, columns={"team": "team"}, history=history)
 
 
-def test_row_range_reached_mask_equals_the_slice_without_a_prebuilt_mask():
+def test_filtered_reached_mask_equals_the_whole_one_selected():
     p = _with_history()
     whole = _with_history().reached_mask()
-    for start, stop in [(0, 1), (0, 97), (97, 194), (150, 400), (399, 400), (400, 400)]:
-        part = p._row_range(start, stop)
-        assert np.array_equal(part.reached_mask(), whole[start:stop])
-        assert part.history is not None
-        assert np.array_equal(part.ids, p.ids[start:stop])
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        keep = rng.random(len(p)) < 0.4
+        part = p.filter(keep)
+        assert np.array_equal(part.reached_mask(), whole[keep])
         assert part.labels("team").decoded().tolist() == \
-            p.labels("team").decoded()[start:stop].tolist()
+            p.labels("team").decoded()[keep].tolist()
     assert "reached" not in p._cache  # nothing was built on the whole pipeline
 
 
@@ -279,17 +279,6 @@ def _flat(result):
     if isinstance(plain, (list, tuple)):
         return [x for value in plain for x in _flat(value)]
     return [float(plain)]
-
-
-def test_row_range_shares_whole_pipeline_facts_not_results():
-    p = _with_history()
-    p.outcome_codes  # noqa: B018
-    latest = p.latest_date
-    p._memo(("x",), lambda: 1)
-    part = p._row_range(10, 20)
-    assert np.array_equal(part.outcome_codes, p.outcome_codes[10:20])
-    assert part.latest_date == latest
-    assert "memo" not in part._cache
 
 
 # -- fiscal periods need a calendar; periods are equal by their dates ---------------------------

@@ -1,10 +1,10 @@
-"""What a pipeline remembers, and what its row-range views share.
+"""What a pipeline remembers.
 
 A pipeline's columns never change, so whatever is computed from them can be kept: per-row facts
 (one value per deal: the outcomes, the reached stages), whole-pipeline facts (whether the amounts
 are small enough for float64 kernels, the latest date on record) and memoized metric results
-(`PipelineCache.memo`). A view of rows ``[start, stop)`` (`PipelineCache.rows_between`) gets the
-slices of the per-row facts and the whole-pipeline facts, never the memoized results.
+(`PipelineCache.memo`). Chunked kernels read slices of the columns and of the per-row facts
+(`metrics/_chunked.py`), never a cache of their own.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-__all__ = ["PER_ROW", "PipelineCache"]
+__all__ = ["PipelineCache"]
 
 T = TypeVar("T")
 
@@ -22,8 +22,6 @@ T = TypeVar("T")
 #: stays picklable.
 _LOCK = threading.Lock()
 _ABSENT = object()
-#: Keys of the facts with one value per deal (numpy arrays): a row-range view takes their slice.
-PER_ROW = frozenset({"outcome", "reached", "created", "close_date"})
 #: How many memoized results a pipeline keeps (the most recent).
 MEMO_SIZE = 32
 
@@ -39,7 +37,7 @@ class PipelineCache(dict[str, Any]):
     __slots__ = ()
 
     def fact(self, key: str, compute: Callable[[], T]) -> T:
-        """``compute()``, remembered under ``key`` (a per-row fact if ``key`` is in `PER_ROW`)."""
+        """``compute()``, remembered under ``key``."""
         found: T | None = self.get(key)
         if found is not None:
             return found
@@ -66,16 +64,3 @@ class PipelineCache(dict[str, Any]):
                 del memo[next(iter(memo))]
             memo[key] = value
         return value
-
-    def rows_between(self, start: int, stop: int) -> PipelineCache:
-        """The cache of a view of rows ``[start, stop)``: per-row facts sliced, whole-pipeline
-        facts shared, no memo (a result for all the rows is not one for some of them)."""
-        with _LOCK:  # a snapshot: other threads may be filling the cache
-            cached = list(self.items())
-        part = PipelineCache()
-        for key, value in cached:
-            if key in PER_ROW:
-                part[key] = value[start:stop]
-            elif key != "memo":
-                part[key] = value
-        return part

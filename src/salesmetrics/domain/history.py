@@ -50,30 +50,18 @@ class StageHistory:
     - ``dates``: date the stage was entered [datetime64[D]].
     """
 
-    __slots__ = ("_rows", "_source", "dates", "stages")
+    __slots__ = ("dates", "rows", "stages")
 
     def __init__(self, rows: IntArray, stages: IntArray, dates: DateArray) -> None:
-        self._rows: IntArray | None = rows
-        self._source = (rows, 0)  # (rows, first row): ``rows`` is ``source - first``
+        self.rows = rows
         self.stages = stages
         self.dates = dates
-
-    @property
-    def rows(self) -> IntArray:
-        """Row of each event's deal in its pipeline [intp], ascending."""
-        rows = self._rows
-        if rows is None:  # a row-range view: renumbered when first read (safe under threads)
-            source, first = self._source
-            rows = readonly(source - first)
-            self._rows = rows
-        return rows
 
     def __getstate__(self) -> tuple[IntArray, IntArray, DateArray]:
         return self.rows, self.stages, self.dates
 
     def __setstate__(self, state: tuple[IntArray, IntArray, DateArray]) -> None:
-        rows, self.stages, self.dates = state
-        self._rows, self._source = rows, (rows, 0)
+        self.rows, self.stages, self.dates = state
 
     def __repr__(self) -> str:
         return f"StageHistory({len(self):,} events)"
@@ -89,20 +77,6 @@ class StageHistory:
             and np.array_equal(self.stages, other.stages)
             and np.array_equal(self.dates, other.dates, equal_nan=True)
         )
-
-    def rows_between(self, start: int, stop: int) -> StageHistory:
-        """The events of deals ``start`` to ``stop - 1``, rows renumbered from 0 (views of these
-        columns; the renumbered ``rows`` are computed only when read, so that a chunked kernel
-        that never reads the history does not pay for them).
-
-        Events are grouped by deal row, so those deals' events are one contiguous range.
-        """
-        source, first = self._source
-        lo, hi = np.searchsorted(source, [first + start, first + stop])
-        part = StageHistory(source[lo:hi], self.stages[lo:hi], self.dates[lo:hi])
-        if first + start:
-            part._rows, part._source = None, (source[lo:hi], first + start)
-        return part
 
     def take(self, keep: npt.NDArray[np.bool_]) -> StageHistory:
         """The events of the deals where ``keep`` (a mask over deals) is True, rows renumbered."""

@@ -7,16 +7,10 @@ columns, the views (``open``, ``filter``…), equality and display.
 
 Internal interface for metrics
 ------------------------------
-Metrics (``salesmetrics.metrics``) use four private methods, and nothing else that is private:
+Metrics (``salesmetrics.metrics``) use three private methods, and nothing else that is private:
 
 - ``p._memo(key, compute, keep=None)``: ``compute()`` remembered for this pipeline under a
   hashable ``key`` (its columns never change, so a result cannot go stale);
-- ``p._row_range(start, stop)``: rows ``[start, stop)`` as a pipeline of views for chunked
-  kernels: its columns, labels and stage history are those deals' (history rows renumbered from
-  0 when first read), and it shares the per-row facts already computed (outcomes, reached
-  stages) and the whole-pipeline ones (``amounts_below_2_53``, ``latest_date``), never memoized
-  results. A chunk computes what was not computed before from its own rows, so the order in
-  which facts are computed cannot change a result;
 - ``p._days(field)``: ``"created"`` or ``"close_date"`` as int32 days since 1970-01-01, the
   smallest int32 where missing (``dates.MISSING_DAY``): the stored columns, read-only;
 - ``p.reached_mask()`` (public but low level): the open stages each deal reached, as bits.
@@ -374,19 +368,6 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
         change); keeps the 32 most recent results for which ``keep`` (if given) is true.
         Safe under threads."""
         return self._cache.memo(key, compute, keep)
-
-    def _row_range(self, start: int, stop: int) -> Pipeline:
-        """Rows ``[start, stop)`` as a pipeline of views, for chunked kernels (see the module
-        docs, "Internal interface for metrics").
-
-        Its stage history is those deals' events (one contiguous range, since events are grouped
-        by deal). It shares the per-row facts already computed (sliced) and the whole-pipeline
-        ones, never the memoized results.
-        """
-        history = None if self._history is None else self._history.rows_between(start, stop)
-        part = self._rows(slice(start, stop), history)
-        part._cache = self._cache.rows_between(start, stop)
-        return part
 
     def _with_outcome(self, *outcomes: Outcome) -> Pipeline:
         codes = self.outcome_codes
