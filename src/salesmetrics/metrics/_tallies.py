@@ -93,14 +93,7 @@ def open_rows(p: Deals) -> IntArray:
     every deal's stage. A block of rows takes its part of the whole pipeline's."""
     whole = _whole(p)
 
-    def compute() -> tuple[int, IntArray]:
-        return len(whole), np.flatnonzero(is_open(whole))
-
-    # Stored with the row count it was computed for: a row-range view, which shares its
-    # parent's facts, recomputes its own.
-    n, rows = whole._cached("open_rows", compute)
-    if n != len(whole):
-        rows = np.flatnonzero(is_open(whole))
+    rows: IntArray = whole._cached("open_rows", lambda: np.flatnonzero(is_open(whole)))
     if not isinstance(p, Rows):
         return rows
     lo, hi = np.searchsorted(rows, (p.start, p.start + len(p)))
@@ -122,15 +115,11 @@ def outcome_keys(p: Deals, g: Grouping) -> npt.NDArray[np.signedinteger[Any]] | 
         return None
     dtype = np.int16 if cells <= 2**15 else np.int32
 
-    def compute() -> tuple[int, npt.NDArray[np.signedinteger[Any]]]:
+    def compute() -> npt.NDArray[np.signedinteger[Any]]:
         keys = grouping(whole, g.by).take_keys(None) * N_OUTCOMES + whole.outcome_codes
-        return len(whole), readonly(keys.astype(dtype))
+        return readonly(keys.astype(dtype))
 
-    # Stored with the row count it was computed for: a row-range view, which shares its
-    # parent's facts, recomputes its own.
-    n, keys = whole._cached("outcome_keys " + "|".join(g.by), compute)
-    if n != len(whole):
-        keys = compute()[1]
+    keys = whole._cached("outcome_keys " + "|".join(g.by), compute)
     return keys[p.start:p.start + len(p)] if isinstance(p, Rows) else keys
 
 
