@@ -267,8 +267,8 @@ def run_import(repeat: int = 15) -> None:
     # As after a pip install: byte-compiled modules (this machine sets PYTHONDONTWRITEBYTECODE).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-c", IMPORT_AND_USE], check=True, env=env)
-    codes = {"bare": "import sys", "numpy": "import numpy", "import": "import salesmetrics",
-             "use": IMPORT_AND_USE}
+    codes = {"bare": "import sys", "numpy": "import numpy", "attrs": "import numpy, attrs",
+             "import": "import salesmetrics", "use": IMPORT_AND_USE}
     runs: dict[str, list[float]] = {name: [] for name in codes}
     for _ in range(repeat):  # interleaved, so that a busy moment weighs on each the same
         for name, code in codes.items():
@@ -279,10 +279,11 @@ def run_import(repeat: int = 15) -> None:
     bare, numpy_ms = ms["bare"], ms["numpy"]
     print(f"\n## import, whole processes, median of {repeat} [ms] (goal ≤ 1.2× numpy; "
           f"in brackets: beyond the interpreter's start-up, {bare:.0f} ms)")
-    print(f"  import numpy                   {numpy_ms:6.0f}")
-    for name, label in (("import", "import salesmetrics"),
+    print(f"  import numpy                     {numpy_ms:6.0f}")
+    for name, label in (("attrs", "import numpy, attrs (the floor)"),
+                        ("import", "import salesmetrics"),
                         ("use", "... and use 4 top-level names")):
-        print(f"  {label:30s} {ms[name]:6.0f}  ratio {ms[name] / numpy_ms:.2f} "
+        print(f"  {label:32s} {ms[name]:6.0f}  ratio {ms[name] / numpy_ms:.2f} "
               f"({(ms[name] - bare) / (numpy_ms - bare):.2f})")
     print(f"  (the names: {IMPORT_AND_USE!r})")
     print("  Breakdown: python -X importtime -c '<the same>'")

@@ -3,7 +3,6 @@ merged keys (the whole pipeline's), and the carry of the weighted pipeline's exa
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -140,6 +139,8 @@ class LabelOrder:
             if _is_sorted(core):  # as plain labels are: concatenated, they sort the same
                 self._compact = (None, {})
             else:
+                import hashlib  # here, not at the top: 3 ms at import, only for categoricals
+
                 digest = hashlib.blake2b(repr(core).encode(), digest_size=16).hexdigest()
                 present = self._categories[self._codes].tolist()
                 self._compact = (digest, dict(zip(present, self._codes.tolist(), strict=True)))
