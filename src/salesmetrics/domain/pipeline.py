@@ -80,7 +80,7 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
 
     __slots__ = (
         "_amount", "_amount_missing", "_cache", "_close", "_created", "_currency", "_history",
-        "_ids", "_labels", "_original", "_probability", "_stage", "_stages",
+        "_ids", "_labels", "_original", "_probability", "_process", "_stage", "_stages",
     )  # fmt: skip
 
     def __new__(cls, *args: object, **kwargs: object) -> Pipeline:
@@ -111,6 +111,7 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
     ) -> None:
         """Assemble a pipeline from columns that are already valid (internal; no checks)."""
         self._stages = stages
+        self._process = process_facts(stages)  # read by every metric call: kept, not looked up
         self._ids = ids
         self._amount = amount_minor
         self._amount_missing = amount_missing
@@ -127,6 +128,14 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
         self._original = original_minor  # amounts in their own currency, if converted
         self._cache = PipelineCache()
 
+    def __getstate__(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__ if name != "_process"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self._process = process_facts(self._stages)  # read-only arrays, shared with the process
+
     # -- columns --------------------------------------------------------------------------------
     @property
     def stages(self) -> tuple[Stage, ...]:
@@ -136,27 +145,27 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
     @property
     def stage_names(self) -> tuple[str, ...]:
         """Names of the stages, in process order."""
-        return process_facts(self._stages).names
+        return self._process.names
 
     @property
     def n_open_stages(self) -> int:
         """How many open (funnel) stages the process has; they are the first stages."""
-        return process_facts(self._stages).n_open
+        return self._process.n_open
 
     @property
     def open_stage_names(self) -> tuple[str, ...]:
         """Names of the open stages, in funnel order."""
-        return process_facts(self._stages).open_names
+        return self._process.open_names
 
     @property
     def won_stage_name(self) -> str:
         """Name of the first won stage (``"won"`` if the process has none)."""
-        return process_facts(self._stages).won_name
+        return self._process.won_name
 
     @property
     def stage_probabilities(self) -> npt.NDArray[np.float64]:
         """Each stage's probability to close [fraction], in process order."""
-        return process_facts(self._stages).probabilities
+        return self._process.probabilities
 
     @property
     def currency(self) -> str | None:
@@ -218,7 +227,7 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
     def outcome_codes(self) -> npt.NDArray[np.intp]:
         """Outcome of each deal as the int value of `Outcome` (0 open, 1 won…) [int8]."""
         return self._cached("outcome", lambda: readonly(
-            process_facts(self._stages).outcomes.astype(np.int8)[self._stage]))
+            self._process.outcomes.astype(np.int8)[self._stage]))
 
     @property
     def created(self) -> DateArray:
@@ -278,7 +287,7 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
     def labels(self, name: str) -> Labels:
         """The label field ``name`` as codes and categories (``"stage"`` included)."""
         if name == "stage":
-            return Labels(self._stage, process_facts(self._stages).name_array)
+            return Labels(self._stage, self._process.name_array)
         try:
             return self._labels[name]
         except KeyError:

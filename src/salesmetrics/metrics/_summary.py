@@ -489,6 +489,7 @@ def make_summary(
     keys = grouping.decode(codes)
     if len(codes) < grouping.n:
         arrays = {k: take_rows(a, codes) for k, a in arrays.items()}
-    order = tuple(LabelOrder.of_categories(c, np.unique(f)) for c, f in zip(
-        grouping.categories, grouping.field_codes(codes), strict=True))
+    fields = grouping.field_codes(codes)  # one field: its codes, sorted and distinct already
+    order = tuple(LabelOrder.of_categories(c, f if len(fields) == 1 else np.unique(f))
+                  for c, f in zip(grouping.categories, fields, strict=True))
     return Summary(metric, grouping.by, tuple(keys), arrays, context, order, outside)
