@@ -46,6 +46,16 @@ class PipelineCache(dict[str, Any]):
             kept: T = self.setdefault(key, value)
         return kept
 
+    def remember(self, key: Hashable, value: Any) -> None:
+        """Memoize ``value`` under ``key`` (keeping the `MEMO_SIZE` most recent), unless a
+        result is already there (the first one stored is the one every caller gets)."""
+        memo: dict[Hashable, Any] = self.fact("memo", dict)
+        with _LOCK:
+            if key not in memo:
+                while len(memo) >= MEMO_SIZE:
+                    del memo[next(iter(memo))]
+                memo[key] = value
+
     def memo(
         self, key: Hashable, compute: Callable[[], T], keep: Callable[[T], bool] | None = None
     ) -> T:

@@ -7,10 +7,12 @@ columns, the views (``open``, ``filter``…), equality and display.
 
 Internal interface for metrics
 ------------------------------
-Metrics (``salesmetrics.metrics``) use three private methods, and nothing else that is private:
+Metrics (``salesmetrics.metrics``) use these private methods, and nothing else that is private:
 
 - ``p._memo(key, compute, keep=None)``: ``compute()`` remembered for this pipeline under a
-  hashable ``key`` (its columns never change, so a result cannot go stale);
+  hashable ``key`` (its columns never change, so a result cannot go stale); ``p._recall(key,
+  default)`` and ``p._remember(key, value)``, the same memo read and written in two steps (a
+  public metric looks its result up before computing it, and stores it after);
 - ``p._days(field)``: ``"created"`` or ``"close_date"`` as int32 days since 1970-01-01, the
   smallest int32 where missing (``dates.MISSING_DAY``): the stored columns, read-only;
 - ``p.reached_mask()`` (public but low level): the open stages each deal reached, as bits.
@@ -377,6 +379,16 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
         change); keeps the 32 most recent results for which ``keep`` (if given) is true.
         Safe under threads."""
         return self._cache.memo(key, compute, keep)
+
+    def _recall(self, key: Hashable, default: Any) -> Any:
+        """The result remembered under ``key`` (see `_memo`), or ``default``: a lookup only,
+        which computes nothing and creates no memo."""
+        memo: dict[Hashable, Any] | None = self._cache.get("memo")
+        return default if memo is None else memo.get(key, default)
+
+    def _remember(self, key: Hashable, value: object) -> None:
+        """Remember ``value`` under ``key`` (see `_memo`) unless a result is already there."""
+        self._cache.remember(key, value)
 
     def _with_outcome(self, *outcomes: Outcome) -> Pipeline:
         codes = self.outcome_codes

@@ -321,14 +321,6 @@ _MAX_REMEMBERED = 10_000
 _MISSING: Any = object()
 
 
-def _missing() -> Any:
-    return _MISSING
-
-
-def _never(_: object) -> bool:
-    return False
-
-
 class Remembered(Generic[T]):
     """A public metric's result, remembered by its pipeline under the call's arguments.
 
@@ -356,13 +348,15 @@ class Remembered(Generic[T]):
         self.found: tuple[T, tuple[tuple[str, type[Warning]], ...]] | None = None
         if not isinstance(p, Pipeline):
             return
+        spelled: list[Hashable] = ["result", function]
         try:
-            key = ("result", function, *[_spelling(a) for a in arguments])
+            for a in arguments:  # None and str spell themselves (most arguments): no call
+                spelled.append(a if a is None or type(a) is str else _spelling(a))
         except _NoKeyError:
             return
         self._p = p
-        self._key = key
-        hit = p._memo(key, _missing, keep=_never)
+        self._key = key = tuple(spelled)
+        hit = p._recall(key, _MISSING)
         if hit is not _MISSING:
             self.found = hit
 
@@ -397,8 +391,7 @@ class Remembered(Generic[T]):
     def keep(self, out: T) -> T:
         """``out``, remembered (with the warnings raised while computing it) if it may be."""
         if self._key is not None and _size(out) <= _MAX_REMEMBERED:
-            entry = (out, tuple(self._caught))
-            self._p._memo(self._key, lambda: entry)
+            self._p._remember(self._key, (out, tuple(self._caught)))
         return out
 
 
