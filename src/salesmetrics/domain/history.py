@@ -95,12 +95,19 @@ def reached_masks(
     """Bit ``k`` set where the deal's history or current stage (``codes``) shows it entered open
     stage ``k``, one vectorized pass (``bitwise_or.reduceat`` over the history, which is grouped
     by deal; split across threads for long histories)."""
-    bit_of_stage = np.zeros(n_stages, dtype=np.uint32)
-    bit_of_stage[:n_open] = np.left_shift(1, np.arange(n_open)).astype(np.uint32)
-    masks = bit_of_stage[codes]
+    bit_of_stage = _bit_of_stage(n_open, n_stages)
+    masks = bit_of_stage.take(codes)
     if history is not None and len(history):
         _or_history_bits(masks, history, bit_of_stage)
     return masks
+
+
+@functools.lru_cache(maxsize=64)
+def _bit_of_stage(n_open: int, n_stages: int) -> npt.NDArray[np.uint32]:
+    """Bit ``k`` for open stage ``k``, 0 for the closed stages (read-only; per process)."""
+    bits = np.zeros(n_stages, dtype=np.uint32)
+    bits[:n_open] = np.left_shift(1, np.arange(n_open)).astype(np.uint32)
+    return readonly(bits)
 
 
 def _or_history_bits(
@@ -113,11 +120,12 @@ def _or_history_bits(
     new_deal = np.empty(len(rows), dtype=bool)
     new_deal[0] = True
     np.not_equal(rows[1:], rows[:-1], out=new_deal[1:])
-    starts = np.flatnonzero(new_deal)
-    bounds = _kernels.chunk_bounds(len(starts), 8 * _kernels.CHUNK_ROWS)
-    if len(bounds) == 1:
-        masks[rows[starts]] |= np.bitwise_or.reduceat(bit_of_stage.take(events.stages), starts)
+    starts = new_deal.nonzero()[0]
+    if len(starts) <= 16 * _kernels.CHUNK_ROWS:  # one block (as `chunk_bounds` would say)
+        masks[rows.take(starts)] |= np.bitwise_or.reduceat(bit_of_stage.take(events.stages),
+                                                           starts)
         return
+    bounds = _kernels.chunk_bounds(len(starts), 8 * _kernels.CHUNK_ROWS)
 
     def one(bound: tuple[int, int]) -> None:  # deals bound[0]..bound[1]: disjoint rows of masks
         lo, hi = bound

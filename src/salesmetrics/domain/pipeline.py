@@ -228,8 +228,7 @@ class Pipeline(PipelineConstructors, PipelineExports, PipelinePast, PipelineCurr
     @property
     def outcome_codes(self) -> npt.NDArray[np.intp]:
         """Outcome of each deal as the int value of `Outcome` (0 open, 1 won…) [int8]."""
-        return self._cached("outcome", lambda: readonly(
-            self._process.outcomes.astype(np.int8)[self._stage]))
+        return self._cached("outcome", lambda: readonly(self._process.outcomes8.take(self._stage)))
 
     @property
     def created(self) -> DateArray:

@@ -218,6 +218,8 @@ class ProcessFacts(NamedTuple):
     names: tuple[str, ...] = ()
     #: The same names as a read-only object array (the categories of the field ``"stage"``).
     name_array: npt.NDArray[np.object_] = np.empty(0, dtype=object)
+    #: `outcomes` as int8 (read-only): a deal's outcome code is ``outcomes8[stage code]``.
+    outcomes8: npt.NDArray[np.int8] = np.empty(0, dtype=np.int8)
 
 
 @functools.lru_cache(maxsize=64)
@@ -233,8 +235,10 @@ def process_facts(stages: tuple[Stage, ...]) -> ProcessFacts:
     name_array = np.empty(len(names), dtype=object)
     name_array[:] = names
     name_array.flags.writeable = False
+    outcomes8 = outcomes.astype(np.int8)
+    outcomes8.flags.writeable = False
     return ProcessFacts(len(open_names), open_names, won[0] if won else "won", probabilities,
-                        outcomes, names, name_array)
+                        outcomes, names, name_array, outcomes8)
 
 
 def validate_stages(stages: Iterable[Stage] | Sequence[Stage]) -> tuple[Stage, ...]:
