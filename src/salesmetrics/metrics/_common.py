@@ -271,7 +271,7 @@ def divide(
     zero = den == 0
     den[zero] = np.nan
     out: npt.NDArray[np.float64] = np.asarray(numerator / den, dtype=np.float64)
-    if zero_division == zero_division and zero.any():  # not nan, and some zero denominator
+    if zero_division == zero_division and np.count_nonzero(zero):  # not nan, and some zero denominator
         out[np.broadcast_to(zero, out.shape)] = zero_division
     return out
 

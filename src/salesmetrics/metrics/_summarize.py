@@ -213,7 +213,7 @@ def summarize_closed_before(p: Pipeline, period: Period, by: By) -> Summary | No
     g = grouping(p, normalize_by("win_rate", by))
     days = p._days("close_date")
     start = np.int32(int(period.bounds64[0].astype(np.int64)))
-    rows = np.flatnonzero((p.outcome_codes != OPEN) & (days < start) & (days != MISSING_DAY))
+    rows = ((p.outcome_codes != OPEN) & (days < start) & (days != MISSING_DAY)).nonzero()[0]
     arrays = tally_outcomes(p, g, None, "period", within=rows)
     return make_summary("outcomes", g, arrays["count"].sum(axis=1), arrays,
                         (p.minor_unit, p.currency, None))

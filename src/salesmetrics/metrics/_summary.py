@@ -229,7 +229,7 @@ def _day_bounds(period: Period) -> tuple[np.int32, np.uint32]:
 
 
 def rows_of(mask: npt.NDArray[np.bool_] | None) -> IntArray | None:
-    return None if mask is None else np.flatnonzero(mask)
+    return None if mask is None else mask.nonzero()[0]  # flatnonzero: 5x the call cost
 
 
 def as_of_date(as_of: object, p: Pipeline) -> np.datetime64:
@@ -485,7 +485,7 @@ def make_summary(
         arrays = {k: a for k, a in arrays.items() if k not in outside}
     if not grouping.by:
         return Summary(metric, (), (None,), dict(arrays), context, (), outside)
-    codes = np.flatnonzero(present)
+    codes = present.nonzero()[0]
     keys = grouping.decode(codes)
     if len(codes) < grouping.n:
         arrays = {k: take_rows(a, codes) for k, a in arrays.items()}

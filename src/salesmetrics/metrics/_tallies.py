@@ -93,7 +93,7 @@ def open_rows(p: Deals) -> IntArray:
     every deal's stage. A block of rows takes its part of the whole pipeline's."""
     whole = _whole(p)
 
-    rows: IntArray = whole._cached("open_rows", lambda: np.flatnonzero(is_open(whole)))
+    rows: IntArray = whole._cached("open_rows", lambda: is_open(whole).nonzero()[0])
     if not isinstance(p, Rows):
         return rows
     lo, hi = np.searchsorted(rows, (p.start, p.start + len(p)))
@@ -222,7 +222,7 @@ def tally_outcomes(
         stale = (outcome == OPEN) & (take(p.created, rows) < stale_before)
         group_keys = _group_keys(g, rows)
         stale_keys = None if group_keys is None else group_keys[stale]
-        out["stale_count"] = group_count(stale_keys, g.n, int(stale.sum()))
+        out["stale_count"] = group_count(stale_keys, g.n, int(np.count_nonzero(stale)))
         out["stale_value"] = group_sum(stale_keys, g.n, amount[stale],
                                        bounded=p.amounts_below_2_53)
         out["stale_valued"] = out["stale_count"]
@@ -230,7 +230,7 @@ def tally_outcomes(
             stale_missing = stale & missing
             missing_keys = None if group_keys is None else group_keys[stale_missing]
             out["stale_valued"] = out["stale_count"] - group_count(
-                missing_keys, g.n, int(stale_missing.sum()))
+                missing_keys, g.n, int(np.count_nonzero(stale_missing)))
         ageless = (outcome == OPEN) & np.isnat(take(p.created, rows))
         out["never_stale"] = group_count(None if group_keys is None else group_keys[ageless],
                                          g.n, int(np.count_nonzero(ageless)))
@@ -269,8 +269,8 @@ def _tally_cycles(
     if has_missing(p, "created"):
         no_date = closed & (created == MISSING_DAY)
         valid &= ~no_date
-        unknown = group_count(keys.take(np.flatnonzero(no_date)), cells).reshape(shape)
-    valid = np.flatnonzero(valid)
+        unknown = group_count(keys.take(no_date.nonzero()[0]), cells).reshape(shape)
+    valid = valid.nonzero()[0]
     valid_keys, valid_days = keys.take(valid), days.take(valid)
     cycle_count = group_count(valid_keys, cells).reshape(shape)
     left_out = count - cycle_count
@@ -320,7 +320,7 @@ def tally_in_play(p: Deals, g: Grouping, period: Period, opportunities: str) -> 
         start, end = (int(day.astype(np.int64)) for day in period.bounds64)
         chosen = created < np.int32(end if opportunities == "all" else start)
         chosen &= is_open(p) | (p._days("close_date") >= np.int32(start))
-    rows = np.flatnonzero(chosen)
+    rows = chosen.nonzero()[0]
     remembered = outcome_keys(p, g)
     keys = _group_keys(g, rows) if remembered is None else remembered.take(rows) // N_OUTCOMES
     return {"opportunities": group_count(keys, g.n, len(rows))}
