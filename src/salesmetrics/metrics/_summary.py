@@ -214,18 +214,19 @@ def window_mask(
 def in_period(days: npt.NDArray[np.int32], period: Period) -> npt.NDArray[np.bool_]:
     """``start <= day < end`` for int32 day numbers (`Pipeline._days`), False where missing: one
     unsigned compare (earlier days and the missing day wrap around to huge values)."""
-    first, length = _day_bounds(period)
+    first, length, _ = day_bounds(period)
     offset = days - first
     return offset.view(np.uint32) < length
 
 
 @functools.lru_cache(maxsize=256)
-def _day_bounds(period: Period) -> tuple[np.int32, np.uint32]:
-    """A period's first day number and length [days], for `in_period` (periods are
-    immutable; remembered, since a chunked tally asks once per block)."""
+def day_bounds(period: Period) -> tuple[np.int32, np.uint32, np.int32]:
+    """A period's first day number, length [days] and end (its first day after it), for
+    `in_period` and the tallies that compare int32 day numbers (periods are immutable;
+    remembered, since a chunked tally asks once per block)."""
     start, end = period.bounds64
-    first = int(start.astype(np.int64))
-    return np.int32(first), np.uint32(int(end.astype(np.int64)) - first)
+    first, stop = int(start.astype(np.int64)), int(end.astype(np.int64))
+    return np.int32(first), np.uint32(stop - first), np.int32(stop)
 
 
 def rows_of(mask: npt.NDArray[np.bool_] | None) -> IntArray | None:
@@ -464,10 +465,11 @@ OUTSIDE_COUNTS = ("no_close", "no_created")
 
 
 def take_rows(array: Any, rows: IntArray) -> Any:
-    """``array[rows]`` for a tally array or a `DayCounts`."""
+    """``array[rows]`` for a tally array or a `DayCounts` (``take(rows, axis=0)``: a fifth of
+    the cost of fancy indexing on a small 2-d array)."""
     if isinstance(array, DayCounts):
         return array.take(rows)
-    return array[rows]
+    return array.take(rows, axis=0)
 
 
 def make_summary(
@@ -488,7 +490,8 @@ def make_summary(
     codes = present.nonzero()[0]
     keys = grouping.decode(codes)
     if len(codes) < grouping.n:
-        arrays = {k: take_rows(a, codes) for k, a in arrays.items()}
+        arrays = {k: a.take(codes) if isinstance(a, DayCounts) else a.take(codes, axis=0)
+                  for k, a in arrays.items()}  # `take_rows`, inline
     fields = grouping.field_codes(codes)  # one field: its codes, sorted and distinct already
     order = tuple(LabelOrder.of_categories(c, f if len(fields) == 1 else np.unique(f))
                   for c, f in zip(grouping.categories, fields, strict=True))

@@ -28,7 +28,14 @@ from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import LOST, NO_DECISION, OPEN, WON, Outcome
 from salesmetrics.metrics._chunked import Arrays, Rows, amount_error, amounts_fit, run_chunked
-from salesmetrics.metrics._summary import Grouping, grouping, in_period, rows_of, window_mask
+from salesmetrics.metrics._summary import (
+    Grouping,
+    day_bounds,
+    grouping,
+    in_period,
+    rows_of,
+    window_mask,
+)
 
 __all__ = [
     "N_OUTCOMES",
@@ -317,9 +324,9 @@ def tally_in_play(p: Deals, g: Grouping, period: Period, opportunities: str) -> 
         chosen = in_period(p._days("close_date"), period) & ~is_open(p)
     else:
         # A missing created date is the smallest day: it is "created before" any day.
-        start, end = (int(day.astype(np.int64)) for day in period.bounds64)
-        chosen = created < np.int32(end if opportunities == "all" else start)
-        chosen &= is_open(p) | (p._days("close_date") >= np.int32(start))
+        start, _, end = day_bounds(period)
+        chosen = created < (end if opportunities == "all" else start)
+        chosen &= is_open(p) | (p._days("close_date") >= start)
     rows = chosen.nonzero()[0]
     remembered = outcome_keys(p, g)
     keys = _group_keys(g, rows) if remembered is None else remembered.take(rows) // N_OUTCOMES
