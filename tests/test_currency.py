@@ -317,6 +317,21 @@ def test_read_salesforce_rates_errors():
         read_salesforce_rates([{"IsoCode": "EUR", "StartDate": "2024-01-01"}])
 
 
+def test_read_salesforce_rates_refuses_a_rate_that_ended_with_none_after_it():
+    # The export left out EUR's later rows: its last rate ended on 2024-02-15, so a deal of
+    # 2030 has no rate. Salesforce writes 9999-12-31 for the rate in force.
+    with pytest.raises(DataError, match=r"EUR: its latest rate, from 0001-01-01, ends on "
+                                        r"2024-02-15 \(NextStartDate\) and no rate follows"):
+        read_salesforce_rates(SF_RATES[:2])
+    with pytest.raises(DataError, match=r"EUR: the rate from 2024-02-15 ends on 2024-02-01 "
+                                        r"\(NextStartDate\), not after it starts"):
+        read_salesforce_rates([SF_RATES[0], SF_RATES[1],
+                               SF_RATES[2] | {"NextStartDate": "2024-02-01"}])
+    # without NextStartDate, each rate holds until the next StartDate, the last one for good
+    rows = [{k: v for k, v in r.items() if k != "NextStartDate"} for r in SF_RATES[:2]]
+    assert read_salesforce_rates(rows).rate("EUR", "2030-06-01") == Decimal("0.92")
+
+
 # -- every reader takes rates= --------------------------------------------------------------------
 def test_every_reader_converts_with_rates(tmp_path):
     opp = {"Id": "006A", "StageName": "Closed Won", "IsClosed": True, "IsWon": True,

@@ -360,7 +360,8 @@ def read_salesforce_rates(
     DataError
         A column is missing, the corporate currency cannot be told (pass ``corporate=``), or
         a ``NextStartDate`` is not the next ``StartDate`` of its currency (a gap or an overlap:
-        export every row of the currency).
+        export every row of the currency), is not after its ``StartDate``, or ends the latest
+        rate of a currency on a day other than 9999-12-31 (rows left out of the export).
 
     Examples
     --------
@@ -389,7 +390,23 @@ def read_salesforce_rates(
         following = parse_dates(table["NextStartDate"], field="NextStartDate", rows=rows)
         order = np.lexsort((start, codes))
         code, begin, end = codes[order], start[order], following[order]
-        bad = (code[1:] == code[:-1]) & ~np.isnat(end[:-1]) & (end[:-1] != begin[1:])
+        ends = ~np.isnat(end)
+        backwards = ends & (end <= begin)
+        if backwards.any():
+            k = int(np.flatnonzero(backwards)[0])
+            raise DataError(
+                f"{what}: {code[k]}: the rate from {begin[k]} ends on {end[k]} (NextStartDate), "
+                "not after it starts; NextStartDate must be later than StartDate")
+        last = np.append(code[1:] != code[:-1], True)  # each currency's latest rate
+        cut = last & ends & (end != _OPEN_END)
+        if cut.any():
+            k = int(np.flatnonzero(cut)[0])
+            raise DataError(
+                f"{what}: {code[k]}: its latest rate, from {begin[k]}, ends on {end[k]} "
+                f"(NextStartDate) and no rate follows, so a deal after that day would be "
+                f"converted at a rate that had ended; Salesforce writes {_OPEN_END} for the "
+                "rate in force: export every DatedConversionRate row of the currency")
+        bad = (code[1:] == code[:-1]) & ends[:-1] & (end[:-1] != begin[1:])
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             raise DataError(
@@ -399,6 +416,10 @@ def read_salesforce_rates(
     return ExchangeRates.from_columns(
         {"currency": codes, "start_date": start, "rate": to_numpy(table["ConversionRate"])},
         corporate=corporate)
+
+
+#: The NextStartDate Salesforce writes for the rate in force (no later rate yet).
+_OPEN_END = np.datetime64("9999-12-31", "D")
 
 
 def _corporate_currency(codes: npt.NDArray[np.str_], rate: npt.NDArray[np.float64]) -> str:
