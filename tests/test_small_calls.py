@@ -261,3 +261,40 @@ def test_one_column_of_a_day_histogram_is_its_entries(span):
         assert got == expected
         assert [a.dtype for a in (got.cell, got.day, got.count)] == [np.int64] * 3
         np.testing.assert_array_equal(got.percentile(50.0), expected.percentile(50.0))
+
+
+def test_the_reach_table_is_the_reach_rule():
+    from salesmetrics.metrics import _tallies
+
+    # By hand: "implied" fills every stage below the furthest one reached (0b0100 -> 0b0111),
+    # "visited" keeps the bits; no stage on record counts as the first stage (0 -> 0b0001).
+    implied = _tallies._reach_table(4, "implied")
+    visited = _tallies._reach_table(4, "visited")
+    assert implied[[0, 1, 0b0100, 0b0101, 0b1010]].tolist() == [1, 1, 0b0111, 0b0111, 0b1111]
+    assert visited[[0, 1, 0b0100, 0b0101, 0b1010]].tolist() == [1, 1, 0b0100, 0b0101, 0b1010]
+    masks = np.arange(1 << 10, dtype=np.intp)
+    for skipped in ("implied", "visited"):
+        np.testing.assert_array_equal(_tallies._reach_table(10, skipped),
+                                      _tallies._reach_rule(masks, skipped))
+
+
+@pytest.mark.parametrize("skipped", ["implied", "visited"])
+@pytest.mark.parametrize("basis", ["unit", "value"])
+def test_conversion_with_and_without_the_reach_table_is_the_same(monkeypatch, skipped, basis):
+    # The table serves processes of up to _TABLE_STAGES open stages; past that the rule runs on
+    # the masks themselves. Same pipeline, both sides: the same summaries and results.
+    from salesmetrics.metrics import _tallies
+
+    def run():
+        return [run_on(warning_pipeline()), run_on(sm.datasets.sample_pipeline())]
+
+    def run_on(p):
+        return caught(lambda: (
+            sm.summarize(p, "conversion_from_stage", skipped=skipped, basis=basis, by="owner"),
+            sm.funnel_counts(p, skipped=skipped, basis=basis),
+            sm.stage_conversion(p, skipped=skipped, basis=basis, by="owner")))
+    table = run()
+    monkeypatch.setattr(_tallies, "_TABLE_STAGES", 0)
+    rule = run()
+    assert table == rule  # results, summaries and warnings (text, line) alike
+    assert table[0][1]  # the warning pipeline warns (no stage history)

@@ -397,6 +397,6 @@ class Remembered(Generic[T]):
 
 def _size(out: object) -> int:
     """How many values a result holds (groups, times the values of its first group)."""
-    if not isinstance(out, GroupedResult) or not out:
+    if not isinstance(out, GroupedResult) or not out._data:
         return 1  # a float or a result class (`Velocity`, `OutcomeShares`)
-    return len(out) * _size(next(iter(out.values())))
+    return len(out._data) * _size(next(iter(out._data.values())))

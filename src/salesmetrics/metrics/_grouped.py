@@ -75,6 +75,20 @@ class GroupedResult(Mapping[Hashable, V], Generic[V]):
         self._unit: Unit = unit
         self._currency = currency
 
+    @classmethod
+    def _of(cls, by: tuple[str, ...], data: dict[Hashable, V], name: str, unit: Unit = "number",
+            currency: str | None = None) -> GroupedResult[V]:
+        """A result over ``data`` (keys in order → values; not copied), without the checks of
+        ``__init__``: for results built per group of another result (a few tenths of a µs
+        each)."""
+        out: GroupedResult[V] = object.__new__(cls)
+        out._by = by
+        out._data = data
+        out._name = name
+        out._unit = unit
+        out._currency = currency
+        return out
+
     @property
     def by(self) -> tuple[str, ...]:
         """The fields grouped by."""

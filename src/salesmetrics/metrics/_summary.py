@@ -482,7 +482,7 @@ def make_summary(
     """Keep the groups with ``present > 0`` and label them; the tallies named in
     `OUTSIDE_COUNTS` become the summary's ``outside`` counts."""
     outside = None
-    if any(name in arrays for name in OUTSIDE_COUNTS):
+    if "no_close" in arrays or "no_created" in arrays:  # `OUTSIDE_COUNTS`
         outside = {name: int(arrays[name][0]) for name in OUTSIDE_COUNTS if name in arrays}
         arrays = {k: a for k, a in arrays.items() if k not in outside}
     if not grouping.by:

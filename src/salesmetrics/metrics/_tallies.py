@@ -341,13 +341,34 @@ def reached_open_stages(p: Deals, rows: IntArray | None, skipped: str) -> IntArr
     every open stage for a won deal. A deal with no open stage on record counts as having entered
     the first one.
     """
-    all_open = (1 << p.n_open_stages) - 1
-    masks = take(p.reached_mask(), rows).astype(np.intp)
+    n_open = p.n_open_stages
+    raw = take(p.reached_mask(), rows)
+    if n_open <= _TABLE_STAGES:  # one gather from the table of every mask
+        masks = _reach_table(n_open, skipped).take(raw)
+    else:
+        masks = _reach_rule(raw.astype(np.intp), skipped)
+    if skipped == "implied":
+        masks[take(p.outcome_codes, rows) == WON] = max((1 << n_open) - 1, 1)
+    return masks
+
+
+def _reach_rule(masks: IntArray, skipped: str) -> IntArray:
+    """The reach rules of `reached_open_stages` on reached-stage bits, but for won deals:
+    ``"implied"`` sets every stage before the furthest one reached; no stage becomes the
+    first."""
     if skipped == "implied":
         masks = np.left_shift(1, bit_length(masks)) - 1
-        masks[take(p.outcome_codes, rows) == WON] = all_open
-    masks[masks == 0] = 1
-    return masks
+    return np.maximum(masks, 1)
+
+
+#: Up to this many open stages, `_reach_rule` is a table of every mask (2**16 entries at most).
+_TABLE_STAGES = 16
+
+
+@functools.cache
+def _reach_table(n_open: int, skipped: str) -> IntArray:
+    """`_reach_rule` of every mask of ``n_open`` stages, indexed by the mask (read-only)."""
+    return readonly(_reach_rule(np.arange(1 << n_open, dtype=np.intp), skipped))
 
 
 @functools.cache

@@ -41,11 +41,15 @@ StageRates = GroupedResult[float]
 _warn_unreached, _warn_value = warn_unreached, warn_value
 
 
+_STAGE = ("stage",)
+
+
 def _per_stage(summary: Summary, table: npt.NDArray[Any], name: str, names: tuple[str, ...],
                unit: Unit = "rate") -> StageRates | GroupedResult[StageRates]:
     """One result keyed by stage per group (``table`` is [group, stage])."""
     currency = summary.context[4] if unit == "money" else None
-    per_group = [GroupedResult(("stage",), names, row, name=name, unit=unit, currency=currency)
+    # Each row has one value per name (the table's second axis is the stages).
+    per_group = [GroupedResult._of(_STAGE, dict(zip(names, row)), name, unit, currency)
                  for row in table.tolist()]
     return result(summary, per_group, name)  # type: ignore[return-value]
 
