@@ -242,6 +242,18 @@ def test_quota_table_errors(p):
         sm.Quota.from_columns(dict(QUOTA_TABLE, owner=["ana", None, "dee", "ana", "bo"]))
     with pytest.raises(DataError, match=r"row 3: owner 'ana' has a quota for 2024-Q4 already"):
         sm.Quota.from_columns(dict(QUOTA_TABLE, period=["2024-Q4"] * 5))
+    # an annual row and its quarters would count the quota twice (400k + 4 × 100k = 800k)
+    with pytest.raises(DataError, match=r"rows 0 and 1: owner 'ana' has quotas for 2024 and "
+                                        r"2024-Q1, which overlap"):
+        sm.Quota.from_columns({"owner": ["ana"] * 5, "amount": [400_000] + [100_000] * 4,
+                               "period": ["2024", "2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]})
+    with pytest.raises(DataError, match=r"rows 0 and 1: owner 'bo' has quotas for 2024-10 and "
+                                        r"2024-Q4, which overlap"):
+        sm.Quota.from_columns({"owner": ["bo", "bo", "ana"], "amount": [1, 2, 3],
+                               "period": ["2024-10", "2024-Q4", "2024-10"]})
+    # adjacent periods of one owner, and one period for two owners, do not overlap
+    assert len(sm.Quota.from_columns({"owner": ["bo", "bo", "ana"], "amount": [1, 2, 3],
+                                      "period": ["2024-Q3", "2024-10", "2024-10"]})) == 3
     with pytest.raises(DataError, match=r"row 0: .*'2024-Q5'"):
         sm.Quota.from_columns(dict(QUOTA_TABLE, period=["2024-Q5"] * 5))
     with pytest.raises(DataError, match="no column 'amount'"):

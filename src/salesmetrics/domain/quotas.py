@@ -8,6 +8,7 @@ units, as deal amounts are.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Hashable, Mapping
 from typing import Any, Literal
 
@@ -93,8 +94,9 @@ class Quota:
         Raises
         ------
         DataError
-            A missing owner or period, a negative or non-finite amount, or the same owner and
-            period twice, naming the row.
+            A missing owner or period, a negative or non-finite amount, the same owner and
+            period twice, or two periods of one owner that overlap (a year and its quarters:
+            the quota would count twice), naming the rows.
         """
         columns = _as_mapping(data)
         for name in (owner, period, amount):
@@ -128,6 +130,7 @@ class Quota:
                                 f"quota for {key[1].label} already (row {seen[key]}); give one "
                                 "row per owner and period")
             seen[key] = row
+        _check_no_overlap(owners.tolist(), periods)
         fields = {name: tuple(encode_labels(col, field=name).decoded().tolist())
                   for name, col in columns.items() if name not in (owner, period, amount)}
         return cls(tuple(owners.tolist()), tuple(periods), minor, fields, code)
@@ -265,6 +268,20 @@ class Quota:
         align += ["left"] * len(self._fields)
         return "\n".join([head, *text_table(["owner", "period", "amount", *self._fields], rows,
                                             align=align)])
+
+
+def _check_no_overlap(owners: list[Hashable], periods: list[Period]) -> None:
+    """`DataError` naming both rows if two quota periods of one owner overlap: a group's quota
+    adds up its rows, so a year and its quarters would count the quota twice."""
+    rows = sorted(range(len(periods)), key=lambda r: (repr(owners[r]), periods[r].start))
+    for before, row in itertools.pairwise(rows):
+        if owners[before] == owners[row] and periods[row].start < periods[before].end:
+            first, second = sorted((before, row))
+            raise DataError(
+                f"{_NAME}.from_columns(): rows {first} and {second}: owner {owners[row]!r} has "
+                f"quotas for {periods[first].label} and {periods[second].label}, which overlap, "
+                "so a roll-up would count the overlap twice; give each owner quota periods "
+                "that do not overlap (the quarters, or the year, not both)")
 
 
 def _as_mapping(data: Any) -> dict[str, Any]:
