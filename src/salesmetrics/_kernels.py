@@ -306,7 +306,7 @@ class DayCounts:
         """One column per row: the counts of ``columns`` added up."""
         row, column = np.divmod(self.cell, self.columns)
         if len(columns) == 1:  # that column's entries: already distinct and sorted by row, day
-            keep = np.flatnonzero(column == columns[0])
+            keep = (column == columns[0]).nonzero()[0]
             return DayCounts(self.rows, 1, row.take(keep), self.day.take(keep),
                              self.count.take(keep))
         wanted = np.zeros(self.columns, dtype=bool)
@@ -321,15 +321,16 @@ class DayCounts:
         integers, one float step at the end."""
         if self.columns != 1:
             raise ValueError("percentile() needs one column; combine() the columns first")
-        rows = np.arange(self.rows)
-        start = np.searchsorted(self.cell, rows, side="left")
-        stop = np.searchsorted(self.cell, rows, side="right")
-        cumulative = np.cumsum(self.count)
-        before = np.concatenate([[0], cumulative])
-        base = before[start]
-        n = before[stop] - base
-        out = np.full(self.rows, np.nan)
-        has = np.flatnonzero(n > 0)
+        # Row r's entries are [bounds[r], bounds[r + 1]): cells are integers, so the left
+        # insertion point of r + 1 is the right one of r.
+        bounds = np.searchsorted(self.cell, np.arange(self.rows + 1), side="left")
+        before = np.zeros(len(self.count) + 1, dtype=np.int64)  # counts before each entry
+        cumulative = np.cumsum(self.count, out=before[1:])
+        base = before.take(bounds[:-1])
+        n = before.take(bounds[1:]) - base
+        out = np.empty(self.rows)
+        out.fill(np.nan)
+        has = (n > 0).nonzero()[0]
         if not len(has):
             return out
         rank = q / 100.0 * (n[has] - 1)
@@ -366,7 +367,7 @@ def _count_pairs(
     key = c * span + (d - first)
     if n_cells * span <= max(_DENSE_PAIRS, _DENSE_PER_VALUE * len(c)):
         hist = np.bincount(key, weights=weights, minlength=n_cells * span).astype(np.int64)
-        found = np.flatnonzero(hist)
+        found = hist.nonzero()[0]
         cell, offset = np.divmod(found, span)
         return cell, offset + first, hist[found]
     if weights is None:
@@ -374,10 +375,15 @@ def _count_pairs(
     else:
         order = np.argsort(key)
         key, weights = key[order], weights[order]
-    new = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-    cell, offset = np.divmod(key[new], span)
-    if weights is None:
-        counts = np.diff(np.append(new, len(cells))).astype(np.int64)
+    first_of_key = np.empty(len(key), dtype=bool)
+    first_of_key[0] = True
+    np.not_equal(key[1:], key[:-1], out=first_of_key[1:])
+    new = first_of_key.nonzero()[0]
+    cell, offset = np.divmod(key.take(new), span)
+    if weights is None:  # entries per key: the distance to the next key's first entry
+        counts = np.empty(len(new), dtype=np.int64)
+        np.subtract(new[1:], new[:-1], out=counts[:-1])
+        counts[-1] = len(key) - new[-1]
     else:
         counts = np.add.reduceat(weights, new).astype(np.int64)
     return cell, offset + first, counts
