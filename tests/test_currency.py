@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 import salesmetrics as sm
 from salesmetrics import Deal, ExchangeRates, Pipeline, Stage
-from salesmetrics.errors import AmountError, CurrencyError, DataError, DataTypeError, OptionError
+from salesmetrics.errors import (
+    AmountError,
+    CurrencyError,
+    DataError,
+    DataQualityWarning,
+    DataTypeError,
+    OptionError,
+)
 from salesmetrics.io import (
     read_hubspot,
     read_pipedrive,
@@ -395,6 +402,8 @@ def multi_currency(draw):
     return rates, codes, minors, amounts
 
 
+# Arbitrary rates (up to 5,000 per USD) turn small amounts into 0, which warns: not the point here.
+@pytest.mark.filterwarnings("ignore::salesmetrics.errors.DataQualityWarning")
 @settings(max_examples=60, deadline=None)
 @given(multi_currency(), st.randoms(use_true_random=False), st.data())
 def test_converting_then_summing_is_summing_the_per_deal_conversions(case, rng, data):
@@ -423,3 +432,15 @@ def test_converting_then_summing_is_summing_the_per_deal_conversions(case, rng, 
     assert sm.won_revenue(whole) == pytest.approx(sum(expected) / 100, rel=1e-12)
     by = sm.won_revenue(whole, by="currency")
     assert sum(by.values()) == pytest.approx(sum(expected) / 100, rel=1e-12)
+
+
+def test_an_amount_that_converts_to_nothing_warns():
+    # 1e400 EUR per USD (a typo for a rate such as 0.92): 100.00 EUR would become 0 USD
+    rates = sm.ExchangeRates.fixed({"EUR": "1e400"}, corporate="USD")
+    with pytest.warns(DataQualityWarning, match=r"1 deal\(s\) of at least one unit of their "
+                                                r"currency convert to 0 USD \(first: deal 'a' "
+                                                r".*10,000 minor units at a rate of about "
+                                                r"1e400\)"):
+        p = Pipeline.from_columns({"id": ["a", "b"], "amount": [100, 0], "stage": ["Proposal"] * 2,
+                                   "currency": ["EUR", "EUR"]}, rates=rates)
+    assert p.amount.tolist() == [0.0, 0.0]

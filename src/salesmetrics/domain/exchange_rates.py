@@ -17,6 +17,7 @@ so that every total is a sum of integers, the same in any order and any split of
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
@@ -36,6 +37,7 @@ from salesmetrics.errors import (
     AmountError,
     CurrencyError,
     DataError,
+    DataQualityWarning,
     DataTypeError,
     choices,
     where,
@@ -426,6 +428,25 @@ def convert_minor_units(
             f"{where(ids[row].item(), row)}amount converted to {corporate} must be at most "
             f"{max_amount(e_corp)} (2**53 minor units); load amounts this large in a larger "
             "unit (thousands)")
+    # A whole unit of a currency or more that becomes 0 (1 EUR at 1e400 EUR per USD): a rate
+    # written the wrong way round or with a wrong exponent. Cents that round away are rounding.
+    vanished = np.flatnonzero((x >= 10 ** exponents.astype(np.int64)) & (out == 0))
+    if len(vanished):
+        row = int(vanished[0])
+        rate = fractions[int(pairs[int(inverse[row])]) // 16]
+        try:
+            shown = f"{float(rate):.6g}"
+        except OverflowError:  # past 1e308
+            shown = f"about 1e{len(str(rate.numerator)) - len(str(rate.denominator))}"
+        warnings.warn(
+            f"rates: {len(vanished):,} deal(s) of at least one unit of their currency convert "
+            f"to 0 {corporate} "
+            f"(first: {where(ids[row].item(), row)}{int(x[row]):,} minor units at a rate of "
+            f"{shown}); a "
+            "rate that large is usually written the wrong way round or with the wrong "
+            "exponent. Fix: give each rate as units of the currency per one unit of "
+            f"{corporate} (EUR 0.92 for 1 USD = 0.92 EUR)",
+            DataQualityWarning, stacklevel=5)
     converted: npt.NDArray[np.int64] = out.astype(np.int64, copy=False)
     return converted
 
