@@ -67,8 +67,56 @@ def test_ungrouped_and_zero_quota(p):
     r = quota_attainment(p, quotas=200_000, period="2024-Q4", by=None)
     assert (r.won, r.attainment, r.gap) == (85_000.0, 0.425, -115_000.0)
     assert r.projected == pytest.approx(85_000 + 30_000 + 8_000)
-    zero = quota_attainment(p, quotas={"ana": 0}, period="2024-Q4")
+    with pytest.warns(DataQualityWarning, match=r"quota_attainment\(\): 1 group with a quota "
+                      r"of 0 \(ana\): attainment is undefined.*Fix: check those quotas"):
+        zero = quota_attainment(p, quotas={"ana": 0}, period="2024-Q4")
     assert math.isnan(zero["ana"].attainment) and zero["ana"].gap == 60_000.0
+
+
+def test_warnings_of_the_metrics_it_calls_name_quota_attainment():
+    # B has no amount: forecast (period in progress) and won_revenue (period over) warn
+    # about it, under quota_attainment's name, the call the user made.
+    q = Pipeline.from_deals([
+        Deal("A", 60_000, "Closed won", created="2024-10-01", close_date="2024-11-15",
+             owner="ana"),
+        Deal("B", None, "Proposal", created="2024-10-01", close_date="2024-12-15",
+             owner="ana"),
+        Deal("C", None, "Closed won", created="2024-10-01", close_date="2024-11-01",
+             owner="ana")])
+    for as_of in ("2024-11-30", "2025-01-01"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            quota_attainment(q, quotas={"ana": 100_000}, period="2024-Q4", as_of=as_of)
+        messages = [str(w.message) for w in caught]
+        assert messages and all(m.startswith("quota_attainment(): ") for m in messages)
+        assert any("no amount" in m for m in messages)
+
+
+def test_quota_rows_covering_part_of_the_period_warn(p):
+    # ana has October and November (31 + 30 = 61 of Q4's 92 days), December missing: her
+    # quota is 200,000, not a quarter's; bo's quarter row covers it all.
+    q = sm.Quota.from_columns({"owner": ["ana", "ana", "bo", "carl"],
+                               "period": ["2024-10", "2024-11", "2024-Q4", "2024-Q4"],
+                               "amount": [100_000, 100_000, 80_000, 10_000]})
+    match = (r"1 owner has quota rows covering only part of 2024-Q4.*the first, 'ana', has "
+             r"rows for 61 of the 92 days. Fix: add the missing quota rows, or ask for the "
+             r"period the rows cover")
+    with pytest.warns(DataQualityWarning, match=r"quota_attainment\(\): " + match):
+        r = quota_attainment(p, quotas=q, period="2024-Q4")
+    assert r["ana"].quota == 200_000.0  # the rows it has, as before
+    with pytest.warns(DataQualityWarning, match=r"commission\(\): " + match):
+        sm.commission(sm.CommissionPlan([(0.0, 0.1)]), p, quotas=q, period="2024-Q4")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert q.amounts("2024-Q4") == {"ana": 200_000.0, "bo": 80_000.0,  # a plain roll-up
+                                        "carl": 10_000.0}
+        months = sm.Quota.from_columns({"owner": ["ana", "ana"], "amount": [1, 1],
+                                        "period": ["2024-10", "2024-11"]})
+        quota_attainment(p, quotas=months, period="2024-11")  # ana's row covers it all
+        # four quarters cover a year (a leap year: 91 + 91 + 92 + 92 = 366 days)
+        year = sm.Quota.from_columns({"owner": ["ana"] * 4, "amount": [1, 1, 1, 1],
+                                      "period": ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]})
+        quota_attainment(p, quotas=year, period="2024")
 
 
 def test_prints_and_converts(p):

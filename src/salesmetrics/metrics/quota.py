@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from fractions import Fraction
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import attrs
 import numpy as np
 
-from salesmetrics._render import format_money, format_number, format_rate, text_table
+from salesmetrics._render import format_label, format_money, format_number, format_rate, text_table
 from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.quotas import Quota, check_currency
@@ -36,6 +36,7 @@ __all__ = [
 
 _QUOTA = "quota_attainment"
 _ACCURACY = "forecast_accuracy"
+_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -105,7 +106,38 @@ def _quota_table(function: str, quotas: Quota, p: Pipeline, period: Period,
         raise type(error)(f"{function}(): {error}") from None
     if not table:
         _warn_no_quota_rows(function, quotas, period)
+    else:
+        _warn_partial_cover(function, quotas, period)
     return table if fields else {None: sum(table.values())}
+
+
+def _days_covered(quotas: Quota, period: Period) -> dict[Hashable, int]:
+    """Owner → days of ``period`` their quota rows cover, for owners with a row inside it.
+
+    An owner's quota periods never overlap (`Quota.from_columns` refuses it) and a row that
+    straddles ``period`` is refused by `Quota.amounts_minor` first, so the days add up."""
+    covered: dict[Hashable, int] = {}
+    for owner, when in zip(quotas.owners, quotas.periods, strict=True):  # per quota row
+        if when.start >= period.start and when.end <= period.end:
+            covered[owner] = covered.get(owner, 0) + when.days
+    return covered
+
+
+def _warn_partial_cover(function: str, quotas: Quota, period: Period) -> None:
+    """Owners whose quota rows inside ``period`` cover only part of it: their quota is the
+    sum of those rows, so it is understated (three months of a quarter, two given)."""
+    short = [(owner, days) for owner, days in _days_covered(quotas, period).items()
+             if days < period.days]
+    if short:
+        owner, days = short[0]
+        warnings.warn(
+            f"{function}(): {plural(len(short), 'owner')} "
+            f"{'has' if len(short) == 1 else 'have'} quota rows covering only part of "
+            f"{period.label}, so {'its' if len(short) == 1 else 'their'} quota is understated "
+            f"and attainment overstated; the first, {owner!r}, has rows for {days} of the "
+            f"{period.days} days. "
+            f"Fix: add the missing quota rows, or ask for the period the rows cover",
+            DataQualityWarning, stacklevel=4)
 
 
 def _warn_no_quota_rows(function: str, quotas: Quota, period: Period) -> None:
@@ -135,6 +167,18 @@ def quota_minor(
     else:
         given = {None: _amount(function, "quotas", quotas)}
     return {k: round(Fraction(repr(v)) * p.minor_unit) for k, v in given.items()}
+
+
+def _as_quota_attainment(function: str, call: Callable[[], _T]) -> _T:
+    """``call()``, its warnings raised again under `quota_attainment`'s name (they are
+    about the call the user made, not the metric it calls)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = call()
+    for w in caught:  # a few warnings, not per deal
+        message = str(w.message).replace(f"{function}(): ", f"{_QUOTA}(): ", 1)
+        warnings.warn(message, w.category, stacklevel=3)
+    return out
 
 
 @overload
@@ -201,14 +245,16 @@ def quota_attainment(
     -----
     DataQualityWarning
         A `Quota` table with no row inside ``period`` (so every quota is nan), naming the
-        period and the quota periods the table holds; and those of `won_revenue` and
-        `forecast`.
+        period and the quota periods the table holds; owners whose quota rows cover only part
+        of ``period`` (October and November of a quarter: the quota is understated), with
+        their count, the first and the days covered; groups with a quota of 0 (attainment
+        nan); and those of `won_revenue` and `forecast`, under this function's name.
 
     Notes
     -----
-    A quota of 0 has a nan attainment (never inf). Pace assumes revenue comes in evenly over
-    the period, which it rarely does at quarter's end: read it beside ``projected``. The
-    warnings are those of `won_revenue` and `forecast`.
+    A quota of 0 has a nan attainment (never inf), with a warning. Pace assumes revenue comes
+    in evenly over the period, which it rarely does at quarter's end: read it beside
+    ``projected``.
 
     References
     ----------
@@ -261,14 +307,23 @@ def quota_attainment(
     projected: dict[Hashable, float] = {}
     share = math.nan
     if running:
-        forecasts = forecast(p, period=chosen, by=by, method="normal")
+        forecasts = _as_quota_attainment(
+            "forecast", lambda: forecast(p, period=chosen, by=by, method="normal"))
         per_group = forecasts if isinstance(forecasts, GroupedResult) else {None: forecasts}
         won = {k: f.won for k, f in per_group.items()}
         projected = {k: f.mean for k, f in per_group.items()}
         share = chosen.days / float((day - start).astype(int) + 1)
     else:
-        totals = won_revenue(p, period=chosen, by=by)
+        totals = _as_quota_attainment(
+            "won_revenue", lambda: won_revenue(p, period=chosen, by=by))
         won = dict(totals) if isinstance(totals, GroupedResult) else {None: totals}
+    zero = [k for k, q in quota.items() if q == 0]
+    if zero:
+        warnings.warn(
+            f"{_QUOTA}(): {plural(len(zero), 'group')} with a quota of 0 "
+            f"({', '.join(format_label(k) for k in zero[:5])}{'…' if len(zero) > 5 else ''}): "
+            "attainment is undefined there and left nan (gap is the won revenue). Fix: check "
+            "those quotas", DataQualityWarning, stacklevel=2)
     keys = [*quota, *(k for k in won if k not in quota)]
     nan = math.nan
     rows: list[QuotaAttainment] = []
