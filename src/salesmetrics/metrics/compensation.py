@@ -345,7 +345,8 @@ def commission(
 
     With a quota of 0 every sale is above quota (the top band); owners with won revenue but
     no quota are left out: both with a `DataQualityWarning`. Won deals without an amount
-    count 0, as in `won_revenue`.
+    count 0, as in `won_revenue`. A `Quota` table whose rows for an owner cover only part of
+    ``period`` (two months of a quarter) understates the quota: a `DataQualityWarning`.
 
     References
     ----------
