@@ -298,3 +298,22 @@ def test_conversion_with_and_without_the_reach_table_is_the_same(monkeypatch, sk
     rule = run()
     assert table == rule  # results, summaries and warnings (text, line) alike
     assert table[0][1]  # the warning pipeline warns (no stage history)
+
+
+def test_stage_probabilities_set_while_built_stay_read_only():
+    # StageTable._set bypasses the read-only check while constructing; afterwards every
+    # attribute refuses reassignment. A stage no closed deal reached keeps its configured
+    # probability exactly (Proposal: configured 0.6, no evidence on this pipeline).
+    p = Pipeline.from_deals([
+        Deal(1, 100, "Closed lost", close_date="2024-05-01", history=[("Meeting", "2024-04-01")]),
+        Deal(2, 300, "Closed lost", close_date="2024-05-02",
+             history=[("Discovery", "2024-04-01")]),
+    ])
+    measured = sm.historical_probabilities(p)
+    assert measured["Discovery"] == 0.0 and measured.n["Discovery"] == 2  # 0 won of 2 closed
+    assert measured["Meeting"] == 0.0 and measured.n["Meeting"] == 1
+    assert measured["Proposal"] == 0.6 and measured.n["Proposal"] == 0
+    for name in ("won", "closed", "n", "configured", "basis", "prior_strength", "currency",
+                 "_values"):
+        with pytest.raises(AttributeError, match="read-only"):
+            setattr(measured, name, None)

@@ -21,7 +21,14 @@ class StageTable(Mapping[str, V], Generic[V]):
     __slots__ = ("_values",)
 
     def __init__(self, values: Mapping[str, V]) -> None:
-        self._values: Mapping[str, V] = MappingProxyType(dict(values))
+        self._values: Mapping[str, V]
+        self._set(_values=MappingProxyType(dict(values)))
+
+    def _set(self, **attributes: object) -> None:
+        """Set attributes while constructing (the checks of ``__setattr__`` cost an exception
+        per attribute)."""
+        for name, value in attributes.items():
+            object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: object) -> None:
         # Read-only once set: results may be remembered per pipeline and shared between calls.

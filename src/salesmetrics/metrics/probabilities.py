@@ -58,16 +58,18 @@ class StageProbabilities(StageTable[float]):
                  configured: npt.NDArray[np.float64], *, basis: str = "unit",
                  prior_strength: float = 0.0, currency: str | None = None) -> None:
         super().__init__(dict(zip(names, probability.tolist(), strict=True)))
-        self.won: Mapping[str, float] = MappingProxyType(dict(zip(names, won.tolist(),
-                                                                  strict=True)))
-        self.closed: Mapping[str, float] = MappingProxyType(dict(zip(names, closed.tolist(),
-                                                                     strict=True)))
-        self.n: Mapping[str, int] = MappingProxyType(dict(zip(names, n.tolist(), strict=True)))
-        self.configured: Mapping[str, float] = MappingProxyType(
-            dict(zip(names, configured.tolist(), strict=True)))
-        self.basis = basis
-        self.prior_strength = prior_strength
-        self.currency = currency
+        self.won: Mapping[str, float]
+        self.closed: Mapping[str, float]
+        self.n: Mapping[str, int]
+        self.configured: Mapping[str, float]
+        self.basis: str
+        self.prior_strength: float
+        self.currency: str | None
+        self._set(won=MappingProxyType(dict(zip(names, won.tolist(), strict=True))),
+                  closed=MappingProxyType(dict(zip(names, closed.tolist(), strict=True))),
+                  n=MappingProxyType(dict(zip(names, n.tolist(), strict=True))),
+                  configured=MappingProxyType(dict(zip(names, configured.tolist(), strict=True))),
+                  basis=basis, prior_strength=prior_strength, currency=currency)
 
     def to_dict(self) -> dict[str, float]:
         """A plain dict of stage name → probability."""
@@ -131,10 +133,9 @@ def finalize_probabilities(summary: Summary, configured: npt.NDArray[np.float64]
         unit = summary.context[2]  # minor units per major unit
         won, closed = value[:, 1] / unit, (value[:, 1] + value[:, 2]) / unit
     k = prior_strength
-    denominator = closed + k
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = (won + k * configured) / denominator
-    probability = np.where(closed > 0, rate, configured).astype(np.float64)  # exact if n = 0
+    # The configured probability, exactly, where no closed deal reached the stage.
+    probability = np.divide(won + k * configured, closed + k, out=configured.copy(),
+                            where=closed > 0)
     return StageProbabilities(summary.context[0], probability, won, closed, n, configured,
                               basis=basis, prior_strength=prior_strength,
                               currency=summary.context[4])
