@@ -186,6 +186,17 @@ def test_mixed_currencies_without_rates_say_to_pass_rates():
                                     close_date=["2024-01-31"] * 2), STAGES)
 
 
+def test_a_currency_option_that_contradicts_the_column_says_so():
+    with pytest.raises(CurrencyError, match=r"currency='USD' conflicts with the currency column, "
+                                            r"which holds EUR"):
+        Pipeline.from_columns({"id": ["a", "b"], "amount": [1, 2], "stage": ["Proposal"] * 2,
+                               "currency": ["EUR", None]}, currency="USD")
+    # the same currency fills the blanks
+    p = Pipeline.from_columns({"id": ["a", "b"], "amount": [1, 2], "stage": ["Proposal"] * 2,
+                               "currency": ["EUR", None]}, currency="EUR")
+    assert p.currency == "EUR"
+
+
 def test_a_missing_rate_names_deal_currency_and_date():
     with pytest.raises(CurrencyError, match=r"deal 'b' \(row 1 of the data\): no exchange rate "
                                             r"for currency 'EUR' on 2023-12-31 to USD; rates "

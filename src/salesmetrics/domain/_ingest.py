@@ -418,8 +418,13 @@ def _currency(data: Any, mapping: Mapping[str, str], currency: str | None) -> st
     if "currency" not in mapping:
         return code
     labels = encode_labels(data[mapping["currency"]], field="currency")
-    codes = {normalize_currency(c) for c in labels.categories.tolist()} | {code}
-    found = sorted(c for c in codes if c is not None)
+    column = sorted({c for c in map(normalize_currency, labels.categories.tolist()) if c})
+    found = sorted({*column, *([code] if code else [])})
+    if code is not None and len(column) == 1 and column != [code]:
+        raise CurrencyError(
+            f"currency={code!r} conflicts with the currency column, which holds "
+            f"{column[0]}; without rates, give currency= only to fill blank cells of the "
+            f"same currency, or leave it out (the column says it), or {PASS_RATES}")
     if len(found) > 1:
         raise CurrencyError(f"deals are in several currencies ({', '.join(found)}); {PASS_RATES}")
     return found[0] if found else None
