@@ -158,11 +158,23 @@ def test_prints_and_converts():
     ({"tiers": [(0.0, 0.1)], "cap": -1}, DataError, "cap"),
     ({"tiers": [(0.0, 0.1)], "cap": 10, "draw": 20}, DataError, "draw 20 is above cap 10"),
     ({"tiers": [(0.0, 0.1)], "retroactive": "yes"}, OptionError, "retroactive"),
+    # 100 meant as 100 %: 10,000 % of quota, refused (1.0 is 100 %)
+    ({"tiers": [(0.0, 0.1), (100, 0.2)]}, DataError,
+     r"tiers\[1\] attainment_from is 100, i.e. 10,000 % of quota; thresholds are fractions "
+     r"of quota \(1.0 is 100 %\), at most 10 \(1,000 %\). For 100 % of quota write 1.0"),
+    ({"tiers": [(0.0, 0.1), (10.5, 0.2)]}, DataError, "1,050 % of quota"),
 ])
 def test_invalid_plans(kwargs, error, match):
     tiers = kwargs.pop("tiers")
     with pytest.raises(error, match=match):
         CommissionPlan(tiers, **kwargs)
+
+
+def test_thresholds_up_to_ten_times_quota_are_accepted():
+    # 10 % up to 1,000 % of quota, 20 % beyond: 12,000 on a 1,000 quota (1,200 %) pays
+    # 10,000 × 10 % + 2,000 × 20 % = 1,400
+    plan = CommissionPlan([(0.0, 0.1), (10, 0.2)])
+    assert plan.pay(12_000, 1_000) == 10_000 * 0.1 + 2_000 * 0.2  # 1,000 + 400
 
 
 def test_commission_bad_arguments():

@@ -33,6 +33,9 @@ from salesmetrics.metrics.quota import quota_minor
 __all__ = ["Commission", "CommissionLine", "CommissionPlan", "commission"]
 
 _NAME = "commission"
+#: The highest tier threshold [fraction of quota]: 1,000 % of quota. Above it, a threshold
+#: written as a percentage (100 for 100 %) is the likely mistake.
+_MAX_THRESHOLD = 10.0
 
 
 def _decimal(value: float) -> Fraction:
@@ -60,6 +63,12 @@ def _tiers(tiers: object) -> tuple[tuple[float, float], ...]:
             raise DataTypeError(f"CommissionPlan: tiers[{i}] must be an (attainment_from, rate) "
                                 f"pair, got {tier!r}")
         start = _number(f"tiers[{i}] attainment_from", tier[0], 0.0, math.inf)
+        if start > _MAX_THRESHOLD:
+            raise DataError(
+                f"CommissionPlan: tiers[{i}] attainment_from is {tier[0]!r}, i.e. "
+                f"{start * 100:,.0f} % of quota; thresholds are fractions of quota (1.0 is "
+                f"100 %), at most {_MAX_THRESHOLD:g} ({_MAX_THRESHOLD * 100:,.0f} %). For "
+                f"100 % of quota write 1.0, not 100")
         rate = _number(f"tiers[{i}] rate", tier[1], 0.0, 1.0)
         if out and start <= out[-1][0]:
             raise DataError(f"CommissionPlan: tiers must be sorted by attainment_from, strictly "
@@ -152,8 +161,8 @@ class CommissionPlan:
     Parameters
     ----------
     tiers
-        ``(attainment_from, rate)`` pairs, thresholds >= 0 and strictly increasing, rates in
-        [0, 1]: ``[(0.0, 0.10), (1.0, 0.15)]`` pays 10 % from 0 % of quota and 15 % from
+        ``(attainment_from, rate)`` pairs, thresholds fractions of quota in [0, 10] (up to
+        1,000 % of quota) and strictly increasing, rates in [0, 1]: ``[(0.0, 0.10), (1.0, 0.15)]`` pays 10 % from 0 % of quota and 15 % from
         100 %. Below a first threshold above 0 nothing is paid (a gate). Accelerators and
         decelerators are higher or lower rates in higher bands.
     retroactive
@@ -171,7 +180,8 @@ class CommissionPlan:
     Raises
     ------
     DataError
-        Unsorted or negative thresholds, rates outside [0, 1], a negative cap or draw, or a
+        Unsorted or negative thresholds, a threshold above 10 (1,000 % of quota: ``100``
+        written for 100 %, which is ``1.0``), rates outside [0, 1], a negative cap or draw, or a
         draw above the cap.
 
     References
