@@ -258,3 +258,11 @@ def test_float_ids():
         Pipeline.from_columns({"id": np.array([1.0, np.nan]), "stage": ["Meeting", "Meeting"]})
     with pytest.raises(DataTypeError, match=r"row 0 of the data: id must be a str or int, got 1\."):
         Pipeline.from_columns({"id": np.array([1.5, 2.0]), "stage": ["Meeting", "Meeting"]})
+    # a plain list reads the same as the array; an integral float among ints is that int
+    for ids in ([1.0, 2.0], [1, 2.0]):
+        assert Pipeline.from_columns({"id": ids, "stage": ["Meeting"] * 2}).ids.tolist() == [1, 2]
+    with pytest.raises(DataError, match="row 1 of the data: id is missing"):
+        Pipeline.from_columns({"id": [1.0, None], "stage": ["Meeting", "Meeting"]})
+    with pytest.raises(DataTypeError, match=r"row 0 of the data: id must be a str or int, got "
+                                            r"1\.5"):
+        Pipeline.from_columns({"id": [1.5, 2.0], "stage": ["Meeting", "Meeting"]})

@@ -43,10 +43,14 @@ def to_ids(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
             return np.asarray(values, dtype=np.int64)
         except OverflowError:  # an id past int64: every id as text, so that none is changed
             return np.asarray([str(v) for v in values], dtype=str)
+    if kinds == {float}:  # integer ids as floats, as from a numpy float column
+        return to_ids(np.asarray(values, dtype=np.float64))
     for row, value in enumerate(values):
         if value is None or value == "" or (isinstance(value, float) and value != value):
             raise DataError(f"{where(None, row)}id is missing")
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
+        if isinstance(value, float) and value.is_integer() and kinds <= {int, float, type(None)}:
+            values[row] = int(value)  # 2.0 among ints: the integer id 2, as in a float column
+        elif isinstance(value, bool) or not isinstance(value, (str, int)):
             raise DataTypeError(f"{where(None, row)}id must be a str or int, got {value!r}")
     if all(isinstance(v, int) for v in values):
         try:
