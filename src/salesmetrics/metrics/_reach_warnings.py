@@ -6,6 +6,7 @@ from __future__ import annotations
 from salesmetrics.errors import DataQualityWarning
 from salesmetrics.metrics._common import (
     plural,
+    total,
     warn,
     warn_left_out_of_window,
     warn_missing_amounts,
@@ -51,8 +52,8 @@ def warn_unreached(function: str, summary: Summary, stacklevel: int = 3) -> None
     for the metrics that count open deals, open deals in no period."""
     warn_left_out_of_window(function, summary, open_counted=function in _COUNTS_OPEN,
                             stacklevel=stacklevel + 1)
-    lost = int(summary.arrays["unrecorded"].sum())
-    won = int(summary.arrays["unrecorded_won"].sum()) if summary.context[3] == "visited" else 0
+    lost = total(summary.arrays["unrecorded"])
+    won = total(summary.arrays["unrecorded_won"]) if summary.context[3] == "visited" else 0
     if not lost and not won:
         return
     n = lost + won

@@ -48,8 +48,8 @@ def _per_stage(summary: Summary, table: npt.NDArray[Any], name: str, names: tupl
                unit: Unit = "rate") -> StageRates | GroupedResult[StageRates]:
     """One result keyed by stage per group (``table`` is [group, stage])."""
     currency = summary.context[4] if unit == "money" else None
-    # Each row has one value per name (the table's second axis is the stages).
-    per_group = [GroupedResult._of(_STAGE, dict(zip(names, row)), name, unit, currency)
+    per_group = [GroupedResult._of(_STAGE, dict(zip(names, row, strict=True)), name, unit,
+                                   currency)
                  for row in table.tolist()]
     return result(summary, per_group, name)  # type: ignore[return-value]
 

@@ -19,6 +19,7 @@ from salesmetrics.metrics._common import (
     check_zero_division,
     divide,
     result,
+    total,
     warn_left_out_of_cycle,
     warn_left_out_of_window,
     warn_missing_amounts,
@@ -272,8 +273,8 @@ def finalize_cycle_length(
     cols = list(OUTCOME_CODES[outcome])
     a = summary.arrays
     warn_left_out_of_window(function, summary, stacklevel=stacklevel)
-    warn_left_out_of_cycle(function, int(a["cycle_negative"][:, cols].sum()),
-                           int(a["cycle_unknown"][:, cols].sum()), stacklevel=stacklevel)
+    warn_left_out_of_cycle(function, total(a["cycle_negative"][:, cols]),
+                           total(a["cycle_unknown"][:, cols]), stacklevel=stacklevel)
     counted = a["cycle_count"][:, cols].sum(axis=1)
     if statistic == "mean":
         values = divide(a["cycle_sum"][:, cols].sum(axis=1), counted, zero_division)
@@ -397,8 +398,8 @@ def finish_average_deal_size(
     a = summary.arrays
     warn_left_out_of_window("average_deal_size", summary, open_counted=outcome == "open",
                             stacklevel=4)
-    total = int(a["count"][:, cols].sum())
-    warn_missing_amounts("average_deal_size", total - int(a["valued"][:, cols].sum()), total,
+    n = total(a["count"][:, cols])
+    warn_missing_amounts("average_deal_size", n - total(a["valued"][:, cols]), n,
                          deals=f"{outcome} deals", effect="left out of the average",
                          stacklevel=4)
     valued = a["valued"][:, cols].sum(axis=1)

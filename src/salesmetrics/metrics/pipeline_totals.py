@@ -16,6 +16,7 @@ from salesmetrics.errors import DataError, DataTypeError, UnknownStageError, cho
 from salesmetrics.metrics._common import (
     Remembered,
     result,
+    total,
     warn_left_out_of_window,
     warn_missing_amounts,
     warn_no_close_date,
@@ -43,8 +44,8 @@ __all__ = [
 def _warn_open(function: str, summary: Summary, stacklevel: int = 4) -> None:
     """The warnings of an ``open`` summary: open deals that it adds up without an amount (they
     count 0), and, with a period, open deals without an expected close date (in no period)."""
-    total = int(summary.arrays["count"].sum())
-    warn_missing_amounts(function, total - int(summary.arrays["valued"].sum()), total,
+    n = total(summary.arrays["count"])
+    warn_missing_amounts(function, n - total(summary.arrays["valued"]), n,
                          deals="open deals", effect="counted as 0, so the total is understated",
                          stacklevel=stacklevel)
     if summary.outside.get("no_close") is not None:

@@ -20,6 +20,7 @@ from salesmetrics.metrics._common import (
     Remembered,
     check_zero_division,
     result,
+    total,
     warn_left_out_of_cycle,
     warn_missing_amounts,
     warn_never_stale,
@@ -276,17 +277,17 @@ def finish_sales_velocity(
             why=f"{why} {'take' if ' and ' in why else 'takes'} the deals created in the period",
             instead="view='period' and opportunities='all' count them", stacklevel=4)
     if open_deals != "lost" and "never_stale" in a:
-        warn_never_stale("sales_velocity", int(a["never_stale"].sum()), stacklevel=4)
+        warn_never_stale("sales_velocity", total(a["never_stale"]), stacklevel=4)
     if open_deals == "lost" or stale is not None:  # W counts open deals in the window
         warn_no_close_date("sales_velocity", summary.outside.get("no_close", 0),
                            effect="the win rate W leaves {them} out", stacklevel=4)
-    won = int(a["count"][:, WON].sum())
+    won = total(a["count"][:, WON])
     warn_missing_amounts(
-        "sales_velocity", won - int(a["valued"][:, WON].sum()), won,
+        "sales_velocity", won - total(a["valued"][:, WON]), won,
         deals="won deals", effect="left out of the average deal value V", stacklevel=4,
     )
-    warn_left_out_of_cycle("sales_velocity", int(a["cycle_negative"][:, WON].sum()),
-                           int(a["cycle_unknown"][:, WON].sum()), deals="won deal",
+    warn_left_out_of_cycle("sales_velocity", total(a["cycle_negative"][:, WON]),
+                           total(a["cycle_unknown"][:, WON]), deals="won deal",
                            lead="the cycle length L leaves out", total=won, stacklevel=4)
     return finalize_velocity(summary, zero_division=zero, open_deals=open_deals,
                              no_decision=no_decision)

@@ -22,6 +22,7 @@ from salesmetrics.metrics._common import (
     check_zero_division,
     divide,
     result,
+    total,
     warn_left_out_of_window,
     warn_missing_amounts,
     warn_zeroed_losses,
@@ -110,14 +111,14 @@ def _warn_value_basis(
     count, valued, value = (a[name].sum(axis=0).tolist() for name in ("count", "valued", "value"))
     lost = [LOST] if no_decision == "exclude" else [LOST, NO_DECISION]
     counted = [WON, *lost, *([OPEN] if open_deals == "lost" else [])]
-    total = sum(count[o] for o in counted)
-    missing = total - sum(valued[o] for o in counted)
+    n = sum(count[o] for o in counted)
+    missing = n - sum(valued[o] for o in counted)
     if open_deals != "lost" and "stale_count" in a:
-        stale_count = int(a["stale_count"].sum())
-        total += stale_count
-        missing += stale_count - int(a["stale_valued"].sum())
+        stale_count = total(a["stale_count"])
+        n += stale_count
+        missing += stale_count - total(a["stale_valued"])
     deals = "deals in the value win rate" if function == "win_rate" else "closed deals"
-    warn_missing_amounts(function, missing, total, deals=deals,
+    warn_missing_amounts(function, missing, n, deals=deals,
                          effect="counted as 0", stacklevel=stacklevel)
     warn_zeroed_losses(function, sum(valued[o] for o in lost), sum(value[o] for o in lost),
                        value[WON], stacklevel=stacklevel)
