@@ -85,8 +85,24 @@ def test_start_and_end_are_the_pipeline_values():
         assert c.start == sm.pipeline_value(before, period=period)
         assert c.end == sm.pipeline_value(after, period=period)
         w = pipeline_changes(before, after, period=period, weighted=True)
-        assert math.isclose(w.start, sm.weighted_pipeline(before, period=period), rel_tol=1e-12)
-        assert math.isclose(w.end, sm.weighted_pipeline(after, period=period), rel_tol=1e-12)
+        assert w.start == sm.weighted_pipeline(before, period=period)
+        assert w.end == sm.weighted_pipeline(after, period=period)
+
+
+def test_weighted_start_and_end_equal_weighted_pipeline_to_the_bit():
+    # sample_snapshots has deals with their own probabilities: summed per deal in floats,
+    # start differed from weighted_pipeline by about 1e-9; summed as weighted_pipeline sums
+    # them (exact parts per billion, one rounding per group) they are equal.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        before, after = sm.datasets.sample_snapshots()
+        for period in (None, "2025-Q1", "2024-12"):
+            w = pipeline_changes(before, after, period=period, weighted=True)
+            assert w.start == sm.weighted_pipeline(before, period=period)
+            assert w.end == sm.weighted_pipeline(after, period=period)
+            g = pipeline_changes(before, after, period=period, weighted=True, by="owner")
+            by_owner = sm.weighted_pipeline(before, period=period, by="owner")
+            assert all(g[k].start == v for k, v in by_owner.items())
 
 
 def test_without_period_nothing_is_pulled_in_or_pushed_out():
@@ -146,6 +162,8 @@ def test_printing_and_exports():
     (lambda p: pipeline_changes(p, "x"), DataTypeError, "second argument"),
     (lambda p: pipeline_changes("x", p), DataTypeError, "first argument"),
     (lambda p: pipeline_changes(p, p, weighted="yes"), DataTypeError, "weighted"),
+    (lambda p: pipeline_changes(p, p, weighted=1), DataTypeError,
+     "weighted must be True or False, got 1"),
     (lambda p: pipeline_changes(p, p, by="region"), DataError, "region"),
     (lambda p: pipeline_changes(p, p, period="2024-Q9"), DataError, "cannot read '2024-Q9'"),
     (lambda p: slip_rate(p, p, period=None), OptionError, "period is required"),
@@ -168,6 +186,92 @@ def test_snapshots_of_other_processes_or_currencies_are_refused():
         pipeline_changes(p, eur)
 
 
+def test_stages_differing_only_in_probability():
+    # the same stages, Proposal at 60 % before and 70 % after: the open values compare, the
+    # weighted ones do not, and the error names the stage and both probabilities.
+    stages = [sm.Stage("Meeting", 0.3), sm.Stage("Proposal", 0.6),
+              sm.Stage("Closed won", 1.0, "won"), sm.Stage("Closed lost", 0.0, "lost")]
+    changed = [*stages[:1], sm.Stage("Proposal", 0.7), *stages[2:]]
+    before = Pipeline.from_deals([Deal("A", 100, "Proposal")], stages=stages)
+    after = Pipeline.from_deals([Deal("A", 100, "Proposal"), Deal("B", 50, "Meeting")],
+                                stages=changed)
+    c = pipeline_changes(before, after)
+    assert (c.start, c.totals["new"], c.end) == (100.0, 50.0, 150.0)
+    with pytest.raises(DataError, match=r"give stage 'Proposal' different probabilities "
+                                        r"\(0.6 before, 0.7 after\).*weighted=False"):
+        pipeline_changes(before, after, weighted=True)
+
+
+def test_a_by_field_missing_from_one_snapshot_names_it():
+    with_team = Pipeline.from_deals([Deal("A", 1, "Meeting", fields={"team": "East"})])
+    without = Pipeline.from_deals([Deal("A", 1, "Meeting")])
+    with pytest.raises(DataError, match=r"by='team' is missing from after: unknown field"):
+        pipeline_changes(with_team, without, by="team")
+    with pytest.raises(DataError, match=r"by='team' is missing from before"):
+        pipeline_changes(without, with_team, by="team")
+
+
+@pytest.mark.parametrize(("ids_b", "ids_a", "shown"), [
+    ([1, 2, 3], ["001", "002", "003"], r"e.g. 1 only in before, '001' only in after"),
+    (["a ", "b ", "c"], ["a", "b", "c"], r"e.g. 'a ' only in before, 'a' only in after"),
+    (["0065g00000AbCdE", "0065g00000AbCdF"], ["0065g00000AbCdEAAX", "0065g00000AbCdFAAX"],
+     r"e.g. '0065g00000AbCdE' only in before, '0065g00000AbCdEAAX' only in after"),
+])
+def test_few_matching_ids_warn(ids_b, ids_a, shown):
+    # "c" matches in the second case: 1 of 3 is under half; every other deal shows as
+    # removed and new.
+    def snapshot(ids):
+        return Pipeline.from_columns({"id": ids, "stage": ["Meeting"] * len(ids),
+                                      "amount": [10.0] * len(ids)})
+
+    matched = sum(i in ids_a for i in ids_b)
+    with pytest.warns(DataQualityWarning, match=(
+            rf"only {matched} of the {len(ids_b)} deals of the smaller snapshot have their "
+            rf"ids in the other \({shown}\).*Fix: check that both snapshots spell the deal "
+            "ids the same way")):
+        c = pipeline_changes(snapshot(ids_b), snapshot(ids_a))
+    assert c.totals["removed"] == -10.0 * (len(ids_b) - matched)
+
+
+def test_half_the_ids_matching_or_an_empty_snapshot_does_not_warn():
+    def snapshot(ids):
+        return Pipeline.from_columns({"id": ids, "stage": ["Meeting"] * len(ids),
+                                      "amount": [10.0] * len(ids)})
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pipeline_changes(snapshot(["A", "B"]), snapshot(["B", "C", "D"]))  # 1 of 2
+        pipeline_changes(snapshot(["A", "B"]), Pipeline.from_deals([]))
+        pipeline_changes(Pipeline.from_deals([]), snapshot(["A"]))
+
+
+def test_an_exchange_rate_move_is_fx_not_increased_or_decreased():
+    # EUR at 0.5 EUR per USD in Q1, 1.0 from April: A (EUR 100, unchanged) moves from
+    # USD 200 to USD 100 because its close date, and so its rate, moved: fx −100. B's own
+    # amount went EUR 100 → 150 at the same rate: increased +100 (USD 200 → 300). C changed
+    # currency (EUR 100 → USD 100): a change of its own amount, decreased −100.
+    rates = sm.ExchangeRates.from_columns({"currency": ["EUR", "EUR"], "rate": ["0.5", "1"],
+                                           "start_date": ["2024-01-01", "2024-04-01"]},
+                                          corporate="USD")
+    before = Pipeline.from_columns({
+        "id": ["A", "B", "C"], "amount": [100, 100, 100], "currency": ["EUR"] * 3,
+        "stage": ["Proposal"] * 3, "close_date": ["2024-03-01"] * 3}, rates=rates)
+    after = Pipeline.from_columns({
+        "id": ["A", "B", "C"], "amount": [100, 150, 100], "currency": ["EUR", "EUR", "USD"],
+        "stage": ["Proposal"] * 3, "close_date": ["2024-04-02", "2024-03-01", "2024-03-01"]},
+        rates=rates)
+    c = pipeline_changes(before, after)
+    assert (c.start, c.end) == (600.0, 500.0)
+    assert (c.totals["fx"], c.totals["increased"], c.totals["decreased"]) == (-100.0, 100.0,
+                                                                            -100.0)
+    assert list(c.totals)[6:10] == ["increased", "decreased", "fx", "reopened"]
+    assert c.start_minor + sum(c.totals_minor.values()) == c.end_minor
+    assert c.deals.movements[0] == ("fx",)
+    w = pipeline_changes(before, after, weighted=True)  # Proposal 60 %: fx −100 × 0.6
+    assert math.isclose(w.totals["fx"], -60.0)
+    assert "fx" not in pipeline_changes(*pair()).totals  # not converted: no fx movement
+
+
 def test_missing_amounts_warn():
     a = Pipeline.from_columns({"id": ["A", "B"], "stage": ["Meeting"] * 2,
                                "amount": [1.0, np.nan]})
@@ -183,6 +287,34 @@ def test_slip_rate_by_hand():
     assert slip_rate(before, after, period=Q1) == pytest.approx(4 / 6)
     assert slip_rate(before, after, period=Q1, basis="value") == pytest.approx(1800 / 2100)
     assert math.isnan(slip_rate(before, after, period="2030-Q1"))
+
+
+def test_slip_rate_a_deal_closed_before_the_period_did_not_slip():
+    # A expected in March, won on Feb 27 (early): not slipped. B still open: slipped. 1 of 2.
+    before = Pipeline.from_deals([Deal("A", 100, "Proposal", close_date="2024-03-10"),
+                                  Deal("B", 300, "Proposal", close_date="2024-03-20")])
+    after = Pipeline.from_deals([Deal("A", 100, "Closed won", close_date="2024-02-27"),
+                                 Deal("B", 300, "Proposal", close_date="2024-03-20")])
+    assert slip_rate(before, after, period="2024-03") == 0.5
+    assert slip_rate(before, after, period="2024-03", basis="value") == 0.75
+    lost_early = Pipeline.from_deals([Deal("A", 100, "Closed lost", close_date="2024-01-05"),
+                                      Deal("B", 300, "Closed won", close_date="2024-04-01")])
+    assert slip_rate(before, lost_early, period="2024-03") == 0.5  # B closed after March
+
+
+def test_slip_rate_warns_on_dateless_deals_and_a_zero_value():
+    before = Pipeline.from_deals([Deal("A", 0, "Proposal", close_date="2024-03-01"),
+                                  Deal("B", 0, "Proposal", close_date="2024-03-02")])
+    after = Pipeline.from_deals([Deal("A", 0, "Proposal"),
+                                 Deal("B", 0, "Closed won", close_date="2024-03-05")])
+    with pytest.warns(DataQualityWarning, match=r"slip_rate\(\): 1 deal expected in 2024-Q1 "
+                      r"has no close date in after.*counted as slipped. Fix"):
+        assert slip_rate(before, after, period=Q1) == 0.5
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert math.isnan(slip_rate(before, after, period=Q1, basis="value"))
+    assert any("the 2 deals expected in 2024-Q1 add up to an amount of 0 in before, so the "
+               "value slip rate is undefined (nan). Fix" in str(w.message) for w in caught)
 
 
 # Hypothesis -----------------------------------------------------------------------------------

@@ -18,25 +18,31 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics._kernels import group_sum, group_sum_float
+from salesmetrics._kernels import (
+    OVERRIDE_LIMB,
+    PPB,
+    exact_products,
+    group_sum,
+    group_sum_float,
+)
 from salesmetrics.domain.columns import dense_span
 from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import LOST, NO_DECISION, OPEN, WON
 
-__all__ = ["GROUP_MOVES", "MOVEMENTS", "DealMoves", "group_keys", "match_ids", "moves",
-           "signed_sums"]
+__all__ = ["GROUP_MOVES", "MOVEMENTS", "DealMoves", "converted", "group_keys", "match_ids",
+           "moves", "signed_sums", "weighted_sums"]
 
 IntArray = npt.NDArray[np.intp]
 
 #: The movements, in their fixed attribution order.
 MOVEMENTS = ("new", "won", "lost", "removed", "pulled_in", "pushed_out", "increased",
-             "decreased", "reweighted", "reopened")
+             "decreased", "fx", "reweighted", "reopened")
 #: The two movements of a deal whose group changed (``by=`` only).
 GROUP_MOVES = ("moved_in", "moved_out")
-NEW, WON_, LOST_, REMOVED, PULLED_IN, PUSHED_OUT, INCREASED, DECREASED, REWEIGHTED, REOPENED = (
-    range(10))
-MOVED_IN, MOVED_OUT = 10, 11
+(NEW, WON_, LOST_, REMOVED, PULLED_IN, PUSHED_OUT, INCREASED, DECREASED, FX, REWEIGHTED,
+ REOPENED) = range(11)
+MOVED_IN, MOVED_OUT = 11, 12
 
 
 def match_ids(before: npt.NDArray[Any], after: npt.NDArray[Any]) -> tuple[IntArray, IntArray]:
@@ -166,10 +172,13 @@ class DealMoves(NamedTuple):
     #: The primary movement (index into `MOVEMENTS`, -1 for none) and its signed value.
     primary: npt.NDArray[np.int8]
     primary_value: npt.NDArray[Any]
-    #: Signed value of the amount change (``increased`` if > 0, ``decreased`` if < 0), where
-    #: ``resized`` is True.
+    #: Signed value of the amount change (``increased`` if > 0, ``decreased`` if < 0, ``fx``
+    #: where ``exchanged``), where ``resized`` is True.
     resized: npt.NDArray[np.bool_]
     delta: npt.NDArray[Any]
+    #: Resized deals whose own amount and currency did not change: only the exchange rate
+    #: moved their converted amount (``fx``).
+    exchanged: npt.NDArray[np.bool_]
     #: Signed value of the change of probability, where ``reweighed`` (weighted only).
     reweighed: npt.NDArray[np.bool_]
     reweight: npt.NDArray[Any]
@@ -252,11 +261,50 @@ def moves(
         delta = np.where(kept, amt_a - amt_b, 0)
         reweight, reweighed = np.zeros_like(delta), np.zeros(len(delta), dtype=bool)
     resized = kept & (amt_a != amt_b)
+    exchanged = resized & _same_original(before, after, ib, ia)
     moving = both & open_b & open_a & (in_b | in_a)
     stage_b = np.where(moving, before.stage_codes[ib] if n_b else -1, -1).astype(np.intp)
     stage_a = np.where(moving, after.stage_codes[ia] if len(after) else -1, -1).astype(np.intp)
     return DealMoves(rows_b, rows_a, in_b, in_a, start, end, primary, value, resized, delta,
-                     reweighed, reweight, stage_b, stage_a)
+                     exchanged, reweighed, reweight, stage_b, stage_a)
+
+
+def converted(p: Pipeline) -> bool:
+    """Whether ``p`` was converted from its deals' own currencies (``rates=``)."""
+    return p._original is not None
+
+
+def _same_original(before: Pipeline, after: Pipeline, ib: IntArray, ia: IntArray
+                   ) -> npt.NDArray[np.bool_]:
+    """Per laid-out deal: True where both snapshots were converted and the deal's own amount
+    and currency are the same in both (only the exchange rate can then move its converted
+    amount). Missing amounts are never the same (NaN)."""
+    if not (converted(before) and converted(after)) or not len(before) or not len(after):
+        return np.zeros(len(ib), dtype=bool)
+    amount = before.original_amount[ib] == after.original_amount[ia]
+    same: npt.NDArray[np.bool_] = amount & (
+        before.original_currency[ib] == after.original_currency[ia])
+    return same
+
+
+def weighted_sums(p: Pipeline, rows: IntArray, keys: IntArray, n: int,
+                  probs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per group, Σ amount × probability of ``p``'s ``rows`` [minor units], computed as
+    `weighted_pipeline` computes it (so that the two agree to the bit): the amounts of the
+    deals without their own probability summed exactly per group × stage, times the stage
+    probabilities; the others' products summed exactly in parts per billion, one correctly
+    rounded float per group."""
+    ns = len(probs)
+    amount = p.amount_minor[rows] if len(p) else np.zeros(0, np.int64)
+    own = p.probability[rows] if len(p) else np.zeros(0)
+    has = ~np.isnan(own)
+    stage = p.stage_codes[rows[~has]].astype(np.intp) if len(p) else np.zeros(0, np.intp)
+    default = group_sum(keys[~has] * ns + stage, n * ns, amount[~has]).reshape(n, ns)
+    hi, lo = exact_products(keys[has], n, amount[has], own[has])
+    override = [((h << OVERRIDE_LIMB) + low) / PPB if h or low else 0.0
+                for h, low in zip(hi.tolist(), lo.tolist(), strict=True)]  # per group
+    out: npt.NDArray[np.float64] = default @ probs + np.array(override, dtype=np.float64)
+    return out
 
 
 def signed_sums(keys: IntArray, n: int, values: npt.NDArray[Any]) -> npt.NDArray[Any]:

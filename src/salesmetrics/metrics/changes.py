@@ -4,6 +4,7 @@ this week's (`pipeline_changes`), and the share of the deals expected in a perio
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping
 from typing import Any, overload
 
@@ -15,26 +16,34 @@ from salesmetrics._render import format_money, format_number, html_table, text_t
 from salesmetrics.domain.period import Period, PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import OPEN
-from salesmetrics.errors import CurrencyError, DataError, DataTypeError, check_option
+from salesmetrics.errors import (
+    DataError,
+    DataQualityWarning,
+    check_option,
+)
 from salesmetrics.metrics._changed_deals import ALL_MOVES, ChangedDeals
+from salesmetrics.metrics._changes_checks import check_pair, warn_changes, warn_few_matches
 from salesmetrics.metrics._changes_kernel import (
     DECREASED,
+    FX,
     INCREASED,
     MOVED_IN,
     MOVED_OUT,
     REWEIGHTED,
     DealMoves,
+    converted,
     group_keys,
     match_ids,
     moves,
     signed_sums,
+    weighted_sums,
 )
 from salesmetrics.metrics._common import (
-    check_pipeline,
     divide,
+    plural,
     warn_missing_amounts,
-    warn_no_close_date,
 )
+from salesmetrics.metrics._flags import check_bool
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summary import normalize_by, resolve_period
 from salesmetrics.metrics.coverage import the_period
@@ -118,40 +127,6 @@ class PipelineChanges:
                 f"{notes}")
 
 
-def _check_pair(function: str, before: object, after: object) -> tuple[Pipeline, Pipeline]:
-    b = check_pipeline(function, before)
-    if not isinstance(after, Pipeline):
-        raise DataTypeError(f"{function}(): expected a Pipeline as second argument (after), got "
-                            f"{type(after)!r}")
-    if b.stages != after.stages:
-        raise DataError(
-            f"{function}(): before and after must be snapshots of the same sales process; "
-            f"their stages differ: {list(b.stage_names)} and {list(after.stage_names)}")
-    if b.currency != after.currency:
-        raise CurrencyError(
-            f"{function}(): before and after must be in one currency, got {b.currency!r} and "
-            f"{after.currency!r}; convert one of them first")
-    return b, after
-
-
-def _warn(function: str, before: Pipeline, after: Pipeline, m: DealMoves,
-          period: Period | None) -> None:
-    """Counted deals without an amount (they count 0) and, with a period, open deals without
-    an expected close date (in no period), in either snapshot."""
-    def missing(p: Pipeline, rows: IntArray, counted: npt.NDArray[np.bool_]) -> int:
-        return int((counted & p.amount_missing[np.maximum(rows, 0)]).sum()) if len(p) else 0
-
-    n_missing = missing(before, m.rows_b, m.counted_b) + missing(after, m.rows_a, m.counted_a)
-    n_counted = int(m.counted_b.sum() + m.counted_a.sum())
-    warn_missing_amounts(function, n_missing, n_counted, deals="open deals counted in the two "
-                         "snapshots", effect="counted as 0, so their movements are understated",
-                         stacklevel=4)
-    if period is not None:
-        n = sum(int(((p.outcome_codes == OPEN) & np.isnat(p.close_date)).sum())
-                for p in (before, after))
-        warn_no_close_date(function, n, effect="the waterfall leaves {them} out", stacklevel=4)
-
-
 def _ids(before: Pipeline, after: Pipeline, m: DealMoves, deals: IntArray) -> npt.NDArray[Any]:
     """The ids of the laid-out ``deals``."""
     ids_b, ids_a = before.ids, after.ids
@@ -171,7 +146,7 @@ def _events(m: DealMoves, gb: IntArray, ga: IntArray, grouped: bool
     home = np.where(m.rows_a >= 0, ga, gb)  # a deal's movements are in its group after
     moved = ((m.rows_b >= 0) & (m.rows_a >= 0) & (gb != ga) & m.counted_b if grouped
              else np.zeros(len(gb), dtype=bool))
-    size_code = np.where(m.delta > 0, INCREASED, DECREASED)
+    size_code = np.where(m.exchanged, FX, np.where(m.delta > 0, INCREASED, DECREASED))
     parts = [
         (m.primary >= 0, home, m.primary.astype(np.intp), m.primary_value),
         (m.resized, ga, size_code, m.delta),
@@ -187,10 +162,12 @@ def _events(m: DealMoves, gb: IntArray, ga: IntArray, grouped: bool
 
 
 def _assemble(
-    before: Pipeline, after: Pipeline, m: DealMoves, by: tuple[str, ...], weighted: bool,
-    period: Period | None,
+    before: Pipeline, after: Pipeline, m: DealMoves, by: tuple[str, ...],
+    probs: npt.NDArray[np.float64] | None, period: Period | None,
 ) -> list[tuple[Hashable, PipelineChanges]]:
-    """One `PipelineChanges` per group (a single one without ``by``)."""
+    """One `PipelineChanges` per group (a single one without ``by``); ``probs``, the stages'
+    probabilities, for weighted values."""
+    weighted = probs is not None
     if by:
         gb, ga, names = group_keys(before, after, by, m.rows_b, m.rows_a)
     else:
@@ -200,8 +177,12 @@ def _assemble(
     n = len(names)
     deal, group, code, value = _events(m, gb, ga, bool(by))
     totals = signed_sums(group * K + code, n * K, value).reshape(n, K)
-    start = signed_sums(gb[m.counted_b], n, m.start[m.counted_b])
-    end = signed_sums(ga[m.counted_a], n, m.end[m.counted_a])
+    if probs is not None:  # as weighted_pipeline sums them, so that start and end equal it
+        start = weighted_sums(before, m.rows_b[m.counted_b], gb[m.counted_b], n, probs)
+        end = weighted_sums(after, m.rows_a[m.counted_a], ga[m.counted_a], n, probs)
+    else:
+        start = signed_sums(gb[m.counted_b], n, m.start[m.counted_b])
+        end = signed_sums(ga[m.counted_a], n, m.end[m.counted_a])
     open_names = before.open_stage_names
     ns = len(open_names)
     moving = m.stage_b >= 0
@@ -209,8 +190,9 @@ def _assemble(
     up = np.bincount(key[m.stage_a[moving] > m.stage_b[moving]], minlength=n * ns).reshape(n, ns)
     down = np.bincount(key[m.stage_a[moving] < m.stage_b[moving]],
                        minlength=n * ns).reshape(n, ns)
+    fx = converted(before) and converted(after)
     keep = [k for k, name in enumerate(ALL_MOVES)
-            if (weighted or k != REWEIGHTED) and (by or k < MOVED_IN)]
+            if (weighted or k != REWEIGHTED) and (fx or k != FX) and (by or k < MOVED_IN)]
     scale = before.minor_unit
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(n + 1))
@@ -287,6 +269,9 @@ def pipeline_changes(
     increased  counted after and open before, amount up: $+(a_\text{after} - a_\text{before})
                \cdot p_\text{before}$
     decreased  the same, amount down (negative)
+    fx         snapshots converted with ``rates=``: the same, for a deal whose own amount and
+               currency did not change, so only its exchange rate moved it (a new rate, or a
+               close date that picks another one)
     reweighted ``weighted=True`` only: stage or own probability changed:
                $a_\text{after} (p_\text{after} - p_\text{before})$
     reopened   closed before, counted after: $+v_\text{after}$
@@ -313,8 +298,9 @@ def pipeline_changes(
         the new one, where its other movements then apply. Every group reconciles, and the
         groups' totals add up to the whole (``moved_in`` and ``moved_out`` cancel out).
     weighted
-        Values weighted by the probability to close, as `weighted_pipeline` computes them: the
-        deal's own probability if it has one, else its stage's.
+        True or False (default). Values weighted by the probability to close, as
+        `weighted_pipeline` computes them: the deal's own probability if it has one, else its
+        stage's.
 
     Returns
     -------
@@ -326,10 +312,15 @@ def pipeline_changes(
 
     Notes
     -----
-    ``start`` equals `pipeline_value` (or `weighted_pipeline`) of ``before`` for the same
-    period, and ``end`` that of ``after``. Sums are exact in integer minor units
-    (``start_minor + sum(totals_minor.values()) == end_minor``); weighted values are floats and
-    reconcile to rounding. Deals without an amount count 0, with a `DataQualityWarning`.
+    ``start`` equals `pipeline_value` (or `weighted_pipeline`, to the bit: summed the same
+    way) of ``before`` for the same period, and ``end`` that of ``after``. Sums are exact in
+    integer minor units (``start_minor + sum(totals_minor.values()) == end_minor``); weighted
+    values are floats and reconcile to rounding. ``fx`` appears in ``totals`` only when both
+    snapshots were converted with ``rates=``. Deals without an amount count 0, with a
+    `DataQualityWarning`. So does a pair of non-empty snapshots where under half of the
+    smaller one's ids are found in the other (ids spelled differently: ``"1"`` and ``"001"``,
+    15- and 18-character Salesforce ids), as every deal would show as removed and new.
+    The stages must be the same in both; with ``weighted=True`` their probabilities too.
     Revenue platforms call this the pipeline waterfall or "pipeline movement"; Salesforce's
     historical trending reports and HubSpot's deal change history show the same per deal.
 
@@ -353,19 +344,23 @@ def pipeline_changes(
     1
     """
     function = "pipeline_changes"
-    before, after = _check_pair(function, before, after)
-    if not isinstance(weighted, (bool, np.bool_)):
-        raise DataTypeError(f"{function}(): weighted must be True or False, got {weighted!r}")
+    check_bool(function, "weighted", weighted)
+    before, after = check_pair(function, before, after, probabilities=bool(weighted))
     chosen = resolve_period(function, period)
     fields = normalize_by(function, by)
-    for name in fields:  # an unknown field is a DataError naming the valid ones
-        before.labels(name)
-        after.labels(name)
+    for name in fields:  # an unknown field is a DataError naming the valid ones and the side
+        for side, p in (("before", before), ("after", after)):
+            try:
+                p.labels(name)
+            except DataError as error:
+                raise DataError(f"{function}(): by={name!r} is missing from {side}: "
+                                f"{error}") from None
     probs = (stage_probabilities(function, before.stage_names, before.stage_probabilities, None)
              if weighted else None)
     m = moves(before, after, chosen, bool(weighted), probs)
-    _warn(function, before, after, m, chosen)
-    parts = _assemble(before, after, m, fields, bool(weighted), chosen)
+    warn_changes(function, before, after, m, chosen)
+    warn_few_matches(function, before, after, m)
+    parts = _assemble(before, after, m, fields, probs, chosen)
     if not fields:
         return parts[0][1]
     return GroupedResult(fields, [k for k, _ in parts], [v for _, v in parts],
@@ -375,15 +370,18 @@ def pipeline_changes(
 def slip_rate(
     before: Pipeline, after: Pipeline, *, period: PeriodLike, basis: Basis = "unit"
 ) -> float:
-    r"""Slip rate: the share of the deals expected to close in a period that did not close in it.
+    r"""Slip rate: the share of the deals expected to close in a period that did not close by
+    its end.
 
     $$
-    s = \frac{\#\{i \in E : i \text{ not won or lost in } P \text{ by } \textit{after}\}}{\# E}
+    s = \frac{\#\{i \in E : i \text{ not won or lost by the end of } P
+        \text{ in } \textit{after}\}}{\# E}
     $$
 
     where $E$ is the set of deals open in ``before`` with an expected close date in the period
-    $P$. A deal of $E$ slipped when ``after`` shows it neither won nor lost (nor closed without
-    a decision) with a close date in $P$: pushed out, still open, or removed.
+    $P$. A deal of $E$ slipped when ``after`` does not show it won or lost (or closed without
+    a decision) with a close date before $P$'s end: pushed out, still open, or removed. A deal
+    closed earlier than expected, even before $P$ began, did not slip.
 
     Parameters
     ----------
@@ -403,7 +401,10 @@ def slip_rate(
     -----
     The complement of the forecast's "close rate of commit"; sales leaders watch it per week
     in the pipeline review (Clari and Gong call these deals *slipped*). With
-    ``basis="value"``, deals without an amount count 0, with a `DataQualityWarning`.
+    ``basis="value"``, deals without an amount count 0, with a `DataQualityWarning`; if the
+    expected deals' amounts add up to 0, the value slip rate is nan, with one too. A deal of
+    $E$ without a close date in ``after`` cannot be placed in time: it counts as slipped,
+    with a `DataQualityWarning` giving how many.
 
     Examples
     --------
@@ -419,7 +420,7 @@ def slip_rate(
     (0.5, 0.75)
     """
     function = "slip_rate"
-    before, after = _check_pair(function, before, after)
+    before, after = check_pair(function, before, after)
     chosen = the_period(function, period)
     check_option(function, "basis", basis, BASES)
     expected = np.flatnonzero((before.outcome_codes == OPEN)
@@ -428,8 +429,17 @@ def slip_rate(
     found = rows >= 0
     closed = np.zeros(len(expected), dtype=bool)
     there = rows[found]
+    when = after.close_date[there]
     closed[found] = ((after.outcome_codes[there] != OPEN)
-                     & chosen.contains(after.close_date[there]))
+                     & (when < np.datetime64(chosen.end, "D")))  # NaT compares False
+    dateless = int(np.isnat(when).sum())
+    if dateless:
+        warnings.warn(
+            f"{function}(): {plural(dateless, 'deal')} expected in {chosen.label} "
+            f"{'has' if dateless == 1 else 'have'} no close date in after, so whether "
+            f"{'it' if dateless == 1 else 'they'} closed in time is unknown; counted as "
+            "slipped. Fix: fill in the close dates in the CRM, or map the close-date column "
+            "(columns={'close_date': ...})", DataQualityWarning, stacklevel=2)
     if basis == "unit":
         return float(divide(np.array((~closed).sum()), np.array(len(expected)), np.nan))
     amount = before.amount_minor[expected]
@@ -437,4 +447,12 @@ def slip_rate(
                          deals="deals expected in the period",
                          effect="counted as 0 in the value slip rate")
     slipped = int(amount[~closed].sum(dtype=np.int64))
-    return float(divide(np.array(slipped), np.array(int(amount.sum(dtype=np.int64))), np.nan))
+    total = int(amount.sum(dtype=np.int64))
+    if len(expected) and not total:
+        warnings.warn(
+            f"{function}(): the {plural(len(expected), 'deal')} expected in {chosen.label} "
+            f"{'has an amount' if len(expected) == 1 else 'add up to an amount'} of 0 in "
+            "before, so the value slip rate is undefined (nan). "
+            "Fix: fill in their amounts, or use basis='unit'", DataQualityWarning,
+            stacklevel=2)
+    return float(divide(np.array(slipped), np.array(total), np.nan))
