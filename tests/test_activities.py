@@ -192,6 +192,28 @@ def test_vs_target_duplicate_kinds_are_an_error():
                               period="2024-10")
 
 
+def test_vs_target_warns_on_a_target_kind_no_activity_has():
+    # "cals" is a typo of "call": no activity has it, so its count is 0 for everyone; "call"
+    # is there (ana: T-2 in October) and "demo" too, though none in the period.
+    with pytest.warns(DataQualityWarning, match=(
+            r"activity_vs_target\(\): 1 target kind \('cals'\) has no activities at all, so "
+            r"its count and attainment are 0 for everyone; the activities' kinds are 'email', "
+            r"'call', 'meeting', 'proposal', 'demo'. Fix: spell the targets' kinds")):
+        t = sm.activity_vs_target(table(), targets={"cals": 2, "call": 1}, period="2024-10",
+                                  freq="month")
+    assert t.to_pandas().set_index(["owner", "kind"])["count"].to_dict() == {
+        ("ana", "cals"): 0, ("ana", "call"): 1, ("bo", "cals"): 0, ("bo", "call"): 0,
+        ("cy", "cals"): 0, ("cy", "call"): 0}
+    with warnings.catch_warnings():  # a kind with activities outside the period: no warning
+        warnings.simplefilter("error")
+        sm.activity_vs_target(table(), targets={"demo": 1}, period="2024-10", freq="month")
+
+
+def test_vs_target_prorate_accepts_only_bools():
+    with pytest.raises(sm.errors.DataTypeError, match="prorate must be True or False, got 1"):
+        sm.activity_vs_target(table(), targets={"call": 1}, period="2024-10", prorate=1)
+
+
 def test_vs_target_warns_on_activities_without_owner():
     a = Activities.from_records([
         Activity("N-1", "call", "ana", "2024-10-02"),

@@ -23,6 +23,7 @@ from salesmetrics.metrics._activity_table import (
     check_freq,
 )
 from salesmetrics.metrics._common import divide, plural
+from salesmetrics.metrics._flags import check_bool
 from salesmetrics.metrics._summary import normalize_by, resolve_period
 
 __all__ = ["activity_counts", "activity_vs_target", "check_activities", "group_codes"]
@@ -276,6 +277,8 @@ def activity_vs_target(
     DataQualityWarning
         Activities in the period, of a target kind, with no ``by`` label (an owner of None
         with ``by="owner"``) belong to no row: they are left out, with their count and the fix.
+        A target kind that no activity has (a typo such as ``"cals"``: custom kinds are
+        allowed, so it is not an error), listing those kinds and the kinds the activities have.
 
     References
     ----------
@@ -318,8 +321,7 @@ def activity_vs_target(
     if not isinstance(by, str):
         raise DataTypeError(f"{function}(): by must be one field name such as 'owner' or "
                             f"'team', got {by!r}")
-    if not isinstance(prorate, (bool, np.bool_)):
-        raise DataTypeError(f"{function}(): prorate must be True or False, got {prorate!r}")
+    check_bool(function, "prorate", prorate)
     a.labels(by)
     goal = _targets(function, targets)
     inside = chosen.contains(a.dates)
@@ -329,6 +331,7 @@ def activity_vs_target(
     # Lookups from the activities' codes to the rows of the result (-1: not shown).
     group_of = _index_of(a.categories(by).tolist(), keys)[a.codes(by)]
     kind_of = _index_of(a.kinds, kinds)[a.codes("kind")]
+    _warn_absent_kinds(function, a, kinds)
     starts = np.array([s.start for s in spans], dtype="datetime64[D]")
     bucket_of = np.searchsorted(starts, a.dates, side="right") - 1
     use = inside & (group_of >= 0) & (kind_of >= 0)
@@ -352,6 +355,27 @@ def activity_vs_target(
         "attainment": divide(count, target, math.nan),
         "gap": count - target,
     })
+
+
+def _warn_absent_kinds(function: str, a: Activities, kinds: Sequence[str]) -> None:
+    """Target kinds that no activity of ``a`` has (a typo such as ``"cals"``, or a kind the
+    CRM names otherwise): their counts are 0 for everyone. An empty table has no kinds to
+    mismatch: no warning."""
+    if not len(a):
+        return
+    held = np.bincount(a.codes("kind"), minlength=len(a.kinds)) > 0
+    present = [k for k, h in zip(a.kinds, held.tolist(), strict=True) if h]
+    absent = [k for k in kinds if k not in present]
+    if absent:
+        n = len(absent)
+        warnings.warn(
+            f"{function}(): {plural(n, 'target kind')} "
+            f"({', '.join(repr(k) for k in absent)}) {'has' if n == 1 else 'have'} no "
+            f"activities at all, so {'its' if n == 1 else 'their'} count and attainment are 0 "
+            f"for everyone; the activities' kinds are "
+            f"{', '.join(repr(k) for k in present)}. "
+            "Fix: spell the targets' kinds as the activities' (a typo?), or map the CRM's "
+            "activity types to kinds", DataQualityWarning, stacklevel=3)
 
 
 def _warn_unlabelled(function: str, by: str, n: int) -> None:
