@@ -182,6 +182,25 @@ def test_deal_age_without_history_warns_and_counts_from_creation():
     assert a.days_in_stage.tolist() == [10.0] == a.age.tolist()
 
 
+def test_deal_age_without_a_date_on_record_prints_words_not_nat():
+    empty = sm.deal_age(Pipeline.from_deals([]))
+    assert repr(empty).splitlines()[0] == ("deal_age with no date on record to count ages to "
+                                           "(give as_of=): 0 open deals")
+    with pytest.warns(DataQualityWarning, match="no stage history"):
+        dateless = sm.deal_age(Pipeline.from_deals([sm.Deal("A", 1, "Proposal")]))
+    assert "NaT" not in repr(dateless) and "1 open deal" in repr(dateless)
+
+
+@pytest.mark.parametrize("flag", [1, 0, "yes", None])
+def test_time_in_stage_include_open_accepts_only_bools(flag):
+    # as pipeline_changes(weighted=1) is refused: 1 is not True
+    with pytest.raises(OptionError, match=rf"include_open must be True or False, got "
+                                            rf"{flag!r}"):
+        sm.time_in_stage(stages_pipeline(), include_open=flag)
+    numpy_true = sm.time_in_stage(stages_pipeline(), include_open=np.bool_(True))
+    assert repr(numpy_true) == repr(sm.time_in_stage(stages_pipeline(), include_open=True))
+
+
 # -- hygiene --------------------------------------------------------------------------------------
 def hygiene_pipeline() -> Pipeline:
     return Pipeline.from_columns(

@@ -20,8 +20,9 @@ from salesmetrics._kernels import DayCounts
 from salesmetrics._render import format_days, format_number, html_table, text_table
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import OPEN
-from salesmetrics.errors import DataError, DataQualityWarning, check_option
+from salesmetrics.errors import DataError, DataQualityWarning, OptionError, check_option
 from salesmetrics.metrics._common import check_pipeline, divide, plural
+from salesmetrics.metrics._flags import check_bool
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._stage_table import StageTable
 from salesmetrics.metrics._summary import as_of_date, grouping, normalize_by
@@ -250,7 +251,7 @@ def time_in_stage(
     if outcome is not None:
         check_option(function, "outcome", outcome, DEAL_OUTCOMES)
     check_option(function, "reentry", reentry, REENTRIES)
-    check_option(function, "include_open", include_open, (False, True))
+    check_bool(function, "include_open", include_open, OptionError)
     day = as_of_date(as_of, p)
     _history_of(function, p)
     fields = normalize_by(function, by)
@@ -366,7 +367,9 @@ class DealAges:
 
     def __repr__(self) -> str:
         header, rows = self._table()
-        return "\n".join([f"deal_age as of {self.as_of}: {plural(len(self), 'open deal')}",
+        when = (f"as of {self.as_of}" if not np.isnat(self.as_of)
+                else "with no date on record to count ages to (give as_of=)")
+        return "\n".join([f"deal_age {when}: {plural(len(self), 'open deal')}",
                           *text_table(header, rows)])
 
     def _repr_html_(self) -> str:
