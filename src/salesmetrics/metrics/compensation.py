@@ -163,7 +163,8 @@ class CommissionPlan:
     tiers
         ``(attainment_from, rate)`` pairs, thresholds fractions of quota in [0, 10] (up to
         1,000 % of quota) and strictly increasing, rates in [0, 1]:
-        ``[(0.0, 0.10), (1.0, 0.15)]`` pays 10 % from 0 % of quota and 15 % from 100 %. Below a first threshold above 0 nothing is paid (a gate). Accelerators and
+        ``[(0.0, 0.10), (1.0, 0.15)]`` pays 10 % from 0 % of quota and 15 % from 100 %.
+        Below a first threshold above 0 nothing is paid (a gate). Accelerators and
         decelerators are higher or lower rates in higher bands.
     retroactive
         False (default): marginal, each rate on the revenue inside its band, like tax brackets
