@@ -31,6 +31,7 @@ __all__ = [
     "check_row_totals",
     "checked_add",
     "chunk_bounds",
+    "distinct",
     "exact_products",
     "group_count",
     "group_sum",
@@ -68,6 +69,14 @@ class SumOverflowError(ArithmeticError):
 def take(values: npt.NDArray[Any], rows: IntArray | None) -> npt.NDArray[Any]:
     """``values[rows]``, or ``values`` itself when ``rows`` is None (all rows)."""
     return values if rows is None else values.take(rows)
+
+
+def distinct(codes: IntArray, n: int) -> IntArray:
+    """The distinct values of ``codes`` (each in ``range(n)``), sorted: ``np.unique`` without
+    its sort (a tenth of its cost on a few codes)."""
+    seen = np.zeros(n, dtype=bool)
+    seen[codes] = True
+    return seen.nonzero()[0]
 
 
 def group_count(keys: IntArray | None, n: int, count: int | None = None) -> npt.NDArray[np.int64]:

@@ -26,6 +26,7 @@ from salesmetrics._kernels import (
     SumOverflowError,
     add_padded,
     check_row_totals,
+    distinct,
     take,
 )
 from salesmetrics.domain.dates import to_date
@@ -472,14 +473,6 @@ def take_rows(array: Any, rows: IntArray) -> Any:
     return array.take(rows, axis=0)
 
 
-def _distinct(codes: IntArray, n: int) -> IntArray:
-    """The distinct values of ``codes`` (each in ``range(n)``), sorted: ``np.unique`` without
-    its sort (a tenth of its cost on a few codes)."""
-    seen = np.zeros(n, dtype=bool)
-    seen[codes] = True
-    return seen.nonzero()[0]
-
-
 def make_summary(
     metric: str,
     grouping: Grouping,
@@ -501,6 +494,6 @@ def make_summary(
         arrays = {k: a.take(codes) if isinstance(a, DayCounts) else a.take(codes, axis=0)
                   for k, a in arrays.items()}  # `take_rows`, inline
     fields = grouping.field_codes(codes)  # one field: its codes, sorted and distinct already
-    order = tuple(LabelOrder.of_categories(c, f if len(fields) == 1 else _distinct(f, len(c)))
+    order = tuple(LabelOrder.of_categories(c, f if len(fields) == 1 else distinct(f, len(c)))
                   for c, f in zip(grouping.categories, fields, strict=True))
     return Summary(metric, grouping.by, tuple(keys), arrays, context, order, outside)
