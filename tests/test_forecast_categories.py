@@ -101,14 +101,16 @@ def test_category_field_option():
 
 def test_no_category_anywhere_counts_as_pipeline_with_a_warning():
     q = Pipeline.from_deals([deal("A", 10, "Proposal"), deal("B", 5, "Closed won")])
-    with pytest.warns(DataQualityWarning, match="1 open deal .*no forecast category"):
+    with pytest.warns(DataQualityWarning, match=r"1 open deal of the period has no forecast "
+                      r"category, neither its own nor its stage's, and counts? as Pipeline"):
         r = forecast_rollup(q, period="2024-Q4")
     assert (r.closed, r.commit, r.open_pipeline) == (5.0, 5.0, 10.0)
 
 
 def test_open_deal_labelled_closed_counts_nowhere_with_a_warning(p):
     q = Pipeline.from_deals([deal("A", 10, "Propose", "Closed")], STAGES)
-    with pytest.warns(DataQualityWarning, match="labelled Closed but are not won"):
+    with pytest.warns(DataQualityWarning,
+                      match="1 open deal of the period is labelled Closed but is not won"):
         r = forecast_rollup(q, period="2024-Q4")
     assert (r.closed, r.commit, r.best_case, r.open_pipeline) == (0.0, 0.0, 0.0, 0.0)
 

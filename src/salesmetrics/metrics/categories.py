@@ -275,17 +275,23 @@ def _warn_categories(cat: npt.NDArray[np.intp], p: Pipeline, rows: npt.NDArray[n
     without an amount."""
     none, closed = int((cat < 0).sum()), int((cat == CLOSED).sum())
     if none:
+        one = none == 1
         warnings.warn(
-            f"{_FUNCTION}(): {plural(none, 'open deal')} of the period have no forecast "
-            "category, neither their own nor their stage's, and count as Pipeline. Fix: map the "
-            "CRM's category (columns={'forecast_category': 'ForecastCategoryName'}) or give the "
-            "stages one (Stage(..., forecast_category='Commit'))",
+            f"{_FUNCTION}(): {plural(none, 'open deal')} of the period "
+            f"{'has' if one else 'have'} no forecast category, neither "
+            f"{'its' if one else 'their'} own nor {'its' if one else 'their'} stage's, and "
+            f"{'counts' if one else 'count'} as Pipeline. Fix: map the CRM's category "
+            "(columns={'forecast_category': 'ForecastCategoryName'}) or give the stages one "
+            "(Stage(..., forecast_category='Commit'))",
             DataQualityWarning, stacklevel=3)
     if closed:
+        one = closed == 1
         warnings.warn(
-            f"{_FUNCTION}(): {plural(closed, 'open deal')} of the period are labelled Closed "
-            "but are not won, and count in no roll-up. Fix: correct their stage or category "
-            "in the CRM", DataQualityWarning, stacklevel=3)
+            f"{_FUNCTION}(): {plural(closed, 'open deal')} of the period "
+            f"{'is' if one else 'are'} labelled Closed but {'is' if one else 'are'} not won, "
+            f"and {'counts' if one else 'count'} in no roll-up. Fix: correct "
+            f"{'its' if one else 'their'} stage or category in the CRM",
+            DataQualityWarning, stacklevel=3)
     counted = cat != OMITTED
     if p.has_missing_amounts:
         missing = int(p.amount_missing.take(rows)[counted].sum())
