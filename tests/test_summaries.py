@@ -233,6 +233,18 @@ def test_summaries_of_different_metrics_groupings_or_options_refuse_to_merge(sam
                                 [sm.Stage("Open", 0.5), sm.Stage("Won", 1, sm.Outcome.WON)])
     with pytest.raises(SummaryMismatchError, match="different processes"):
         s + sm.summarize(other, "win_rate", by="owner")
+    # Same currency and stage names, but "Closed" is won in one process and lost in the other:
+    # the outcome tallies would add up, and a by="stage" group would mix a win and a loss.
+    won_closed = [sm.Stage("Open", .5), sm.Stage("Closed", 1, sm.Outcome.WON),
+                  sm.Stage("Lost", 0, sm.Outcome.LOST)]
+    lost_closed = [sm.Stage("Open", .5), sm.Stage("Won", 1, sm.Outcome.WON),
+                   sm.Stage("Closed", 0, sm.Outcome.LOST)]
+    x, y = (Pipeline.from_deals([Deal(i, 100, "Closed", close_date="2024-01-02")], stages)
+            for i, stages in (("A", won_closed), ("B", lost_closed)))
+    for metric in ("win_rate", "won_revenue", "outcome_shares", "sales_velocity",
+                   "sales_cycle_length", "average_deal_size"):
+        with pytest.raises(SummaryMismatchError, match="different processes"):
+            sm.summarize(x, metric, by="stage") + sm.summarize(y, metric, by="stage")
     # A stale_after without as_of ages each part from its own latest date: the hint says so.
     half = np.arange(len(sample)) < len(sample) // 2
     a, b = (sm.summarize(sample.filter(m), "win_rate", stale_after=30) for m in (half, ~half))

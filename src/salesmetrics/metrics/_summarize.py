@@ -138,8 +138,16 @@ def summarize_outcomes(
     g = grouping(p, normalize_by(function, by))
     arrays = _tally(function, p, g, tally_outcomes, resolve_period(function, period), view,
                     stale_before=stale_before, cycles=cycles, histogram=histogram)
-    context = (p.minor_unit, p.currency, None if stale_before is None else str(stale_before))
+    context = (p.minor_unit, p.currency, None if stale_before is None else str(stale_before),
+               _process(p))
     return make_summary("outcomes", g, arrays["count"].sum(axis=1), arrays, context)
+
+
+def _process(p: Pipeline) -> tuple[tuple[str, int], ...]:
+    """The sales process as a summary's context holds it (each stage's name and outcome code):
+    summaries of two processes do not add up, even where the tallies are by outcome (a stage
+    named "Closed" may be won in one and lost in the other)."""
+    return tuple(zip(p.stage_names, p._process.outcomes.tolist(), strict=True))
 
 
 def summarize_reached(
@@ -198,7 +206,7 @@ def summarize_velocity(
                     stale_before=stale_before)
     present = arrays["count"].sum(axis=1) + arrays["opportunities"]
     context = (p.minor_unit, p.currency, opportunities,
-               None if stale_before is None else str(stale_before))
+               None if stale_before is None else str(stale_before), _process(p))
     return make_summary("velocity", g, present, arrays, context)
 
 
