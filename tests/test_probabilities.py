@@ -87,7 +87,10 @@ def test_a_stage_no_closed_deal_reached_takes_its_configured_probability():
         lost("L2", "Initial contact", "Discovery"),
         Deal("O1", 1000, "Proposal", created="2024-05-01", close_date="2024-09-30"),
     ])
-    r = historical_probabilities(p, prior_strength=0)
+    with pytest.warns(DataQualityWarning, match=r"2 stages \('Proposal', 'Negotiation'\) had no "
+                                                r"closed deal and show their configured "
+                                                r"probability, not a measured rate"):
+        r = historical_probabilities(p, prior_strength=0)
     assert r["Proposal"] == 0.6 and r.n["Proposal"] == 0
     assert r["Negotiation"] == 0.8 and r.n["Negotiation"] == 0
     assert r["Meeting"] == 0.0 and r.n["Meeting"] == 1
@@ -99,7 +102,9 @@ def test_a_stage_no_closed_deal_reached_takes_its_configured_probability():
     Pipeline.from_deals([Deal("O1", 10, "Meeting", close_date="2024-09-30")]),
 ], ids=["empty", "open only"])
 def test_no_closed_deals_gives_the_configured_probabilities(p):
-    r = historical_probabilities(p)
+    with pytest.warns(DataQualityWarning, match=r"no closed deal reached any stage, so every "
+                                                r"probability is the configured one"):
+        r = historical_probabilities(p)
     assert dict(r) == dict(zip(OPEN, CONFIGURED, strict=True))
     assert set(r.n.values()) == {0}
     assert sm.weighted_pipeline(p, probabilities=r) == sm.weighted_pipeline(p)
@@ -119,7 +124,9 @@ def test_period_selects_closed_deals():
     # Closed in 2024-05: W1, and the lost deals closed 2024-06-01 are out.
     r = historical_probabilities(p, period="2024-05")
     assert r["Proposal"] == 1.0 and r.n["Proposal"] == 1
-    none = historical_probabilities(p, period="2023")
+    with pytest.warns(DataQualityWarning, match=r"no closed deal in the period reached any "
+                                                r"stage"):
+        none = historical_probabilities(p, period="2023")
     assert dict(none) == dict(zip(OPEN, CONFIGURED, strict=True))
 
 

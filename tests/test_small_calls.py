@@ -309,7 +309,8 @@ def test_stage_probabilities_set_while_built_stay_read_only():
         Deal(2, 300, "Closed lost", close_date="2024-05-02",
              history=[("Discovery", "2024-04-01")]),
     ])
-    measured = sm.historical_probabilities(p)
+    with pytest.warns(DataQualityWarning, match="2 stages .* configured probability"):
+        measured = sm.historical_probabilities(p)
     assert measured["Discovery"] == 0.0 and measured.n["Discovery"] == 2  # 0 won of 2 closed
     assert measured["Meeting"] == 0.0 and measured.n["Meeting"] == 1
     assert measured["Proposal"] == 0.6 and measured.n["Proposal"] == 0

@@ -30,7 +30,7 @@ from salesmetrics.metrics._summarize import summarize_closed_before
 from salesmetrics.metrics._summary import Summary, resolve_period
 from salesmetrics.metrics.options import BASES, Basis, By
 from salesmetrics.metrics.pipeline_totals import pipeline_value, won_revenue
-from salesmetrics.metrics.probabilities import StageProbabilities, historical_probabilities
+from salesmetrics.metrics.probabilities import StageProbabilities, measure_probabilities
 from salesmetrics.metrics.win_rates import finish_win_rate, win_rate
 
 __all__ = [
@@ -466,7 +466,8 @@ def required_pipeline(
         chosen = the_period(function, period)
         goal = check_amount(function, "target", target)
         check_option(function, "basis", basis, BASES)
-        measured = historical_probabilities(closed_before(p, chosen), basis=basis)
+        measured = measure_probabilities(closed_before(p, chosen), period=None, basis=basis,
+                                         prior_strength=0)
         stages = list(measured)
         won_before = np.array([measured.won[s] for s in stages], dtype=np.float64)
         rate = np.array([measured[s] for s in stages], dtype=np.float64)

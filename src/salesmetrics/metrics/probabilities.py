@@ -15,8 +15,8 @@ import numpy.typing as npt
 from salesmetrics._render import format_money, format_number, format_rate
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.errors import OptionError, check_option
-from salesmetrics.metrics._common import Remembered
+from salesmetrics.errors import DataQualityWarning, OptionError, check_option
+from salesmetrics.metrics._common import Remembered, plural, warn
 from salesmetrics.metrics._reach_warnings import warn_unreached, warn_value
 from salesmetrics.metrics._stage_table import StageTable
 from salesmetrics.metrics._summarize import summarize_reached
@@ -197,7 +197,9 @@ def historical_probabilities(
     DataQualityWarning
         As `conversion_from_stage`: closed deals with no stage history (they count as reaching
         only the first stage), and with ``basis="value"`` closed deals without an amount or lost
-        deals that all have amount 0, each with the count and the fix.
+        deals that all have amount 0, each with the count and the fix. And stages that no
+        closed deal reached (in the period): they show their configured probability, which
+        reads like a measured rate.
 
     See Also
     --------
@@ -245,12 +247,42 @@ def historical_probabilities(
     if memo.found:
         return memo.replay()
     with memo:
-        check_option(_FUNCTION, "basis", basis, ("unit", "value"))
-        k = _check_prior(prior_strength, basis)
-        summary = summarize_reached(p, period=period, function=_FUNCTION)
-        warn_unreached(_FUNCTION, summary)
-        if basis == "value":
-            warn_value(_FUNCTION, summary, closed_only=True)
-        configured = p.stage_probabilities[: len(p.open_stage_names)].astype(np.float64)
-        out = finalize_probabilities(summary, configured, basis=basis, prior_strength=k)
+        out = measure_probabilities(p, period=period, basis=basis, prior_strength=prior_strength)
+        _warn_unmeasured(out, period)
     return memo.keep(out)
+
+
+def measure_probabilities(
+    p: Pipeline, *, period: PeriodLike | None, basis: Basis, prior_strength: float,
+    stacklevel: int = 4,
+) -> StageProbabilities:
+    """`historical_probabilities` without its warning about stages that no closed deal reached
+    (`required_pipeline` gives those stages no factor, and says so itself); ``stacklevel``
+    counts from the caller of this function's caller."""
+    check_option(_FUNCTION, "basis", basis, ("unit", "value"))
+    k = _check_prior(prior_strength, basis)
+    summary = summarize_reached(p, period=period, function=_FUNCTION)
+    warn_unreached(_FUNCTION, summary, stacklevel=stacklevel)
+    if basis == "value":
+        warn_value(_FUNCTION, summary, closed_only=True, stacklevel=stacklevel + 1)
+    configured = p.stage_probabilities[: len(p.open_stage_names)].astype(np.float64)
+    return finalize_probabilities(summary, configured, basis=basis, prior_strength=k)
+
+
+def _warn_unmeasured(out: StageProbabilities, period: PeriodLike | None) -> None:
+    """A stage no closed deal reached (no closed value, with ``basis="value"``) shows its
+    configured probability: say so, since the table reads as measured rates."""
+    empty = [stage for stage in out if not out.closed[stage]]
+    if not empty:
+        return
+    where = "" if period is None else " in the period"
+    what = "closed value" if out.basis == "value" else "closed deal"
+    if len(empty) == len(out):
+        head = f"no {what}{where} reached any stage, so every probability is the configured one"
+    else:
+        names = ", ".join(repr(s) for s in empty[:3]) + (", ..." if len(empty) > 3 else "")
+        head = (f"{plural(len(empty), 'stage')} ({names}) had no {what}{where} and show "
+                f"{'its' if len(empty) == 1 else 'their'} configured probability")
+    warn(f"{_FUNCTION}(): {head}, not a measured rate. Fix: measure over more closed deals "
+         "(a longer period, or period=None), or use prior_strength= to blend measured and "
+         "configured rates where there are few", DataQualityWarning, 3)
