@@ -110,7 +110,7 @@ def test_warnings_as_errors_raise_on_every_call():
             warnings.simplefilter("ignore")
             call(p)  # remembered
     for _ in range(2):
-        for call, first in zip(calls, ["won_revenue", "historical_probabilities",
+        for call, first in zip(calls, ["pipeline_coverage", "historical_probabilities",
                                        "required_pipeline"], strict=True):
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
@@ -225,3 +225,26 @@ def test_remembered_stage_tables_are_read_only() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         assert sm.required_pipeline(p, target=1_000_000, period="2024-Q4").target == 1_000_000
+
+
+def test_a_metric_called_by_another_warns_under_the_callers_name_at_the_users_line():
+    # pipeline_coverage calls won_revenue and pipeline_value: their warnings (a won deal and
+    # an open deal without an amount) name pipeline_coverage and point at this file, and the
+    # inner results are not remembered, so a direct call still warns under its own name.
+    p = Pipeline.from_columns({"id": ["a", "b", "c"], "stage": ["Proposal", "Closed won",
+                                                                 "Closed won"],
+                               "amount": [None, None, 10.0],
+                               "close_date": ["2024-05-01", "2024-04-01", "2024-04-02"]})
+    calls = [lambda: sm.pipeline_coverage(p, target=100, period="2024-Q2"),
+             lambda: sm.plan(p, target=100, period="2024-Q3")]
+    for call, name in zip(calls, ["pipeline_coverage", "plan"], strict=True):
+        for _ in range(2):  # the first call, then the remembered one
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                call()
+            assert caught, name
+            for w in caught:
+                assert w.filename == __file__, (w.filename, str(w.message))
+                assert str(w.message).startswith(f"{name}(): "), str(w.message)
+    with pytest.warns(DataQualityWarning, match=r"^won_revenue\(\): 1 of the 2 won deals"):
+        sm.won_revenue(p, period="2024-Q2")

@@ -21,6 +21,7 @@ from salesmetrics.metrics._summary import Summary
 
 __all__ = [
     "Remembered",
+    "called_by",
     "check_pipeline",
     "check_zero_division",
     "divide",
@@ -44,14 +45,46 @@ _CAUGHT: ContextVar[list[tuple[str, type[Warning]]] | None] = ContextVar(
     "salesmetrics_caught", default=None)
 
 
+#: Inside a public metric that calls others (`called_by`): how many public calls deep, and the
+#: name of the outermost one, which their warnings take.
+_OUTER: ContextVar[tuple[int, str | None]] = ContextVar("salesmetrics_outer", default=(0, None))
+
+
 def warn(message: str, category: type[Warning], stacklevel: int) -> None:
     """`warnings.warn` (``stacklevel`` counted from the caller of this function), noted for
     the public call being remembered so that a repeat call raises it again (`Remembered`).
-    Every warning of a remembered metric goes through here."""
+    Every warning of a remembered metric goes through here. Within `called_by`, the warning
+    names the metric the user called and points at the user's line."""
+    depth, outer = _OUTER.get()
+    if outer is not None:
+        name, sep, rest = message.partition("(): ")
+        if sep and name.isidentifier():
+            message = f"{outer}(){sep[2:]}{rest}"
     caught = _CAUGHT.get()
     if caught is not None:
         caught.append((message, category))
-    warnings.warn(message, category, stacklevel=stacklevel + 1)
+    warnings.warn(message, category, stacklevel=stacklevel + 1 + depth)
+
+
+class called_by:  # noqa: N801 (used as a context manager, like a function)
+    """Within ``with called_by("pipeline_coverage"):``, the public metrics called (won revenue,
+    pipeline value, ...) raise their warnings under that name and at the line that called it,
+    one frame further out per level, and they neither read nor keep remembered results (the
+    outer metric is remembered, with the warnings as raised). A context variable, so safe
+    under threads, unlike `warnings.catch_warnings`."""
+
+    __slots__ = ("_frames", "_function", "_token")
+
+    def __init__(self, function: str, frames: int = 1) -> None:
+        self._function = function
+        self._frames = frames  # 1 where the public metric calls the other one itself
+
+    def __enter__(self) -> None:
+        depth, outer = _OUTER.get()
+        self._token = _OUTER.set((depth + self._frames, outer or self._function))
+
+    def __exit__(self, *_: object) -> None:
+        _OUTER.reset(self._token)
 
 
 #: Up to this many values, `total` adds them as Python ints.
@@ -360,7 +393,7 @@ class Remembered(Generic[T]):
     def __init__(self, p: object, function: str, *arguments: object) -> None:
         self._key: tuple[Hashable, ...] | None = None
         self.found: tuple[T, tuple[tuple[str, type[Warning]], ...]] | None = None
-        if not isinstance(p, Pipeline):
+        if not isinstance(p, Pipeline) or _OUTER.get()[0]:  # called by another metric
             return
         spelled: list[Hashable] = ["result", function]
         try:

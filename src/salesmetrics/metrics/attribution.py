@@ -14,6 +14,7 @@ from salesmetrics._render import MISSING, format_number, format_rate, html_table
 from salesmetrics.domain.period import PeriodLike, as_period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import CurrencyError, DataTypeError, OptionError, choices
+from salesmetrics.metrics._common import called_by
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics.velocity import Velocity, sales_velocity
 
@@ -253,8 +254,9 @@ def _from_pipeline(
                           f"options of sales_velocity are {choices(_VELOCITY_OPTIONS)}")
     current = as_period(period)
     base = current.previous() if baseline is None else as_period(baseline, name="baseline")
-    before = sales_velocity(p, period=base, by=by, **options)
-    after = sales_velocity(p, period=current, by=by, **options)
+    with called_by("velocity_attribution", frames=2):  # called by velocity_attribution
+        before = sales_velocity(p, period=base, by=by, **options)
+        after = sales_velocity(p, period=current, by=by, **options)
     if not isinstance(before, GroupedResult) or not isinstance(after, GroupedResult):
         assert isinstance(before, Velocity) and isinstance(after, Velocity)
         return attribute(before, after)

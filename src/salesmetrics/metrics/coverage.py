@@ -18,6 +18,7 @@ from salesmetrics.domain.stage import OPEN
 from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError, check_option
 from salesmetrics.metrics._common import (
     Remembered,
+    called_by,
     check_pipeline,
     check_zero_division,
     divide,
@@ -66,8 +67,7 @@ def the_period(function: str, period: object) -> Period:
 def closed_before(p: Pipeline, period: Period) -> Pipeline:
     """The deals of ``p`` closed (won, lost or no decision) before ``period`` starts: the
     history that the conversion rates behind a plan for the period are measured on."""
-    start = np.datetime64(period.start, "D")
-    return p.filter((p.outcome_codes != OPEN) & (p.close_date < start))
+    return p.filter((p.outcome_codes != OPEN) & (p.close_date < np.datetime64(period.start, "D")))
 
 
 def _closed_win_rate(summary: Summary, basis: str) -> float | GroupedResult[float]:
@@ -255,11 +255,12 @@ def pipeline_coverage(
         targets = _check_targets(function, target, by)
         check_option(function, "basis", basis, BASES)
         zero = check_zero_division(function, zero_division, high=math.inf)
-        won = won_revenue(p, by=by, period=chosen)
-        held = pipeline_value(p, by=by, period=chosen)
-        closed = summarize_closed_before(p, chosen, by)  # None unless p is small (no filter)
-        rate = (win_rate(closed_before(p, chosen), basis=basis, by=by) if closed is None
-                else _closed_win_rate(closed, basis))
+        with called_by(function):
+            won = won_revenue(p, by=by, period=chosen)
+            held = pipeline_value(p, by=by, period=chosen)
+            closed = summarize_closed_before(p, chosen, by)  # None unless p is small
+            rate = (win_rate(closed_before(p, chosen), basis=basis, by=by) if closed is None
+                    else _closed_win_rate(closed, basis))
         keys: list[Hashable] = list(targets) if isinstance(targets, dict) else [None]
         goal = np.array(list(targets.values()) if isinstance(targets, dict) else [targets])
         r = np.array([_lookup(won, k, 0.0) for k in keys])
@@ -466,16 +467,17 @@ def required_pipeline(
         chosen = the_period(function, period)
         goal = check_amount(function, "target", target)
         check_option(function, "basis", basis, BASES)
-        measured = measure_probabilities(closed_before(p, chosen), period=None, basis=basis,
-                                         prior_strength=0)
+        with called_by(function, frames=0):  # its warnings point at the caller already
+            measured = measure_probabilities(closed_before(p, chosen), basis=basis)
         stages = list(measured)
         won_before = np.array([measured.won[s] for s in stages], dtype=np.float64)
         rate = np.array([measured[s] for s in stages], dtype=np.float64)
         factor = np.where(won_before > 0, divide(np.ones_like(rate), rate, math.nan), math.nan)
         never = [s for s, f in zip(stages, factor, strict=True) if f != f]
         _warn_never_won(function, chosen, never)
-        won = float(won_revenue(p, period=chosen))
-        by_stage = pipeline_value(p, by="stage", period=chosen)
+        with called_by(function):
+            won = float(won_revenue(p, period=chosen))
+            by_stage = pipeline_value(p, by="stage", period=chosen)
         held = np.array([by_stage.get(s, 0.0) for s in stages], dtype=np.float64)
         remaining = max(goal - won, 0.0)
         required = remaining * factor

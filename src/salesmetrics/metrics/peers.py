@@ -14,6 +14,7 @@ from salesmetrics._render import format_number, format_rate
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataError, OptionError
+from salesmetrics.metrics._common import called_by
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summary import normalize_by
 from salesmetrics.metrics.velocity import Velocity, sales_velocity
@@ -194,7 +195,8 @@ def peer_scores(
         raise OptionError("peer_scores(): by must name the peers' field, e.g. by='owner'")
     if period is None:
         raise OptionError("peer_scores(): period is required, e.g. period='2024-Q4'")
-    levers = sales_velocity(p, period=period, by=by)
+    with called_by("peer_scores"):
+        levers = sales_velocity(p, period=period, by=by)
     if not isinstance(levers, GroupedResult):  # pragma: no cover - by is checked above
         raise DataError("peer_scores(): expected levers per group")
     keys = list(levers)

@@ -14,7 +14,7 @@ from salesmetrics._render import format_money, format_number, format_rate
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.errors import DataQualityWarning, OptionError
-from salesmetrics.metrics._common import check_pipeline, divide
+from salesmetrics.metrics._common import called_by, check_pipeline, divide
 from salesmetrics.metrics._stage_table import StageTable
 from salesmetrics.metrics.conversion import stage_conversion
 from salesmetrics.metrics.coverage import check_amount, closed_before, the_period
@@ -201,7 +201,8 @@ def plan(
     history = None if p is None else closed_before(p, chosen)
     if rates is None:
         assert history is not None
-        measured = stage_conversion(history)
+        with called_by(function):
+            measured = stage_conversion(history)
         stages, rate = names, np.array([measured[s] for s in names], dtype=np.float64)
     else:
         given = stage_probabilities(function, names, np.full(len(names), np.nan), rates)
@@ -209,8 +210,10 @@ def plan(
         stages, rate = [s for s, k in zip(names, keep, strict=True) if k], given[keep]
     if size is None:
         assert history is not None
-        size = float(measured_deal_size(history))
-    won = 0.0 if p is None else float(won_revenue(p, period=chosen))
+        with called_by(function):
+            size = float(measured_deal_size(history))
+    with called_by(function):
+        won = 0.0 if p is None else float(won_revenue(p, period=chosen))
     remaining = max(goal - won, 0.0)
     wins = float(divide(np.array([remaining]), np.array([size]), math.nan)[0])
     through = np.cumprod(rate[::-1])[::-1]  # from stage k to a win

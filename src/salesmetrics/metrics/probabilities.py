@@ -253,8 +253,8 @@ def historical_probabilities(
 
 
 def measure_probabilities(
-    p: Pipeline, *, period: PeriodLike | None, basis: Basis, prior_strength: float,
-    stacklevel: int = 4,
+    p: Pipeline, *, period: PeriodLike | None = None, basis: Basis = "unit",
+    prior_strength: float = 0, stacklevel: int = 4,
 ) -> StageProbabilities:
     """`historical_probabilities` without its warning about stages that no closed deal reached
     (`required_pipeline` gives those stages no factor, and says so itself); ``stacklevel``

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from fractions import Fraction
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 
 import attrs
 import numpy as np
@@ -23,7 +23,7 @@ from salesmetrics.errors import (
     OptionError,
     SalesMetricsError,
 )
-from salesmetrics.metrics._common import check_pipeline, plural
+from salesmetrics.metrics._common import called_by, check_pipeline, plural
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summary import as_of_date, normalize_by, resolve_period
 from salesmetrics.metrics.forecast import forecast
@@ -36,7 +36,6 @@ __all__ = [
 
 _QUOTA = "quota_attainment"
 _ACCURACY = "forecast_accuracy"
-_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -169,18 +168,6 @@ def quota_minor(
     return {k: round(Fraction(repr(v)) * p.minor_unit) for k, v in given.items()}
 
 
-def _as_quota_attainment(function: str, call: Callable[[], _T]) -> _T:
-    """``call()``, its warnings raised again under `quota_attainment`'s name (they are
-    about the call the user made, not the metric it calls)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = call()
-    for w in caught:  # a few warnings, not per deal
-        message = str(w.message).replace(f"{function}(): ", f"{_QUOTA}(): ", 1)
-        warnings.warn(message, w.category, stacklevel=3)
-    return out
-
-
 @overload
 def quota_attainment(
     p: Pipeline, *, quotas: float, period: PeriodLike, by: None, as_of: object = ...,
@@ -307,15 +294,15 @@ def quota_attainment(
     projected: dict[Hashable, float] = {}
     share = math.nan
     if running:
-        forecasts = _as_quota_attainment(
-            "forecast", lambda: forecast(p, period=chosen, by=by, method="normal"))
+        with called_by(_QUOTA):
+            forecasts = forecast(p, period=chosen, by=by, method="normal")
         per_group = forecasts if isinstance(forecasts, GroupedResult) else {None: forecasts}
         won = {k: f.won for k, f in per_group.items()}
         projected = {k: f.mean for k, f in per_group.items()}
         share = chosen.days / float((day - start).astype(int) + 1)
     else:
-        totals = _as_quota_attainment(
-            "won_revenue", lambda: won_revenue(p, period=chosen, by=by))
+        with called_by(_QUOTA):
+            totals = won_revenue(p, period=chosen, by=by)
         won = dict(totals) if isinstance(totals, GroupedResult) else {None: totals}
     zero = [k for k, q in quota.items() if q == 0]
     if zero:
