@@ -15,13 +15,14 @@ import numpy.typing as npt
 
 from salesmetrics.domain.period import Period
 from salesmetrics.domain.pipeline import Pipeline
-from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError
+from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError, SalesMetricsError
 from salesmetrics.metrics._grouped import GroupedResult, Unit
 from salesmetrics.metrics._summary import Summary
 
 __all__ = [
     "Remembered",
     "called_by",
+    "check_bool",
     "check_pipeline",
     "check_zero_division",
     "divide",
@@ -305,6 +306,17 @@ def warn_zeroed_losses(
         DataQualityWarning,
         stacklevel,
     )
+
+
+def check_bool(function: str, name: str, value: object,
+               error: type[SalesMetricsError] = DataTypeError) -> bool:
+    """``value`` as a bool; ``error`` (`DataTypeError`, or the class an option raised before,
+    `OptionError` for ``time_in_stage``'s ``include_open``) naming ``function``, the option
+    and the value unless it is True or False (a numpy bool included). ``1`` and ``0`` are
+    refused: an option that reads them as True and False would also read ``2`` as True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise error(f"{function}(): {name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def divide(

@@ -22,8 +22,7 @@ from salesmetrics.metrics._activity_table import (
     buckets,
     check_freq,
 )
-from salesmetrics.metrics._common import divide, plural
-from salesmetrics.metrics._flags import check_bool
+from salesmetrics.metrics._common import check_bool, divide, plural
 from salesmetrics.metrics._summary import normalize_by, resolve_period
 
 __all__ = ["activity_counts", "activity_vs_target", "check_activities", "group_codes"]

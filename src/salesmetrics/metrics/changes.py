@@ -39,11 +39,11 @@ from salesmetrics.metrics._changes_kernel import (
     weighted_sums,
 )
 from salesmetrics.metrics._common import (
+    check_bool,
     divide,
     plural,
     warn_missing_amounts,
 )
-from salesmetrics.metrics._flags import check_bool
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._summary import normalize_by, resolve_period
 from salesmetrics.metrics.coverage import the_period

@@ -21,8 +21,7 @@ from salesmetrics._render import format_days, format_number, html_table, text_ta
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import OPEN
 from salesmetrics.errors import DataError, DataQualityWarning, OptionError, check_option
-from salesmetrics.metrics._common import check_pipeline, divide, plural
-from salesmetrics.metrics._flags import check_bool
+from salesmetrics.metrics._common import check_bool, check_pipeline, divide, plural
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._stage_table import StageTable
 from salesmetrics.metrics._summary import as_of_date, grouping, normalize_by
