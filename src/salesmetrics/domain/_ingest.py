@@ -340,7 +340,8 @@ def ingest_columns(
         code, own = rates.corporate, deal_currencies(data, mapping, currency, ids, n)
         places = exponents(own)
     if "amount" in mapping:
-        amounts = to_float_array(data[mapping["amount"]], field="amount", ids=ids)
+        amounts = to_float_array(data[mapping["amount"]], field="amount", ids=ids,
+                                 places=places, currency=code)  # "1.500": a warning
         amount_minor, amount_missing = to_minor_units(amounts, places, ids)
     else:
         amount_minor, amount_missing = np.zeros(n, np.int64), np.ones(n, bool)
@@ -397,6 +398,9 @@ def ingest_columns(
     if own is not None:
         labels["currency"] = own
     events = load_history(data, history, history_columns, wide, process, ids, zone, formats)
+    from salesmetrics.domain._plausible_dates import warn_far_close_dates  # typo'd years
+
+    warn_far_close_dates(created, close_date, closed, events, process_facts(process).n_open, ids)
     return dict(
         stages=process,
         ids=owned(ids, sources),
