@@ -16,7 +16,12 @@ With ``date_formats=`` (an option of `Pipeline.from_columns`, ``read_csv`` and t
 string in none of the forms above is also tried against:
 
 - a list of `~datetime.datetime.strptime` formats, in order, such as ``["%d/%m/%Y", "%d.%m.%Y"]``
-  (a format without a time directive reads a plain date, never shifted by ``timezone``);
+  (a format without a time directive reads a plain date, never shifted by ``timezone``). A
+  column uses one format: the first that reads every string of the column, so with
+  ``["%m/%d/%Y", "%d/%m/%Y"]`` a column holding ``"03/04/2024"`` and ``"25/04/2024"`` is read
+  day first (April 3 and April 25). Only if no single format reads them all is each string read
+  by the first format that reads it, with a `DataQualityWarning` naming the formats used. A
+  format strptime cannot use (``"%q"``) is an `OptionError`;
 - or ``"dateutil"``: python-dateutil's flexible parser (``"March 1, 2024"``, ``"1 Mar 2024
   10:00"``). It reads ambiguous numeric dates month first (``"01/03/2024"`` is January 3): give
   explicit formats for day-first data. A string that lacks the year, month or day (``"March"``)
@@ -42,35 +47,31 @@ import datetime as dt
 import functools
 import operator
 import re
-import warnings
 from collections.abc import Sequence
 from itertools import repeat
-from typing import Any, Literal, TypeAlias, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics.domain._date_formats import (
+    FORMATS,
+    DateFormats,
+    Formats,
+    accepted,
+    check_date_formats,
+    column_formats,
+    parse_with,
+)
 from salesmetrics.domain.columns import is_missing_value, to_numpy
-from salesmetrics.errors import DataError, DataTypeError, OptionError, where
+from salesmetrics.errors import DataError, DataTypeError, where
 
 __all__ = [
     "FORMATS", "MISSING_DAY", "NAT", "RANGE", "DateFormats", "check_date_formats", "dates_of_days",
     "day_numbers", "days_of_dates", "iso_date", "to_date", "to_date_array", "to_day", "to_zone",
 ]
 
-#: The ``date_formats=`` option: strptime formats tried in order, or ``"dateutil"``.
-DateFormats: TypeAlias = Sequence[str] | Literal["dateutil"] | None
-#: ``date_formats`` once checked: a tuple of formats, ``"dateutil"``, or None.
-Formats: TypeAlias = tuple[str, ...] | Literal["dateutil"] | None
-
 NAT = np.datetime64("NaT", "D")
-#: The date strings that parse, for error messages.
-FORMATS = (
-    "an ISO date 'YYYY-MM-DD' such as '2017-03-01' or an ISO date-time "
-    "'YYYY-MM-DDTHH:MM[:SS[.fff]]' with an optional 'Z' or '±HH:MM' offset such as "
-    "'2017-03-01T09:30:00Z'"
-)
-
 _ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # the ISO date and date-time, compiled on first use
 _ISO_DATETIME = (_ISO_DATE + r"[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
                  r"(?:Z|[-+][0-9]{2}(?::?[0-9]{2})?)?")
@@ -115,85 +116,6 @@ def to_zone(timezone: str | dt.tzinfo | None) -> dt.tzinfo | None:
         except (ZoneInfoNotFoundError, ValueError):
             raise DataError(f"timezone {timezone!r} is not a known IANA time zone") from None
     raise DataTypeError(f"timezone must be a str or tzinfo, got {timezone!r}")
-
-
-def check_date_formats(date_formats: object) -> Formats:
-    """The ``date_formats=`` option checked: None, ``"dateutil"`` or a tuple of strptime formats.
-
-    Raises
-    ------
-    OptionError
-        For a single format given as a bare str (put it in a list), an empty format, or a format
-        with no ``%`` directive.
-    DataTypeError
-        For anything that is not a str or a sequence of str.
-    """
-    if date_formats is None or date_formats == "dateutil":
-        return cast("Formats", date_formats)
-    if isinstance(date_formats, str):
-        raise OptionError(
-            f"date_formats must be a list of strptime formats such as ['%d/%m/%Y'] or 'dateutil', "
-            f"got the str {date_formats!r}; put a single format in a list: [{date_formats!r}]"
-        )
-    if not isinstance(date_formats, Sequence):
-        raise DataTypeError(
-            "date_formats must be a list of strptime formats such as ['%d/%m/%Y'] or 'dateutil', "
-            f"got {date_formats!r}"
-        )
-    formats = tuple(date_formats)
-    for fmt in formats:
-        if not isinstance(fmt, str):
-            raise DataTypeError(f"date_formats: each format must be a str, got {fmt!r}")
-        if "%" not in fmt:
-            raise OptionError(
-                f"date_formats: {fmt!r} has no strptime directive such as %d, %m or %Y; "
-                "formats look like '%d/%m/%Y'"
-            )
-    return formats or None
-
-
-#: strptime directives that read a time of day (a format without one reads a plain date).
-_TIME_DIRECTIVE = r"%[HIMSfzZpcXT]"
-_DATEUTIL_A = dt.datetime(2000, 1, 1, 0, 0, 0)
-_DATEUTIL_B = dt.datetime(2001, 2, 2, 1, 1, 1)
-
-
-def _parse_with(text: str, formats: Formats) -> dt.date | dt.datetime | str | None:
-    """``text`` read by ``date_formats``: a date, a date-time, None if none matches, or the
-    reason it cannot be a date (a str) when it looks like one but is incomplete."""
-    if formats is None:
-        return None
-    if formats == "dateutil":
-        from dateutil import parser  # lazily: a 10 ms import, needed only here
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:  # twice, with different defaults: a part the string lacks comes out different
-                a = parser.parse(text, default=_DATEUTIL_A)
-                b = parser.parse(text, default=_DATEUTIL_B)
-            except (ValueError, OverflowError):
-                return None
-        if caught:
-            return f"has a time zone that python-dateutil does not know ({caught[0].message})"
-        if a.date() != b.date():
-            return "lacks the year, month or day (it is never filled in from today)"
-        return a if a.hour == b.hour else a.date()
-    for fmt in formats:
-        try:
-            parsed = dt.datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        return parsed if re.search(_TIME_DIRECTIVE, fmt.replace("%%", "")) else parsed.date()
-    return None
-
-
-def _accepted(formats: Formats) -> str:
-    """The forms a date string may take, for an error message."""
-    if formats is None:
-        return FORMATS
-    if formats == "dateutil":
-        return f"{FORMATS}, or a date python-dateutil reads (date_formats='dateutil')"
-    return f"{FORMATS}, or match date_formats {list(formats)!r}"
 
 
 def _is_missing(value: object) -> bool:
@@ -293,12 +215,12 @@ def to_date(
                     f"{where(deal_id, row)}{field} {value!r} is not a date that exists: years "
                     "are 0001..9999, months 01..12, days those of the month, hours 00..23"
                 )
-            found = _parse_with(text, formats)
+            found = parse_with(text, formats)
             if isinstance(found, str):
                 raise DataError(f"{where(deal_id, row)}{field} {value!r} {found}")
             if found is None:
                 raise DataError(
-                    f"{where(deal_id, row)}{field} must be {_accepted(formats)}, got {value!r}"
+                    f"{where(deal_id, row)}{field} must be {accepted(formats)}, got {value!r}"
                 )
             parsed = found
         value = parsed
@@ -420,8 +342,16 @@ def _parse_distinct(
     formats: Formats,
 ) -> npt.NDArray[np.datetime64]:
     """A str column parsed by `to_date` once per distinct string, in order of first occurrence
-    (so that an error names the first bad row)."""
+    (so that an error names the first bad row); of several strptime ``formats``, the one that
+    reads every string of the column (`column_formats`)."""
     uniques, first, inverse = np.unique(text, return_index=True, return_inverse=True)
+    if isinstance(formats, tuple) and len(formats) > 1:
+        order = np.argsort(first, kind="stable").tolist()
+        stripped = [str(uniques[k]).strip() for k in order]
+        formats = column_formats(
+            [t for t in stripped if not _is_missing(t) and iso_date(t) is None], formats,
+            field=field,
+        )
     days = np.empty(len(uniques), dtype="datetime64[D]")
     for k in np.argsort(first, kind="stable").tolist():
         row = int(first[k])
