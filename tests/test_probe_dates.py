@@ -52,7 +52,8 @@ def test_the_history_of_open_stages_counts_as_a_date_on_record():
         Pipeline.from_deals([Deal("A", 1, "Closed won", created="2024-01-01",
                                   close_date="2026-01-01", history=history)])
     with pytest.warns(DataQualityWarning, match="2 closed deals close"):
-        Pipeline.from_columns({"id": ["A", "B", "C"], "stage": ["Closed won", "Closed lost", "Proposal"],
+        Pipeline.from_columns({"id": ["A", "B", "C"],
+                               "stage": ["Closed won", "Closed lost", "Proposal"],
                                "created": ["2024-01-01", None, "2024-01-01"],
                                "close_date": ["2030-01-01", "2031-01-01", "2024-02-01"]})
 
