@@ -88,3 +88,29 @@ def test_a_column_no_single_format_reads_is_read_per_cell_with_a_warning(tmp_pat
 def test_an_invalid_strptime_format_is_an_option_error_not_unreadable_dates(tmp_path, fmt):
     with pytest.raises(OptionError, match="is not a valid strptime format"):
         _read(tmp_path, "A,1,Proposal,03/04/2024\n", [fmt])
+
+
+CYCLES = Pipeline.from_deals([
+    Deal(i, 100, "Closed won", created="2024-01-01", close_date=f"2024-01-{d:02d}",
+         history=[("Proposal", "2024-01-01"), ("Closed won", f"2024-01-{d:02d}")])
+    for i, d in enumerate([11, 21, 31])])
+
+
+def test_a_fractional_percentile_warns_that_percentiles_are_0_to_100():
+    # Cycles 10, 20, 30 days: the 0.9th percentile is 10 + 0.009 * 20 = 10.18, the 90th is 28.
+    with pytest.warns(UserWarning, match=r"statistic=0.9 is the 0.9th percentile.*give "
+                      r"statistic=90 if the 90th percentile was meant") as caught:
+        assert sm.sales_cycle_length(CYCLES, statistic=0.9) == pytest.approx(10.18)
+    assert caught[0].filename == __file__
+    with pytest.warns(UserWarning, match="sales_cycle_length"):  # a remembered call warns again
+        sm.sales_cycle_length(CYCLES, statistic=0.9)
+    with pytest.warns(UserWarning, match=r"time_in_stage\(\): statistic=0.5") as caught:
+        sm.time_in_stage(CYCLES, statistic=0.5)
+    assert caught[0].filename == __file__
+    with pytest.warns(UserWarning, match="statistic=0.9"):
+        sm.finalize(sm.summarize(CYCLES, "sales_cycle_length", statistic=0.9))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sm.sales_cycle_length(CYCLES, statistic=90) == pytest.approx(28.0)
+        sm.sales_cycle_length(CYCLES, statistic=0)
+        sm.sales_cycle_length(CYCLES, statistic=1)

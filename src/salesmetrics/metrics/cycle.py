@@ -20,6 +20,7 @@ from salesmetrics.metrics._common import (
     divide,
     result,
     total,
+    warn,
     warn_left_out_of_cycle,
     warn_left_out_of_window,
     warn_missing_amounts,
@@ -57,6 +58,7 @@ __all__ = [
     "sales_cycle_length",
     "summarize_average_deal_size",
     "summarize_sales_cycle_length",
+    "warn_fraction_percentile",
 ]
 
 def check_statistic(function: str, value: object) -> str | float:
@@ -71,6 +73,17 @@ def check_statistic(function: str, value: object) -> str | float:
         f"{function}(): statistic must be 'mean', 'median' or a percentile in [0, 100], "
         f"got {value!r}"
     )
+
+
+def warn_fraction_percentile(function: str, statistic: str | float, stacklevel: int) -> None:
+    """A `UserWarning` for a percentile strictly between 0 and 1 (``statistic=0.9``): most
+    likely a fraction meant as the 90th percentile, while percentiles are 0-100."""
+    if isinstance(statistic, float) and 0 < statistic < 1:
+        meant = f"{statistic * 100:g}"
+        warn(f"{function}(): statistic={statistic!r} is the {statistic!r}th percentile, close to "
+             f"the minimum: percentiles are 0-100, so the 90th is statistic=90. Fix: give "
+             f"statistic={meant} if the {meant}th percentile was meant", UserWarning,
+             stacklevel)
 
 
 @overload
@@ -131,7 +144,8 @@ def sales_cycle_length(
         Sales Cycle" and HubSpot's "Average time to close"), ``"median"`` (robust to a few deals
         that dragged on for a year, preferred in pipeline reviews), or a percentile in [0, 100]
         such as 90 (the "how long can a deal take" planning figure). Percentiles interpolate
-        linearly between ranks, as `percentile` does.
+        linearly between ranks, as `percentile` does. A percentile strictly between 0 and 1
+        (``0.9``) warns: it is most likely a fraction meant as the 90th percentile.
     outcome
         ``"won"`` (default: the cycle of revenue), ``"lost"`` (lost and no decision: how long
         losing takes), or ``"closed"`` (all).
@@ -272,6 +286,7 @@ def finalize_cycle_length(
     """Cycle length [days] from an ``outcomes`` summary made with ``cycles=True``."""
     cols = list(OUTCOME_CODES[outcome])
     a = summary.arrays
+    warn_fraction_percentile(function, statistic, stacklevel)
     warn_left_out_of_window(function, summary, stacklevel=stacklevel)
     warn_left_out_of_cycle(function, total(a["cycle_negative"][:, cols]),
                            total(a["cycle_unknown"][:, cols]), stacklevel=stacklevel)

@@ -25,7 +25,7 @@ from salesmetrics.metrics._common import check_bool, check_pipeline, divide, plu
 from salesmetrics.metrics._grouped import GroupedResult
 from salesmetrics.metrics._stage_table import StageTable
 from salesmetrics.metrics._summary import as_of_date, grouping, normalize_by
-from salesmetrics.metrics.cycle import check_statistic
+from salesmetrics.metrics.cycle import check_statistic, warn_fraction_percentile
 from salesmetrics.metrics.options import DEAL_OUTCOMES, OUTCOME_CODES, By, DealOutcome, Statistic
 
 __all__ = ["REENTRIES", "DealAges", "Reentry", "StageTimes", "deal_age", "last_change",
@@ -191,7 +191,7 @@ def time_in_stage(
         The pipeline, with its stage history (``history=`` or ``stage_entered=``).
     statistic
         ``"mean"`` (default), ``"median"`` or a percentile in [0, 100], as in
-        `sales_cycle_length` (exact, from sparse day counts).
+        `sales_cycle_length` (exact, from sparse day counts; ``0.9`` warns, as there).
     outcome
         Which deals: None (default: all), ``"won"``, ``"lost"`` (lost and no decision),
         ``"closed"`` or ``"open"``. ``"won"`` answers "how long do deals we win sit in
@@ -247,6 +247,7 @@ def time_in_stage(
     function = "time_in_stage"
     check_pipeline(function, p)
     stat = check_statistic(function, statistic)
+    warn_fraction_percentile(function, stat, 3)
     if outcome is not None:
         check_option(function, "outcome", outcome, DEAL_OUTCOMES)
     check_option(function, "reentry", reentry, REENTRIES)
