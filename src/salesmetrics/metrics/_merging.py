@@ -16,8 +16,8 @@ from salesmetrics.errors import SummaryMismatchError
 if TYPE_CHECKING:
     from salesmetrics.metrics._summary import Summary
 
-__all__ = ["LabelOrder", "SummaryMismatchError", "carry", "check_mergeable", "key_order",
-           "merge_order", "order_of_keys"]
+__all__ = ["LabelOrder", "SummaryMismatchError", "carry", "check_mergeable",
+           "describe_context_difference", "key_order", "merge_order", "order_of_keys"]
 
 IntArray = npt.NDArray[np.intp]
 
@@ -54,8 +54,56 @@ def check_mergeable(a: Summary, b: Summary) -> None:
                 "pass as_of= so that every part uses the same day")
     raise SummaryMismatchError(
         f"cannot add summaries of {a.function or a.metric!r} over different processes, currencies "
-        f"or days: {a.context!r} and {b.context!r}{hint}"
+        f"or days: {describe_context_difference(a.metric, a.context, b.context)}{hint}"
     )
+
+
+#: What each element of a summary's ``context`` is, by summary kind (see `_summarize`).
+_CONTEXT_PARTS: dict[str, tuple[str, ...]] = {
+    "open": ("stages", "minor unit", "currency"),
+    "outcomes": ("minor unit", "currency", "stale day", "process"),
+    "reached": ("open stages", "won stage", "minor unit", "skipped", "currency"),
+    "reached_next": ("open stages", "won stage", "minor unit", "skipped", "currency"),
+    "velocity": ("minor unit", "currency", "opportunities", "stale day", "process"),
+}
+_OUTCOMES = ("open", "won", "lost", "no decision")
+
+
+def describe_context_difference(metric: str, a: tuple[Any, ...], b: tuple[Any, ...]) -> str:
+    """Which parts of two summaries' contexts differ, in words: ``the currency differs: None
+    and 'EUR'``, ``stage 'Closed' is won in one and lost in the other``, ``the stale day
+    differs: '2024-01-10' and '2024-06-10'``."""
+    names = _CONTEXT_PARTS.get(metric)
+    if names is None or len(a) != len(names) or len(b) != len(names):
+        return f"{a!r} and {b!r}"
+    parts = [_process_difference(x, y) if name == "process" else
+             f"the {name} differs: {_spell(name, x)} and {_spell(name, y)}"
+             for name, x, y in zip(names, a, b, strict=True) if x != y]
+    return "; ".join(parts)
+
+
+def _spell(name: str, value: Any) -> str:
+    if name == "minor unit" and isinstance(value, int):
+        return f"{value} (amounts in 1/{value} of a unit)" if value != 1 else "1 (whole units)"
+    if isinstance(value, tuple):
+        return ", ".join(map(repr, value)) if value else "none"
+    if name == "stale day" and value is None:
+        return "None (no stale_after)"
+    if name == "currency" and value is None:
+        return "None (no currency given)"
+    return repr(value)
+
+
+def _process_difference(a: tuple[tuple[str, int], ...], b: tuple[tuple[str, int], ...]) -> str:
+    """The sales processes (stage name, outcome code) that differ, in words."""
+    names_a, names_b = [n for n, _ in a], [n for n, _ in b]
+    if names_a != names_b:
+        return (f"the process's stages differ: {', '.join(map(repr, names_a))} and "
+                f"{', '.join(map(repr, names_b))}")
+    outcome = dict(b)
+    return "; ".join(
+        f"stage {n!r} is {_OUTCOMES[code]} in one process and {_OUTCOMES[outcome[n]]} in the other"
+        for n, code in a if outcome[n] != code)
 
 
 def _differ(mine: tuple[tuple[str, Any], ...], theirs: tuple[tuple[str, Any], ...]
