@@ -32,9 +32,10 @@ def read_columns(
 ) -> Columns:
     """Read a CSV file with a header row into a dict of string columns ('' where a cell is empty).
 
-    Rows shorter than the header are padded with empty cells; longer rows are an error. Fields of
-    any size load (past the stdlib's 131,072-character limit too). A file that is not text in
-    ``encoding`` is a `DataError` naming the file and the line.
+    Rows whose every cell is empty (blank lines, and the ``,,`` rows spreadsheets write below the
+    data) are skipped; other rows shorter than the header are padded with empty cells, and
+    longer rows are an error. Fields of any size load (past the stdlib's 131,072-character limit
+    too). A file that is not text in ``encoding`` is a `DataError` naming the file and the line.
     """
     return read_columns_and_lines(path, delimiter=delimiter, encoding=encoding)[0]
 
@@ -92,13 +93,13 @@ def _read(name: str, delimiter: str, encoding: str) -> tuple[Columns, list[int]]
         start = reader.line_num + 1
         for row in _records(reader, name):
             first, start = start, reader.line_num + 1
+            if not any(cell.strip() for cell in row):
+                continue  # a blank line, or a spreadsheet's row of empty cells (",,")
             if len(row) > width:
                 raise DataError(
                     f"{name!r} line {first}: {len(row)} cells but the header has {width}"
                 )
             if len(row) < width:
-                if not any(cell.strip() for cell in row):
-                    continue
                 row = row + [""] * (width - len(row))
             rows.append(row)
             lines.append(first)
