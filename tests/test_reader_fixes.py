@@ -87,3 +87,83 @@ def test_object_column_of_text_and_numbers_names_the_text_row() -> None:
                                                 r", '2\.005' read as 2\.00"):
         Pipeline.from_columns({"id": ["A", "B"], "amount": [1.005, "2.005"],
                                "stage": ["Proposal"] * 2})
+
+
+# ------------------------------------------------- 2. fractions read on the percent scale
+
+_SF_STAGES = [
+    {"MasterLabel": "P", "DefaultProbability": 20, "IsClosed": False, "IsWon": False,
+     "SortOrder": 1},
+    {"MasterLabel": "W", "DefaultProbability": 100, "IsClosed": True, "IsWon": True,
+     "SortOrder": 2},
+    {"MasterLabel": "L", "DefaultProbability": 0, "IsClosed": True, "IsWon": False,
+     "SortOrder": 3},
+]
+
+
+def _sf(**fields: object) -> dict[str, object]:
+    return {"Id": "Z", "StageName": "P", "Amount": 100, "CloseDate": "2024-01-01",
+            "IsClosed": False, "IsWon": False} | fields
+
+
+def test_read_records_percent_scale_with_fractions_is_an_error() -> None:
+    # 0.6 on the percent scale would be 0.6 % (0.006): every value is at most 1
+    with pytest.raises(DataError, match=r"deal 'A' \(record 0\): probability must be a percent"
+                                        r".*got 0\.6.*pass probability_scale='fraction'"):
+        read_records([{"id": "A", "amount": 1, "stage": "Proposal", "probability": 0.6}],
+                     probability_scale="percent")
+
+
+def test_percent_scale_of_only_zeros_and_ones_loads() -> None:
+    p = read_records([{"id": "A", "amount": 1, "stage": "Proposal", "probability": 1},
+                      {"id": "B", "amount": 1, "stage": "Proposal", "probability": 0}],
+                     probability_scale="percent")
+    assert p.probability.tolist() == [0.01, 0.0]  # 1 % and 0 %
+
+
+def test_percent_scale_mixing_50_and_half_warns() -> None:
+    rows = [{"id": "A", "amount": 1, "stage": "Proposal", "probability": 50},
+            {"id": "B", "amount": 1, "stage": "Proposal", "probability": 0.5}]
+    with pytest.warns(DataQualityWarning, match=r"1 value is between 0 and 1 .* reach 50 %.*"
+                                                r"deal 'B' \(record 1\), 0\.5 read as 0\.5 %"):
+        p = read_records(rows, probability_scale="percent")
+    assert p.probability.tolist() == [0.5, 0.005]
+
+
+def test_salesforce_probability_as_fractions_is_an_error() -> None:
+    with pytest.raises(DataError, match=r"Probability must be a percent.*got 0\.5.*"
+                                        r"multiply the column by 100"):
+        read_salesforce([_sf(Probability=0.5)], stages=_SF_STAGES)
+    with pytest.raises(DataError, match=r"Probability must be a percent.*got 0\.6"):
+        read_salesforce([_sf(Probability=0.6)])  # the inferred stages read it too
+
+
+def test_salesforce_default_probability_as_fractions_is_an_error() -> None:
+    fractions = [s | {"DefaultProbability": s["DefaultProbability"] / 100}  # type: ignore[operator]
+                 for s in _SF_STAGES]  # 0.2, 1.0, 0.0
+    with pytest.raises(DataError, match=r"'P' \(record 0\): DefaultProbability must be a "
+                                        r"percent.*got 0\.2"):
+        read_salesforce([_sf()], stages=fractions)
+
+
+def test_pipedrive_probability_as_fractions_is_an_error() -> None:
+    stages = [{"id": 1, "name": "Qualified", "order_nr": 1, "deal_probability": 20}]
+    deal = {"id": 1, "value": 100, "stage_id": 1, "status": "open", "probability": 0.6,
+            "add_time": "2024-01-02 09:00:00"}
+    with pytest.raises(DataError, match=r"probability must be a percent.*got 0\.6.*Pipedrive"):
+        read_pipedrive([deal], stages=stages)
+    with pytest.raises(DataError, match=r"deal_probability must be a percent.*got 0\.2"):
+        read_pipedrive([deal | {"probability": 60}],
+                       stages=[stages[0] | {"deal_probability": 0.2}])
+
+
+# ------------------------------------------------ 7. what read_hubspot's error suggests
+
+
+def test_hubspot_percent_probability_suggests_what_read_hubspot_takes() -> None:
+    deal = {"id": "1", "properties": {"dealstage": "contractsent", "amount": "1000",
+                                      "hs_forecast_probability": "60"}}
+    with pytest.raises(DataError, match=r"hs_forecast_probability must be in \[0, 1\].*"
+                                        r"divide the column by 100") as caught:
+        read_hubspot({"results": [deal]})
+    assert "probability_scale" not in str(caught.value)  # read_hubspot has no such option

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -14,10 +15,12 @@ import numpy.typing as npt
 
 from salesmetrics._csv import DEFAULT_ENCODING
 from salesmetrics.domain.columns import is_missing_value, to_float_array, to_numpy
+from salesmetrics.domain.columns import user_stacklevel as _stacklevel
 from salesmetrics.domain.dates import Formats, to_date_array
 from salesmetrics.domain.stage import Outcome, Stage
 from salesmetrics.errors import (
     DataError,
+    DataQualityWarning,
     DataTypeError,
     OptionError,
     SalesMetricsError,
@@ -301,25 +304,60 @@ def column(table: Table, name: str, *, what: str, required: bool = True) -> Any:
 
 def parse_probability(
     values: object, *, scale: str, field: str = "probability", ids: Any = None,
-    rows: Rows | None = None,
+    rows: Rows | None = None, fix: str | None = None,
 ) -> npt.NDArray[np.float64]:
     """Probabilities as fractions in [0, 1] (NaN where missing) from a ``"percent"`` (0–100:
-    Salesforce, Pipedrive) or ``"fraction"`` (0–1: HubSpot) column."""
+    Salesforce, Pipedrive) or ``"fraction"`` (0–1: HubSpot) column.
+
+    Values on the other scale: above 1 as fractions is an error; as percents, all at most 1
+    and not all 0 or 1 (``0.6``, read as 0.6 %) is an error, and values below 1 among larger
+    ones (``50`` and ``0.5``) a `DataQualityWarning`. ``fix`` says how to mend it (default:
+    pass `read_records`' ``probability_scale=`` the other scale)."""
     if scale not in ("percent", "fraction"):
         raise OptionError(f"probability_scale must be 'percent' or 'fraction', got {scale!r}")
     probs = to_float_array(values, field=field,
                            ids=None if ids is None else text_of(ids))
+    other = "fraction" if scale == "percent" else "percent"
+    fix = fix or f"pass probability_scale={other!r}"
     high = 100.0 if scale == "percent" else 1.0
     bad = (probs < 0) | (probs > high) | np.isinf(probs)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        hint = (" (the values look like percents: pass probability_scale='percent')"
+        hint = (f" (the values look like percents: {fix})"
                 if scale == "fraction" and 1 < probs[row] <= 100 else "")
         raise DataError(
             f"{_where(rows, _deal(ids, row), row)}{field} must be in [0, {high:g}] "
             f"as a {scale}, got {float(probs[row])!r}{hint}"
         )
+    if scale == "percent":
+        _check_percents(probs, field, ids, rows, fix)
     return probs / 100.0 if scale == "percent" else probs
+
+
+def _check_percents(
+    probs: npt.NDArray[np.float64], field: str, ids: Any, rows: Rows | None, fix: str
+) -> None:
+    """`DataError` if percents look like fractions, `DataQualityWarning` if some do."""
+    below_one = (probs > 0) & (probs < 1)
+    if not below_one.any():
+        return
+    row = int(np.flatnonzero(below_one)[0])
+    value, largest = float(probs[row]), float(np.nanmax(probs))
+    first = _where(rows, _deal(ids, row), row)
+    if largest <= 1:
+        raise DataError(
+            f"{first}{field} must be a percent (0-100, 60 for 60 %), got {value!r}: every "
+            f"value is at most 1, so they look like fractions ({value:g} read as {value:g} %); "
+            f"{fix}"
+        )
+    count = int(below_one.sum())
+    warnings.warn(
+        f"{field}: {count} value{'s are' if count > 1 else ' is'} between 0 and 1 on the "
+        f"percent scale (below 1 %) while others reach {largest:g} %: fractions mixed with "
+        f"percents? (first: {first[:-2]}, {value:g} read as {value:g} %); write every value "
+        f"as a percent (60 for 60 %)",
+        DataQualityWarning, stacklevel=_stacklevel(),
+    )
 
 
 _DAY_MS = 86_400_000

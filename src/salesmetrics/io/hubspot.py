@@ -80,6 +80,9 @@ _ALIASES = {
 #: ``hs_forecast_category`` values → the Salesforce names that `forecast_rollup` reads.
 CATEGORY_NAMES = {"PIPELINE": "Pipeline", "BEST_CASE": "Best Case", "COMMIT": "Commit",
                   "CLOSED": "Closed", "OMIT": "Omitted"}
+#: What to do when a probability holds percents (read_hubspot has no probability_scale=).
+_FRACTION_FIX = ("read_hubspot reads probabilities as fractions, as HubSpot's API writes them "
+                 "(0.6 for 60 %): divide the column by 100 before loading")
 _ENTERED = "hs_date_entered_"
 _EXPORT_ENTERED = re.compile(r'^Date entered "(.+) \((.+)\)"$')
 
@@ -210,7 +213,8 @@ def read_hubspot(
     def probability(key: str) -> Any:
         name = _find(table, key)
         return (None if name is None else
-                parse_probability(table[name], scale="fraction", field=name, ids=ids, rows=rows))
+                parse_probability(table[name], scale="fraction", field=name, ids=ids, rows=rows,
+                                  fix=_FRACTION_FIX))
 
     forecast, stage_prob = probability("forecast_probability"), probability("stage_probability")
     process = given or _stages(definition, stage, stage_prob)
@@ -389,7 +393,7 @@ def _stages(
         field = f"pipeline {pipeline!r} stage {label!r}"
         closed = bool(parse_flags([meta.get("isClosed")], field=f"{field} metadata.isClosed")[0])
         raw = meta.get("probability")
-        prob = parse_probability([raw], scale="fraction",
+        prob = parse_probability([raw], scale="fraction", fix=_FRACTION_FIX,
                                  field=f"{field} metadata.probability")[0]
         if np.isnan(prob):
             prob = _deals_probability(stage, deal_probability, label)

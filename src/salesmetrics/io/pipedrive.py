@@ -35,6 +35,9 @@ __all__ = ["read_pipedrive"]
 #: Names of the two closed stages that a Pipedrive process gets (Pipedrive closes deals by
 #: status, not by stage).
 WON_STAGE, LOST_STAGE = "Won", "Lost"
+#: What to do when a probability holds fractions.
+_PERCENT_FIX = ("Pipedrive writes probabilities as percents (60 for 60 %): multiply the column "
+                "by 100 before loading")
 
 # API field first, then the column header of a Pipedrive export.
 _ALIASES = {
@@ -200,7 +203,7 @@ def read_pipedrive(
     prob = _find(table, "probability")
     if prob:
         data["probability"] = parse_probability(table[prob], scale="percent", field=prob,
-                                                ids=ids, rows=rows)
+                                                ids=ids, rows=rows, fix=_PERCENT_FIX)
     columns = {k: k for k in data}
     owner = _find(table, "owner")
     if owner:
@@ -273,7 +276,8 @@ class _StageDefs:
                                    ids=self.name, rows=at)
                        if "active_flag" in table else np.ones(n, bool))
         self.probability = (parse_probability(table["deal_probability"], scale="percent",
-                                              field="deal_probability", ids=self.name, rows=at)
+                                              field="deal_probability", ids=self.name, rows=at,
+                                              fix=_PERCENT_FIX)
                             if "deal_probability" in table else np.zeros(n))
         self.order = (_order(table["order_nr"], self.name, what)
                       if "order_nr" in table else np.arange(n, dtype=float))

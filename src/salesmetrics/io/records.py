@@ -55,7 +55,10 @@ def read_records(
         label fields to group by.
     probability_scale
         ``"fraction"`` (0–1, the default; HubSpot) or ``"percent"`` (0–100; Salesforce,
-        Pipedrive, most exports). A value outside the scale is an error that names it.
+        Pipedrive, most exports). A value outside the scale is an error that names it, and
+        so is a ``"percent"`` column of fractions (every value at most 1, not all 0 or 1:
+        ``0.6`` would be 0.6 %); values below 1 among larger ones (``50`` and ``0.5``) are a
+        `DataQualityWarning`.
     envelope
         Keys under which an API response holds its records.
     history, history_columns

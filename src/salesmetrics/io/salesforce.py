@@ -47,6 +47,9 @@ FIELDS = {
 #: ``ForecastCategory`` (the API picklist) values → ``ForecastCategoryName``, the names that
 #: `forecast_rollup` reads; the other values are the same in both.
 CATEGORY_NAMES = {"Forecast": "Commit", "BestCase": "Best Case"}
+#: What to do when Probability or DefaultProbability holds fractions.
+_PERCENT_FIX = ("Salesforce writes probabilities as percents (60 for 60 %): multiply the "
+                "column by 100 before loading")
 
 
 def read_salesforce(
@@ -156,7 +159,7 @@ def read_salesforce(
     ids = deal_ids(table["Id"], field="Id", what=what, rows=rows)
     n = len(ids)
     probability = (parse_probability(table["Probability"], scale="percent", ids=ids,
-                                     field="Probability", rows=rows)
+                                     field="Probability", rows=rows, fix=_PERCENT_FIX)
                    if "Probability" in table else np.full(n, np.nan))
     process = _process(stages, table, probability, ids, rows, options)
     stage_names = np.asarray(table["StageName"], dtype=object)
@@ -218,7 +221,8 @@ def _process(
                          rows=at)
     won = parse_flags(column(meta, "IsWon", what=what), field="IsWon", ids=names, rows=at)
     prob = parse_probability(column(meta, "DefaultProbability", what=what), scale="percent",
-                             field="DefaultProbability", ids=names, rows=at)
+                             field="DefaultProbability", ids=names, rows=at,
+                             fix=_PERCENT_FIX)
     order = (_sort_order(meta["SortOrder"], names, field="SortOrder", what=what)
              if "SortOrder" in meta else np.arange(n, dtype=float))
     order = np.where(np.isnan(order), np.inf, order)  # unnumbered stages after the numbered
