@@ -321,8 +321,8 @@ def _pd_one_pipeline_names() -> tuple[str, ...]:
 
 
 def _sf(**fields: Any) -> dict[str, Any]:
-    record = {"Id": "006A", "StageName": "Prospecting", "Amount": 100, "IsClosed": False,
-              "IsWon": False, "CloseDate": "2024-03-31", "CreatedDate": "2024-01-02"}
+    record = {"Id": "006A", "StageName": "Prospecting", "Amount": 100, "Probability": 10,
+              "IsClosed": False, "IsWon": False, "CloseDate": "2024-03-31", "CreatedDate": "2024-01-02"}
     record.update(fields)
     return record
 
@@ -335,8 +335,8 @@ def _latin1(kind: str) -> Any:
     if kind == "csv":
         return csv_file("id,stage,owner\nA,Proposal,Jos\xe9\n", "deals_latin1.csv", "latin-1")
     if kind == "salesforce":
-        return csv_file("Id,StageName,IsClosed,IsWon,Owner.Name\n006A,Prospecting,false,false,"
-                        "Jos\xe9\n", "sf_latin1.csv", "latin-1")
+        return csv_file("Id,StageName,IsClosed,IsWon,Probability,Owner.Name\n006A,Prospecting,"
+                        "false,false,10,Jos\xe9\n", "sf_latin1.csv", "latin-1")
     if kind == "hubspot":
         return csv_file("Record ID,Deal Stage,Deal owner\n1,contractsent,Jos\xe9\n",
                         "hs_latin1.csv", "latin-1")
@@ -348,7 +348,8 @@ def _semicolons(kind: str) -> Any:
     if kind == "csv":
         return csv_file("id;stage;amount\nA;Proposal;100\n", "semi.csv")
     if kind == "salesforce":
-        return csv_file("Id;StageName;IsClosed;IsWon;Amount\n006A;Prospecting;false;false;100\n",
+        return csv_file("Id;StageName;IsClosed;IsWon;Probability;Amount\n006A;Prospecting;false;"
+                        "false;10;100\n",
                         "sf_semi.csv")
     if kind == "hubspot":
         return csv_file("Record ID;Deal Stage;Amount\n1;contractsent;100\n", "hs_semi.csv")
