@@ -143,7 +143,7 @@ def test_cli_target_needs_a_period(capsys):
     assert err.startswith("error: --target needs --period") and "\n" not in err
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-5", "nan", "inf"])
+@pytest.mark.parametrize("value", ["abc", "-5", "-0.01", "nan", "inf"])
 def test_cli_bad_target(capsys, value):
     assert main(["report", "--period", "2024-Q4", "--target", value]) == 2
     err = capsys.readouterr().err.strip()

@@ -67,16 +67,29 @@ def _period(text: str) -> Period:
 
 
 def _target(text: str) -> float:
-    """``--target``: the period's revenue target, a number > 0 (``1200000``, ``1_200_000``)."""
+    """``--target``: the period's revenue target, a number >= 0 (``1200000``, ``1_200_000``), as
+    the metrics take it (`pipeline_coverage`, `required_pipeline`)."""
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not math.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(
             f"{text!r}: the target is the period's revenue in the currency's units, a number "
-            "> 0, e.g. --target 1200000")
+            ">= 0, e.g. --target 1200000")
     return value
+
+
+def _check_writable(path: str) -> None:
+    """``--html FILE``: an `OSError` before any work unless FILE can be written (its folder
+    exists and is writable, and FILE is not a folder)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, "is a folder; give a file name such as review.html", path)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(2, f"no folder {folder!r} to write the --html page in", path)
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise PermissionError(13, "cannot be written (permission denied) for --html", path)
 
 
 def _stages(spec: str) -> tuple[Stage, ...]:
@@ -258,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.target is not None and args.period is None:
             raise _UsageError("--target needs --period, the period the target is for, e.g. "
                               "--target 1200000 --period 2024-Q4")
+        if args.html:
+            _check_writable(args.html)
         found: list[str] = []
         with _data_quality(found):
             pipeline = _load(args.csv, args)
