@@ -68,12 +68,15 @@ def hygiene_sections(p: Pipeline) -> list[Section]:
         return []
     h = hygiene(p, as_of=day)
     counts = tuple((code, format_number(n)) for code, n in h.counts.items() if n)
-    notes = (f"{format_number(len(h))} findings on {format_number(h.n_deals)} deals, as of "
+    found = "finding" if len(h) == 1 else "findings"
+    deals = "deal" if h.n_deals == 1 else "deals"
+    notes = (f"{format_number(len(h))} {found} on {format_number(h.n_deals)} {deals}, as of "
              f"{day} (the latest date on record); stalled: no stage change for 30 days",)
     sections = [Section("Hygiene: data-quality findings", ("code", "findings"), counts, notes)]
     if len(h):
         sections.append(Section(
-            f"First {min(SHOWN, len(h))} findings", ("deal", "code", "message"),
+            "The finding" if len(h) == 1 else f"First {min(SHOWN, len(h))} findings",
+            ("deal", "code", "message"),
             tuple((str(h.ids[i]), str(h.codes[i]), str(h.messages[i]))
                   for i in range(min(SHOWN, len(h)))), align=("left", "left", "left")))
     return sections

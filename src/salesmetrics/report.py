@@ -135,7 +135,8 @@ def _count(value: int) -> str:
 
 
 def _title(p: Pipeline, period: Period | None) -> str:
-    text = f"Pipeline review — {period.label if period else 'all time'} — {_count(len(p))} deals"
+    deals = "deal" if len(p) == 1 else "deals"
+    text = f"Pipeline review — {period.label if period else 'all time'} — {_count(len(p))} {deals}"
     return text + (f", {p.currency}" if p.currency else "")
 
 

@@ -49,7 +49,8 @@ class WinCurve:
     Totals over the deals of the estimate: `n`, `won`, `lost` (lost and no decision) and
     `open` (censored on ``as_of``). The curve is a step function; `at` reads it at any age.
     `final` is its last value, the long-run win rate. Equality compares every array (nan
-    equals nan).
+    equals nan). With no closed deal the curve is flat at 0 and its repr says that nothing
+    could be estimated yet (``WinCurve(no deal closed yet, …)``).
     """
 
     __slots__ = ("_arrays", "alpha", "as_of", "lost", "max_days", "n", "open", "won")
@@ -185,11 +186,16 @@ class WinCurve:
 
     def __repr__(self) -> str:
         level = format_number(round((1 - self.alpha) * 100, 6))
+        deals = (f"{format_number(self.n)} {'deal' if self.n == 1 else 'deals'}: "
+                 f"{format_number(self.won)} won, {format_number(self.lost)} lost, "
+                 f"{format_number(self.open)} open (censored)")
+        if self.n == 0:
+            return f"WinCurve({MISSING}: no deals)"
+        if self.won + self.lost == 0:  # nothing closed: the curve is flat at 0, not a finding
+            return f"WinCurve(no deal closed yet, nothing to estimate; {deals})"
         return (
             f"WinCurve({format_rate(self.final)} won by day {format_number(int(self.days[-1]))}"
-            f", {level} % band {self._band(-1)}; {format_number(self.n)} deals: "
-            f"{format_number(self.won)} won, {format_number(self.lost)} lost, "
-            f"{format_number(self.open)} open (censored))"
+            f", {level} % band {self._band(-1)}; {deals})"
         )
 
     def _repr_html_(self) -> str:
