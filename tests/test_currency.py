@@ -357,7 +357,7 @@ def test_every_reader_converts_with_rates(tmp_path):
            "CreatedDate": "2024-01-02T10:00:00.000+0000"}
     jpy = opp | {"Id": "006B", "Amount": 1_000_000, "CurrencyIsoCode": "JPY"}
     open_usd = opp | {"Id": "006C", "StageName": "Prospecting", "IsClosed": False,
-                      "IsWon": False, "Amount": 5, "CurrencyIsoCode": "USD"}
+                      "IsWon": False, "Amount": 5, "CurrencyIsoCode": "USD", "Probability": 10}
     rates = read_salesforce_rates(SF_RATES)
     p = read_salesforce([opp, jpy, open_usd], rates=rates)
     assert p.amount_minor.tolist() == [1_086_957, 660_633, 500] and p.currency == "USD"

@@ -107,7 +107,8 @@ def test_salesforce_errors():
                          {"Id": "2", "StageName": "X", "IsClosed": "true", "IsWon": "true",
                           "CloseDate": "2024-01-01"}])
     with pytest.raises(CurrencyError, match="EUR, USD"):
-        read_salesforce([{"Id": "1", "StageName": "A", "CurrencyIsoCode": "USD"},
+        read_salesforce([{"Id": "1", "StageName": "A", "CurrencyIsoCode": "USD",
+                          "Probability": 10},
                          {"Id": "2", "StageName": "A", "CurrencyIsoCode": "EUR"}])
     with pytest.raises(DataTypeError, match="expected a CSV path, a list of records"):
         read_salesforce(42)
@@ -121,7 +122,7 @@ def test_salesforce_errors():
 def test_salesforce_us_dates_need_a_format():
     rows = [{"Id": "1", "StageName": "Closed Won", "IsClosed": 1, "IsWon": 1,
              "CloseDate": "3/31/2024", "CreatedDate": "1/2/2024"},
-            {"Id": "2", "StageName": "Prospecting", "IsClosed": 0, "IsWon": 0}]
+            {"Id": "2", "StageName": "Prospecting", "IsClosed": 0, "IsWon": 0, "Probability": 10}]
     with pytest.raises(DataError, match=r"CloseDate must be an ISO date .*got '3/31/2024'; .*"
                                         r"date_formats="):
         read_salesforce(rows)

@@ -12,8 +12,8 @@ import pytest
 
 import salesmetrics as sm
 from salesmetrics import Pipeline
-from salesmetrics.errors import DataError, DataQualityWarning
 from salesmetrics.domain.columns import decimal_places
+from salesmetrics.errors import DataError, DataQualityWarning
 from salesmetrics.io import read_hubspot, read_pipedrive, read_records, read_salesforce
 
 # ---------------------------------------------------------------- 1. amounts written as text
@@ -167,3 +167,66 @@ def test_hubspot_percent_probability_suggests_what_read_hubspot_takes() -> None:
                                         r"divide the column by 100") as caught:
         read_hubspot({"results": [deal]})
     assert "probability_scale" not in str(caught.value)  # read_hubspot has no such option
+
+
+# --------------------------------- 3.-5. Salesforce stages: probabilities, flags, spellings
+
+_OPEN = {"Id": "006Z", "StageName": "Prospecting", "Amount": 1000, "CloseDate": "2024-03-31",
+         "IsClosed": False, "IsWon": False}
+_WON = {"Id": "006A", "StageName": "Closed Won", "Amount": 1000, "CloseDate": "2024-01-02",
+        "IsClosed": True, "IsWon": True}
+
+
+def test_salesforce_without_probability_or_stages_is_an_error() -> None:
+    # before: Prospecting got probability 0 and the weighted pipeline was 0.0, silently
+    with pytest.raises(DataError, match=r"open stage 'Prospecting' is unknown \(the "
+                                        r"opportunities have no Probability column\).*"
+                                        r"pass stages=\.\.\. \(OpportunityStage records"):
+        read_salesforce([_OPEN, _WON])
+
+
+def test_salesforce_open_stage_whose_deals_have_no_probability_is_an_error() -> None:
+    other = _OPEN | {"Id": "006Y", "StageName": "Negotiation", "Probability": 60}
+    with pytest.raises(DataError, match=r"open stage 'Prospecting' is unknown \(no deal in it "
+                                        r"has a Probability\)"):
+        read_salesforce([_OPEN | {"Probability": None}, other, _WON])
+
+
+def test_salesforce_with_stages_and_no_probability_loads() -> None:
+    stages = [{"MasterLabel": "Prospecting", "DefaultProbability": 10, "IsClosed": False,
+               "IsWon": False, "SortOrder": 1},
+              {"MasterLabel": "Closed Won", "DefaultProbability": 100, "IsClosed": True,
+               "IsWon": True, "SortOrder": 2}]
+    p = read_salesforce([_OPEN, _WON], stages=stages)
+    assert sm.weighted_pipeline(p) == 100.0  # 1000 × 10 %
+
+
+def test_salesforce_flags_contradicting_the_stage_given_are_an_error() -> None:
+    stages = [{"MasterLabel": "Prospecting", "DefaultProbability": 10, "IsClosed": False,
+               "IsWon": False, "SortOrder": 1},
+              {"MasterLabel": "Closed Won", "DefaultProbability": 100, "IsClosed": True,
+               "IsWon": True, "SortOrder": 2},
+              {"MasterLabel": "Closed Lost", "DefaultProbability": 0, "IsClosed": True,
+               "IsWon": False, "SortOrder": 3}]
+    lost_in_won = _WON | {"Id": "006L", "IsWon": False}  # a lost deal in the won stage
+    with pytest.raises(DataError, match=r"deal '006L' \(record 1\): IsClosed=true and "
+                                        r"IsWon=false contradict its stage 'Closed Won', which "
+                                        r"is won in stages="):
+        read_salesforce([_OPEN, lost_in_won], stages=stages)
+    closed_in_open = _OPEN | {"IsClosed": True}
+    with pytest.raises(DataError, match=r"deal '006Z' \(record 0\): IsClosed=true and "
+                                        r"IsWon=false contradict its stage 'Prospecting', "
+                                        r"which is open"):
+        read_salesforce([closed_in_open], stages=stages)
+    # flags that agree, or are blank, load; the win rate counts the won deal as won
+    p = read_salesforce([_OPEN | {"IsClosed": None}, _WON], stages=stages)
+    assert sm.win_rate(p) == 1.0
+
+
+def test_salesforce_stage_names_spelled_two_ways_are_an_error() -> None:
+    # as in Pipeline.from_columns, where 'proposal' is not the stage 'Proposal'
+    lower = _OPEN | {"Id": "006D", "StageName": "prospecting "}
+    with pytest.raises(DataError, match=r"stage names 'Prospecting' \(deal '006Z' \(record 0\)"
+                                        r"\) and 'prospecting ' \(deal '006D' \(record 1\)\) "
+                                        r"differ only in case or spaces"):
+        read_salesforce([_OPEN | {"Probability": 10}, lower | {"Probability": 10}, _WON])

@@ -184,7 +184,8 @@ def test_a_missing_id_in_a_csv_names_the_row(tmp_path):
 
 
 # -- Encoding and delimiter -----------------------------------------------------------------------
-SF_CSV = "Id;StageName;Amount;IsClosed;IsWon;Owner.Name\n1;Prospecting;100;false;false;Zoë\n"
+SF_CSV = ("Id;StageName;Amount;IsClosed;IsWon;Probability;Owner.Name\n"
+          "1;Prospecting;100;false;false;10;Zoë\n")
 HS_CSV = "Record ID;Deal Stage;Amount;Deal owner\n1;Contract Sent;100;Zoë\n"
 PD_CSV = "Deal - ID;Deal - Stage;Deal - Status;Deal - Value;Deal - Owner\n1;Lead In;open;100;Zoë\n"
 GEN_CSV = "id;stage;amount;owner\n1;Proposal;100;Zoë\n"

@@ -15,6 +15,7 @@ from salesmetrics.domain.exchange_rates import ExchangeRates, RateDate
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Outcome, Stage, forecast_category_labels
 from salesmetrics.errors import DataError, DataTypeError
+from salesmetrics.io._salesforce_checks import check_flags, check_spellings
 from salesmetrics.io._tables import (
     DEFAULT_ENCODING,
     Rows,
@@ -81,7 +82,11 @@ def read_salesforce(
         ``SortOrder``, ``IsActive``), or a sequence of `Stage`. Without it,
         the process is inferred from the opportunities: each ``StageName`` with its ``IsClosed``
         and ``IsWon`` flags, ordered by ``StageSortOrder`` (else by probability), with the most
-        common ``Probability`` of its deals as its probability.
+        common ``Probability`` of its deals as its probability: an open stage none of whose
+        deals has one (or no ``Probability`` column) is an error, never probability 0, and so
+        are stage names that differ only in case or spaces (``"Prospecting"``,
+        ``"prospecting"``). With ``stages``, a deal whose ``IsClosed`` or ``IsWon`` contradicts
+        its stage's is an error naming the deal, its stage and both flags.
     history
         ``OpportunityHistory`` rows (CSV, list or response): ``OpportunityId``, ``StageName`` and
         ``CreatedDate`` (when the stage was set) become the stage history. Rows of opportunities
@@ -163,6 +168,8 @@ def read_salesforce(
                    if "Probability" in table else np.full(n, np.nan))
     process = _process(stages, table, probability, ids, rows, options)
     stage_names = np.asarray(table["StageName"], dtype=object)
+    if stages is not None:
+        check_flags(table, process, ids, rows)
     own = own_probability(probability, stage_names, process)
 
     def dates(name: str) -> Any:
@@ -263,6 +270,7 @@ def _infer_process(table: Table, probability: Any, ids: Any, rows: Rows) -> tupl
     text = text_of(table["StageName"])
     names, first, inverse = np.unique(text, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
+    check_spellings(names, first, ids, rows)
     lower = np.char.lower(names)
     closed = (parse_flags(table["IsClosed"], field="IsClosed", ids=ids, rows=rows)
               if "IsClosed" in table else np.char.startswith(lower, "closed")[inverse])
@@ -285,6 +293,18 @@ def _infer_process(table: Table, probability: Any, ids: Any, rows: Rows) -> tupl
     order = (_sort_order(table["StageSortOrder"], text, field="StageSortOrder",
                          what="read_salesforce()")[first]
              if "StageSortOrder" in table else np.full(len(names), np.nan))
+    known = np.bincount(inverse[~np.isnan(probability)], minlength=len(names)) > 0
+    unknown = np.flatnonzero((stage_code == int(Outcome.OPEN)) & ~known)
+    if len(unknown):
+        listed = ", ".join(repr(str(names[k])) for k in unknown[:5])
+        why = ("the opportunities have no Probability column" if "Probability" not in table
+               else "no deal in it has a Probability")
+        raise DataError(
+            f"read_salesforce(): the probability of open stage{'s' * (len(unknown) > 1)} "
+            f"{listed} is unknown ({why}), and every open deal's weighted amount would be 0; "
+            f"pass stages=... (OpportunityStage records: MasterLabel, DefaultProbability, "
+            f"IsClosed, IsWon, SortOrder; or Stage objects), or export the Probability field"
+        )
     common = _most_common(inverse, probability, len(names))
     default = np.where(stage_code == int(Outcome.WON), 1.0,
                        np.where(stage_code == int(Outcome.OPEN), common, 0.0))
