@@ -230,3 +230,21 @@ def test_salesforce_stage_names_spelled_two_ways_are_an_error() -> None:
                                         r"\) and 'prospecting ' \(deal '006D' \(record 1\)\) "
                                         r"differ only in case or spaces"):
         read_salesforce([_OPEN | {"Probability": 10}, lower | {"Probability": 10}, _WON])
+
+
+# ------------------------------------------------------------ 6. HubSpot's archived deals
+
+
+def test_hubspot_leaves_archived_deals_out() -> None:
+    deals = {"results": [
+        {"id": "1", "archived": True, "properties": {"dealstage": "contractsent",
+                                                     "amount": "1000"}},
+        {"id": "2", "archived": False, "properties": {"dealstage": "contractsent",
+                                                      "amount": "500"}},
+        {"id": "3", "properties": {"dealstage": "contractsent", "amount": "200"}},
+    ]}
+    p = read_hubspot(deals)
+    assert p.ids.tolist() == ["2", "3"]
+    assert sm.pipeline_value(p) == 700.0  # 500 + 200, not the archived 1000
+    with pytest.raises(DataError, match=r"archived must be true or false, got 'maybe'"):
+        read_hubspot({"results": [deals["results"][0] | {"archived": "maybe"}]})

@@ -171,7 +171,9 @@ def read_hubspot(
     1 is won, with probability 0 lost; any other closed stage, or one with no probability at
     all, is an error (never silently lost). Dates are ISO timestamps or epoch milliseconds
     (``"1677110400000"``, what the API sends), in every date property including
-    ``hs_date_entered_*``. A deal without an id is an error. Other properties are ignored.
+    ``hs_date_entered_*``. Archived deals (the API's ``"archived": true``: deleted in HubSpot)
+    are left out, as the Salesforce and Pipedrive readers leave deleted records out. A deal
+    without an id is an error. Other properties are ignored.
 
     Examples
     --------
@@ -200,6 +202,9 @@ def read_hubspot(
     if _find(table, "id") is None or stage_col is None:
         raise DataError(f"{what}: deals need an id and a dealstage; columns are "
                         f"{choices(sorted(table)[:40])}")
+    if "archived" in table:  # archived (deleted) deals are left out, as HubSpot lists them
+        keep = ~parse_flags(table["archived"], field="archived", rows=rows)
+        table, rows = subset(table, keep), rows.take(keep)
     given = _given_stages(stages)
     definitions = [_definition(given)] if given else _pipelines(stages)
     definition, keep = _choose(definitions, table, pipeline)
