@@ -24,6 +24,6 @@ def test_a_row_with_one_filled_cell_is_still_read(tmp_path):
 
 def test_the_crm_readers_skip_them_too(tmp_path):
     path = tmp_path / "sf.csv"
-    path.write_text("Id,StageName,Amount,CloseDate,IsClosed,IsWon\n"
-                    "006A,Prospecting,1000,2024-03-31,false,false\n,,,,,\n,,,,,\n")
+    path.write_text("Id,StageName,Amount,Probability,CloseDate,IsClosed,IsWon\n"
+                    "006A,Prospecting,1000,10,2024-03-31,false,false\n,,,,,,\n,,,,,,\n")
     assert read_salesforce(str(path)).ids.tolist() == ["006A"]

@@ -32,6 +32,11 @@ def test_a_closed_deal_closing_in_2099_warns_at_load_naming_the_deal_and_the_fix
 
 
 def test_close_dates_within_a_year_of_the_other_dates_do_not_warn():
+    # Also a closed deal without a created date of its own is not compared.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Pipeline.from_deals([Deal("A", 100, "Closed won", close_date="2024-03-15"),
+                             Deal("B", None, "Proposal", created="2020-01-01")])
     # 2024-02-20 + 366 days = 2025-02-20: on that day still plausible; open deals never count.
     deals = [*DEALS,
              Deal("E", 1, "Closed won", created="2024-02-01", close_date="2025-02-20"),
@@ -54,7 +59,7 @@ def test_the_history_of_open_stages_counts_as_a_date_on_record():
     with pytest.warns(DataQualityWarning, match="2 closed deals close"):
         Pipeline.from_columns({"id": ["A", "B", "C"],
                                "stage": ["Closed won", "Closed lost", "Proposal"],
-                               "created": ["2024-01-01", None, "2024-01-01"],
+                               "created": ["2024-01-01", "2023-01-01", "2024-01-01"],
                                "close_date": ["2030-01-01", "2031-01-01", "2024-02-01"]})
 
 
@@ -82,6 +87,12 @@ def test_a_column_no_single_format_reads_is_read_per_cell_with_a_warning(tmp_pat
     (message,) = [str(w.message) for w in caught]
     assert message.startswith("close_date: no single one of date_formats")
     assert "'%m/%d/%Y' for 1 (e.g. '04/25/2024'), '%d/%m/%Y' for 1 (e.g. '13/04/2024')" in message
+    # Formats of different shapes cannot be confused: read per cell without a warning.
+    body = "A,1,Proposal,13.04.2024\nB,1,Proposal,04/25/2024\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        days = _read(tmp_path, body, ["%m/%d/%Y", "%d.%m.%Y"])
+    assert days == ["2024-04-13", "2024-04-25"]
 
 
 @pytest.mark.parametrize("fmt", ["%q", "%d/%m/%", "%Y-%m-%d %K"])

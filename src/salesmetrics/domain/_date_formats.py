@@ -138,9 +138,12 @@ def column_formats(texts: Sequence[str], formats: Formats, *, field: str) -> For
     ``"25/04/2024"`` with ``["%m/%d/%Y", "%d/%m/%Y"]`` are both day first (April 3 and 25), as
     the second string shows.
 
-    If no single format reads them all, each string keeps the first format that reads it, with
-    a `DataQualityWarning` naming the column, the formats used and an example of each when more
-    than one was needed.
+    If no single format reads them all, each string keeps the first format that reads it. When
+    two of the formats used have the same shape (the same separators, the directives in
+    another order: ``"%m/%d/%Y"`` and ``"%d/%m/%Y"``), the column mixes conventions that swap
+    day and month, and a `DataQualityWarning` names the column, the formats used and an example
+    of each; formats of different shapes (``"%d.%m.%Y"`` and ``"%m/%d/%Y"``) cannot be confused
+    and do not warn.
     """
     if not isinstance(formats, tuple) or len(formats) < 2 or not texts:
         return formats
@@ -154,14 +157,16 @@ def column_formats(texts: Sequence[str], formats: Formats, *, field: str) -> For
                 example, count = used.get(fmt, (text, 0))
                 used[fmt] = (example, count + 1)
                 break
-    if len(used) > 1:
+    shapes = [re.sub(r"%.", "%", fmt) for fmt in used]
+    if len(set(shapes)) < len(shapes):  # two formats of one shape: day and month may swap
         parts = ", ".join(f"{fmt!r} for {used[fmt][1]} (e.g. {used[fmt][0]!r})"
                           for fmt in formats if fmt in used)
         warnings.warn(
             f"{field}: no single one of date_formats {list(formats)!r} reads every date of the "
-            f"column, so its distinct dates were read with different formats: {parts}. A column "
-            "normally holds one format, so some of these dates are probably read wrongly (day "
-            "and month swapped). Fix: clean the column or give the one format it uses",
+            "column, so its distinct dates were read with formats that differ only in the "
+            f"order of their parts (day and month swapped): {parts}. A column normally holds "
+            "one convention, so some of these dates are probably read wrongly. Fix: clean the "
+            "column in the CRM, or give the one format it uses",
             DataQualityWarning, stacklevel=6,
         )
     return formats

@@ -34,8 +34,10 @@ def warn_far_close_dates(
     A closed deal closed before the export was made, and an active CRM creates deals until the
     export day, so such a date (``2099-02-01`` among 2024 dates) is a typo. Left alone it would
     move `Pipeline.latest_date`, the default ``as_of`` of every age-based metric, and the cycle
-    lengths. Checked only when some deal has a created date to compare with; the history's
-    entries into closed stages are left out of the comparison, since they repeat the close dates.
+    lengths. Checked only for closed deals that have a created date themselves (a record as
+    complete as the ones it is compared with; tiny hand-made pipelines often mix deals with and
+    without one); the history's entries into closed stages are left out of the comparison,
+    since they repeat the close dates.
     """
     has_created = ~np.isnat(created)
     if not has_created.any() or not closed.any():
@@ -45,7 +47,7 @@ def warn_far_close_dates(
         open_dates = events.dates[(events.stages < n_open) & ~np.isnat(events.dates)]
         if len(open_dates):
             latest = max(latest, open_dates.max())
-    far = closed & (close_date > latest + np.timedelta64(FAR_CLOSE_DAYS, "D"))
+    far = closed & has_created & (close_date > latest + np.timedelta64(FAR_CLOSE_DAYS, "D"))
     if not far.any():
         return
     rows = np.flatnonzero(far)

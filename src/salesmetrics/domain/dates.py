@@ -20,8 +20,9 @@ string in none of the forms above is also tried against:
   column uses one format: the first that reads every string of the column, so with
   ``["%m/%d/%Y", "%d/%m/%Y"]`` a column holding ``"03/04/2024"`` and ``"25/04/2024"`` is read
   day first (April 3 and April 25). Only if no single format reads them all is each string read
-  by the first format that reads it, with a `DataQualityWarning` naming the formats used. A
-  format strptime cannot use (``"%q"``) is an `OptionError`;
+  by the first format that reads it, with a `DataQualityWarning` naming the formats used if two
+  of them differ only in the order of day and month. A format strptime cannot use (``"%q"``) is
+  an `OptionError`;
 - or ``"dateutil"``: python-dateutil's flexible parser (``"March 1, 2024"``, ``"1 Mar 2024
   10:00"``). It reads ambiguous numeric dates month first (``"01/03/2024"`` is January 3): give
   explicit formats for day-first data. A string that lacks the year, month or day (``"March"``)
