@@ -248,3 +248,22 @@ def test_hubspot_leaves_archived_deals_out() -> None:
     assert sm.pipeline_value(p) == 700.0  # 500 + 200, not the archived 1000
     with pytest.raises(DataError, match=r"archived must be true or false, got 'maybe'"):
         read_hubspot({"results": [deals["results"][0] | {"archived": "maybe"}]})
+
+
+# ---------------------------------------------------------- 8. codes ISO 4217 does not list
+
+
+def test_a_currency_code_iso_4217_does_not_list_is_an_error() -> None:
+    columns = {"id": ["A"], "amount": [1], "stage": ["Proposal"]}
+    with pytest.raises(DataError, match=r"currency 'XYZ' is not an ISO 4217 code; .*leave "
+                                        r"currency out"):
+        Pipeline.from_columns(columns, currency="XYZ")
+    with pytest.raises(DataError, match=r"'USX' is not an ISO 4217 code \(did you mean 'USD'"):
+        Pipeline.from_columns(columns, currency="usx")
+    with pytest.raises(DataError, match=r"deal '2' \(record 1\): currency 'ABC'|currency 'ABC'"):
+        read_records([{"id": "1", "amount": 1, "stage": "Proposal", "currency": "EUR"},
+                      {"id": "2", "amount": 1, "stage": "Proposal", "currency": "ABC"}],
+                     rates=sm.ExchangeRates.fixed({"EUR": 1}, corporate="EUR"))
+    # codes it lists load: active, and withdrawn ones old deals still carry
+    assert Pipeline.from_columns(columns, currency="hrk").currency == "HRK"
+    assert Pipeline.from_columns(columns, currency="XTS").currency == "XTS"

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from salesmetrics.errors import AmountError, DataError, DataTypeError, where
 
 __all__ = [
-    "MAX_AMOUNT_MINOR_UNITS", "MAX_MINOR_UNITS", "max_amount", "minor_exponent",
+    "ISO_4217", "MAX_AMOUNT_MINOR_UNITS", "MAX_MINOR_UNITS", "max_amount", "minor_exponent",
     "normalize_currency", "to_minor_units",
 ]
 
@@ -29,6 +29,23 @@ _EXPONENTS: dict[str, int] = {
     "CLF": 4, "UYW": 4,
 }  # fmt: skip
 
+#: ISO 4217 codes: the active ones (2025), funds, metals and testing codes, and recently
+#: withdrawn ones that old deals still carry (HRK, LTL, VEF…). Any other code is an error.
+_ISO_CODES = """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD
+    BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP
+    DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR
+    IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD
+    MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB
+    PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP
+    STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED
+    VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS XUA XXX
+    YER ZAR ZMW ZWG ZWL
+    ADP AFA ATS BEF BGL BYR CSD CYP DEM EEK ESP FIM FRF GHC GRD HRK IEP ITL LTL LUF LVL MGF
+    MRO MTL MZM NLG PTE ROL SDD SIT SKK SLL SRG STD TMM TRL VEB VEF XEU YUM ZMK ZWD ZWN ZWR
+"""
+ISO_4217 = frozenset(_ISO_CODES.split())
+
 #: Largest amount of one deal [minor units]: 2**53, up to which a float64 holds every whole
 #: number, so that an amount read as a float converts to minor units exactly.
 MAX_AMOUNT_MINOR_UNITS = 2**53
@@ -37,7 +54,14 @@ MAX_MINOR_UNITS = 2**63 - 1
 
 
 def normalize_currency(code: object) -> str | None:
-    """Return an upper-case three-letter ISO 4217 code, or None for no currency."""
+    """Return an upper-case three-letter ISO 4217 code, or None for no currency.
+
+    A code that ISO 4217 does not list (`ISO_4217`), such as ``"XYZ"``, is a `DataError`
+    suggesting the nearest codes.
+
+    >>> normalize_currency(" eur "), normalize_currency("")
+    ('EUR', None)
+    """
     if code is None:
         return None
     if not isinstance(code, str):
@@ -48,6 +72,18 @@ def normalize_currency(code: object) -> str | None:
     if len(code) != 3 or not code.isalpha() or not code.isascii():
         raise DataError(
             f"currency must be a three-letter ISO 4217 code such as 'USD', got {code!r}"
+        )
+    if code not in ISO_4217:
+        from difflib import get_close_matches
+
+        major = "USD EUR JPY GBP CNY AUD CAD CHF HKD SGD SEK NOK INR BRL MXN ZAR"
+        near = sorted(get_close_matches(code, sorted(ISO_4217), n=3, cutoff=0.6),
+                      key=lambda c: (c[:2] != code[:2], c not in major))  # 'USX': 'USD' first
+        hint = f" (did you mean {' or '.join(map(repr, near))}?)" if near else ""
+        raise DataError(
+            f"currency {code!r} is not an ISO 4217 code{hint}; give the code of the amounts' "
+            "currency, such as 'USD', 'EUR' or 'JPY', or leave currency out for amounts "
+            "without one"
         )
     return code
 
