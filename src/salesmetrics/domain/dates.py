@@ -68,8 +68,9 @@ from salesmetrics.domain.columns import is_missing_value, to_numpy
 from salesmetrics.errors import DataError, DataTypeError, where
 
 __all__ = [
-    "FORMATS", "MISSING_DAY", "NAT", "RANGE", "DateFormats", "check_date_formats", "dates_of_days",
-    "day_numbers", "days_of_dates", "iso_date", "to_date", "to_date_array", "to_day", "to_zone",
+    "FORMATS", "MISSING_DAY", "NAT", "RANGE", "DateFormats", "Formats", "check_date_formats",
+    "dates_of_days", "day_numbers", "days_of_dates", "iso_date", "to_date", "to_date_array",
+    "to_day", "to_zone",
 ]
 
 NAT = np.datetime64("NaT", "D")
