@@ -25,6 +25,7 @@ def test_a_closed_deal_closing_in_2099_warns_at_load_naming_the_deal_and_the_fix
     with pytest.warns(DataQualityWarning) as caught:
         p = Pipeline.from_deals([*DEALS, typo])
     (message,) = [str(w.message) for w in caught]
+    assert caught[0].filename == __file__  # the user's line, not the constructor's
     assert "1 closed deal closes more than 366 days after" in message
     assert "(2024-02-20)" in message and "deal 'E' (row 4 of the data) on 2099-02-01" in message
     assert "Fix:" in message
@@ -85,6 +86,7 @@ def test_a_column_no_single_format_reads_is_read_per_cell_with_a_warning(tmp_pat
         days = _read(tmp_path, body, ["%m/%d/%Y", "%d/%m/%Y"])
     assert days == ["2024-04-13", "2024-04-25"]
     (message,) = [str(w.message) for w in caught]
+    assert caught[0].filename == __file__
     assert message.startswith("close_date: no single one of date_formats")
     assert "'%m/%d/%Y' for 1 (e.g. '04/25/2024'), '%d/%m/%Y' for 1 (e.g. '13/04/2024')" in message
     # Formats of different shapes cannot be confused: read per cell without a warning.

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Literal, TypeAlias, cast
@@ -15,7 +17,7 @@ from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError
 
 __all__ = [
     "FORMATS", "DateFormats", "Formats", "accepted", "check_date_formats", "column_formats",
-    "parse_with",
+    "parse_with", "user_stacklevel",
 ]
 
 #: The ``date_formats=`` option: strptime formats tried in order, or ``"dateutil"``.
@@ -167,6 +169,22 @@ def column_formats(texts: Sequence[str], formats: Formats, *, field: str) -> For
             f"order of their parts (day and month swapped): {parts}. A column normally holds "
             "one convention, so some of these dates are probably read wrongly. Fix: clean the "
             "column in the CRM, or give the one format it uses",
-            DataQualityWarning, stacklevel=6,
+            DataQualityWarning, stacklevel=user_stacklevel(),
         )
     return formats
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for a `warnings.warn` in the caller of this function that points at
+    the first frame outside salesmetrics (the user's line), however deep the load went
+    (``from_deals`` → ``from_columns`` → …, or an adapter)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            _PACKAGE + os.sep):
+        frame = frame.f_back
+        level += 1
+    return level

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics.domain._date_formats import user_stacklevel
 from salesmetrics.errors import DataQualityWarning, where
 
 if TYPE_CHECKING:
@@ -60,5 +61,5 @@ def warn_far_close_dates(
         f"{close_date[row]}. Such a date moves Pipeline.latest_date (the default as_of of every "
         "age-based metric) and the cycle lengths. Fix: correct the close date in the CRM (a "
         "typo'd year?) or leave the deal out",
-        DataQualityWarning, stacklevel=4,
+        DataQualityWarning, stacklevel=user_stacklevel(),
     )
