@@ -322,7 +322,8 @@ def _pd_one_pipeline_names() -> tuple[str, ...]:
 
 def _sf(**fields: Any) -> dict[str, Any]:
     record = {"Id": "006A", "StageName": "Prospecting", "Amount": 100, "Probability": 10,
-              "IsClosed": False, "IsWon": False, "CloseDate": "2024-03-31", "CreatedDate": "2024-01-02"}
+              "IsClosed": False, "IsWon": False, "CloseDate": "2024-03-31",
+              "CreatedDate": "2024-01-02"}
     record.update(fields)
     return record
 
