@@ -12,7 +12,7 @@ import pytest
 
 import salesmetrics as sm
 from salesmetrics import Pipeline
-from salesmetrics.domain.columns import decimal_places
+from salesmetrics.domain._decimals import decimal_places
 from salesmetrics.errors import DataError, DataQualityWarning
 from salesmetrics.io import read_hubspot, read_pipedrive, read_records, read_salesforce
 

@@ -8,28 +8,20 @@ their codes.
 from __future__ import annotations
 
 import math
-import sys
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics.domain._decimals import warn_extra_decimals
 from salesmetrics.domain._encoded import _blank, _factorized
 from salesmetrics.domain._text import unique_inverse_text
-from salesmetrics.errors import (
-    DataError,
-    DataQualityWarning,
-    DataTypeError,
-    RaggedColumnsError,
-    where,
-)
+from salesmetrics.errors import DataError, DataTypeError, RaggedColumnsError, where
 
 __all__ = [
-    "Labels", "check_column", "code_type", "column_length", "decimal_places", "dense_span",
-    "encode_labels", "is_missing_value", "narrow_codes", "owned", "readonly", "to_float_array",
-    "to_numpy", "user_stacklevel", "warn_extra_decimals",
+    "Labels", "check_column", "code_type", "column_length", "dense_span", "encode_labels",
+    "is_missing_value", "narrow_codes", "owned", "readonly", "to_float_array", "to_numpy",
 ]
 
 IntArray = npt.NDArray[np.intp]
@@ -193,8 +185,8 @@ def to_float_array(
     With ``places`` (amounts: the decimal places of the currency's minor unit, one per deal or
     one for all, and ``currency``, its code for messages), text written with more decimal
     places than that, such as ``"1.500"`` (a thousands separator, 1,500) in USD, is a
-    `DataQualityWarning` (`warn_extra_decimals`): it would be rounded to 1.50 silently.
-    Numbers (not text) are left alone.
+    `DataQualityWarning` (``_decimals.warn_extra_decimals``): it would be rounded to 1.50
+    silently. Numbers (not text) are left alone.
     """
     arr = to_numpy(col)
     kind = arr.dtype.kind
@@ -235,70 +227,6 @@ def to_float_array(
         rows = np.array(text_rows, dtype=np.intp)
         warn_extra_decimals(arr[rows].astype(str), rows, out, places, currency, field, ids)
     return out
-
-
-def decimal_places(text: npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
-    """How many digits each number written as text has after its decimal point (0 for
-    ``"12"``, 3 for ``"1.500"``, 0 for exponent notation such as ``"1.5e3"``).
-
-    >>> decimal_places(np.array(["12", "1.500", " 0.25 ", "1.5e3", "7."])).tolist()
-    [0, 3, 2, 0, 0]
-    """
-    stripped = np.char.strip(text)
-    dot = np.char.rfind(stripped, ".")
-    exponent = np.char.find(np.char.lower(stripped), "e") >= 0
-    digits = np.char.str_len(stripped) - dot - 1
-    return np.where((dot >= 0) & ~exponent, digits, 0).astype(np.intp)
-
-
-def warn_extra_decimals(
-    text: npt.NDArray[np.str_], rows: npt.NDArray[np.intp] | None,
-    numbers: npt.NDArray[np.float64], places: int | npt.NDArray[np.intp],
-    currency: str | None, field: str, ids: npt.NDArray[Any] | None,
-) -> None:
-    """`DataQualityWarning` if amounts written as ``text`` (at ``rows`` of the column, or every
-    row) have more decimal places than their currency's minor unit (``places``): the count, the
-    first deal with its text and what it was read as, and the fixes."""
-    allowed = places if isinstance(places, int) else (
-        places if rows is None else places[rows])
-    extra = decimal_places(text) > allowed
-    if not extra.any():
-        return
-    k = int(np.flatnonzero(extra)[0])
-    row = k if rows is None else int(rows[k])
-    digits = int(places if isinstance(places, int) else places[row])
-    deal = None if ids is None else ids[row].item()
-    read = f"{np.round(numbers[row], digits):.{digits}f}"
-    count = int(extra.sum())
-    if not isinstance(places, int):
-        unit = "their currency has"
-    elif currency:
-        unit = f"{currency} has ({digits})"
-    else:
-        unit = f"amounts without a currency have ({digits}, cents)"
-    more = f", and {count - 1} more" if count > 1 else ""
-    warnings.warn(
-        f"{field}: {count} amount{'s are' if count > 1 else ' is'} written with more decimal "
-        f"places than {unit} and rounded to {digits} places (first: {where(deal, row)[:-2]}, "
-        f"{str(text[k]).strip()!r} read as {read}{more}). If '.' separates thousands there "
-        f"(a European export: '1.500' for 1500), remove the thousands separators before "
-        f"loading; if the amounts are in a currency with more decimal places, pass currency= "
-        f"(e.g. currency='KWD', 3 places)",
-        DataQualityWarning, stacklevel=user_stacklevel(),
-    )
-
-
-def user_stacklevel() -> int:
-    """The ``stacklevel`` for `warnings.warn` (called by the caller of this function) that names
-    the first line outside salesmetrics: the user's call, whichever reader it went through."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith(
-        "salesmetrics"
-    ):
-        frame = frame.f_back
-        level += 1
-    return level
 
 
 class Labels:

@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics._csv import DEFAULT_ENCODING
+from salesmetrics.domain._decimals import user_stacklevel as _stacklevel
 from salesmetrics.domain.columns import is_missing_value, to_float_array, to_numpy
-from salesmetrics.domain.columns import user_stacklevel as _stacklevel
 from salesmetrics.domain.dates import Formats, to_date_array
 from salesmetrics.domain.stage import Outcome, Stage
 from salesmetrics.errors import (

@@ -203,8 +203,8 @@ def read_hubspot(
         raise DataError(f"{what}: deals need an id and a dealstage; columns are "
                         f"{choices(sorted(table)[:40])}")
     if "archived" in table:  # archived (deleted) deals are left out, as HubSpot lists them
-        keep = ~parse_flags(table["archived"], field="archived", rows=rows)
-        table, rows = subset(table, keep), rows.take(keep)
+        live = ~parse_flags(table["archived"], field="archived", rows=rows)
+        table, rows = subset(table, live), rows.take(live)
     given = _given_stages(stages)
     definitions = [_definition(given)] if given else _pipelines(stages)
     definition, keep = _choose(definitions, table, pipeline)

@@ -166,23 +166,23 @@ def read_salesforce(
     probability = (parse_probability(table["Probability"], scale="percent", ids=ids,
                                      field="Probability", rows=rows, fix=_PERCENT_FIX)
                    if "Probability" in table else np.full(n, np.nan))
-    process = _process(stages, table, probability, ids, rows, options)
-    stage_names = np.asarray(table["StageName"], dtype=object)
-    if stages is not None:
-        check_flags(table, process, ids, rows)
-    own = own_probability(probability, stage_names, process)
 
     def dates(name: str) -> Any:
         return date_column(table, (name,), ids=ids, formats=formats, timezone=zone,
                            rows=rows)
 
+    close_date, created = dates("CloseDate"), dates("CreatedDate")  # a deal's errors first
+    process = _process(stages, table, probability, ids, rows, options)
+    stage_names = np.asarray(table["StageName"], dtype=object)
+    if stages is not None:
+        check_flags(table, process, ids, rows)
     data: dict[str, Any] = {
         "id": ids,
         "stage": stage_names,
         "amount": table.get("Amount", np.full(n, None, dtype=object)),
-        "close_date": dates("CloseDate"),
-        "created": dates("CreatedDate"),
-        "probability": own,
+        "close_date": close_date,
+        "created": created,
+        "probability": own_probability(probability, stage_names, process),
     }
     columns = {k: k for k in data}
     owner = first_present(table, ("Owner.Name", "OwnerId"))
