@@ -164,7 +164,7 @@ def test_read_salesforce_maps_forecast_categories():
     def opp(i, stage, category, amount, closed=False, won=False):
         return {"Id": i, "StageName": stage, "Amount": amount, "CloseDate": "2024-11-30",
                 "CreatedDate": "2024-10-01T00:00:00.000+0000", "IsClosed": closed,
-                "IsWon": won, "ForecastCategory": category}
+                "IsWon": won, "ForecastCategory": category, "Probability": 10}
 
     q = read_salesforce([opp("1", "Negotiation", "Forecast", 300),   # API name of Commit
                          opp("2", "Proposal", "BestCase", 200),
