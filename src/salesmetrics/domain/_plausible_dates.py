@@ -40,9 +40,18 @@ def warn_far_close_dates(
     without one); the history's entries into closed stages are left out of the comparison,
     since they repeat the close dates.
     """
-    has_created = ~np.isnat(created)
-    if not has_created.any() or not closed.any():
+    # The usual case in a few calls on int64 views (NaT is the smallest int64, so max skips
+    # it): no closed deal closes that far after the latest created date, whatever else holds.
+    if not closed.any():
         return
+    day = np.dtype("datetime64[D]")
+    if created.dtype == day and close_date.dtype == day:
+        nat = np.iinfo(np.int64).min
+        newest = int(created.view(np.int64).max()) if len(created) else nat
+        if newest == nat or int(close_date.view(np.int64)[closed].max()) <= (
+                newest + FAR_CLOSE_DAYS):
+            return
+    has_created = ~np.isnat(created)
     latest = created[has_created].max()
     if events is not None and len(events):
         open_dates = events.dates[(events.stages < n_open) & ~np.isnat(events.dates)]
