@@ -130,6 +130,22 @@ def test_per_group_results_equal_the_filtered_pipeline(rows):
     for owner, value in conv.items():
         sub = p.filter(np.array([o == owner for o in p.categories("owner")[p.codes("owner")]]))
         assert same(value, sm.conversion_from_stage(sub, skipped="visited"))
+    weighted = sm.weighted_pipeline(p, by="team")  # to the bit: no BLAS path by group count
+    for team, value in weighted.items():
+        sub = p.filter(p.categories("team")[p.codes("team")] == team)
+        assert value == sm.weighted_pipeline(sub)
+
+
+def test_a_groups_weighted_value_does_not_depend_on_the_other_groups():
+    # Found by review: with `amounts @ probabilities`, BLAS summed one row alone and the same
+    # row inside a matrix differently (42029.182 against 42029.18199999999).
+    p = sm.Pipeline.from_columns({
+        "id": [1, 2, 3, 4], "owner": ["ana", "ana", "ana", "bo"],
+        "stage": ["Discovery", "Proposal", "Meeting", "Initial contact"],
+        "amount": [49155.97, 26072.47, 71567.01, 1.0]})
+    alone = sm.weighted_pipeline(p.filter(np.array([True, True, True, False])))
+    assert sm.weighted_pipeline(p, by="owner")["ana"] == alone
+    assert sm.pipeline_changes(p, p, weighted=True, by="owner")["ana"].start == alone
 
 
 @AMOUNT_WARNINGS

@@ -303,7 +303,9 @@ def weighted_sums(p: Pipeline, rows: IntArray, keys: IntArray, n: int,
     hi, lo = exact_products(keys[has], n, amount[has], own[has])
     override = [((h << OVERRIDE_LIMB) + low) / PPB if h or low else 0.0
                 for h, low in zip(hi.tolist(), lo.tolist(), strict=True)]  # per group
-    out: npt.NDArray[np.float64] = default @ probs + np.array(override, dtype=np.float64)
+    # Row by row, as `finalize_weighted` (not `@`, whose path depends on the number of rows).
+    out: npt.NDArray[np.float64] = ((default * probs).sum(axis=1)
+                                    + np.array(override, dtype=np.float64))
     return out
 
 

@@ -213,7 +213,10 @@ def finalize_weighted(
     override = [((hi << OVERRIDE_LIMB) + lo) / PPB if hi or lo else 0.0
                 for hi, lo in zip(a["override_hi"].tolist(), a["override_lo"].tolist(),
                                   strict=True)]
-    minor = a["amount_default"] @ probabilities + np.array(override, dtype=np.float64)
+    # Row by row, not `@`: BLAS picks its path by the number of rows, so a group's value would
+    # depend on which other groups there are (in the last digit).
+    default = (a["amount_default"] * probabilities).sum(axis=1)
+    minor = default + np.array(override, dtype=np.float64)
     return result(summary, minor / summary.context[1], "weighted_pipeline", unit="money",
                   currency=summary.context[2])
 
