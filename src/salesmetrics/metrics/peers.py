@@ -208,7 +208,8 @@ def peer_scores(
     used = ratios[:, w > 0]  # a lever of weight 0 plays no part, even undefined
     with np.errstate(divide="ignore"):
         logs = np.where(used > 0, np.log(np.where(used > 0, used, 1.0)), -np.inf)
-    overall = np.exp(logs @ w[w > 0]) if len(keys) else np.empty(0)
+    # row by row, not `@` (BLAS's path, and the last digit, depend on the number of peers)
+    overall = np.exp((logs * w[w > 0]).sum(axis=1)) if len(keys) else np.empty(0)
     overall[~np.isfinite(used).all(axis=1)] = math.nan
     if w[2] > 0:  # W = 0: nothing won, velocity 0 (only when the win rate plays a part)
         overall[values[:, 2] == 0] = 0.0
