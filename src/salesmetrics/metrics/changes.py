@@ -403,8 +403,8 @@ def slip_rate(
     in the pipeline review (Clari and Gong call these deals *slipped*). With
     ``basis="value"``, deals without an amount count 0, with a `DataQualityWarning`; if the
     expected deals' amounts add up to 0, the value slip rate is nan, with one too. A deal of
-    $E$ without a close date in ``after`` cannot be placed in time: it counts as slipped,
-    with a `DataQualityWarning` giving how many.
+    $E$ without a close date in ``after`` is open there (a closed deal always has one), so it
+    slipped.
 
     Examples
     --------
@@ -432,14 +432,6 @@ def slip_rate(
     when = after.close_date[there]
     closed[found] = ((after.outcome_codes[there] != OPEN)
                      & (when < np.datetime64(chosen.end, "D")))  # NaT compares False
-    dateless = int(np.isnat(when).sum())
-    if dateless:
-        warnings.warn(
-            f"{function}(): {plural(dateless, 'deal')} expected in {chosen.label} "
-            f"{'has' if dateless == 1 else 'have'} no close date in after, so whether "
-            f"{'it' if dateless == 1 else 'they'} closed in time is unknown; counted as "
-            "slipped. Fix: fill in the close dates in the CRM, or map the close-date column "
-            "(columns={'close_date': ...})", DataQualityWarning, stacklevel=2)
     if basis == "unit":
         return float(divide(np.array((~closed).sum()), np.array(len(expected)), np.nan))
     amount = before.amount_minor[expected]
