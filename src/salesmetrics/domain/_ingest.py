@@ -398,9 +398,9 @@ def ingest_columns(
     if own is not None:
         labels["currency"] = own
     events = load_history(data, history, history_columns, wide, process, ids, zone, formats)
-    from salesmetrics.domain._plausible_dates import warn_far_close_dates  # typo'd years
+    from salesmetrics.domain._plausible_dates import warn_future_close_dates  # typo'd years
 
-    warn_far_close_dates(created, close_date, closed, events, process_facts(process).n_open, ids)
+    warn_future_close_dates(close_date, closed, ids)
     return dict(
         stages=process,
         ids=owned(ids, sources),
