@@ -181,6 +181,45 @@ def test_arrow_table_has_a_row_per_group(sample):
         sm.Summary.from_arrow(table.replace_schema_metadata({}))
 
 
+def test_an_outcome_summary_of_an_older_format_is_refused_with_the_reason(sample):
+    # Format 2 did not record the sales process in outcome and velocity summaries: such a
+    # summary cannot be checked against today's, so it is refused, saying why; others load.
+    import json
+
+    from salesmetrics.metrics._summary_arrow import _META
+
+    def as_format_2(summary):
+        table = summary.to_arrow()
+        meta = json.loads(table.schema.metadata[_META])
+        meta["version"] = 2
+        return table.replace_schema_metadata({_META: json.dumps(meta).encode()})
+
+    with pytest.raises(sm.errors.DataError, match=r"'win_rate' summary was made by an older "
+                                                  r"salesmetrics \(format 2\).*summarize that "
+                                                  r"part again"):
+        sm.Summary.from_arrow(as_format_2(sm.summarize(sample, "win_rate", by="owner")))
+    s = sm.summarize(sample, "pipeline_value", by="owner")
+    assert sm.Summary.from_arrow(as_format_2(s)) == s
+    # An old pickled summary (a context without the process) merges with a clear refusal.
+    new = sm.summarize(sample, "win_rate")
+    old = sm.Summary(new.metric, new.by, new.keys, new.arrays, new.context[:-1], new.order,
+                     new.outside, function=new.function, options=new.options)
+    with pytest.raises(SummaryMismatchError, match="made by an older salesmetrics, which did not "
+                                                   "record the process"):
+        old + new
+
+
+def test_weighted_pipeline_summaries_say_which_probabilities_differ():
+    # Two processes with the same stages, Proposal at 60 % in one and 50 % in the other.
+    other = tuple(sm.Stage(s.name, 0.5, s.outcome) if s.name == "Proposal" else s
+                  for s in sm.DEFAULT_STAGES)
+    a, b = (sm.summarize(Pipeline.from_deals([Deal("A", 100, "Proposal")], stages),
+                         "weighted_pipeline") for stages in (sm.DEFAULT_STAGES, other))
+    with pytest.raises(SummaryMismatchError, match=r"the probabilities differ: 0.0, 0.1, 0.3, "
+                                                   r"0.6, .* and 0.0, 0.1, 0.3, 0.5"):
+        a + b
+
+
 # -- exact weighted pipeline ------------------------------------------------------------------
 
 

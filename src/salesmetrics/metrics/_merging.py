@@ -60,7 +60,7 @@ def check_mergeable(a: Summary, b: Summary) -> None:
 
 #: What each element of a summary's ``context`` is, by summary kind (see `_summarize`).
 _CONTEXT_PARTS: dict[str, tuple[str, ...]] = {
-    "open": ("stages", "minor unit", "currency"),
+    "open": ("stages", "minor unit", "currency", "probabilities"),  # the last: weighted only
     "outcomes": ("minor unit", "currency", "stale day", "process"),
     "reached": ("open stages", "won stage", "minor unit", "skipped", "currency"),
     "reached_next": ("open stages", "won stage", "minor unit", "skipped", "currency"),
@@ -74,11 +74,16 @@ def describe_context_difference(metric: str, a: tuple[Any, ...], b: tuple[Any, .
     and 'EUR'``, ``stage 'Closed' is won in one and lost in the other``, ``the stale day
     differs: '2024-01-10' and '2024-06-10'``."""
     names = _CONTEXT_PARTS.get(metric)
-    if names is None or len(a) != len(names) or len(b) != len(names):
+    if names is None or max(len(a), len(b)) > len(names):
         return f"{a!r} and {b!r}"
+    if len(a) != len(b):
+        missing = ", ".join(names[min(len(a), len(b)):max(len(a), len(b))])
+        return (f"one of them was made by an older salesmetrics, which did not record the "
+                f"{missing}: summarize that part again")
     parts = [_process_difference(x, y) if name == "process" else
-             f"the {name} differs: {_spell(name, x)} and {_spell(name, y)}"
-             for name, x, y in zip(names, a, b, strict=True) if x != y]
+             f"the {name} {'differ' if name.endswith('s') else 'differs'}: {_spell(name, x)} "
+             f"and {_spell(name, y)}"
+             for name, x, y in zip(names[:len(a)], a, b, strict=True) if x != y]
     return "; ".join(parts)
 
 

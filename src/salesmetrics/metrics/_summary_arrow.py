@@ -26,7 +26,8 @@ from salesmetrics.metrics._summary import Summary
 __all__ = ["from_arrow", "from_bytes", "to_arrow", "to_bytes"]
 
 _META = b"salesmetrics.summary"
-_VERSION = 2
+#: 3: outcome and velocity summaries record the sales process in their context.
+_VERSION = 3
 
 
 def _pa() -> Any:
@@ -164,8 +165,14 @@ def from_arrow(table: Any) -> Summary:
         raise DataError("Summary.from_arrow(): the table has no salesmetrics summary metadata; "
                         "make it with Summary.to_arrow()")
     meta = json.loads(metadata[_META])
-    if meta.get("version") not in (1, _VERSION):
+    if meta.get("version") not in (1, 2, _VERSION):
         raise DataError(f"Summary.from_arrow(): unknown summary format {meta.get('version')!r}")
+    if meta["version"] < 3 and meta["metric"] in ("outcomes", "velocity") and not meta["empty"]:
+        raise DataError(
+            f"Summary.from_arrow(): this {meta['function'] or meta['metric']!r} summary was made "
+            f"by an older salesmetrics (format {meta['version']}), which did not record the "
+            "sales process, so it cannot be added to the summaries made now: summarize that "
+            "part again")
     by = tuple(meta["by"])
     options = tuple((k, _decode(v)) for k, v in meta["options"])
     order = tuple(_decode_order(o, meta["version"]) for o in meta["order"])
