@@ -22,6 +22,8 @@ e.g. ``deal 'D-17' (row 16 of the data): amount must be >= 0, got -5.0``.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
 
 __all__ = [
@@ -118,3 +120,28 @@ class DataQualityWarning(UserWarning):
     The message says how many. Silence it with `filterwarnings` once the data's
     problems are known.
     """
+
+
+#: The folder of the salesmetrics package: frames of its files are not the user's.
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for a `warnings.warn` in the caller of this function that points at
+    the first frame outside salesmetrics (the user's line), however deep the call went
+    (``from_deals`` → ``from_columns`` → …, an adapter, a reader). A frame is salesmetrics' when
+    its module is ``salesmetrics`` or one of its submodules and its file is in the package
+    (a doctest's examples, run in a module's namespace, are the user's)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and _ours(frame):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _ours(frame: object) -> bool:
+    name = str(frame.f_globals.get("__name__", ""))  # type: ignore[attr-defined]
+    return ((name == "salesmetrics" or name.startswith("salesmetrics."))
+            and os.path.abspath(frame.f_code.co_filename).startswith(  # type: ignore[attr-defined]
+                _PACKAGE + os.sep))

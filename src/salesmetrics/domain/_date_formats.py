@@ -6,18 +6,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import sys
 import warnings
 from collections.abc import Sequence
 from typing import Literal, TypeAlias, cast
 
-from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError
+from salesmetrics.errors import DataQualityWarning, DataTypeError, OptionError, user_stacklevel
 
 __all__ = [
     "FORMATS", "DateFormats", "Formats", "accepted", "check_date_formats", "column_formats",
-    "parse_with", "user_stacklevel",
+    "parse_with",
 ]
 
 #: The ``date_formats=`` option: strptime formats tried in order, or ``"dateutil"``.
@@ -172,19 +170,3 @@ def column_formats(texts: Sequence[str], formats: Formats, *, field: str) -> For
             DataQualityWarning, stacklevel=user_stacklevel(),
         )
     return formats
-
-
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def user_stacklevel() -> int:
-    """The ``stacklevel`` for a `warnings.warn` in the caller of this function that points at
-    the first frame outside salesmetrics (the user's line), however deep the load went
-    (``from_deals`` → ``from_columns`` → …, or an adapter)."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
-            _PACKAGE + os.sep):
-        frame = frame.f_back
-        level += 1
-    return level

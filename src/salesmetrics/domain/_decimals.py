@@ -4,16 +4,15 @@ load-time warning at the user's line."""
 
 from __future__ import annotations
 
-import sys
 import warnings
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.errors import DataQualityWarning, where
+from salesmetrics.errors import DataQualityWarning, user_stacklevel, where
 
-__all__ = ["decimal_places", "user_stacklevel", "warn_extra_decimals"]
+__all__ = ["decimal_places", "warn_extra_decimals"]
 
 
 def decimal_places(text: npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
@@ -65,16 +64,3 @@ def warn_extra_decimals(
         f"(e.g. currency='KWD', 3 places)",
         DataQualityWarning, stacklevel=user_stacklevel(),
     )
-
-
-def user_stacklevel() -> int:
-    """The ``stacklevel`` for `warnings.warn` (called by the caller of this function) that names
-    the first line outside salesmetrics: the user's call, whichever reader it went through."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith(
-        "salesmetrics"
-    ):
-        frame = frame.f_back
-        level += 1
-    return level

@@ -8,8 +8,7 @@ import warnings
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics.domain._date_formats import user_stacklevel
-from salesmetrics.errors import DataQualityWarning, where
+from salesmetrics.errors import DataQualityWarning, user_stacklevel, where
 
 __all__ = ["warn_future_close_dates"]
 

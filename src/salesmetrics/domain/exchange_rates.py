@@ -40,6 +40,7 @@ from salesmetrics.errors import (
     DataQualityWarning,
     DataTypeError,
     choices,
+    user_stacklevel,
     where,
 )
 
@@ -446,7 +447,7 @@ def convert_minor_units(
             "rate that large is usually written the wrong way round or with the wrong "
             "exponent. Fix: give each rate as units of the currency per one unit of "
             f"{corporate} (EUR 0.92 for 1 USD = 0.92 EUR)",
-            DataQualityWarning, stacklevel=5)
+            DataQualityWarning, stacklevel=user_stacklevel())
     converted: npt.NDArray[np.int64] = out.astype(np.int64, copy=False)
     return converted
 

@@ -14,7 +14,6 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics._csv import DEFAULT_ENCODING
-from salesmetrics.domain._decimals import user_stacklevel as _stacklevel
 from salesmetrics.domain.columns import is_missing_value, to_float_array, to_numpy
 from salesmetrics.domain.dates import Formats, to_date_array
 from salesmetrics.domain.stage import Outcome, Stage
@@ -27,6 +26,7 @@ from salesmetrics.errors import (
     choices,
     where,
 )
+from salesmetrics.errors import user_stacklevel as _stacklevel
 from salesmetrics.io.csv import read_columns_and_lines
 
 __all__ = [
