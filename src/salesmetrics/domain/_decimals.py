@@ -1,6 +1,5 @@
 """Amounts written as text with more decimal places than their currency's minor unit
-(``"1.500"``: a thousands separator, or a third decimal), and the ``stacklevel`` that points a
-load-time warning at the user's line."""
+(``"1.500"``: a thousands separator, or a third decimal)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,11 @@ import numpy.typing as npt
 
 from salesmetrics.errors import DataQualityWarning, user_stacklevel, where
 
-__all__ = ["decimal_places", "warn_extra_decimals"]
+__all__ = ["FLOAT_NOISE_PLACES", "decimal_places", "warn_extra_decimals"]
+
+#: From this many decimal places, a text amount is a float written in full (binary noise past
+#: the cents), not a misread value: it is rounded without a warning.
+FLOAT_NOISE_PLACES = 10
 
 
 def decimal_places(text: npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
@@ -39,7 +42,10 @@ def warn_extra_decimals(
     first deal with its text and what it was read as, and the fixes."""
     allowed = places if isinstance(places, int) else (
         places if rows is None else places[rows])
-    extra = decimal_places(text) > allowed
+    # A float written in full (pandas' to_csv of a computed 3703.6800000000003: 13 places) is
+    # noise that rounding removes, not a separator; 3 to 9 places are worth a look.
+    written = decimal_places(text)
+    extra = (written > allowed) & (written < FLOAT_NOISE_PLACES)
     if not extra.any():
         return
     k = int(np.flatnonzero(extra)[0])
