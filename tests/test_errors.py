@@ -263,6 +263,11 @@ def test_float_ids():
         assert Pipeline.from_columns({"id": ids, "stage": ["Meeting"] * 2}).ids.tolist() == [1, 2]
     with pytest.raises(DataError, match="row 1 of the data: id is missing"):
         Pipeline.from_columns({"id": [1.0, None], "stage": ["Meeting", "Meeting"]})
+    # past 2**53 a float has lost the integer (2**60 + 1 reads as 2**60): refused, not merged
+    for ids in ([2.0**60, 3.0], np.array([2.0**60, 3.0])):
+        with pytest.raises(DataTypeError, match=r"row 0 of the data: id 1\.15.*e\+18 was read "
+                                                r"as a float.*past 2\*\*53"):
+            Pipeline.from_columns({"id": ids, "stage": ["Meeting", "Meeting"]})
     with pytest.raises(DataTypeError, match=r"row 0 of the data: id must be a str or int, got "
                                             r"1\.5"):
         Pipeline.from_columns({"id": [1.5, 2.0], "stage": ["Meeting", "Meeting"]})
