@@ -39,6 +39,7 @@ __all__ = [
     "n_threads",
     "parallel_map",
     "take",
+    "weighted_minor",
 ]
 
 IntArray = npt.NDArray[np.intp]
@@ -139,6 +140,23 @@ PPB = 10**9
 #: limbs ``(hi, lo)`` worth ``hi * 2**OVERRIDE_LIMB + lo``.
 OVERRIDE_LIMB = 32
 _LOW_32 = (1 << OVERRIDE_LIMB) - 1
+
+
+def weighted_minor(
+    amount_default: npt.NDArray[np.int64], override_hi: npt.NDArray[np.int64],
+    override_lo: npt.NDArray[np.int64], probabilities: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Per group, the weighted amount [minor units]: the exact per-stage sums of the deals
+    without their own probability (``amount_default``, groups × stages) times the stages'
+    probabilities, plus the exact Σ amount × own probability of the others (`exact_products`'
+    two limbs [minor units × 10**-9]) as one correctly rounded float per group (Python's
+    int ÷ int). Row by row, not ``@``: BLAS picks its path by the number of rows, so a group's
+    value would depend (in the last digit) on which other groups there are."""
+    override = [((hi << OVERRIDE_LIMB) + lo) / PPB if hi or lo else 0.0
+                for hi, lo in zip(override_hi.tolist(), override_lo.tolist(), strict=True)]
+    out: npt.NDArray[np.float64] = ((amount_default * probabilities).sum(axis=1)
+                                    + np.array(override, dtype=np.float64))
+    return out
 
 
 def exact_products(

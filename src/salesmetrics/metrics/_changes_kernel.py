@@ -19,11 +19,10 @@ import numpy as np
 import numpy.typing as npt
 
 from salesmetrics._kernels import (
-    OVERRIDE_LIMB,
-    PPB,
     exact_products,
     group_sum,
     group_sum_float,
+    weighted_minor,
 )
 from salesmetrics.domain.columns import dense_span
 from salesmetrics.domain.period import Period
@@ -301,12 +300,7 @@ def weighted_sums(p: Pipeline, rows: IntArray, keys: IntArray, n: int,
     stage = p.stage_codes[rows[~has]].astype(np.intp) if len(p) else np.zeros(0, np.intp)
     default = group_sum(keys[~has] * ns + stage, n * ns, amount[~has]).reshape(n, ns)
     hi, lo = exact_products(keys[has], n, amount[has], own[has])
-    override = [((h << OVERRIDE_LIMB) + low) / PPB if h or low else 0.0
-                for h, low in zip(hi.tolist(), lo.tolist(), strict=True)]  # per group
-    # Row by row, as `finalize_weighted` (not `@`, whose path depends on the number of rows).
-    out: npt.NDArray[np.float64] = ((default * probs).sum(axis=1)
-                                    + np.array(override, dtype=np.float64))
-    return out
+    return weighted_minor(default, hi, lo, probs)
 
 
 def signed_sums(keys: IntArray, n: int, values: npt.NDArray[Any]) -> npt.NDArray[Any]:

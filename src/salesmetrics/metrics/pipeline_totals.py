@@ -8,7 +8,7 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
-from salesmetrics._kernels import OVERRIDE_LIMB, PPB
+from salesmetrics._kernels import weighted_minor
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import WON
@@ -210,13 +210,8 @@ def finalize_weighted(
     each group's exact sum becomes one correctly rounded float (Python's int ÷ int), so the
     result does not depend on the order of the deals or on how they were split."""
     a = summary.arrays
-    override = [((hi << OVERRIDE_LIMB) + lo) / PPB if hi or lo else 0.0
-                for hi, lo in zip(a["override_hi"].tolist(), a["override_lo"].tolist(),
-                                  strict=True)]
-    # Row by row, not `@`: BLAS picks its path by the number of rows, so a group's value would
-    # depend on which other groups there are (in the last digit).
-    default = (a["amount_default"] * probabilities).sum(axis=1)
-    minor = default + np.array(override, dtype=np.float64)
+    minor = weighted_minor(a["amount_default"], a["override_hi"], a["override_lo"],
+                           probabilities)
     return result(summary, minor / summary.context[1], "weighted_pipeline", unit="money",
                   currency=summary.context[2])
 
