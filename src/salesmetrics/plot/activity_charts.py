@@ -11,7 +11,7 @@ from salesmetrics.domain.activity import Activities
 from salesmetrics.domain.period import PeriodLike
 from salesmetrics.errors import OptionError, choices
 from salesmetrics.metrics.activity_kpis import activity_vs_target as measure_vs_target
-from salesmetrics.plot._style import axes_for, draw_empty, period_title
+from salesmetrics.plot._style import axes_for, draw_empty, literal, literals, period_title
 
 __all__ = ["activity_vs_target"]
 
@@ -56,7 +56,7 @@ def activity_vs_target(
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(target > 0, count / np.where(target > 0, target, 1.0), np.nan)
     ax = axes_for(ax, (max(6.0, 0.55 * len(buckets) + 2), max(3.0, 0.4 * len(groups) + 1.5)))
-    what = "all kinds" if kind is None else kind
+    what = "all kinds" if kind is None else literal(kind)
     ax.set_title(period_title(f"Activity vs target: {what}", period))
     if not groups:
         draw_empty(ax, "no owners to show")
@@ -66,7 +66,8 @@ def activity_vs_target(
     for (i, j), value in np.ndenumerate(share):  # one label per cell: owners × weeks
         ax.text(j, i, "–" if value != value else f"{value:.0%}", ha="center", va="center",
                 fontsize=7, color="#222")
-    ax.set_xticks(range(len(buckets)), [str(b).split("-")[-1] for b in buckets], fontsize=8)
-    ax.set_yticks(range(len(groups)), [str(g) for g in groups], fontsize=8)
+    ax.set_xticks(range(len(buckets)), literals(str(b).split("-")[-1] for b in buckets),
+                  fontsize=8)
+    ax.set_yticks(range(len(groups)), literals(groups), fontsize=8)
     ax.figure.colorbar(image, ax=ax, label="count ÷ target", format="{x:.0%}")
     return ax

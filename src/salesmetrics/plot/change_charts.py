@@ -8,7 +8,15 @@ import numpy as np
 
 from salesmetrics.errors import DataTypeError
 from salesmetrics.metrics.changes import PipelineChanges
-from salesmetrics.plot._style import BLUE, GREY, ORANGE, axes_for, thousands_ticks
+from salesmetrics.plot._style import (
+    BLUE,
+    GREY,
+    ORANGE,
+    axes_for,
+    literal,
+    literals,
+    thousands_ticks,
+)
 
 __all__ = ["waterfall"]
 
@@ -49,10 +57,10 @@ def waterfall(changes: PipelineChanges, *, ax: Any = None) -> Any:
     for i in range(len(names) - 1):  # connectors between the bars' levels
         top = changes.start if i == 0 else level[i]
         ax.plot([x[i] + 0.4, x[i + 1] - 0.4], [top, top], color=GREY, lw=0.8)
-    ax.set_xticks(x, names, rotation=30, ha="right")
+    ax.set_xticks(x, literals(names), rotation=30, ha="right")
     ax.yaxis.set_major_formatter(thousands_ticks())
     what = "Weighted pipeline" if changes.weighted else "Open pipeline"
-    scope = f" — {changes.period}" if changes.period else ""
+    scope = f" — {literal(changes.period)}" if changes.period else ""
     ax.set_title(f"{what}: what changed{scope}")
-    ax.set_ylabel(f"[{changes.currency}]" if changes.currency else "[amount]")
+    ax.set_ylabel(literal(f"[{changes.currency}]" if changes.currency else "[amount]"))
     return ax

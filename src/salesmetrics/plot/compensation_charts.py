@@ -20,6 +20,7 @@ from salesmetrics.plot._style import (
     ORANGE,
     axes_for,
     draw_empty,
+    literal,
     percent_ticks,
     period_title,
 )
@@ -50,7 +51,7 @@ def attainment(
     'Quota attainment — 2024-Q4'
     """
     r = quota_attainment(p, quotas=quotas, period=period, by=by)
-    shown = [(format_label(k), v.attainment) for k, v in r.items()
+    shown = [(literal(format_label(k)), v.attainment) for k, v in r.items()
              if not math.isnan(v.attainment)]
     ax = axes_for(ax, (7.0, max(2.5, 0.35 * len(shown) + 1.2)))
     ax.set_title(period_title("Quota attainment", period))

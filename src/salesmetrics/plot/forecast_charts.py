@@ -19,6 +19,7 @@ from salesmetrics.plot._style import (
     GREY,
     ORANGE,
     axes_for,
+    literals,
     money_unit,
     percent_ticks,
     period_title,
@@ -104,7 +105,7 @@ def required_pipeline(
     ax = axes_for(ax)
     ax.bar(x - 0.2, [rows[n].required for n in names], 0.4, label="required", color=ORANGE)
     ax.bar(x + 0.2, [rows[n].held for n in names], 0.4, label="held", color=BLUE)
-    ax.set_xticks(x, names, rotation=20, ha="right")
+    ax.set_xticks(x, literals(names), rotation=20, ha="right")
     ax.set_title(period_title("Required vs held pipeline", period)
                  + f": {format_money(rows.remaining, rows.currency)} to win")
     ax.set_ylabel(f"open value closing in the period {money_unit(p)}")

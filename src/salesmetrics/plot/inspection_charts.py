@@ -20,6 +20,7 @@ from salesmetrics.plot._style import (
     ORANGE,
     axes_for,
     draw_empty,
+    literals,
     percent_ticks,
     period_title,
 )
@@ -59,7 +60,7 @@ def time_in_stage(
         longest = int(np.nanargmax(values))
         colours = [ORANGE if k == longest else BLUE for k in range(len(names))]
         ax.barh(y, shown, color=colours)
-        ax.set_yticks(y, names)
+        ax.set_yticks(y, literals(names))
         for k, name in enumerate(names):
             label = "n/a" if np.isnan(values[k]) else f"{values[k]:,.1f} d"
             ax.text(shown[k], y[k], f" {label} ({times.deals[name]:,} deals)", va="center",

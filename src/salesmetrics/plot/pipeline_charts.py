@@ -24,6 +24,7 @@ from salesmetrics.plot._style import (
     ORANGE,
     axes_for,
     draw_empty,
+    literals,
     money_unit,
     period_title,
     thousands_ticks,
@@ -60,7 +61,7 @@ def funnel(
     y = np.arange(len(names))[::-1]
     widest = values.max() if len(values) and values.max() > 0 else 1.0
     ax.barh(y, values, left=(widest - values) / 2, color=[BLUE] * (len(names) - 1) + [ORANGE])
-    ax.set_yticks(y, names)
+    ax.set_yticks(y, literals(names))
     ax.set_xticks([])
     for spine in ("top", "right", "bottom"):
         ax.spines[spine].set_visible(False)
@@ -103,7 +104,7 @@ def pipeline_by_stage(
     x = np.arange(len(names))
     ax = axes_for(ax)
     ax.set_title(period_title("Open vs weighted pipeline by stage", period))
-    ax.set_xticks(x, names, rotation=20, ha="right")
+    ax.set_xticks(x, literals(names), rotation=20, ha="right")
     in_window = p.open if period is None else p.open.closing_in(period)
     if not len(in_window) or in_window.amount_missing.all():
         # nothing to draw: say why, instead of an axis around 0 ("−0")
