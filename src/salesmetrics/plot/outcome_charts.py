@@ -25,6 +25,9 @@ from salesmetrics.plot._style import (
     BLUE,
     ORANGE,
     axes_for,
+    draw_empty,
+    literal,
+    literals,
     percent_ticks,
     period_title,
 )
@@ -46,7 +49,9 @@ def win_rates(
     ``by`` is the field(s) to group by, as in `win_rate`; without it (the default), one pair of
     bars for the whole pipeline. Groups are sorted by unit win rate, highest first (groups
     without a closed deal last); only the first ``top`` (default 20) are drawn, and the title
-    says how many were left out. ``options`` go to `win_rate` (``open_deals``,
+    says how many were left out. A group with no deal won or lost (rate nan, as `win_rate`
+    prints "n/a") has no bar and is marked "n/a", unlike a group at 0 %; when no group has
+    one, the chart says so instead. ``options`` go to `win_rate` (``open_deals``,
     ``no_decision``…).
 
     Examples
@@ -75,22 +80,36 @@ def win_rates(
         np.isnan(unit_rates[i]), -np.nan_to_num(unit_rates[i]), format_label(keys[i])))
     left_out = max(len(keys) - top, 0)
     shown = [keys[i] for i in order[:top]]
-    names = [format_label(k) for k in shown]
+    names = literals(format_label(k) for k in shown)
     x = np.arange(len(names))
     ax = axes_for(ax)
-    ax.bar(x - 0.2, [unit[k] for k in shown], 0.4, label="unit (deals)", color=BLUE)
-    ax.bar(x + 0.2, [value[k] for k in shown], 0.4, label="value (amount)", color=ORANGE)
+    title = f"Win rate by {literal(', '.join(unit.by))}" if unit.by else "Win rate, whole pipeline"
+    if left_out:
+        title += (f"\ntop {top} of {len(keys):,} groups by unit win rate; "
+                  f"{left_out:,} left out")
+    ax.set_title(period_title(title, period))
+    unit_shown = np.array([unit[k] for k in shown], dtype=np.float64)
+    value_shown = np.array([value[k] for k in shown], dtype=np.float64)
+    if np.isnan(unit_shown).all() and np.isnan(value_shown).all():
+        # nan is "nothing decided", not 0 %: no bars at 0 that would read as 0 %
+        draw_empty(ax, "no deal won or lost: win rate n/a" if len(shown) < 2
+                   else "no group has a deal won or lost: win rate n/a")
+        ax.set_xticks([])
+        return ax
+    ax.bar(x - 0.2, np.nan_to_num(unit_shown), 0.4, label="unit (deals)", color=BLUE)
+    ax.bar(x + 0.2, np.nan_to_num(value_shown), 0.4, label="value (amount)", color=ORANGE)
+    for xi, u, v in zip(x, unit_shown, value_shown, strict=True):
+        # a group with nothing decided is marked as win_rate prints it, unlike one at 0 %
+        spots = ([xi] if np.isnan(u) and np.isnan(v) else
+                 [xi - 0.2] * bool(np.isnan(u)) + [xi + 0.2] * bool(np.isnan(v)))
+        for spot in spots:
+            ax.text(spot, 0.01, "n/a", ha="center", va="bottom", fontsize=8, color="#444")
     ax.set_xticks(x, names, rotation=30 if len(names) > 4 else 0,
                   ha="right" if len(names) > 4 else "center")
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(percent_ticks())
     ax.set_ylabel("win rate")
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    title = f"Win rate by {', '.join(unit.by)}" if unit.by else "Win rate, whole pipeline"
-    if left_out:
-        title += (f"\ntop {top} of {len(keys):,} groups by unit win rate; "
-                  f"{left_out:,} left out")
-    ax.set_title(period_title(title, period))
     return ax
 
 
