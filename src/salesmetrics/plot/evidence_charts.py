@@ -21,10 +21,14 @@ from salesmetrics.plot._style import (
     GREY,
     axes_for,
     draw_empty,
+    literal,
     percent_ticks,
 )
 
 __all__ = ["calibration", "win_curve"]
+
+#: A curve with no deal won or lost, as `WinCurve` prints it.
+UNESTIMATED = "no deal closed yet, nothing to estimate"
 
 def win_curve(
     p: Pipeline, *, by: By = None, as_of: Any = None, max_days: int | None = None,
@@ -34,6 +38,9 @@ def win_curve(
 
     The curves of `salesmetrics.win_curve` with the same options (open deals censored on
     ``as_of``); with ``by=``, one curve per group, labelled with its deals and final value.
+    A group with no deal won or lost has no curve (it would be flat at 0): its legend entry
+    says "no deal closed yet, nothing to estimate", as `WinCurve` prints it; when no group has
+    one, the chart says so instead.
 
     Examples
     --------
@@ -46,21 +53,29 @@ def win_curve(
     curves = estimate_win_curve(p, by=by, as_of=as_of, max_days=max_days)
     named = curves.items() if isinstance(curves, GroupedResult) else [("all deals", curves)]
     ax = axes_for(ax)
-    drawn = 0
+    drawn = waiting = 0
     for label, curve in named:
         if not curve.n:
             continue
+        name = literal(f"{format_label(label)} ({curve.n:,})")
+        if not curve.won + curve.lost:
+            # flat at 0 is not a finding: listed as WinCurve prints it, with no line
+            ax.plot([], [], ls="none", label=f"{name}: {UNESTIMATED}")
+            waiting += 1
+            continue
         line = ax.step(curve.days, curve.probability, where="post", lw=1.8,
-                       label=f"{format_label(label)} ({curve.n:,}): {format_rate(curve.final)}")[0]
+                       label=f"{name}: {format_rate(curve.final)}")[0]
         ax.fill_between(curve.days, curve.lower, curve.upper, step="post", alpha=0.18,
                         color=line.get_color(), lw=0)
         drawn += 1
     if not drawn:
-        draw_empty(ax, "no deals with a created date")
+        draw_empty(ax, UNESTIMATED if waiting else "no deals with a created date")
+        for line in ax.get_lines():
+            line.remove()
     else:
         ax.yaxis.set_major_formatter(percent_ticks())
         ax.set_ylim(0, None)
-        ax.legend(frameon=False, fontsize=8 if drawn > 4 else 10)
+        ax.legend(frameon=False, fontsize=8 if drawn + waiting > 4 else 10)
     ax.set_xlabel("age [days since created]")
     ax.set_ylabel("won by this age")
     ax.set_title("Win curve: deals won by age (open deals censored, 95 % band)")
@@ -102,10 +117,10 @@ def calibration(
     if len(c):
         ax.plot(c.predicted, c.observed, color=BLUE, lw=1, alpha=0.5)
         ax.scatter(c.predicted, c.observed, s=30 + 270 * c.count / c.count.max(), color=BLUE,
-                   zorder=3, label=f"{c.by} ({c.n:,} deals)")
+                   zorder=3, label=literal(f"{c.by} ({c.n:,} deals)"))
         for x, y, label, n in zip(c.predicted, c.observed, c.labels, c.count, strict=True):
-            ax.annotate(f"{label} ({n:,})", (x, y), textcoords="offset points", xytext=(6, 6),
-                        fontsize=8)
+            ax.annotate(literal(f"{label} ({n:,})"), (x, y), textcoords="offset points",
+                        xytext=(6, 6), fontsize=8)
         ax.legend(frameon=False, loc="upper left")
     else:
         ax.text(0.5, 0.5, "no deal open then has closed since", ha="center", va="center",
