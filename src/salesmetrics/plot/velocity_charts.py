@@ -20,6 +20,9 @@ from salesmetrics.plot._style import (
     GREY,
     ORANGE,
     axes_for,
+    draw_empty,
+    literal,
+    literals,
     money_unit,
     period_title,
     thousands_ticks,
@@ -37,6 +40,9 @@ def velocity_levers(
     """Sales velocity now, and the effect of moving each lever by ``change`` (default 10 %):
     more opportunities, larger deals, a higher win rate, a shorter cycle, and all four.
 
+    Where the velocity is undefined (nan: e.g. no deal won or lost), the chart says so instead
+    of drawing the levers over bars of nothing.
+
     Examples
     --------
     >>> import matplotlib; matplotlib.use("Agg")
@@ -46,6 +52,17 @@ def velocity_levers(
     6
     """
     v = sales_velocity(p, period=period)
+    ax = axes_for(ax)
+    ax.set_title(period_title("Sales velocity = N × V × W ÷ L, and each lever", period))
+    if not np.isfinite(v.revenue_per_day):
+        # levers of an undefined velocity: no bars of nothing under ×factors
+        undefined = [name for name, lever in (
+            ("V (no won deal with an amount)", v.average_deal_value),
+            ("W (no deal won or lost)", v.win_rate),
+            ("L (no won deal with both dates)", v.cycle_days)) if not np.isfinite(lever)]
+        draw_empty(ax, "sales velocity n/a:\n" + ("\n".join(undefined) or "L is 0 days"))
+        ax.set_xticks([])
+        return ax
     up, down = 1 + change, 1 - change
     effects = {
         "now": 1.0,
@@ -57,9 +74,7 @@ def velocity_levers(
         "all four": velocity_change(opportunities=up, average_deal_value=up, win_rate=up,
                                     cycle_days=down),
     }
-    base = v.revenue_per_day if np.isfinite(v.revenue_per_day) else 0.0
-    values = [base * float(factor) for factor in effects.values()]
-    ax = axes_for(ax)
+    values = [v.revenue_per_day * float(factor) for factor in effects.values()]
     colors = [GREY] + [BLUE] * 4 + [ORANGE]
     bars = ax.bar(range(len(values)), values, color=colors)
     for bar, factor in zip(bars, effects.values(), strict=True):
@@ -69,7 +84,6 @@ def velocity_levers(
     ax.set_ylim(0, max(max(values), 1.0) * 1.12)
     ax.set_ylabel(f"revenue per day {money_unit(p)}")
     ax.yaxis.set_major_formatter(thousands_ticks())
-    ax.set_title(period_title("Sales velocity = N × V × W ÷ L, and each lever", period))
     return ax
 
 
@@ -115,7 +129,7 @@ def velocity_attribution(
         base = current.previous() if baseline is None else as_period(baseline)
         a = attribute_velocity(p, period=current, baseline=base, **options)
         names = (base.label, current.label)
-        title = f"Which lever moved, {base.label} → {current.label}"
+        title = f"Which lever moved, {literal(base.label)} → {literal(current.label)}"
     else:
         raise OptionError(f"velocity_attribution(): p must be a Pipeline or a "
                           f"VelocityAttribution (one group of a grouped result: result[key]), "
@@ -144,14 +158,14 @@ def velocity_attribution(
                 f"{value:,.0f}" if np.isfinite(value) else "n/a", ha="center", va="bottom",
                 fontsize=8)
     if a.reason:
-        ax.text(0.5, 0.97, a.reason, ha="center", va="top", transform=ax.transAxes, fontsize=7,
-                color="#444", wrap=True)
+        ax.text(0.5, 0.97, literal(a.reason), ha="center", va="top", transform=ax.transAxes,
+                fontsize=7, color="#444", wrap=True)
     symbols = {"opportunities": "N", "average_deal_value": "V", "win_rate": "W",
                "cycle_days": "L"}
-    ax.set_xticks(x, [names[0], *(symbols[k] for k in levers), names[1]])
+    ax.set_xticks(x, literals([names[0], *(symbols[k] for k in levers), names[1]]))
     ax.set_ylim(0, max(max(ends), 1.0) * 1.18)
     unit = a.after.currency or a.before.currency
-    ax.set_ylabel(f"revenue per day {f'[{unit}]' if unit else '[amount]'}")
+    ax.set_ylabel(literal(f"revenue per day {f'[{unit}]' if unit else '[amount]'}"))
     ax.yaxis.set_major_formatter(thousands_ticks())
     ax.set_title(title)
     return ax
