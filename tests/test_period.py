@@ -133,3 +133,126 @@ def test_contains_matches_plain_comparisons(days, start, length):
     expected = (values >= lo) & (values < hi)
     assert period.contains(values).tolist() == expected.tolist()
     assert period.contains(values.astype("datetime64[s]")).tolist() == expected.tolist()
+
+
+# -- a kind must match the dates (probe M4) ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("start", "end", "kwargs", "match"),
+    [
+        # 5 days are no quarter: refused, not printed as '2024-Q1'
+        ("2024-01-15", "2024-01-20", {"kind": "quarter"},
+         r"kind='quarter' does not match the dates 2024-01-15 to 2024-01-20.*first day of "
+         r"Jan/Apr/Jul/Oct and lasts 3 months; these dates are 5 days from Monday 2024-01-15"),
+        # three months are a quarter, not a month (it printed as '2024-01')
+        ("2024-01-01", "2024-04-01", {"kind": "month"},
+         r"kind='month'.*lasts 1 month; these dates are one quarter: pass kind='quarter'"),
+        ("2024-01-01", "2024-02-01", {"kind": "year"}, r"starts on Jan 1 and lasts 12 months"),
+        ("2024-02-01", "2024-05-01", {"kind": "quarter"}, r"Jan/Apr/Jul/Oct"),  # Feb: not calendar
+        ("2024-01-02", "2024-01-09", {"kind": "week"}, r"starts on a Monday.*Tuesday"),
+        ("2024-01-01", "2024-01-03", {"kind": "day"}, r"lasts 1 day"),
+        ("2024-01-15", "2024-02-15", {"kind": "month"}, r"first day of a month"),
+        # fiscal kinds are checked against their calendar: Feb/May/Aug/Nov for start_month=2
+        ("2024-01-01", "2024-04-01", {"kind": "quarter", "calendar": FiscalCalendar(start_month=2)},
+         r"quarter of FiscalCalendar\(start_month=2\) starts on the first day of Feb/May/Aug/Nov"
+         r".*FiscalCalendar.quarter\(\)"),
+        ("2024-01-01", "2025-01-01", {"kind": "year", "calendar": FiscalCalendar(start_month=4)},
+         r"year of FiscalCalendar\(start_month=4\) starts on Apr 1"),
+    ],
+)
+def test_kind_that_does_not_match_the_dates_is_refused(start, end, kwargs, match):
+    with pytest.raises(DataError, match=match):
+        Period(start, end, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "kwargs", "label"),
+    [
+        ("2024-01-01", "2024-04-01", {"kind": "quarter"}, "2024-Q1"),
+        ("2024-02-01", "2024-05-01", {"kind": "quarter", "calendar": FiscalCalendar(start_month=2)},
+         "FY2025-Q1"),
+        ("2024-11-01", "2025-02-01", {"kind": "quarter", "calendar": FiscalCalendar(start_month=2)},
+         "FY2025-Q4"),  # a quarter across the new year
+        ("2024-04-01", "2025-04-01",
+         {"kind": "year", "calendar": FiscalCalendar(start_month=4, naming="start")}, "FY2024"),
+        ("2024-01-01", "2024-01-08", {"kind": "week"}, "2024-W01"),  # 2024-01-01 is a Monday
+        ("2024-02-29", "2024-03-01", {"kind": "day"}, "2024-02-29"),
+        ("2024-02-01", "2024-03-01", {"kind": "month"}, "2024-02"),
+        ("2024-01-15", "2024-01-20", {}, "2024-01-15/2024-01-20"),  # custom: any dates
+    ],
+)
+def test_kind_that_matches_the_dates_is_accepted(start, end, kwargs, label):
+    period = Period(start, end, **kwargs)
+    assert period.label == label
+    if kwargs:
+        assert Period.parse(label, calendar=kwargs.get("calendar")) == period
+
+
+_KINDS = ["day", "week", "month", "quarter", "year"]
+
+
+@given(st.dates(min_value=D(1900, 1, 1), max_value=D(2200, 1, 1)), st.integers(1, 400),
+       st.sampled_from(_KINDS), st.one_of(st.none(), st.integers(1, 12)))
+def test_a_period_label_always_names_its_dates(start, days, kind, start_month):
+    calendar = None if start_month is None else FiscalCalendar(start_month=start_month)
+    try:
+        period, refusal = Period(start, start + dt.timedelta(days=days), kind=kind,
+                                 calendar=calendar), ""
+    except DataError as error:
+        period, refusal = None, str(error)
+    if period is None:
+        assert f"kind={kind!r} does not match the dates" in refusal
+    else:  # accepted: its label reads back as the same dates
+        assert Period.parse(period.label, calendar=calendar) == period
+
+
+@given(st.dates(min_value=D(1900, 1, 1), max_value=D(2200, 1, 1)), st.sampled_from(_KINDS),
+       st.integers(1, 12), st.integers(-8, 8))
+def test_every_constructor_and_shift_builds_a_matching_kind(day, kind, start_month, n):
+    fc = FiscalCalendar(start_month=start_month)
+    built = {"day": Period.day(day), "week": Period.week(*day.isocalendar()[:2]),
+             "month": Period.month(day.year, day.month),
+             "quarter": fc.quarter(fc.fiscal_year(day), 1 + (day.month - start_month) % 12 // 3),
+             "year": fc.year(fc.fiscal_year(day))}[kind]
+    assert day in built
+    shifted = built.shift(n)  # would raise if shift built a kind its dates do not match
+    assert Period.parse(shifted.label, calendar=fc) == shifted
+
+
+# -- quarters out of range say so (probe U3) -----------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "calendar", "match"),
+    [
+        ("2024-Q0", None, r"cannot read '2024-Q0': Period.quarter\(\): quarter must be in 1..4, "
+                          r"got 0"),
+        ("2024-Q5", None, r"quarter must be in 1..4, got 5"),
+        ("2024Q12", None, r"quarter must be in 1..4, got 12"),
+        ("FY2024-Q5", FiscalCalendar(), r"'FY2024-Q5': FiscalCalendar.quarter\(\): quarter must "
+                                        r"be in 1..4, got 5"),
+        ("FY2024-Q0", FiscalCalendar(start_month=2), r"quarter must be in 1..4, got 0"),
+    ],
+)
+def test_parse_quarter_out_of_range_says_why(text, calendar, match):
+    with pytest.raises(DataError, match=match):
+        Period.parse(text, calendar=calendar)
+
+
+# -- ordering (probe U4) -------------------------------------------------------------------------
+def test_periods_sort_by_start_then_end():
+    q1, q2, jan = Period.parse("2024-Q1"), Period.parse("2024-Q2"), Period.parse("2024-01")
+    assert q1 < q2 and q2 > q1 and q1 <= q1 and not q1 < q1
+    # same start: the shorter first (2024-01-01..02-01 before 2024-01-01..04-01)
+    assert sorted([q2, q1, jan]) == [jan, q1, q2]
+    assert max([jan, q2, q1]) == q2
+    # different calendars compare by their dates: FY2024-Q4 (start_month=2) is Nov 2023..Jan 2024
+    fiscal = FiscalCalendar(start_month=2).quarter(2024, 4)
+    assert fiscal < q1 < Period("2024-02-01", "2024-02-02")
+    assert not fiscal < Period.parse("FY2024-Q4", calendar=FiscalCalendar(start_month=2))
+    with pytest.raises(TypeError):
+        assert q1 < "2024-Q2"
+
+
+@given(st.lists(st.tuples(st.dates(min_value=D(2000, 1, 1), max_value=D(2100, 1, 1)),
+                          st.integers(1, 100)), max_size=12))
+def test_sorting_periods_sorts_their_dates(spans):
+    periods = [Period(s, s + dt.timedelta(days=n)) for s, n in spans]
+    assert [(p.start, p.end) for p in sorted(periods)] == sorted((p.start, p.end) for p in periods)

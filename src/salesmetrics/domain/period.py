@@ -13,6 +13,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics.domain._period_kinds import check_kind
 from salesmetrics.domain.columns import to_numpy
 from salesmetrics.domain.dates import RANGE, to_date_array, to_day
 from salesmetrics.errors import DataError, DataTypeError, OptionError, check_option
@@ -152,9 +153,9 @@ def _to_date(value: object, name: str) -> dt.date:
 
 # Label patterns, compiled on first use (``re`` caches them). [0-9], not \d: no other digits.
 _PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"^FY([0-9]{4})-?Q([1-4])$", "fq"),
+    (r"^FY([0-9]{4})-?Q([0-9]{1,2})$", "fq"),  # a quarter outside 1..4: says so
     (r"^FY([0-9]{4})$", "fy"),
-    (r"^([0-9]{4})-?Q([1-4])$", "q"),
+    (r"^([0-9]{4})-?Q([0-9]{1,2})$", "q"),
     (r"^([0-9]{4})-W([0-9]{2})$", "w"),
     (r"^([0-9]{4})-([0-9]{2})$", "m"),
     (r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$", "d"),
@@ -173,7 +174,7 @@ def _to_end(value: object) -> dt.date:
     return _to_date(value, "end")
 
 
-@attrs.frozen(eq=True)
+@attrs.frozen(eq=True, order=True)
 class Period:
     """A half-open date range ``[start, end)``: ``start`` is in it, ``end`` is not.
 
@@ -182,7 +183,10 @@ class Period:
     (Monday to Sunday, week 1 holds the year's first Thursday).
 
     Two periods are equal (and hash alike) when they have the same dates: ``FY2025-Q1`` of a
-    calendar starting in January equals ``2025-Q1``; ``kind`` and ``calendar`` only name it.
+    calendar starting in January equals ``2025-Q1``; ``kind`` and ``calendar`` only name it, and
+    a ``kind`` other than ``"custom"`` must match the dates (a quarter starts on Jan/Apr/Jul/Oct 1
+    and lasts 3 months, a fiscal one in its calendar's months). Periods sort by ``(start, end)``
+    (``<``, ``sorted``), whatever their kind or calendar; a label string is not compared.
 
     Examples
     --------
@@ -220,6 +224,8 @@ class Period:
         )
         if self.end <= self.start:
             raise DataError(f"Period: end {self.end} must be after start {self.start}")
+        check_kind(self.kind, self.start, self.end,
+                   None if self.calendar is None else self.calendar.start_month)
         object.__setattr__(self, "_start64", np.datetime64(self.start, "D"))
         object.__setattr__(self, "_end64", np.datetime64(self.end, "D"))
         object.__setattr__(self, "_start_day", np.int64(self._start64.astype(np.int64)))
@@ -285,8 +291,9 @@ class Period:
         Raises
         ------
         DataError
-            For text in none of these forms, or a period outside the dates a date can hold
-            (``"9999"``, ``"0000-01"``), with the reason.
+            For text in none of these forms, a number out of range (``"2024-Q0"``: quarter
+            must be in 1..4), or a period outside the dates a date can hold (``"9999"``), with
+            the reason.
         OptionError
             For a fiscal label (``"FY2025"``) without ``calendar``.
         """
