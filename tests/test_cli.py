@@ -106,3 +106,66 @@ def test_report_lists_hygiene_findings(capsys):
     out = capsys.readouterr().out
     assert "Hygiene: data-quality findings" in out and "past_due" in out
     assert "First 5 findings" in out
+
+
+_TEAM_CSV = ("id,stage,amount,close_date,owner,team\n"
+             "A,Closed won,100,2024-01-20,Ann,SMB\n"
+             "B,Closed lost,50,2024-02-01,Bob,Enterprise\n"
+             "C,Meeting,80,2024-03-01,Ann,SMB\n")
+
+
+def test_by_a_csv_column_that_is_not_loaded_says_how_to_load_it(tmp_path, capsys):
+    # A CSV column loads as a field only when mapped (as in Pipeline.read_csv): --by team on a
+    # file with a 'team' column says to add --column team=team (probe U1).
+    deals = tmp_path / "deals.csv"
+    deals.write_text(_TEAM_CSV)
+    assert main(["report", str(deals), "--by", "team"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --by team: the pipeline has no field 'team'; its fields are "
+                          "'stage' or 'owner'.")
+    assert "add --column team=team" in err and len(err.splitlines()) == 1
+    assert main(["report", str(deals), "--by", "Team"]) == 2  # another case: the column's name
+    assert "add --column Team=team" in capsys.readouterr().err
+    assert main(["report", str(deals), "--by", "region"]) == 2
+    err = capsys.readouterr().err
+    assert "--column region=COLUMN" in err and "'owner' or 'team'" in err  # the CSV's columns
+    assert main(["report", str(deals), "--by", "amount"]) == 2
+    assert "deal attribute 'amount' is not a label" in capsys.readouterr().err
+    assert main(["report", "--by", "region"]) == 2  # the bundled sample
+    assert "'team'" in capsys.readouterr().err
+    # with the mapping it loads, and the review breaks down by it
+    assert main(["report", str(deals), "--by", "team", "--column", "team=team"]) == 0
+    out = capsys.readouterr().out
+    assert "Velocity by team" in out and "Enterprise" in out
+
+
+def test_data_quality_notes_give_the_command_line_fix(tmp_path, capsys):
+    # No stage history on the command line: the note says so and points at the Python API,
+    # instead of 'history= on Pipeline.from_columns' (probe U2); columns={...} reads --column.
+    deals = tmp_path / "deals.csv"
+    deals.write_text(_TEAM_CSV + "D,Proposal,,2024-03-05,Bob,SMB\n")
+    page = tmp_path / "review.html"
+    assert main(["report", str(deals), "--html", str(page)]) == 0
+    out = capsys.readouterr().out
+    notes = out.split("\nData quality\n")[1]
+    assert "no stage history" in notes
+    assert "Fix: the command line cannot load a stage history; in Python, load it with history=" \
+        in notes
+    assert "--column amount=COLUMN" in notes  # D has no amount
+    for python_only in ("on Pipeline.from_columns", "columns={", "stage_entered={"):
+        assert python_only not in out
+    text = page.read_text(encoding="utf-8")
+    assert "the command line cannot load a stage history" in text
+    assert "on Pipeline.from_columns" not in text and "columns={" not in text
+
+
+def test_note_rewrites():
+    from salesmetrics.__main__ import _for_the_command_line as cli
+
+    assert cli("(columns={'forecast_category': 'ForecastCategoryName'})") == \
+        "(--column forecast_category=ForecastCategoryName)"
+    assert cli("without period=, all count") == "without --period, all count"
+    assert cli("Fix: load the history with history= or stage_entered=").endswith(
+        "(the command line cannot load a stage history: in Python, "
+        "Pipeline.read_csv(..., history=...))")
+    assert cli("nothing to change") == "nothing to change"

@@ -11,13 +11,19 @@ lists the data-hygiene findings.
 Bad input (an option, a file, its columns or stages) gives one line on stderr, starting
 ``error:``, and exit status 2; never a traceback. Warnings about the data while loading are one
 line each, starting ``warning:``; those of the metrics are the report's "Data quality" section.
+Their fixes are in the command's terms (``--column amount=COLUMN``); the command line cannot load
+a stage history, so those notes point at the Python API (``history=`` on `Pipeline.read_csv`).
+``--by`` takes a loaded field: a CSV column other than the deal attributes loads as one only when
+mapped, ``--column team=team``, as in `Pipeline.read_csv`.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import math
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -25,6 +31,7 @@ from typing import NoReturn
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics.domain._names import DEAL_ATTRIBUTES
 from salesmetrics.domain.dates import DateFormats
 from salesmetrics.domain.period import Period, as_period
 from salesmetrics.domain.pipeline import Pipeline
@@ -168,7 +175,8 @@ def _stage_counts(values: npt.NDArray[np.str_]) -> str:
     return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
 
 
-def _load(paths: Sequence[str], args: argparse.Namespace) -> Pipeline:
+def _load(paths: Sequence[str], args: argparse.Namespace) -> tuple[Pipeline, list[str]]:
+    """The pipeline of the CSV files (the bundled sample without), and the files' columns."""
     if not paths:
         given = [flag for name, flag in _CSV_OPTIONS.items()
                  if getattr(args, name) not in (None, [], False)]
@@ -177,7 +185,7 @@ def _load(paths: Sequence[str], args: argparse.Namespace) -> Pipeline:
                             f"{'it' if len(given) == 1 else 'them'} out for the bundled sample")
         from salesmetrics.datasets import sample_pipeline
 
-        return sample_pipeline()
+        return sample_pipeline(), []
     if args.encoding is None:
         args.encoding = "utf-8-sig"
     if args.delimiter is None:
@@ -208,7 +216,7 @@ def _load(paths: Sequence[str], args: argparse.Namespace) -> Pipeline:
             data, args.stages or DEFAULT_STAGES, columns=columns, currency=args.currency,
             date_formats=_date_formats(args.date_format),
             allow_close_before_created=args.allow_close_before_created,
-        )
+        ), names
     except UnknownStageError as error:
         stage_column = needed["stage"]
         raise UnknownStageError(
@@ -224,6 +232,76 @@ def _load(paths: Sequence[str], args: argparse.Namespace) -> Pipeline:
                         "format, repeatable) or --date-format dateutil") from None
 
 
+def _check_by(by: str | None, pipeline: Pipeline, names: Sequence[str]) -> None:
+    """``--by``: a field of the pipeline. The CSV's columns load as fields only when mapped (as
+    in `Pipeline.read_csv`): for a column that is not, the error says how to load it."""
+    if by is None or by == "stage" or by in pipeline.fields:
+        return
+    loaded = choices(("stage", *pipeline.fields))
+    same = [name for name in names if name.lower() == by.lower()]
+    if by in DEAL_ATTRIBUTES:
+        how = (f"The deal attribute {by!r} is not a label to group by; group by one of the "
+               "fields")
+    elif same:
+        how = (f"The CSV's column {same[0]!r} is not loaded: a column other than the deal "
+               f"attributes loads as a field only when mapped; add --column {by}={same[0]}")
+    elif names:
+        how = (f"Load a column of the CSV as the field {by!r} with --column {by}=COLUMN (the "
+               f"CSV's columns are {choices(names)})")
+    else:
+        how = "The bundled sample has no other fields"
+    raise DataError(f"--by {by}: the pipeline has no field {by!r}; its fields are {loaded}. "
+                    f"{how}")
+
+
+#: The metrics' data-quality notes name the fixes of the Python API; on the command line, the
+#: review says the option that does it, or that only the Python API can.
+_CLI_FIXES: tuple[tuple[str, str], ...] = (
+    (r"Fix: load the stage history with history= on Pipeline\.from_columns or read_csv, or, "
+     r"where the export has one date column per stage, stage_entered=\{[^}]*\}",
+     "Fix: the command line cannot load a stage history; in Python, load it with history= (a "
+     "table of id, stage and date) or stage_entered= (one date column per stage) on "
+     "Pipeline.read_csv, then print(pipeline_review(p))"),
+    (r", or use skipped='implied'", ", or, in Python, use skipped='implied'"),
+    (r"columns=\{'(\w+)': '([^']*)'\}", r"--column \1=\2"),
+    (r"columns=\{'(\w+)': \.\.\.\}", r"--column \1=COLUMN"),
+    (r"\bwithout period=", "without --period"),
+    (r"\buse p\.filter\(", "in Python use p.filter("),
+)
+
+
+def _for_the_command_line(note: str) -> str:
+    """A data-quality note with the fixes a command-line user can apply."""
+    for pattern, replacement in _CLI_FIXES:
+        note = re.sub(pattern, replacement, note)
+    if "history=" in note and "command line cannot" not in note:
+        note += (" (the command line cannot load a stage history: in Python, "
+                 "Pipeline.read_csv(..., history=...))")
+    return note
+
+
+def _text_notes(review: str) -> str:
+    """The text review with its "Data quality" notes (the last section) for the command line."""
+    head, title, notes = review.rpartition("\nData quality\n")
+    if not title:
+        return review
+    lines = [_for_the_command_line(line) if line.startswith("  - ") else line
+             for line in notes.split("\n")]
+    return head + title + "\n".join(lines)
+
+
+def _html_notes(page: str) -> str:
+    """The HTML review with its data-quality notes (``<ul class='quality'>``) for the command
+    line."""
+    def note(match: re.Match[str]) -> str:
+        return f"<li>{html.escape(_for_the_command_line(html.unescape(match[1])))}</li>"
+
+    def items(match: re.Match[str]) -> str:
+        return re.sub(r"<li>(.*?)</li>", note, match[0])
+
+    return re.sub(r"<ul class='quality'>.*?</ul>", items, page)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m salesmetrics", description="Sales metrics from CRM deals.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -235,7 +313,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="e.g. 2017-Q2, 2017-07, 2017-W05, FY2025; the review then also "
                              "says which lever moved the sales velocity since the period "
                              "before")
-    report.add_argument("--by", help="field to break down by, e.g. owner")
+    report.add_argument("--by", help="field to break down by, e.g. owner; another column of "
+                                      "the CSV needs --column, e.g. --by team --column team=team")
     report.add_argument("--target", type=_target,
                         help="revenue target of the period (needs --period), e.g. 1200000: the "
                              "review then adds coverage, the pipeline each stage must hold and "
@@ -275,15 +354,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_writable(args.html)
         found: list[str] = []
         with _data_quality(found):
-            pipeline = _load(args.csv, args)
-            since = None if args.since is None else _load([args.since], args)
+            pipeline, names = _load(args.csv, args)
+            since = None if args.since is None else _load([args.since], args)[0]
         for line in found:
-            print(f"warning: {line}", file=sys.stderr)
-        print(pipeline_review(pipeline, period=args.period, by=args.by, target=args.target,
-                              since=since))
+            print(f"warning: {_for_the_command_line(line)}", file=sys.stderr)
+        _check_by(args.by, pipeline, names)
+        review = pipeline_review(pipeline, period=args.period, by=args.by, target=args.target,
+                                 since=since)
+        print(_text_notes(review))
         if args.html:
-            page = pipeline_review_html(pipeline, period=args.period, by=args.by,
-                                        target=args.target, since=since)
+            page = _html_notes(pipeline_review_html(pipeline, period=args.period, by=args.by,
+                                                    target=args.target, since=since))
             with open(args.html, "w", encoding="utf-8") as handle:
                 handle.write(page)
             print(f"\nwrote {args.html}")
