@@ -335,3 +335,13 @@ def test_grouped_attribution_converts_to_flat_frames():
         assert row["ratio"] == pytest.approx(grouped[team].ratio, nan_ok=True)
         assert row["win_rate_share"] == pytest.approx(grouped[team].shares["win_rate"], nan_ok=True)
     assert grouped.to_polars().columns[0] == "team"
+
+
+def test_a_lever_that_did_not_move_has_a_share_of_zero_not_minus_zero():
+    # N doubles (log 2), V falls to 40 % (log 0.4); W and L stay: their log terms are 0, and
+    # 0 ÷ a falling total (log 0.8 < 0) would print as -0.0 %.
+    r = sm.velocity_attribution(Velocity(10, 100.0, 0.5, 10.0, 50.0),
+                                Velocity(20, 40.0, 0.5, 10.0, 40.0))
+    assert math.copysign(1.0, r.shares["win_rate"]) == 1.0
+    assert math.copysign(1.0, r.shares["cycle_days"]) == 1.0
+    assert "-0.0" not in repr(r)

@@ -261,7 +261,7 @@ _CLI_FIXES: tuple[tuple[str, str], ...] = (
      r"where the export has one date column per stage, stage_entered=\{[^}]*\}",
      "Fix: the command line cannot load a stage history; in Python, load it with history= (a "
      "table of id, stage and date) or stage_entered= (one date column per stage) on "
-     "Pipeline.read_csv, then print(pipeline_review(p))"),
+     "Pipeline.read_csv, then print(salesmetrics.report.pipeline_review(p))"),
     (r", or use skipped='implied'", ", or, in Python, use skipped='implied'"),
     (r"columns=\{'(\w+)': '([^']*)'\}", r"--column \1=\2"),
     (r"columns=\{'(\w+)': \.\.\.\}", r"--column \1=COLUMN"),

@@ -172,7 +172,10 @@ def activity_ratios(
         The period measured (a `Period` or a label); default all dates.
     by
         A field that both ``a`` and ``p`` have (``"owner"``, ``"team"``): activities group by
-        their own label, deals by theirs. Default None: one result.
+        their own label, deals by theirs, and the activities on won deals ($A^{\text{won}}_k$,
+        "the touches a won deal took") by the won deal's label, whoever logged them (a
+        colleague's call on ana's won deal counts in ana's ``per_won_deal``). Default None:
+        one result.
 
     Returns
     -------

@@ -205,7 +205,8 @@ def attribute(
             found_reason = ("velocity did not change (ratio 1): there is no change to share "
                             "out, so the shares are nan; the factors show how the levers moved")
         else:
-            shares = {lever: x / total for lever, x in logs.items()}
+            # + 0.0: a lever that did not move has the share 0.0, not -0.0 (0 ÷ a fall)
+            shares = {lever: x / total + 0.0 for lever, x in logs.items()}
     return VelocityAttribution(ratio, factors, shares, before, after,
                                reason if reason is not None else found_reason)
 

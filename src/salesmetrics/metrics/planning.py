@@ -219,19 +219,27 @@ def plan(
     through = np.cumprod(rate[::-1])[::-1]  # from stage k to a win
     entering = divide(np.full(len(rate), wins), through, math.nan)
     _warn_plan(function, chosen.start, size, [s for s, t in zip(stages, through, strict=True)
-                                              if not t > 0])
+                                              if not t > 0], given=rates is not None)
     return Plan(stages, entering.tolist(), rate.tolist(), wins_needed=wins,
                 average_deal_size=size, target=goal, won=won, remaining=remaining,
                 weeks=span, currency=None if p is None else p.currency)
 
 
-def _warn_plan(function: str, start: object, size: float, dead: list[str]) -> None:
+def _warn_plan(function: str, start: object, size: float, dead: list[str],
+               given: bool = False) -> None:
     if size != size:
         warnings.warn(
             f"{function}(): no deal with an amount was won before {start}, so the average deal "
             "size and every count are nan. Fix: load more history, or give average_deal_size=",
             DataQualityWarning, stacklevel=3)
-    if dead:
+    if dead and given:
+        warnings.warn(
+            f"{function}(): with the rates= given, no deal entering "
+            f"{', '.join(map(repr, dead))} goes on to win (a rate of 0 on the way to a win), so "
+            f"the deals that must enter {'it' if len(dead) == 1 else 'them'} are nan. Fix: give "
+            "every stage on the way a conversion above 0, or leave out the stages that have "
+            "none", DataQualityWarning, stacklevel=3)
+    elif dead:
         warnings.warn(
             f"{function}(): from {', '.join(map(repr, dead))} no deal closed before {start} "
             "went on to win (a conversion of 0 or unmeasured), so the deals that must enter "
