@@ -90,6 +90,8 @@ class PipelineConstructors:
             Load deals whose close date is before their created date instead of raising (real
             exports have them, e.g. demo orgs created after their data). Cycle metrics leave such
             deals out.
+
+        Raises and warns as `from_columns`; ``rates`` and ``rate_date`` are as there.
         """
         data, columns, history = deals_to_columns(deals)
         if rates is None and not any(c is not None for c in data["currency"]):
@@ -156,10 +158,12 @@ class PipelineConstructors:
             Time zone whose calendar dates timestamps become (default UTC).
         date_formats
             How to read date strings that are not ISO 8601 (``YYYY-MM-DD`` or an ISO date-time,
-            always read): a list of `~datetime.datetime.strptime` formats tried in order, such
-            as ``["%d/%m/%Y"]``, or ``"dateutil"`` for python-dateutil's flexible parser
-            (month first for ambiguous numeric dates). Default None: ISO only. Applies to
-            ``created``, ``close_date`` and the history dates.
+            always read): a list of `~datetime.datetime.strptime` formats such as
+            ``["%d/%m/%Y"]``, or ``"dateutil"`` for python-dateutil's flexible parser (month
+            first for ambiguous numeric dates). Each date column is read with the first format
+            that reads all of its dates, so a date's reading depends on its column; if none
+            does, its dates are read one by one with the first format that reads each. Default
+            None: ISO only. Applies to ``created``, ``close_date`` and the history dates.
         rates
             `ExchangeRates` to convert deals in several currencies (the ``currency`` column) to
             its corporate currency, which becomes the pipeline's `currency`. Each amount is
@@ -178,6 +182,27 @@ class PipelineConstructors:
         allow_close_before_created
             Load deals closed before they were created instead of raising; cycle metrics leave
             them out.
+
+        Raises
+        ------
+        DataError
+            For a missing ``id`` or ``stage``, or a ``currency`` that is not an ISO 4217 code.
+        DataTypeError
+            For float ids past 2**53 (two ids may have become one): load them as text or int.
+        CurrencyError
+            For ``currency=`` contradicting a ``currency`` column of one currency, or several
+            currencies without ``rates``.
+        OptionError
+            For a ``date_formats`` entry strptime cannot use (``"%q"``, a stray ``%``).
+
+        Warns
+        -----
+        DataQualityWarning
+            With the count, the first deal and the fix, for: text amounts with more decimal
+            places than the currency (``"1.500"`` in USD; 10 or more places are float noise,
+            rounded silently); closed deals closing after today; a date column read with
+            several ``date_formats`` of the same shape (day and month could swap); deals of at
+            least one unit that convert to 0 with ``rates``.
 
         Notes
         -----
@@ -223,7 +248,7 @@ class PipelineConstructors:
         """Read a CSV export (header row; empty cells are missing values) with the stdlib.
 
         ``encoding`` and ``delimiter`` are the file's; the other options are those of
-        `from_columns`. Errors name the row of the data and the line of the file where its
+        `from_columns`, and it raises and warns as `from_columns` does. Errors name the row of the data and the line of the file where its
         record starts (the header is line 1), e.g. ``deal 'D-9' (row 9 of the data, line 11 of
         sales.csv)``.
 
