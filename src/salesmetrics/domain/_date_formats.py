@@ -18,7 +18,8 @@ __all__ = [
     "parse_with",
 ]
 
-#: The ``date_formats=`` option: strptime formats tried in order, or ``"dateutil"``.
+#: The ``date_formats=`` option: strptime formats (each date column takes the first that reads
+#: all its dates; see `column_formats`), or ``"dateutil"``.
 DateFormats: TypeAlias = Sequence[str] | Literal["dateutil"] | None
 #: ``date_formats`` once checked: a tuple of formats, ``"dateutil"``, or None.
 Formats: TypeAlias = tuple[str, ...] | Literal["dateutil"] | None

@@ -137,7 +137,8 @@ def read_hubspot(
         file in another encoding is a `DataError` naming the file and line.
     date_formats
         How to read dates that are neither ISO nor epoch milliseconds: ``strptime`` formats
-        tried in order, or ``"dateutil"``; as in `Pipeline.from_columns`.
+        (each date column is read with the first that reads all its dates), or
+        ``"dateutil"``; as in `Pipeline.from_columns`.
     rates, rate_date
         `ExchangeRates` to convert deals in several currencies (``deal_currency_code``) to one
         corporate currency, with the rate on each deal's close date (``rate_date="close_date"``, the

@@ -110,8 +110,9 @@ def read_pipedrive(
         Pipedrive exports in a European locale may use ``";"``). A file in another encoding
         is a `DataError` naming the file and line.
     date_formats
-        How to read dates that are not ISO: ``strptime`` formats tried in order, or
-        ``"dateutil"``; as in `Pipeline.from_columns`.
+        How to read dates that are not ISO: ``strptime`` formats (each date column is read
+        with the first that reads all its dates), or ``"dateutil"``; as in
+        `Pipeline.from_columns`.
     rates, rate_date
         `ExchangeRates` to convert deals in several currencies (``currency``) to one
         corporate currency, with the rate on each deal's close date (``rate_date="close_date"``, the

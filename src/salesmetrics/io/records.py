@@ -71,9 +71,9 @@ def read_records(
         ``encoding="cp1252", delimiter=";"`` for a Windows export in a European locale). A file
         in another encoding is a `DataError` naming the file and line.
     date_formats
-        How to read dates that are neither ISO nor epoch milliseconds: ``strptime`` formats
-        tried in order, e.g. ``["%m/%d/%Y", "%d.%m.%Y"]``, or ``"dateutil"``; as in
-        `Pipeline.from_columns`.
+        How to read dates that are neither ISO nor epoch milliseconds: ``strptime`` formats,
+        e.g. ``["%m/%d/%Y", "%d.%m.%Y"]`` (each date column is read with the first that reads
+        all its dates), or ``"dateutil"``; as in `Pipeline.from_columns`.
     rates, rate_date
         `ExchangeRates` to convert deals in several currencies (the mapped ``currency``
         column) to one corporate currency, with the rate on each deal's close date

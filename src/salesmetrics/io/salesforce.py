@@ -101,8 +101,9 @@ def read_salesforce(
         e.g. ``encoding="cp1252", delimiter=";"`` for a report exported in a European locale).
         A file in another encoding is a `DataError` naming the file and line.
     date_formats
-        How to read dates that are not ISO: ``strptime`` formats tried in order, e.g.
-        ``["%m/%d/%Y"]`` for a US report, or ``"dateutil"``; as in `Pipeline.from_columns`.
+        How to read dates that are not ISO: ``strptime`` formats, e.g. ``["%m/%d/%Y"]`` for a
+        US report (each date column is read with the first that reads all its dates), or
+        ``"dateutil"``; as in `Pipeline.from_columns`.
     rates, rate_date
         `ExchangeRates` to convert deals in several currencies (``CurrencyIsoCode``) to one
         corporate currency, with the rate on each deal's close date (``rate_date="close_date"``, the
