@@ -302,6 +302,21 @@ def test_slip_rate_a_deal_closed_before_the_period_did_not_slip():
     assert slip_rate(before, lost_early, period="2024-03") == 0.5  # B closed after March
 
 
+def test_slip_rate_warns_when_the_ids_barely_match():
+    # "0".."3" before, "000".."003" after: no id matches, so every deal looks removed (slipped)
+    before = Pipeline.from_columns({"id": ["0", "1", "2", "3"], "stage": ["Proposal"] * 4,
+                                    "close_date": ["2024-03-10"] * 4})
+    after = Pipeline.from_columns({"id": ["000", "001", "002", "003"],
+                                   "stage": ["Closed won"] * 4, "close_date": ["2024-03-12"] * 4})
+    with pytest.warns(DataQualityWarning, match=r"slip_rate\(\): only 0 of the 4 deals .*'0' "
+                                                r"only in before, '000' only in after") as caught:
+        assert slip_rate(before, after, period=Q1) == 1.0
+    assert caught[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert slip_rate(before, before, period=Q1) == 1.0  # the same ids: no warning
+
+
 def test_slip_rate_of_dateless_deals_and_a_zero_value():
     before = Pipeline.from_deals([Deal("A", 0, "Proposal", close_date="2024-03-01"),
                                   Deal("B", 0, "Proposal", close_date="2024-03-02")])

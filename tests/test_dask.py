@@ -414,6 +414,17 @@ def test_pipeline_options_reach_every_partition():
                             pipeline_options={"history": None})
 
 
+def test_several_date_formats_are_refused_each_partition_would_choose_its_own():
+    # One process reads a column with the first format that reads all of it: "25/02/2024"
+    # makes the whole column day first. A partition holding only "01/02/2024" would read it
+    # month first (2 January): a different answer, so several formats are refused.
+    frame = _deals().assign(created=["01/02/2024", "25/02/2024"] * 3)
+    with pytest.raises(OptionError, match=r"date_formats=\['%m/%d/%Y', '%d/%m/%Y'\] gives "
+                                          r"several formats.*each partition"):
+        smd.won_revenue(dd.from_pandas(frame, npartitions=2),
+                        pipeline_options={"date_formats": ["%m/%d/%Y", "%d/%m/%Y"]})
+
+
 def test_created_dates_as_dates_survive_the_frame():
     frame = _deals().assign(created=[dt.date(2024, 1, k + 1) for k in range(6)])
     with dask.config.set(scheduler="threads"):

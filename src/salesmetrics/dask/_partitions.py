@@ -19,7 +19,7 @@ from salesmetrics.dask._adapter import summarize
 from salesmetrics.domain.dates import check_date_formats, to_date_array, to_zone
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import Stage, process_facts, stage_codes
-from salesmetrics.errors import DataTypeError, SalesMetricsError
+from salesmetrics.errors import DataTypeError, OptionError, SalesMetricsError
 from salesmetrics.metrics._summary import Summary
 
 __all__ = ["DataOptions", "build", "build_and_summarize", "co_partition", "latest_deal_day",
@@ -45,6 +45,16 @@ def data_options(
     for name in ("history", "stages"):
         if name in options:
             raise DataTypeError(f"pipeline_options cannot set {name!r}: pass {name}= itself")
+    formats = options.get("date_formats")
+    if isinstance(formats, (list, tuple)) and len(formats) > 1:
+        # One process reads each date column with the first format that reads all of it; a
+        # partition sees only its part of the column, and could choose another format.
+        raise OptionError(
+            f"pipeline_options: date_formats={list(formats)!r} gives several formats, and each "
+            "partition would choose among them from its own dates only, so '01/02/2024' could "
+            "read as 1 February in one partition and 2 January in another; give the one format "
+            "the data use (date_formats=['%d/%m/%Y']), or convert the dates first "
+            "(dd.to_datetime)")
     options["stages"] = tuple(stages)
     return options
 

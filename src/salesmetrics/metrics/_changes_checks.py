@@ -5,6 +5,7 @@ match between the snapshots."""
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -80,11 +81,25 @@ def warn_few_matches(function: str, before: Pipeline, after: Pipeline, m: DealMo
     most likely the ids are spelled differently ("1" and "001", "a " and "a", 15- and 18-
     character Salesforce ids), and every deal shows as removed and re-added."""
     matched = int(((m.rows_b >= 0) & (m.rows_a >= 0)).sum())
-    smaller = min(len(before), len(after))
-    if not smaller or 2 * matched >= smaller:
-        return
     gone = before.ids[m.rows_b[(m.rows_b >= 0) & (m.rows_a < 0)][:1]].tolist()
     fresh = after.ids[m.rows_a[(m.rows_a >= 0) & (m.rows_b < 0)][:1]].tolist()
+    _warn_ids(function, matched, min(len(before), len(after)), gone, fresh)
+
+
+def warn_few_ids(function: str, before: Pipeline, after: Pipeline, in_after: IntArray,
+                 only_after: IntArray) -> None:
+    """`warn_few_matches` from `match_ids(before.ids, after.ids)`: ``in_after`` (each before
+    row's row in after, -1 if absent) and ``only_after`` (after's rows found in no before row)."""
+    gone = before.ids[np.flatnonzero(in_after < 0)[:1]].tolist()
+    fresh = after.ids[only_after[:1]].tolist()
+    _warn_ids(function, int((in_after >= 0).sum()), min(len(before), len(after)), gone, fresh,
+              stacklevel=4)
+
+
+def _warn_ids(function: str, matched: int, smaller: int, gone: list[Any], fresh: list[Any],
+              stacklevel: int = 4) -> None:
+    if not smaller or 2 * matched >= smaller:
+        return
     example = (f" (e.g. {gone[0]!r} only in before, {fresh[0]!r} only in after)"
                if len(gone) and len(fresh) else "")
     warnings.warn(
@@ -93,4 +108,4 @@ def warn_few_matches(function: str, before: Pipeline, after: Pipeline, m: DealMo
         f"{example}, so the rest show as removed and new. Fix: check that both snapshots "
         "spell the deal ids the same way (leading zeros, spaces, case, 15- or 18-character "
         "Salesforce ids) and load them with the same id column", DataQualityWarning,
-        stacklevel=3)
+        stacklevel=stacklevel)

@@ -22,7 +22,12 @@ from salesmetrics.errors import (
     check_option,
 )
 from salesmetrics.metrics._changed_deals import ALL_MOVES, ChangedDeals
-from salesmetrics.metrics._changes_checks import check_pair, warn_changes, warn_few_matches
+from salesmetrics.metrics._changes_checks import (
+    check_pair,
+    warn_changes,
+    warn_few_ids,
+    warn_few_matches,
+)
 from salesmetrics.metrics._changes_kernel import (
     DECREASED,
     FX,
@@ -423,6 +428,7 @@ def slip_rate(
     before, after = check_pair(function, before, after)
     chosen = the_period(function, period)
     check_option(function, "basis", basis, BASES)
+    warn_few_ids(function, before, after, *match_ids(before.ids, after.ids))
     expected = np.flatnonzero((before.outcome_codes == OPEN)
                               & chosen.contains(before.close_date))
     rows, _ = match_ids(before.ids[expected], after.ids)
