@@ -1,4 +1,5 @@
-"""Every core metric on a dask DataFrame, with the single-process result bit for bit.
+"""Every core metric on a dask DataFrame, with the single-process result bit for bit (with
+the two caveats at the end of the list below).
 
 ``salesmetrics.dask.<metric>(ddf, *, stages=..., columns=..., history=None, <the metric's
 options>, split_every=None)`` runs in three steps, on whatever scheduler dask uses (the threaded
@@ -31,8 +32,15 @@ partitioning, on ``split_every`` or on the order of the merges.
   moves the ids out of the columns that each partition's pipeline reads).
 - Warnings about column names or stages (`DataQualityWarning`) are raised on the client from
   the frame's meta (partitions built in the client's process, by the threaded scheduler, raise
-  them again from the same line, which Python's default filter shows once); warnings about the
-  data are raised by the finalize step, on the client, with the whole data's counts.
+  them again from the same line, which Python's default filter shows once); the metrics'
+  warnings about the data are raised by the finalize step, on the client, with the whole data's
+  counts.
+- Unlike one process: the warnings that loading gives about the data (text amounts with more
+  decimal places than the currency, closed deals closing after today) are raised by each
+  partition with that partition's counts (on a ``distributed`` cluster, in the workers' logs);
+  and ``pipeline_options`` with several ``date_formats`` is an `OptionError`, since each
+  partition would choose its own format: give the one format the data use, or convert the
+  dates first (``dd.to_datetime``).
 
 Examples
 --------
