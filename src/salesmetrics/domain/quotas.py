@@ -54,6 +54,9 @@ class Quota:
     {'ana': 120000.0, 'cy': 50000.0}
     >>> q.amounts("2024", by="team")                  # East: 100k + 80k + 120k
     {'East': 300000.0, 'West': 50000.0}
+
+    The 2024 figures are the quarters held (Q3 and Q4, half the year); `quota_attainment`
+    and `commission` over ``"2024"`` would warn that the rows cover only part of it.
     """
 
     __slots__ = ("_amount_minor", "_currency", "_fields", "_owners", "_periods")
