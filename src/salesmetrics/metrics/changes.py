@@ -315,19 +315,25 @@ def pipeline_changes(
         changed deal, ``to_pandas()``); ``advanced`` and ``regressed``: per open stage, the deals
         open in both snapshots (counted in one) that left it for a later or an earlier open stage.
 
+    Warns
+    -----
+    DataQualityWarning
+        For counted deals without an amount (they count 0, so their movements are
+        understated); with ``period``, for open deals without an expected close date (in no
+        period, left out); and for two non-empty snapshots where under half of the smaller
+        one's ids are found in the other (ids spelled differently: ``"1"`` and ``"001"``, 15-
+        and 18-character Salesforce ids), as every deal would show as removed and new.
+
     Notes
     -----
     ``start`` equals `pipeline_value` (or `weighted_pipeline`, to the bit: summed the same
     way) of ``before`` for the same period, and ``end`` that of ``after``. Sums are exact in
     integer minor units (``start_minor + sum(totals_minor.values()) == end_minor``); weighted
     values are floats and reconcile to rounding. ``fx`` appears in ``totals`` only when both
-    snapshots were converted with ``rates=``. Deals without an amount count 0, with a
-    `DataQualityWarning`. So does a pair of non-empty snapshots where under half of the
-    smaller one's ids are found in the other (ids spelled differently: ``"1"`` and ``"001"``,
-    15- and 18-character Salesforce ids), as every deal would show as removed and new.
-    The stages must be the same in both; with ``weighted=True`` their probabilities too.
-    Revenue platforms call this the pipeline waterfall or "pipeline movement"; Salesforce's
-    historical trending reports and HubSpot's deal change history show the same per deal.
+    snapshots were converted with ``rates=``. The stages must be the same in both; with
+    ``weighted=True`` their probabilities too. Revenue platforms call this the pipeline
+    waterfall or "pipeline movement"; Salesforce's historical trending reports and HubSpot's
+    deal change history show the same per deal.
 
     References
     ----------
@@ -402,14 +408,21 @@ def slip_rate(
     float
         The slip rate [fraction]; nan when no deal was expected in the period.
 
+    Warns
+    -----
+    DataQualityWarning
+        For two non-empty snapshots where under half of the smaller one's ids are found in
+        the other (ids spelled differently), as every expected deal would seem to slip; with
+        ``basis="value"``, for expected deals without an amount (counted as 0) and for
+        expected deals whose amounts add up to 0 (the value slip rate is nan).
+
     Notes
     -----
     The complement of the forecast's "close rate of commit"; sales leaders watch it per week
     in the pipeline review (Clari and Gong call these deals *slipped*). With
-    ``basis="value"``, deals without an amount count 0, with a `DataQualityWarning`; if the
-    expected deals' amounts add up to 0, the value slip rate is nan, with one too. A deal of
-    $E$ without a close date in ``after`` is open there (a closed deal always has one), so it
-    slipped.
+    ``basis="value"``, deals without an amount count 0, and if the expected deals' amounts
+    add up to 0, the value slip rate is nan. A deal of $E$ without a close date in ``after``
+    is open there (a closed deal always has one), so it slipped.
 
     Examples
     --------
