@@ -346,6 +346,15 @@ def commission(
         Per owner: ``quota``, ``revenue``, ``attainment``, ``amount`` and ``tiers``, the
         breakdown (band, revenue in it, rate, pay; a cap or draw as its own line).
 
+    Warns
+    -----
+    DataQualityWarning
+        For a quota of 0 with won revenue (every sale is above quota: the top band); owners
+        with won revenue but no quota (left out); won deals without an amount (they count 0,
+        as in `won_revenue`); a `Quota` table whose rows for an owner cover only part of
+        ``period`` (two months of a quarter: the quota is understated), or that has no row
+        inside it.
+
     Notes
     -----
     **Rounding.** Everything is computed exactly (revenue and quota in integer minor units,
@@ -353,11 +362,6 @@ def commission(
     even ("banker's rounding", as `to_minor_units` rounds amounts); the band lines are the
     rounded running totals, differenced, so they add up to the amount to the cent and no
     rounding drifts across owners. The cap and the draw are applied after rounding.
-
-    With a quota of 0 every sale is above quota (the top band); owners with won revenue but
-    no quota are left out: both with a `DataQualityWarning`. Won deals without an amount
-    count 0, as in `won_revenue`. A `Quota` table whose rows for an owner cover only part of
-    ``period`` (two months of a quarter) understates the quota: a `DataQualityWarning`.
 
     References
     ----------
