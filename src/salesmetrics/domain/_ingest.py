@@ -78,7 +78,8 @@ class PipelineConstructors:
         rate_date: RateDate = "close_date",
         allow_close_before_created: bool = False,
     ) -> Pipeline:
-        """Build a pipeline from `Deal` objects.
+        """Build a pipeline from `Deal` objects; it raises and warns as `from_columns`, whose
+        ``rates`` and ``rate_date`` these are.
 
         Parameters
         ----------
@@ -90,8 +91,6 @@ class PipelineConstructors:
             Load deals whose close date is before their created date instead of raising (real
             exports have them, e.g. demo orgs created after their data). Cycle metrics leave such
             deals out.
-
-        Raises and warns as `from_columns`; ``rates`` and ``rate_date`` are as there.
         """
         data, columns, history = deals_to_columns(deals)
         if rates is None and not any(c is not None for c in data["currency"]):
@@ -248,9 +247,9 @@ class PipelineConstructors:
         """Read a CSV export (header row; empty cells are missing values) with the stdlib.
 
         ``encoding`` and ``delimiter`` are the file's; the other options are those of
-        `from_columns`, and it raises and warns as `from_columns` does. Errors name the row of the data and the line of the file where its
-        record starts (the header is line 1), e.g. ``deal 'D-9' (row 9 of the data, line 11 of
-        sales.csv)``.
+        `from_columns`, and it raises and warns as `from_columns` does. Errors name the row of
+        the data and the line of the file where its record starts (the header is line 1), e.g.
+        ``deal 'D-9' (row 9 of the data, line 11 of sales.csv)``.
 
         Examples
         --------
