@@ -1,5 +1,6 @@
 """``python -m salesmetrics report [CSV …] [--period 2017-Q2] [--by owner] [--target 1200000]
-[--since OLDER.csv]``: a pipeline review.
+[--since OLDER.csv] [--history HISTORY.csv] [--stage-entered STAGE=COLUMN …]``: a pipeline
+review.
 
 With ``--period``, the review also attributes the change in sales velocity since the period
 before to its four levers (`velocity_attribution`). With ``--target`` (which needs ``--period``),
@@ -8,11 +9,20 @@ P(≥ target) from the forecast. With ``--since``, an older export of the same C
 the same options), it says what changed since: the waterfall of `pipeline_changes`. Every review
 lists the data-hygiene findings.
 
+A stage history says which stages each closed deal went through; without one, conversion from
+each stage and the funnel count a lost deal as having reached only the first stage. ``--history
+FILE`` reads one from a CSV of stage changes, one row per stage entered, with the columns ``id``,
+``stage`` and ``date`` (``--history-column date=changed_on`` for other names), as ``history=``
+on `Pipeline.read_csv`; ``--stage-entered Discovery=discovery_date`` (repeatable) reads it from
+one date column per stage of the deals' CSV, as ``stage_entered=``. Both may be given; they are
+read with the same ``--encoding``, ``--delimiter`` and ``--date-format``. With ``--since``, the
+history is that of the newer export only: the older one is read without it (what changed since
+compares the two snapshots, which needs no history).
+
 Bad input (an option, a file, its columns or stages) gives one line on stderr, starting
 ``error:``, and exit status 2; never a traceback. Warnings about the data while loading are one
 line each, starting ``warning:``; those of the metrics are the report's "Data quality" section.
-Their fixes are in the command's terms (``--column amount=COLUMN``); the command line cannot load
-a stage history, so those notes point at the Python API (``history=`` on `Pipeline.read_csv`).
+Their fixes are in the command's terms (``--column amount=COLUMN``, ``--history FILE``).
 ``--by`` takes a loaded field: a CSV column other than the deal attributes loads as one only when
 mapped, ``--column team=team``, as in `Pipeline.read_csv`.
 """
@@ -20,7 +30,6 @@ mapped, ``--column team=team``, as in `Pipeline.read_csv`.
 from __future__ import annotations
 
 import argparse
-import html
 import math
 import os
 import re
@@ -31,13 +40,14 @@ from typing import NoReturn
 import numpy as np
 import numpy.typing as npt
 
+from salesmetrics._cli_notes import for_the_command_line, html_notes, text_notes
 from salesmetrics.domain._names import DEAL_ATTRIBUTES
 from salesmetrics.domain.dates import DateFormats
 from salesmetrics.domain.period import Period, as_period
 from salesmetrics.domain.pipeline import Pipeline
 from salesmetrics.domain.stage import DEFAULT_STAGES, Stage, validate_stages
 from salesmetrics.errors import DataError, SalesMetricsError, UnknownStageError, choices
-from salesmetrics.io.csv import read_columns
+from salesmetrics.io.csv import read_columns_and_lines
 from salesmetrics.report import _data_quality, pipeline_review, pipeline_review_html
 
 __all__ = ["main"]
@@ -48,7 +58,11 @@ _STAGES_EXAMPLE = "--stages 'Prospecting:0.1,Engaging:0.5,Won:1:won,Lost:0:lost'
 _CSV_OPTIONS = {"stages": "--stages", "column": "--column", "currency": "--currency",
                 "encoding": "--encoding", "delimiter": "--delimiter",
                 "date_format": "--date-format",
-                "allow_close_before_created": "--allow-close-before-created"}
+                "allow_close_before_created": "--allow-close-before-created",
+                "history": "--history", "history_column": "--history-column",
+                "stage_entered": "--stage-entered"}
+#: The columns of a ``--history`` file (``history=`` of `Pipeline.read_csv`).
+_HISTORY_KEYS = ("id", "stage", "date")
 
 
 class _UsageError(Exception):
@@ -133,6 +147,40 @@ def _column(item: str) -> tuple[str, str]:
     return attribute, name
 
 
+def _history_column(item: str) -> tuple[str, str]:
+    """``--history-column ATTR=NAME`` as a pair; ATTR is ``id``, ``stage`` or ``date``."""
+    key, sep, name = (x.strip() for x in item.partition("="))
+    if not sep or not key or not name or key not in _HISTORY_KEYS:
+        raise argparse.ArgumentTypeError(
+            f"{item!r}: write ATTR=NAME, ATTR being {choices(_HISTORY_KEYS)} and NAME a column of "
+            "the --history file, e.g. date=changed_on"
+        )
+    return key, name
+
+
+def _stage_entered(item: str) -> tuple[str, str]:
+    """``--stage-entered STAGE=COLUMN`` as a pair (the stage is checked against the process
+    when the CSV loads)."""
+    stage, sep, column = (x.strip() for x in item.partition("="))
+    if not sep or not stage or not column:
+        raise argparse.ArgumentTypeError(
+            f"{item!r}: write STAGE=COLUMN, a stage and the column of the deals' CSV with the "
+            "date each deal entered it, e.g. Discovery=discovery_date"
+        )
+    return stage, column
+
+
+def _unique(option: str, pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Repeated ``KEY=VALUE`` options as a dict; a key given twice is an error."""
+    seen: dict[str, str] = {}
+    for key, value in pairs:
+        if key in seen and seen[key] != value:
+            raise DataError(f"{option} {key}={value}: {key!r} is already given as "
+                            f"{option} {key}={seen[key]}; give each once")
+        seen[key] = value
+    return seen
+
+
 def _delimiter(text: str) -> str:
     """``--delimiter``: one character (``tab`` or ``\\t`` for a tab)."""
     value = "\t" if text in ("tab", "\\t") else text
@@ -154,10 +202,12 @@ def _date_formats(given: Sequence[str]) -> DateFormats:
     return list(given)
 
 
-def _read(path: str, args: argparse.Namespace) -> dict[str, npt.NDArray[np.str_]]:
-    """One CSV file as columns (`read_columns` names the file and line of what it cannot read)."""
+def _read(path: str, args: argparse.Namespace
+          ) -> tuple[dict[str, npt.NDArray[np.str_]], list[int]]:
+    """One CSV file as columns, and the line each row starts on (`read_columns_and_lines` names
+    the file and line of what it cannot read)."""
     try:
-        return read_columns(path, delimiter=args.delimiter, encoding=args.encoding)
+        return read_columns_and_lines(path, delimiter=args.delimiter, encoding=args.encoding)
     except DataError as error:
         if isinstance(error.__context__, UnicodeDecodeError):  # say it in the command's terms
             raise DataError(
@@ -175,8 +225,70 @@ def _stage_counts(values: npt.NDArray[np.str_]) -> str:
     return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
 
 
-def _load(paths: Sequence[str], args: argparse.Namespace) -> tuple[Pipeline, list[str]]:
-    """The pipeline of the CSV files (the bundled sample without), and the files' columns."""
+def _history_table(args: argparse.Namespace
+                   ) -> tuple[dict[str, npt.NDArray[np.str_]], list[int], dict[str, str]]:
+    """``--history FILE`` as columns, the line each row starts on, and ``history_columns=``;
+    errors name the option and the file."""
+    path = args.history
+    try:
+        table, lines = _read(path, args)
+    except OSError as error:
+        raise DataError(f"--history {path}: cannot read it ({error.strerror or error})") from None
+    except DataError as error:
+        raise DataError(f"--history {path}: {error}") from None
+    columns = _unique("--history-column", args.history_column)
+    names = list(table)
+    absent = [f"{columns.get(key, key)!r} (for {key!r})" for key in _HISTORY_KEYS
+              if columns.get(key, key) not in table]
+    if absent:
+        raise DataError(
+            f"--history {path}: no column {', '.join(absent)}; its columns are "
+            f"{choices(names)}: a stage history has one row per stage entered, with the deal "
+            f"id, the stage and the date; map each to a column with --history-column ATTR=NAME, "
+            f"e.g. --history-column id={names[0] if names else 'opportunity_id'}"
+        )
+    return table, lines, columns
+
+
+def _stage_entered_columns(args: argparse.Namespace, stages: Sequence[Stage],
+                           names: Sequence[str], paths: Sequence[str]) -> dict[str, str] | None:
+    """``--stage-entered`` as ``stage_entered=``, its stages and columns checked."""
+    entered = _unique("--stage-entered", args.stage_entered)
+    for stage, column in entered.items():
+        if stage not in [s.name for s in stages]:
+            raise UnknownStageError(
+                f"--stage-entered {stage}={column}: {stage!r} is not a stage of the process; "
+                f"valid stages are {choices(s.name for s in stages)}; give another process "
+                f"with --stages {_STAGES_FORM}")
+        if column not in names:
+            raise DataError(f"--stage-entered {stage}={column}: no column {column!r} in "
+                            f"{', '.join(map(repr, paths))}; its columns are {choices(names)}")
+    return entered or None
+
+
+def _history_error(error: SalesMetricsError, path: str, lines: Sequence[int],
+                   stages: npt.NDArray[np.str_]) -> SalesMetricsError:
+    """An error of the ``--history`` file's data, naming the option and the file's line."""
+    def line(match: re.Match[str]) -> str:
+        row = int(match[1] or match[2])
+        at = f", line {lines[row]} of {os.path.basename(path)}" if row < len(lines) else ""
+        return f"{match[0]}{at}"
+
+    message = re.sub(r"row (\d+) of the history|history row (\d+)", line, str(error))
+    hint = ""
+    if isinstance(error, UnknownStageError):
+        hint = (f"; the file's stages are {_stage_counts(stages)}: give the sales process "
+                f"with --stages {_STAGES_FORM}, or map another column with --history-column "
+                "stage=NAME")
+    elif "is not in the pipeline" in message:
+        hint = "; every deal of the --history file must be in the deals' CSV"
+    return type(error)(f"--history {path}: {message}{hint}")
+
+
+def _load(paths: Sequence[str], args: argparse.Namespace, *, history: bool = True
+          ) -> tuple[Pipeline, list[str]]:
+    """The pipeline of the CSV files (the bundled sample without), and the files' columns; with
+    ``history``, the stage history of ``--history`` and ``--stage-entered``."""
     if not paths:
         given = [flag for name, flag in _CSV_OPTIONS.items()
                  if getattr(args, name) not in (None, [], False)]
@@ -186,11 +298,14 @@ def _load(paths: Sequence[str], args: argparse.Namespace) -> tuple[Pipeline, lis
         from salesmetrics.datasets import sample_pipeline
 
         return sample_pipeline(), []
+    if args.history_column and not args.history:
+        raise DataError("--history-column: only with --history FILE, the CSV of stage changes "
+                        "whose columns it names")
     if args.encoding is None:
         args.encoding = "utf-8-sig"
     if args.delimiter is None:
         args.delimiter = ","
-    tables = [_read(path, args) for path in paths]
+    tables = [_read(path, args)[0] for path in paths]
     names = list(tables[0])
     for path, table in zip(paths[1:], tables[1:], strict=True):
         if list(table) != names:
@@ -211,25 +326,47 @@ def _load(paths: Sequence[str], args: argparse.Namespace) -> tuple[Pipeline, lis
             f"{choices(names)}: map each deal attribute to one with --column ATTR=NAME, e.g. "
             f"--column id={names[0]}{stages}"
         )
+    process = args.stages or DEFAULT_STAGES
+    entered = _stage_entered_columns(args, process, names, paths) if history else None
+    events, lines, history_columns = (_history_table(args) if history and args.history
+                                      else (None, [], None))
     try:
         return Pipeline.from_columns(
-            data, args.stages or DEFAULT_STAGES, columns=columns, currency=args.currency,
+            data, process, columns=columns, currency=args.currency, history=events,
+            history_columns=history_columns, stage_entered=entered,
             date_formats=_date_formats(args.date_format),
             allow_close_before_created=args.allow_close_before_created,
         ), names
-    except UnknownStageError as error:
-        stage_column = needed["stage"]
-        raise UnknownStageError(
-            f"{error}. {files.capitalize()} stages (column {stage_column!r}) are "
-            f"{_stage_counts(data[stage_column])}: give the sales process with --stages "
-            f"{_STAGES_FORM}, e.g. {_STAGES_EXAMPLE}, or map another column with --column "
-            f"stage=NAME ({files} columns are {choices(names)})"
-        ) from None
-    except DataError as error:
-        if " must be an ISO date " not in str(error) or args.date_format:
-            raise
-        raise DataError(f"{error}; on the command line: --date-format %d/%m/%Y (a strptime "
-                        "format, repeatable) or --date-format dateutil") from None
+    except SalesMetricsError as error:
+        message = str(error)
+        if events is not None and re.search(r"of the history\b|^history row ", message):
+            error = _history_error(error, args.history, lines,
+                                   events[(history_columns or {}).get("stage", "stage")])
+        if not isinstance(error, DataError):
+            raise error from None
+        for stage, column in (entered or {}).items():  # a date of a --stage-entered column
+            if re.search(rf"\): {re.escape(column)} (must be|is)\b", message):
+                error = type(error)(f"--stage-entered {stage}={column}: {error}")
+                break
+        if isinstance(error, UnknownStageError) and not str(error).startswith("--history"):
+            error = _deal_stage_error(error, data[needed["stage"]], needed["stage"], files,
+                                      names)
+        elif " must be an ISO date " in message and not args.date_format:
+            error = DataError(f"{error}; on the command line: --date-format %d/%m/%Y (a "
+                              "strptime format, repeatable) or --date-format dateutil")
+        raise error from None
+
+
+def _deal_stage_error(error: UnknownStageError, values: npt.NDArray[np.str_], stage_column: str,
+                      files: str, names: Sequence[str]) -> UnknownStageError:
+    """An unknown stage in the deals' CSV, with the stages it holds and how to give the
+    process."""
+    return UnknownStageError(
+        f"{error}. {files.capitalize()} stages (column {stage_column!r}) are "
+        f"{_stage_counts(values)}: give the sales process with --stages {_STAGES_FORM}, e.g. "
+        f"{_STAGES_EXAMPLE}, or map another column with --column stage=NAME ({files} columns "
+        f"are {choices(names)})"
+    )
 
 
 def _check_by(by: str | None, pipeline: Pipeline, names: Sequence[str]) -> None:
@@ -252,54 +389,6 @@ def _check_by(by: str | None, pipeline: Pipeline, names: Sequence[str]) -> None:
         how = "The bundled sample has no other fields"
     raise DataError(f"--by {by}: the pipeline has no field {by!r}; its fields are {loaded}. "
                     f"{how}")
-
-
-#: The metrics' data-quality notes name the fixes of the Python API; on the command line, the
-#: review says the option that does it, or that only the Python API can.
-_CLI_FIXES: tuple[tuple[str, str], ...] = (
-    (r"Fix: load the stage history with history= on Pipeline\.from_columns or read_csv, or, "
-     r"where the export has one date column per stage, stage_entered=\{[^}]*\}",
-     "Fix: the command line cannot load a stage history; in Python, load it with history= (a "
-     "table of id, stage and date) or stage_entered= (one date column per stage) on "
-     "Pipeline.read_csv, then print(salesmetrics.report.pipeline_review(p))"),
-    (r", or use skipped='implied'", ", or, in Python, use skipped='implied'"),
-    (r"columns=\{'(\w+)': '([^']*)'\}", r"--column \1=\2"),
-    (r"columns=\{'(\w+)': \.\.\.\}", r"--column \1=COLUMN"),
-    (r"\bwithout period=", "without --period"),
-    (r"\buse p\.filter\(", "in Python use p.filter("),
-)
-
-
-def _for_the_command_line(note: str) -> str:
-    """A data-quality note with the fixes a command-line user can apply."""
-    for pattern, replacement in _CLI_FIXES:
-        note = re.sub(pattern, replacement, note)
-    if "history=" in note and "command line cannot" not in note:
-        note += (" (the command line cannot load a stage history: in Python, "
-                 "Pipeline.read_csv(..., history=...))")
-    return note
-
-
-def _text_notes(review: str) -> str:
-    """The text review with its "Data quality" notes (the last section) for the command line."""
-    head, title, notes = review.rpartition("\nData quality\n")
-    if not title:
-        return review
-    lines = [_for_the_command_line(line) if line.startswith("  - ") else line
-             for line in notes.split("\n")]
-    return head + title + "\n".join(lines)
-
-
-def _html_notes(page: str) -> str:
-    """The HTML review with its data-quality notes (``<ul class='quality'>``) for the command
-    line."""
-    def note(match: re.Match[str]) -> str:
-        return f"<li>{html.escape(_for_the_command_line(html.unescape(match[1])))}</li>"
-
-    def items(match: re.Match[str]) -> str:
-        return re.sub(r"<li>(.*?)</li>", note, match[0])
-
-    return re.sub(r"<ul class='quality'>.*?</ul>", items, page)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -329,8 +418,23 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--column", action="append", default=[], metavar="ATTR=NAME",
                         type=_column,
                         help="map a deal attribute to a CSV column, e.g. id=opportunity_id")
+    report.add_argument("--history", metavar="FILE",
+                        help="stage history: a CSV of stage changes, one row per stage entered, "
+                             "with columns id, stage and date; conversion from each stage and "
+                             "the funnel then count the stages each deal reached (not --since's "
+                             "export)")
+    report.add_argument("--history-column", action="append", default=[], metavar="ATTR=NAME",
+                        type=_history_column,
+                        help="map id, stage or date to a column of the --history file, e.g. "
+                             "date=changed_on")
+    report.add_argument("--stage-entered", action="append", default=[], metavar="STAGE=COLUMN",
+                        type=_stage_entered,
+                        help="stage history as one date column per stage of the CSV: the date "
+                             "each deal entered STAGE, e.g. Discovery=discovery_date (repeat "
+                             "for each stage)")
     report.add_argument("--currency", help="ISO 4217 code of the amounts")
-    report.add_argument("--encoding", help="text encoding of the CSV files (default utf-8)")
+    report.add_argument("--encoding",
+                        help="text encoding of the CSV files, --history's too (default utf-8)")
     report.add_argument("--delimiter", type=_delimiter,
                         help="cell separator of the CSV files (default ,; tab for a tab)")
     report.add_argument("--date-format", action="append", default=[], metavar="FORMAT",
@@ -355,16 +459,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         found: list[str] = []
         with _data_quality(found):
             pipeline, names = _load(args.csv, args)
-            since = None if args.since is None else _load([args.since], args)[0]
+            since = (None if args.since is None
+                     else _load([args.since], args, history=False)[0])
+        loaded = bool(args.csv) and bool(args.history or args.stage_entered)
         for line in found:
-            print(f"warning: {_for_the_command_line(line)}", file=sys.stderr)
+            print(f"warning: {for_the_command_line(line, history=loaded)}", file=sys.stderr)
         _check_by(args.by, pipeline, names)
         review = pipeline_review(pipeline, period=args.period, by=args.by, target=args.target,
                                  since=since)
-        print(_text_notes(review))
+        print(text_notes(review, history=loaded))
         if args.html:
-            page = _html_notes(pipeline_review_html(pipeline, period=args.period, by=args.by,
-                                                    target=args.target, since=since))
+            page = html_notes(pipeline_review_html(pipeline, period=args.period, by=args.by,
+                                                    target=args.target, since=since),
+                               history=loaded)
             with open(args.html, "w", encoding="utf-8") as handle:
                 handle.write(page)
             print(f"\nwrote {args.html}")
