@@ -168,6 +168,8 @@ def test_note_rewrites():
     assert cli("(columns={'forecast_category': 'ForecastCategoryName'})") == \
         "(--column forecast_category=ForecastCategoryName)"
     assert cli("without period=, all count") == "without --period, all count"
+    assert cli("more decimal places, pass currency= (e.g. currency='KWD', 3 places)") == \
+        "more decimal places, pass --currency (e.g. --currency KWD, 3 places)"
     assert cli("Fix: load the history with history= or stage_entered=") == \
         "Fix: load the history with --history FILE or --stage-entered STAGE=COLUMN"
     assert cli("or load the stage history with history=") == \

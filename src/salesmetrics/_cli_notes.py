@@ -36,6 +36,8 @@ _CLI_FIXES: tuple[tuple[str, str], ...] = (
     (r"columns=\{'(\w+)': \.\.\.\}", r"--column \1=COLUMN"),
     (r"\bwithout period=", "without --period"),
     (r"\buse p\.filter\(", "in Python use p.filter("),
+    (r"\bpass currency=\s*\(e\.g\. currency='(\w+)'", r"pass --currency (e.g. --currency \1"),
+    (r"\bpass currency=", "pass --currency"),
 )
 
 
