@@ -266,8 +266,15 @@ def test_float_ids():
     # past 2**53 a float has lost the integer (2**60 + 1 reads as 2**60): refused, not merged
     for ids in ([2.0**60, 3.0], np.array([2.0**60, 3.0])):
         with pytest.raises(DataTypeError, match=r"row 0 of the data: id 1\.15.*e\+18 was read "
-                                                r"as a float.*past 2\*\*53"):
+                                                r"as float64.*past 9,007,199,254,740,992"):
             Pipeline.from_columns({"id": ids, "stage": ["Meeting", "Meeting"]})
+    # float32 (a polars or Arrow column) holds integers exactly only below 2**24
+    with pytest.raises(DataTypeError, match=r"id 16777216\.0 was read as float32.*past "
+                                            r"16,777,216"):
+        Pipeline.from_columns({"id": np.array([16777217, 20000001], dtype=np.float32),
+                               "stage": ["Meeting", "Meeting"]})
+    assert Pipeline.from_columns({"id": np.array([1, 2], dtype=np.float32),
+                                  "stage": ["Meeting", "Meeting"]}).ids.tolist() == [1, 2]
     with pytest.raises(DataTypeError, match=r"row 0 of the data: id must be a str or int, got "
                                             r"1\.5"):
         Pipeline.from_columns({"id": [1.5, 2.0], "stage": ["Meeting", "Meeting"]})

@@ -182,24 +182,29 @@ def test_arrow_table_has_a_row_per_group(sample):
 
 
 def test_an_outcome_summary_of_an_older_format_is_refused_with_the_reason(sample):
-    # Format 2 did not record the sales process in outcome and velocity summaries: such a
-    # summary cannot be checked against today's, so it is refused, saying why; others load.
+    # Older outcome and velocity summaries did not record the sales process (their context is
+    # one part shorter): such a summary cannot be checked against today's, so it is refused,
+    # saying why. One that records it loads, whatever its format number; so do the others.
     import json
 
     from salesmetrics.metrics._summary_arrow import _META
 
-    def as_format_2(summary):
+    def as_format_2(summary, *, drop_process):
         table = summary.to_arrow()
         meta = json.loads(table.schema.metadata[_META])
         meta["version"] = 2
+        if drop_process:
+            meta["context"]["tuple"] = meta["context"]["tuple"][:-1]
         return table.replace_schema_metadata({_META: json.dumps(meta).encode()})
 
+    s = sm.summarize(sample, "win_rate", by="owner")
     with pytest.raises(sm.errors.DataError, match=r"'win_rate' summary was made by an older "
-                                                  r"salesmetrics \(format 2\).*summarize that "
-                                                  r"part again"):
-        sm.Summary.from_arrow(as_format_2(sm.summarize(sample, "win_rate", by="owner")))
+                                                  r"salesmetrics, which did not record the sales "
+                                                  r"process.*summarize that part again"):
+        sm.Summary.from_arrow(as_format_2(s, drop_process=True))
+    assert sm.Summary.from_arrow(as_format_2(s, drop_process=False)) == s
     s = sm.summarize(sample, "pipeline_value", by="owner")
-    assert sm.Summary.from_arrow(as_format_2(s)) == s
+    assert sm.Summary.from_arrow(as_format_2(s, drop_process=False)) == s
     # An old pickled summary (a context without the process) merges with a clear refusal.
     new = sm.summarize(sample, "win_rate")
     old = sm.Summary(new.metric, new.by, new.keys, new.arrays, new.context[:-1], new.order,

@@ -154,7 +154,8 @@ def weighted_minor(
     value would depend (in the last digit) on which other groups there are."""
     override = [((hi << OVERRIDE_LIMB) + lo) / PPB if hi or lo else 0.0
                 for hi, lo in zip(override_hi.tolist(), override_lo.tolist(), strict=True)]
-    out: npt.NDArray[np.float64] = ((amount_default * probabilities).sum(axis=1)
+    rows = np.ascontiguousarray(amount_default)  # the sum's order depends on the layout too
+    out: npt.NDArray[np.float64] = ((rows * probabilities).sum(axis=1)
                                     + np.array(override, dtype=np.float64))
     return out
 

@@ -28,13 +28,16 @@ def to_ids(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
                     else f"must be a str or int, got {float(arr[row])!r}")
             error = DataError if np.isnan(arr[row]) else DataTypeError
             raise error(f"{where(None, row)}id {what}")
-        big = np.abs(arr) >= 2.0**53  # a float holds integers exactly only below 2**53
+        # a float holds every integer exactly only below 2**(mantissa bits + 1): 2**53 for
+        # float64, 2**24 for float32 (a polars or Arrow column)
+        limit = 2.0 ** (np.finfo(arr.dtype).nmant + 1)
+        big = np.abs(arr) >= limit
         if big.any():
             row = int(np.flatnonzero(big)[0])
             raise DataTypeError(
-                f"{where(None, row)}id {float(arr[row])!r} was read as a float, which cannot "
-                "hold an integer past 2**53 exactly (two ids may have become one); load the id "
-                "column as text or as integers")
+                f"{where(None, row)}id {float(arr[row])!r} was read as {arr.dtype}, "
+                f"which cannot hold an integer past {limit:,.0f} exactly (two ids may have "
+                "become one); load the id column as text or as integers")
         return arr.astype(np.int64)
     if arr.dtype.kind in "iuU":
         if arr.dtype.kind == "U" and (np.char.str_len(arr) == 0).any():

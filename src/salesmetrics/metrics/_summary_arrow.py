@@ -28,6 +28,9 @@ __all__ = ["from_arrow", "from_bytes", "to_arrow", "to_bytes"]
 _META = b"salesmetrics.summary"
 #: 3: outcome and velocity summaries record the sales process in their context.
 _VERSION = 3
+#: How long the context of a summary that records the sales process is (its last part): an
+#: older one (a shorter context) cannot be checked against today's, whatever its format number.
+_WITH_PROCESS = {"outcomes": 4, "velocity": 5}
 
 
 def _pa() -> Any:
@@ -167,12 +170,13 @@ def from_arrow(table: Any) -> Summary:
     meta = json.loads(metadata[_META])
     if meta.get("version") not in (1, 2, _VERSION):
         raise DataError(f"Summary.from_arrow(): unknown summary format {meta.get('version')!r}")
-    if meta["version"] < 3 and meta["metric"] in ("outcomes", "velocity") and not meta["empty"]:
+    with_process = _WITH_PROCESS.get(meta["metric"])
+    if (with_process is not None and not meta["empty"]
+            and len(_decode(meta["context"]) or ()) < with_process):
         raise DataError(
             f"Summary.from_arrow(): this {meta['function'] or meta['metric']!r} summary was made "
-            f"by an older salesmetrics (format {meta['version']}), which did not record the "
-            "sales process, so it cannot be added to the summaries made now: summarize that "
-            "part again")
+            "by an older salesmetrics, which did not record the sales process, so it cannot be "
+            "added to the summaries made now: summarize that part again")
     by = tuple(meta["by"])
     options = tuple((k, _decode(v)) for k, v in meta["options"])
     order = tuple(_decode_order(o, meta["version"]) for o in meta["order"])
