@@ -72,7 +72,10 @@ def test_amounts_within_the_minor_unit_and_numbers_do_not_warn() -> None:
         # floats written in full by pandas' to_csv: binary noise, rounded without a warning
         n = Pipeline.from_columns({"id": ["A", "B"], "stage": ["Proposal"] * 2,
                                    "amount": ["3703.6800000000003", "0.30000000000000004"]})
+        big = Pipeline.from_columns({"id": ["A"], "stage": ["Proposal"],  # 9 places, 17 digits
+                                     "amount": ["30000000.299999997"]})
     assert n.amount.tolist() == [3703.68, 0.3]
+    assert big.amount.tolist() == [30000000.3]
     assert p.amount.tolist() == [1.5, 1234.56, 1000.0]
     assert q.amount.tolist() == [1.23]  # a float is not text: rounded, as before
     assert k.amount.tolist() == [1.234]

@@ -11,11 +11,13 @@ import numpy.typing as npt
 
 from salesmetrics.errors import DataQualityWarning, user_stacklevel, where
 
-__all__ = ["FLOAT_NOISE_PLACES", "decimal_places", "warn_extra_decimals"]
+__all__ = ["FLOAT_NOISE_DIGITS", "decimal_places", "significant_digits", "warn_extra_decimals"]
 
-#: From this many decimal places, a text amount is a float written in full (binary noise past
-#: the cents), not a misread value: it is rounded without a warning.
-FLOAT_NOISE_PLACES = 10
+#: From this many significant digits, a text amount is a float written in full (binary noise
+#: past the cents: repr gives up to 17 digits), not a misread value: it is rounded without a
+#: warning. Counted in significant digits, not decimal places: '30000000.299999997' has 9
+#: places but 17 digits.
+FLOAT_NOISE_DIGITS = 15
 
 
 def decimal_places(text: npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
@@ -32,6 +34,16 @@ def decimal_places(text: npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
     return np.where((dot >= 0) & ~exponent, digits, 0).astype(np.intp)
 
 
+def significant_digits(text: npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
+    """How many digits each number written as text has, leading zeros, sign and point left out.
+
+    >>> significant_digits(np.array(["12", "-0.0250", "3703.6800000000003"])).tolist()
+    [2, 3, 17]
+    """
+    digits = np.char.replace(np.char.strip(text), ".", "")
+    return np.char.str_len(np.char.lstrip(np.char.lstrip(digits, "+-"), "0")).astype(np.intp)
+
+
 def warn_extra_decimals(
     text: npt.NDArray[np.str_], rows: npt.NDArray[np.intp] | None,
     numbers: npt.NDArray[np.float64], places: int | npt.NDArray[np.intp],
@@ -42,10 +54,9 @@ def warn_extra_decimals(
     first deal with its text and what it was read as, and the fixes."""
     allowed = places if isinstance(places, int) else (
         places if rows is None else places[rows])
-    # A float written in full (pandas' to_csv of a computed 3703.6800000000003: 13 places) is
-    # noise that rounding removes, not a separator; 3 to 9 places are worth a look.
-    written = decimal_places(text)
-    extra = (written > allowed) & (written < FLOAT_NOISE_PLACES)
+    # A float written in full (pandas' to_csv of a computed 3703.6800000000003: 17 digits) is
+    # noise that rounding removes, not a separator ('1.500').
+    extra = (decimal_places(text) > allowed) & (significant_digits(text) < FLOAT_NOISE_DIGITS)
     if not extra.any():
         return
     k = int(np.flatnonzero(extra)[0])

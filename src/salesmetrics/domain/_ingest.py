@@ -198,10 +198,10 @@ class PipelineConstructors:
         -----
         DataQualityWarning
             With the count, the first deal and the fix, for: text amounts with more decimal
-            places than the currency (``"1.500"`` in USD; 10 or more places are float noise,
-            rounded silently); closed deals closing after today; a date column read with
-            several ``date_formats`` of the same shape (day and month could swap); deals of at
-            least one unit that convert to 0 with ``rates``.
+            places than the currency (``"1.500"`` in USD; a float written in full, 15 or
+            more significant digits, is noise, rounded silently); closed deals closing after
+            today; a date column read with several ``date_formats`` of the same shape (day and
+            month could swap); deals of at least one unit that convert to 0 with ``rates``.
 
         Notes
         -----
