@@ -133,6 +133,12 @@ def test_by_a_csv_column_that_is_not_loaded_says_how_to_load_it(tmp_path, capsys
     assert "--column region=COLUMN" in err and "'owner' or 'team'" in err  # the CSV's columns
     assert main(["report", str(deals), "--by", "amount"]) == 2
     assert "deal attribute 'amount' is not a label" in capsys.readouterr().err
+    # owner is a label to group by: a CSV without the column says how to map one (review R2)
+    no_owner = tmp_path / "no_owner.csv"
+    no_owner.write_text("id,amount,stage\nA,1,Proposal\n")
+    assert main(["report", str(no_owner), "--by", "owner"]) == 2
+    err = capsys.readouterr().err
+    assert "--column owner=COLUMN" in err and "not a label" not in err
     assert main(["report", "--by", "region"]) == 2  # the bundled sample
     assert "'team'" in capsys.readouterr().err
     # with the mapping it loads, and the review breaks down by it

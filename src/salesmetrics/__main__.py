@@ -369,6 +369,11 @@ def _deal_stage_error(error: UnknownStageError, values: npt.NDArray[np.str_], st
     )
 
 
+#: Deal attributes that are labels (a field when the CSV has them): the others (amount, dates,
+#: probability, id) are not something to group by.
+_GROUPABLE_ATTRIBUTES = frozenset({"owner", "currency"})
+
+
 def _check_by(by: str | None, pipeline: Pipeline, names: Sequence[str]) -> None:
     """``--by``: a field of the pipeline. The CSV's columns load as fields only when mapped (as
     in `Pipeline.read_csv`): for a column that is not, the error says how to load it."""
@@ -376,7 +381,7 @@ def _check_by(by: str | None, pipeline: Pipeline, names: Sequence[str]) -> None:
         return
     loaded = choices(("stage", *pipeline.fields))
     same = [name for name in names if name.lower() == by.lower()]
-    if by in DEAL_ATTRIBUTES:
+    if by in DEAL_ATTRIBUTES and by not in _GROUPABLE_ATTRIBUTES:
         how = (f"The deal attribute {by!r} is not a label to group by; group by one of the "
                "fields")
     elif same:
