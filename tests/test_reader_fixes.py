@@ -274,3 +274,10 @@ def test_a_currency_code_iso_4217_does_not_list_is_an_error() -> None:
     # codes it lists load: active, and withdrawn ones old deals still carry
     assert Pipeline.from_columns(columns, currency="hrk").currency == "HRK"
     assert Pipeline.from_columns(columns, currency="XTS").currency == "XTS"
+
+
+def test_significant_digits_of_no_text_is_empty() -> None:
+    # found by the fuzz tests: numpy's strip of given characters fails on an empty array
+    from salesmetrics.domain._decimals import significant_digits
+
+    assert significant_digits(np.array([], dtype="<U1")).tolist() == []

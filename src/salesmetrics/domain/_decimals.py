@@ -40,6 +40,8 @@ def significant_digits(text: npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
     >>> significant_digits(np.array(["12", "-0.0250", "3703.6800000000003"])).tolist()
     [2, 3, 17]
     """
+    if not len(text):  # numpy's strip of given characters fails on an empty array
+        return np.zeros(0, dtype=np.intp)
     digits = np.char.replace(np.char.strip(text), ".", "")
     return np.char.str_len(np.char.lstrip(np.char.lstrip(digits, "+-"), "0")).astype(np.intp)
 
