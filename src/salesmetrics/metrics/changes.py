@@ -441,10 +441,11 @@ def slip_rate(
     before, after = check_pair(function, before, after)
     chosen = the_period(function, period)
     check_option(function, "basis", basis, BASES)
-    warn_few_ids(function, before, after, *match_ids(before.ids, after.ids))
+    in_after, only_after = match_ids(before.ids, after.ids)  # one join, for both uses
+    warn_few_ids(function, before, after, in_after, only_after)
     expected = np.flatnonzero((before.outcome_codes == OPEN)
                               & chosen.contains(before.close_date))
-    rows, _ = match_ids(before.ids[expected], after.ids)
+    rows = in_after[expected]
     found = rows >= 0
     closed = np.zeros(len(expected), dtype=bool)
     there = rows[found]
